@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { boolFromEnv, hostPortList, intFromEnv, loadConfig } from './load-config.js';
+
+/**
+ * Settings every service shares. Defaults match `infra/local/up.sh` (loopback ports 19092, 18081, 15432, 16379).
+ * - `KAFKA_BROKERS`: bootstrap brokers, `host:port[,host:port]`.
+ * - `SCHEMA_REGISTRY_URL`: Confluent-compatible registry base URL.
+ * - `DATABASE_URL`, `REDIS_URL`: connection strings.
+ * - `HTTP_PORT`: port of the service's HTTP server (health, readiness, metrics; APIs where a service has them).
+ * - `KAFKA_RETRY_INITIAL_MS` / `KAFKA_RETRY_MAX_MS` / `KAFKA_HANDLER_MAX_ATTEMPTS`: in-process retry of retriable
+ *   handler errors (kafkajs' defaults: start 300 ms, x2, ±20 % jitter, cap 30 s) before the record goes to `<topic>.dlq`.
+ */
+export const platformEnvSchema = z.object({
+  KAFKA_BROKERS: hostPortList.default(['127.0.0.1:19092']),
+  SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:18081'),
+  DATABASE_URL: z.string().startsWith('postgres').default('postgres://llmgov:llmgov@127.0.0.1:15432/llmgov'),
+  REDIS_URL: z.string().startsWith('redis').default('redis://127.0.0.1:16379'),
+  HTTP_PORT: intFromEnv(0, 65535).default(0),
+  HTTP_HOST: z.string().default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  KAFKA_RETRY_INITIAL_MS: intFromEnv(1, 60_000).default(300),
+  KAFKA_RETRY_MAX_MS: intFromEnv(1, 600_000).default(30_000),
+  KAFKA_HANDLER_MAX_ATTEMPTS: intFromEnv(1, 20).default(5),
+  KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: intFromEnv(1, 64).default(3),
+  KAFKA_HANDLER_CONCURRENCY: intFromEnv(1, 1024).default(8),
+  KAFKA_FROM_BEGINNING: boolFromEnv.default(true),
+});
+
+export type PlatformConfig = z.infer<typeof platformEnvSchema>;
+
+/**
+ * Loads the shared platform settings, extended with a service's own variables.
+ * @throws ConfigError listing every invalid variable.
+ */
+export function loadPlatformConfig<E extends z.ZodRawShape>(
+  extra: E = {} as E,
+  env: Record<string, string | undefined> = process.env,
+): PlatformConfig & z.infer<z.ZodObject<E>> {
+  return loadConfig(platformEnvSchema.extend(extra), env) as PlatformConfig & z.infer<z.ZodObject<E>>;
+}

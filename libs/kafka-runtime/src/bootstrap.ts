@@ -1,0 +1,24 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { loadPlatformConfig } from '@llmgov/config';
+import { createLogger } from '@llmgov/observability';
+
+/**
+ * Starts a service: validates the environment before Nest starts (every bad variable reported at once),
+ * creates the Nest app, enables shutdown hooks (SIGTERM/SIGINT drain), listens on HTTP_HOST:HTTP_PORT
+ * and logs the bound address. Exits with code 1 on a start-up failure.
+ */
+export async function runService(name: string, appModule: unknown): Promise<void> {
+  const logger = createLogger(name);
+  try {
+    const config = loadPlatformConfig();
+    const app = await NestFactory.create(appModule as never, { logger: ['error', 'warn'], bodyParser: false });
+    app.enableShutdownHooks();
+    await app.listen(config.HTTP_PORT, config.HTTP_HOST);
+    const address = app.getHttpServer().address() as { port: number } | null;
+    logger.info({ http_port: address?.port }, 'service started');
+  } catch (err) {
+    logger.fatal({ err }, 'service failed to start');
+    process.exit(1);
+  }
+}

@@ -1,0 +1,188 @@
+import {
+  Inject,
+  Injectable,
+  Module,
+  SetMetadata,
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Kafka, Producer } from 'kafkajs';
+import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
+import { LOGGER, PlatformMetrics, ReadinessRegistry, type Logger } from '@llmgov/observability';
+import { createKafka } from './kafka-client.js';
+import { AvroSerde } from './serde.js';
+import { EventPublisher } from './publisher.js';
+import { DeadLetterPublisher } from './dead-letter.js';
+import { KafkaConsumerRunner, type RecordHandler } from './consumer-runner.js';
+
+/** Injection tokens. */
+export const PLATFORM_CONFIG = Symbol('PLATFORM_CONFIG');
+export const KAFKA = Symbol('KAFKA');
+export const KAFKA_PRODUCER = Symbol('KAFKA_PRODUCER');
+const KAFKA_HANDLER = 'llmgov:kafka-handler';
+
+/**
+ * Marks a provider method as the handler of `topic`. The method receives the decoded Avro value and a
+ * RecordContext, and returns a HandlerOutcome (or nothing for success). Exactly one handler per topic:
+ * boot fails when a topic has two.
+ */
+export const KafkaHandler = (topic: string): MethodDecorator => SetMetadata(KAFKA_HANDLER, topic);
+
+export interface KafkaRuntimeOptions {
+  /** Service name: Kafka client id, consumer group id and the `dlq.service` header. */
+  serviceName: string;
+  /** Defaults to the service name. */
+  groupId?: string;
+}
+
+/** Finds @KafkaHandler methods at boot, runs the consumer, drains it at shutdown. */
+@Injectable()
+export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+  private runner: KafkaConsumerRunner | undefined;
+  private producerConnected = false;
+
+  constructor(
+    @Inject('KAFKA_RUNTIME_OPTIONS') private readonly options: KafkaRuntimeOptions,
+    @Inject(PLATFORM_CONFIG) private readonly config: PlatformConfig,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly serde: AvroSerde,
+    private readonly metrics: PlatformMetrics,
+    private readonly readiness: ReadinessRegistry,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.producer.on(this.producer.events.CONNECT, () => (this.producerConnected = true));
+    this.producer.on(this.producer.events.DISCONNECT, () => (this.producerConnected = false));
+    await this.producer.connect();
+    const registryUrl = this.config.SCHEMA_REGISTRY_URL;
+    this.readiness.register({
+      name: 'kafka-producer',
+      check: async () => {
+        if (!this.producerConnected) throw new Error('producer is not connected');
+      },
+    });
+    this.readiness.register({
+      name: 'schema-registry',
+      check: async () => {
+        const res = await fetch(new URL('subjects', registryUrl.endsWith('/') ? registryUrl : `${registryUrl}/`));
+        if (!res.ok) throw new Error(`schema registry answered ${res.status}`);
+      },
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const handlers = this.discoverHandlers();
+    if (handlers.size === 0) return;
+    this.runner = new KafkaConsumerRunner({
+      kafka: this.kafka,
+      groupId: this.options.groupId ?? this.options.serviceName,
+      serviceName: this.options.serviceName,
+      handlers,
+      serde: this.serde,
+      deadLetters: new DeadLetterPublisher(this.producer, this.options.serviceName),
+      metrics: this.metrics,
+      logger: this.logger,
+      retry: {
+        initialMs: this.config.KAFKA_RETRY_INITIAL_MS,
+        maxMs: this.config.KAFKA_RETRY_MAX_MS,
+        maxAttempts: this.config.KAFKA_HANDLER_MAX_ATTEMPTS,
+      },
+      concurrency: this.config.KAFKA_HANDLER_CONCURRENCY,
+      partitionsConsumedConcurrently: this.config.KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY,
+      fromBeginning: this.config.KAFKA_FROM_BEGINNING,
+    });
+    this.readiness.register({
+      name: 'kafka-consumer',
+      check: async () => {
+        if (!this.runner?.ready) throw new Error('consumer has not joined its group');
+      },
+    });
+    await this.runner.start();
+    this.logger.info({ topics: this.runner.topics }, 'consuming');
+  }
+
+  /** SIGTERM: fail readiness, finish in-flight records, commit, disconnect. */
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    this.readiness.markDraining();
+    this.logger.info({ signal }, 'draining');
+    await this.runner?.stop();
+    await this.producer.disconnect();
+  }
+
+  /** The running consumer, for flow control (pause/resume). */
+  get consumer(): KafkaConsumerRunner | undefined {
+    return this.runner;
+  }
+
+  private discoverHandlers(): Map<string, RecordHandler> {
+    const handlers = new Map<string, RecordHandler>();
+    const owners = new Map<string, string>();
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      if (!instance || typeof instance !== 'object') continue;
+      const proto = Object.getPrototypeOf(instance) as object;
+      for (const method of this.scanner.getAllMethodNames(proto)) {
+        const fn = instance[method];
+        if (typeof fn !== 'function') continue;
+        const topic = this.reflector.get<string | undefined>(KAFKA_HANDLER, fn as (...args: unknown[]) => unknown);
+        if (!topic) continue;
+        const owner = `${wrapper.name}.${method}`;
+        const previous = owners.get(topic);
+        if (previous) throw new Error(`topic ${topic} has two handlers: ${previous} and ${owner}`);
+        owners.set(topic, owner);
+        handlers.set(topic, (fn as RecordHandler).bind(instance));
+      }
+    }
+    return handlers;
+  }
+}
+
+/**
+ * The Kafka runtime for a Nest service: config, kafkajs client, producer, Avro serde, EventPublisher,
+ * and the consumer host that runs every @KafkaHandler. Needs ObservabilityModule.
+ */
+@Module({})
+export class KafkaRuntimeModule {
+  static forRoot(options: KafkaRuntimeOptions): DynamicModule {
+    return {
+      module: KafkaRuntimeModule,
+      global: true,
+      imports: [DiscoveryModule],
+      providers: [
+        { provide: 'KAFKA_RUNTIME_OPTIONS', useValue: options },
+        { provide: PLATFORM_CONFIG, useFactory: () => loadPlatformConfig() },
+        {
+          provide: KAFKA,
+          inject: [PLATFORM_CONFIG, LOGGER],
+          useFactory: (config: PlatformConfig, logger: Logger) => createKafka(options.serviceName, config.KAFKA_BROKERS, logger),
+        },
+        {
+          provide: KAFKA_PRODUCER,
+          inject: [KAFKA],
+          useFactory: (kafka: Kafka) => kafka.producer({ allowAutoTopicCreation: false }),
+        },
+        {
+          provide: AvroSerde,
+          inject: [PLATFORM_CONFIG],
+          useFactory: (config: PlatformConfig) => new AvroSerde(new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL })),
+        },
+        {
+          provide: EventPublisher,
+          inject: [KAFKA_PRODUCER, AvroSerde, PlatformMetrics],
+          useFactory: (producer: Producer, serde: AvroSerde, metrics: PlatformMetrics) => new EventPublisher(producer, serde, metrics),
+        },
+        KafkaHandlerHost,
+      ],
+      exports: [PLATFORM_CONFIG, KAFKA, KAFKA_PRODUCER, AvroSerde, EventPublisher, KafkaHandlerHost],
+    };
+  }
+}

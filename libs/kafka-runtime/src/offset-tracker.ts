@@ -1,0 +1,51 @@
+/**
+ * Tracks in-flight offsets of one partition and yields the highest offset that is safe to commit:
+ * the end of the longest contiguous run of completed offsets starting at the oldest begun offset
+ * (the Confluent Parallel Consumer's rule). Records may complete out of order; a record that never
+ * completes holds the commit point back, so it is redelivered after a restart or rebalance.
+ * Offsets are bigint because Kafka offsets are int64.
+ */
+export class OffsetTracker {
+  private readonly pending = new Set<bigint>();
+  private readonly done = new Set<bigint>();
+  private readonly order: bigint[] = [];
+  private committable: bigint | undefined;
+
+  /** Registers an offset as in flight. Offsets must be begun in increasing order. */
+  begin(offset: bigint): void {
+    const last = this.order[this.order.length - 1];
+    if (last !== undefined && offset <= last) throw new Error(`offset ${offset} begun after ${last}`);
+    this.pending.add(offset);
+    this.order.push(offset);
+  }
+
+  /** Marks an offset as finished (handled or dead-lettered). */
+  complete(offset: bigint): void {
+    if (!this.pending.delete(offset)) return;
+    this.done.add(offset);
+    while (this.order.length > 0) {
+      const head = this.order[0]!;
+      if (!this.done.has(head)) break;
+      this.done.delete(head);
+      this.order.shift();
+      this.committable = head;
+    }
+  }
+
+  /**
+   * The offset to pass to a Kafka commit (last contiguous completed + 1), or undefined when nothing new
+   * completed since the last call to `markCommitted`.
+   */
+  nextCommitOffset(): bigint | undefined {
+    return this.committable === undefined ? undefined : this.committable + 1n;
+  }
+
+  markCommitted(): void {
+    this.committable = undefined;
+  }
+
+  /** Records begun but not yet contiguous-completed. */
+  get inFlight(): number {
+    return this.order.length;
+  }
+}

@@ -1,0 +1,53 @@
+import type { IHeaders, Producer } from 'kafkajs';
+import {
+  CORRELATION_ID_HEADER,
+  TRACEPARENT_HEADER,
+  childTraceparent,
+  currentTraceContext,
+  type PlatformMetrics,
+} from '@llmgov/observability';
+import type { AvroSerde } from './serde.js';
+
+export interface PublishRecord<T> {
+  value: T;
+  /** Partitioning key; records with the same key keep their order. */
+  key?: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Publishes Avro records. Each record gets the current trace context in its headers
+ * (`traceparent` as a child span, `x-correlation-id`), and the send resolves when all in-sync
+ * replicas acknowledged it (acks = all).
+ */
+export class EventPublisher {
+  constructor(
+    private readonly producer: Producer,
+    private readonly serde: AvroSerde,
+    private readonly metrics?: PlatformMetrics,
+  ) {}
+
+  async publish<T>(topic: string, record: PublishRecord<T>): Promise<void> {
+    await this.publishMany(topic, [record]);
+  }
+
+  /**
+   * Encodes and sends `records` to `topic` in one produce request.
+   * @throws ConfluentSchemaRegistryValidationError when a value does not match the topic's schema;
+   *         RetriableError / KafkaJS errors when the registry or broker cannot be reached.
+   */
+  async publishMany<T>(topic: string, records: PublishRecord<T>[]): Promise<void> {
+    if (records.length === 0) return;
+    const ctx = currentTraceContext();
+    const messages = await Promise.all(
+      records.map(async (r) => {
+        const headers: IHeaders = { ...(r.headers ?? {}) };
+        headers[TRACEPARENT_HEADER] ??= childTraceparent(ctx?.traceparent);
+        if (ctx?.correlationId && headers[CORRELATION_ID_HEADER] === undefined) headers[CORRELATION_ID_HEADER] = ctx.correlationId;
+        return { key: r.key ?? null, value: await this.serde.encode(topic, r.value), headers };
+      }),
+    );
+    await this.producer.send({ topic, acks: -1, messages });
+    this.metrics?.messagesProduced.inc({ topic }, records.length);
+  }
+}
