@@ -1,0 +1,11 @@
+/**
+ * Redis keys shared between services. One place so the writer and the reader cannot drift.
+ * - `job:cancel:<job_id>`: set by the job API on cancel; router, inference-worker and judge skip the job.
+ * - `cache:exact:<tenant>:<sha256>`: exact-match answer cache written by the judge, read by the router.
+ * - `budget:spent:<tenant>:<YYYY-MM>`: month-to-date spend in micro-USD, written by cost-attributor, read by the router.
+ */
+export const RedisKeys = {
+  jobCancel: (jobId: string) => `job:cancel:${jobId}`,
+  exactCache: (tenantId: string, cacheKey: string) => `cache:exact:${tenantId}:${cacheKey}`,
+  budgetSpent: (tenantId: string, month: string) => `budget:spent:${tenantId}:${month}`,
+} as const;

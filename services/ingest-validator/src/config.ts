@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { intFromEnv, loadPlatformConfig } from '@llmgov/config';
+
+/**
+ * ingest-validator settings.
+ * - `API_KEYS`: `tenant=key[,tenant=key...]`; each key authenticates exactly one tenant. Tenants named here are
+ *   also the only tenants accepted on the raw Kafka topics.
+ * - `MAX_BODY_BYTES`: HTTP body limit (bytes); larger bodies get 413.
+ * - `MAX_DOCUMENT_CHARS`, `MAX_PROMPT_CHARS`: semantic size limits (UTF-16 code units after normalisation).
+ * - `INJECTION_REJECT_SCORE`: prompts scoring at or above this (0..1) are rejected as prompt injection.
+ * - `ALLOWED_LANGUAGES`: ISO 639-1 codes accepted for documents (comma-separated).
+ */
+export const ingestEnv = {
+  API_KEYS: z
+    .string()
+    .min(1)
+    .transform((s, ctx) => {
+      const map = new Map<string, string>();
+      for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const [tenant, key] = pair.split('=');
+        if (!tenant || !key || key.length < 8) {
+          ctx.addIssue({ code: 'custom', message: `entry "${tenant ?? ''}=..." must be tenant=key with a key of 8+ characters` });
+          return z.NEVER;
+        }
+        map.set(key, tenant);
+      }
+      return map;
+    })
+    .default(() => new Map([['dev-key-tenant-a', 'tenant-a'], ['dev-key-tenant-b', 'tenant-b']])),
+  MAX_BODY_BYTES: intFromEnv(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  MAX_DOCUMENT_CHARS: intFromEnv(1, 10_000_000).default(200_000),
+  MAX_PROMPT_CHARS: intFromEnv(1, 1_000_000).default(8_000),
+  INJECTION_REJECT_SCORE: z.coerce.number().min(0).max(1).default(0.75),
+  ALLOWED_LANGUAGES: z
+    .string()
+    .default('en')
+    .transform((s) => new Set(s.split(',').map((l) => l.trim().toLowerCase()).filter(Boolean))),
+};
+
+export const INGEST_CONFIG = Symbol('INGEST_CONFIG');
+export const loadIngestConfig = () => loadPlatformConfig(ingestEnv);
+export type IngestConfig = ReturnType<typeof loadIngestConfig>;

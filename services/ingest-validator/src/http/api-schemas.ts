@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+const shortId = z.string().min(1).max(256);
+const metadata = z.record(z.string().max(64), z.string().max(1024)).default({});
+
+/** `POST /v1/jobs` body. Defaults: latency 30 s, cost 0.05 USD, quality 0.5, 256 tokens, temperature 0, RAG on. */
+export const jobSubmissionSchema = z.strictObject({
+  prompt: z.string().min(1),
+  system_prompt: z.string().nullish(),
+  idempotency_key: z.string().min(1).max(256).nullish(),
+  budget: z
+    .strictObject({
+      latency_ms: z.number().int().default(30_000),
+      max_cost_usd: z.number().default(0.05),
+      min_quality: z.number().default(0.5),
+    })
+    .default({ latency_ms: 30_000, max_cost_usd: 0.05, min_quality: 0.5 }),
+  options: z
+    .strictObject({
+      max_tokens: z.number().int().default(256),
+      temperature: z.number().default(0),
+      rag: z.boolean().default(true),
+      tier_hint: z.enum(['S', 'M', 'L']).nullish(),
+    })
+    .default({ max_tokens: 256, temperature: 0, rag: true }),
+  team: z.string().max(64).nullish(),
+  feature: z.string().max(64).nullish(),
+  metadata,
+});
+
+/** `POST /v1/documents` body. */
+export const documentSubmissionSchema = z.strictObject({
+  document_id: shortId,
+  text: z.string().min(1),
+  title: z.string().max(1024).nullish(),
+  language: z.string().max(16).nullish(),
+  source: z.string().max(256).default('http'),
+  metadata,
+});
+
+/** `POST /v1/feedback` body. */
+export const feedbackSchema = z.strictObject({
+  job_id: z.uuid(),
+  kind: z.enum(['THUMBS_UP', 'THUMBS_DOWN', 'CORRECTION', 'REGENERATE', 'COPY', 'ABANDON']),
+  correction: z.string().max(20_000).nullish(),
+  user_id: z.string().max(256).nullish(),
+  comment: z.string().max(4000).nullish(),
+});

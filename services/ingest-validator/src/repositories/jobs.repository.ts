@@ -1,0 +1,102 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PG_POOL, classifyPgError, inTransaction, type Pool } from '@llmgov/persistence';
+import type { JobState, JobStatusChanged } from '@llmgov/contracts';
+import { canTransition } from '../services/job-lifecycle.js';
+
+/** A row of the `jobs` table. Times are Date objects (timestamptz). */
+export interface JobRow {
+  job_id: string;
+  tenant_id: string;
+  idempotency_key: string | null;
+  state: JobState;
+  stage: string | null;
+  request: Record<string, unknown>;
+  result: Record<string, unknown> | null;
+  error: { code: string; message: string } | null;
+  created_at: Date;
+  in_progress_at: Date | null;
+  finalizing_at: Date | null;
+  completed_at: Date | null;
+  failed_at: Date | null;
+  cancelling_at: Date | null;
+  cancelled_at: Date | null;
+  expired_at: Date | null;
+  updated_at: Date;
+}
+
+/** Column that records when a job entered each state (created_at for validating). */
+const STATE_TIME_COLUMN: Record<JobState, string> = {
+  validating: 'created_at',
+  in_progress: 'in_progress_at',
+  finalizing: 'finalizing_at',
+  completed: 'completed_at',
+  failed: 'failed_at',
+  expired: 'expired_at',
+  cancelling: 'cancelling_at',
+  cancelled: 'cancelled_at',
+};
+
+/** The jobs table (Postgres). Every query is parameterised. */
+@Injectable()
+export class JobsRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /**
+   * Inserts a job in state `validating`. With an idempotency key already used by the tenant, returns the
+   * existing job and `created: false` instead.
+   */
+  async create(job: { jobId: string; tenantId: string; idempotencyKey: string | null; request: Record<string, unknown> }): Promise<{ job: JobRow; created: boolean }> {
+    try {
+      const inserted = await this.pool.query<JobRow>(
+        `INSERT INTO jobs (job_id, tenant_id, idempotency_key, state, stage, request)
+         VALUES ($1, $2, $3, 'validating', 'ingest', $4)
+         ON CONFLICT DO NOTHING RETURNING *`,
+        [job.jobId, job.tenantId, job.idempotencyKey, job.request],
+      );
+      if (inserted.rows[0]) return { job: inserted.rows[0], created: true };
+      const existing = job.idempotencyKey
+        ? await this.pool.query<JobRow>('SELECT * FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2', [job.tenantId, job.idempotencyKey])
+        : await this.pool.query<JobRow>('SELECT * FROM jobs WHERE job_id = $1', [job.jobId]);
+      if (!existing.rows[0]) throw new Error('job insert conflicted but no existing job was found');
+      return { job: existing.rows[0], created: false };
+    } catch (err) {
+      throw classifyPgError(err);
+    }
+  }
+
+  async find(tenantId: string, jobId: string): Promise<JobRow | undefined> {
+    try {
+      const r = await this.pool.query<JobRow>('SELECT * FROM jobs WHERE job_id::text = $1 AND tenant_id = $2', [jobId, tenantId]);
+      return r.rows[0];
+    } catch (err) {
+      throw classifyPgError(err);
+    }
+  }
+
+  async delete(jobId: string): Promise<void> {
+    await this.pool.query('DELETE FROM jobs WHERE job_id = $1', [jobId]).catch((err: unknown) => {
+      throw classifyPgError(err);
+    });
+  }
+
+  /**
+   * Applies a status event if the lifecycle allows the transition (see canTransition).
+   * @returns `applied`, `ignored` (not allowed from the current state, e.g. a redelivered older event), or `unknown_job`.
+   */
+  async applyStatus(ev: JobStatusChanged): Promise<'applied' | 'ignored' | 'unknown_job'> {
+    return inTransaction(this.pool, async (client) => {
+      const current = await client.query<{ state: JobState }>('SELECT state FROM jobs WHERE job_id::text = $1 FOR UPDATE', [ev.job_id]);
+      const row = current.rows[0];
+      if (!row) return 'unknown_job';
+      if (row.state === ev.state || !canTransition(row.state, ev.state)) return 'ignored';
+      const column = STATE_TIME_COLUMN[ev.state];
+      await client.query(
+        `UPDATE jobs SET state = $2, stage = $3, result = COALESCE($4, result), error = COALESCE($5, error),
+           ${column} = COALESCE(${column}, to_timestamp($6 / 1000.0)), last_event_at = GREATEST(last_event_at, $6), updated_at = now()
+         WHERE job_id::text = $1`,
+        [ev.job_id, ev.state, ev.stage, ev.result ?? null, ev.error ?? null, ev.occurred_at],
+      );
+      return 'applied';
+    });
+  }
+}

@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictException, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { EventPublisher, Outcome, ValidationError, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { REDIS, RedisKeys, type Redis } from '@llmgov/persistence';
+import { LOGGER, type Logger } from '@llmgov/observability';
+import {
+  Topics,
+  type InferenceRequestSubmitted,
+  type InferenceRequestValidated,
+  type JobState,
+  type JobStatusChanged,
+} from '@llmgov/contracts';
+import { JobsRepository, type JobRow } from '../repositories/jobs.repository.js';
+import { ValidationService } from './validation.service.js';
+import { TERMINAL_STATES } from './job-lifecycle.js';
+
+/** What a submitter sends to `POST /v1/jobs` (already shape-checked by the controller). */
+export interface JobSubmission {
+  prompt: string;
+  system_prompt?: string | null;
+  idempotency_key?: string | null;
+  budget: { latency_ms: number; max_cost_usd: number; min_quality: number };
+  options: { max_tokens: number; temperature: number; rag: boolean; tier_hint?: string | null };
+  team?: string | null;
+  feature?: string | null;
+  metadata?: Record<string, string>;
+}
+
+/** The public view of a job, modelled on the OpenAI Batch object: Unix-second timestamps, `status`, `result`/`error`. */
+export interface JobView {
+  id: string;
+  object: 'job';
+  tenant_id: string;
+  status: JobState;
+  stage: string | null;
+  idempotency_key: string | null;
+  created_at: number;
+  in_progress_at: number | null;
+  finalizing_at: number | null;
+  completed_at: number | null;
+  failed_at: number | null;
+  cancelling_at: number | null;
+  cancelled_at: number | null;
+  expired_at: number | null;
+  result: Record<string, unknown> | null;
+  error: { code: string; message: string } | null;
+}
+
+const CANCEL_FLAG_TTL_S = 7 * 24 * 3600;
+const toUnix = (d: Date | null): number | null => (d ? Math.floor(d.getTime() / 1000) : null);
+
+/** The async job API and the job-status projection. */
+@Injectable()
+export class JobsService {
+  constructor(
+    private readonly jobs: JobsRepository,
+    private readonly validation: ValidationService,
+    private readonly publisher: EventPublisher,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Creates a job (or returns the tenant's existing job for the same idempotency key) and publishes it to
+   * `inference.request.submitted.v1`.
+   * @throws ValidationError (400) with every reason; ServiceUnavailableException (503) when Kafka does not acknowledge.
+   */
+  async submit(tenantId: string, body: JobSubmission): Promise<{ job: JobView; created: boolean }> {
+    const jobId = randomUUID();
+    const request: InferenceRequestSubmitted = {
+      ...newEnvelope(tenantId, jobId),
+      job_id: jobId,
+      idempotency_key: body.idempotency_key ?? null,
+      prompt: body.prompt,
+      system_prompt: body.system_prompt ?? null,
+      budget: body.budget,
+      options: { ...body.options, tier_hint: body.options.tier_hint ?? null },
+      team: body.team ?? null,
+      feature: body.feature ?? null,
+      metadata: body.metadata ?? {},
+    };
+    this.validation.validateInferenceRequest(request);
+    const { job, created } = await this.jobs.create({
+      jobId,
+      tenantId,
+      idempotencyKey: request.idempotency_key,
+      request: { prompt: request.prompt, budget: request.budget, options: request.options, team: request.team, feature: request.feature },
+    });
+    if (!created) return { job: toView(job), created: false };
+    try {
+      await this.publisher.publish(Topics.inferenceSubmitted, { key: jobId, value: request });
+    } catch (err) {
+      this.logger.error({ err, job_id: jobId }, 'job publish failed; job withdrawn');
+      await this.jobs.delete(jobId);
+      throw new ServiceUnavailableException('the job could not be queued; retry with the same idempotency key');
+    }
+    return { job: toView(job), created: true };
+  }
+
+  /** @throws NotFoundException when the job does not exist for this tenant (other tenants' jobs are not revealed). */
+  async get(tenantId: string, jobId: string): Promise<JobView> {
+    const job = await this.jobs.find(tenantId, jobId);
+    if (!job) throw new NotFoundException(`job ${jobId} not found`);
+    return toView(job);
+  }
+
+  /**
+   * Requests cancellation: the job moves to `cancelling`, a Redis flag tells the pipeline to stop, and the
+   * stage holding the job publishes `cancelled`.
+   * @throws NotFoundException; ConflictException when the job already reached a final state.
+   */
+  async cancel(tenantId: string, jobId: string): Promise<JobView> {
+    const job = await this.jobs.find(tenantId, jobId);
+    if (!job) throw new NotFoundException(`job ${jobId} not found`);
+    if (TERMINAL_STATES.has(job.state)) throw new ConflictException(`job ${jobId} is already ${job.state}`);
+    await this.redis.set(RedisKeys.jobCancel(jobId), '1', 'EX', CANCEL_FLAG_TTL_S);
+    const event: JobStatusChanged = { ...newEnvelope(tenantId, jobId), job_id: jobId, state: 'cancelling', stage: 'api', result: null, error: null };
+    await this.jobs.applyStatus(event);
+    await this.publisher.publish(Topics.jobStatus, { key: jobId, value: event });
+    return this.get(tenantId, jobId);
+  }
+
+  /**
+   * Raw-topic intake: validates a submitted request, makes sure the job row exists (producers may publish
+   * without the HTTP API), and forwards it. An invalid request fails its job with the reasons, then is dead-lettered.
+   */
+  async intake(req: InferenceRequestSubmitted): Promise<HandlerOutcome> {
+    let validated: Omit<InferenceRequestValidated, 'event_id' | 'occurred_at'>;
+    try {
+      validated = this.validation.validateInferenceRequest(req);
+    } catch (err) {
+      if (err instanceof ValidationError && this.validation.isKnownTenant(req.tenant_id)) {
+        await this.jobs.create({ jobId: req.job_id, tenantId: req.tenant_id, idempotencyKey: null, request: { prompt: req.prompt.slice(0, 2000) } }).catch(() => undefined);
+        await this.publishStatus(req.tenant_id, req.job_id, 'failed', 'ingest', { code: err.code, message: err.message });
+      }
+      throw err;
+    }
+    if (await this.redis.exists(RedisKeys.jobCancel(req.job_id))) {
+      await this.publishStatus(req.tenant_id, req.job_id, 'cancelled', 'ingest', { code: 'cancelled', message: 'cancelled by the submitter' });
+      return Outcome.skipped('job cancelled');
+    }
+    await this.jobs.create({ jobId: req.job_id, tenantId: req.tenant_id, idempotencyKey: req.idempotency_key, request: { prompt: validated.prompt, budget: req.budget, options: req.options } });
+    const value: InferenceRequestValidated = { ...newEnvelope(req.tenant_id, req.job_id), ...validated };
+    await this.publisher.publish(Topics.inferenceValidated, { key: req.job_id, value });
+    return Outcome.success();
+  }
+
+  /** Projects a status event into the jobs table. */
+  async applyStatus(ev: JobStatusChanged): Promise<HandlerOutcome> {
+    const r = await this.jobs.applyStatus(ev);
+    return r === 'applied' ? Outcome.success() : Outcome.skipped(r === 'ignored' ? `transition to ${ev.state} not allowed from current state` : 'unknown job');
+  }
+
+  private async publishStatus(tenantId: string, jobId: string, state: JobState, stage: string, error: { code: string; message: string } | null): Promise<void> {
+    const event: JobStatusChanged = { ...newEnvelope(tenantId, jobId), job_id: jobId, state, stage, result: null, error };
+    await this.publisher.publish(Topics.jobStatus, { key: jobId, value: event });
+  }
+}
+
+function toView(job: JobRow): JobView {
+  return {
+    id: job.job_id,
+    object: 'job',
+    tenant_id: job.tenant_id,
+    status: job.state,
+    stage: job.stage,
+    idempotency_key: job.idempotency_key,
+    created_at: toUnix(job.created_at)!,
+    in_progress_at: toUnix(job.in_progress_at),
+    finalizing_at: toUnix(job.finalizing_at),
+    completed_at: toUnix(job.completed_at),
+    failed_at: toUnix(job.failed_at),
+    cancelling_at: toUnix(job.cancelling_at),
+    cancelled_at: toUnix(job.cancelled_at),
+    expired_at: toUnix(job.expired_at),
+    result: job.result,
+    error: job.error,
+  };
+}
