@@ -49,6 +49,7 @@ export class ValidationService {
       schema_version: 1,
       correlation_id: doc.document_id,
       document_id: doc.document_id,
+      source: doc.source,
       title,
       text,
       language,
