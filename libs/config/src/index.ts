@@ -1,2 +1,3 @@
 export * from './load-config.js';
 export * from './platform-config.js';
+export * from './retrieval-config.js';

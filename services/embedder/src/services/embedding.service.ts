@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { EventPublisher, Outcome, RetriableError, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { REDIS, type Redis } from '@llmgov/persistence';
+import { Bm25SparseEncoder, EmbeddingsError, type EmbeddingsClient } from '@llmgov/embeddings';
+import { Topics, type ChunkEmbedded, type DocumentValidated, type UsageRecorded } from '@llmgov/contracts';
+import { EMBEDDER_CONFIG, type EmbedderConfig } from '../config.js';
+import { chunkText } from './chunker.js';
+
+export const EMBEDDINGS_CLIENT = Symbol('EMBEDDINGS_CLIENT');
+const DONE_TTL_S = 30 * 24 * 3600;
+
+/** Chunks validated documents, embeds the chunks (dense + BM25 sparse), publishes them and an EMBEDDING usage event. */
+@Injectable()
+export class EmbeddingService {
+  private readonly sparse = new Bm25SparseEncoder();
+
+  constructor(
+    @Inject(EMBEDDER_CONFIG) private readonly config: EmbedderConfig,
+    @Inject(EMBEDDINGS_CLIENT) private readonly embeddings: EmbeddingsClient,
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly publisher: EventPublisher,
+  ) {}
+
+  /**
+   * Idempotent by (tenant, document, content hash, model version): a redelivered or re-submitted document
+   * with unchanged content is skipped; the marker is written only after every chunk was acknowledged.
+   * @throws RetriableError when the embeddings endpoint fails retriably.
+   */
+  async embedDocument(doc: DocumentValidated): Promise<HandlerOutcome> {
+    const modelTag = this.modelTag();
+    const doneKey = `embedded:${doc.tenant_id}:${doc.document_id}:${doc.content_hash}:${modelTag}`;
+    if (await this.redis.exists(doneKey)) return Outcome.skipped('already embedded with this content and model');
+    const chunks = chunkText(doc.text, this.config.CHUNK_MAX_TOKENS, this.config.CHUNK_OVERLAP_TOKENS);
+    if (chunks.length === 0) return Outcome.skipped('no text to embed');
+    let result;
+    try {
+      result = await this.embeddings.embed(chunks.map((c) => c.text));
+    } catch (err) {
+      if (err instanceof EmbeddingsError && err.retriable) throw new RetriableError(err.message, 'embeddings_unavailable', { cause: err });
+      throw err;
+    }
+    const records = chunks.map((chunk, i) => {
+      const sparse = this.sparse.encode(chunk.text);
+      const value: ChunkEmbedded = {
+        ...newEnvelope(doc.tenant_id, doc.document_id),
+        document_id: doc.document_id,
+        chunk_id: `${doc.document_id}#${chunk.index}`,
+        chunk_index: chunk.index,
+        chunk_count: chunks.length,
+        title: doc.title,
+        text: chunk.text,
+        token_count: chunk.tokenCount,
+        content_hash: createHash('sha256').update(chunk.text).digest('hex'),
+        embedding_model: result.model,
+        embedding_model_version: result.modelVersion,
+        dense: Array.from(result.vectors[i]!),
+        sparse_indices: sparse.indices,
+        sparse_values: sparse.values,
+        metadata: doc.metadata,
+      };
+      return { key: `${doc.tenant_id}/${doc.document_id}`, value };
+    });
+    await this.publisher.publishMany(Topics.chunkEmbedded, records);
+    const usage: UsageRecorded = {
+      ...newEnvelope(doc.tenant_id, doc.document_id),
+      job_id: null,
+      kind: 'EMBEDDING',
+      model: result.model,
+      tier: null,
+      pool: null,
+      endpoint: null,
+      prompt_tokens: result.usage.prompt_tokens,
+      completion_tokens: 0,
+      gpu_seconds: 0,
+      team: doc.metadata['team'] ?? null,
+      feature: 'indexing',
+      route: null,
+      e2e_ms: 0,
+    };
+    await this.publisher.publish(Topics.usageRecorded, { key: doc.document_id, value: usage });
+    await this.redis.set(doneKey, '1', 'EX', DONE_TTL_S);
+    return Outcome.success();
+  }
+
+  /** Identifies the embedding space: kind, model and dimensions. A change re-embeds every document. */
+  private modelTag(): string {
+    return `${this.config.EMBEDDINGS}:${this.config.EMBEDDINGS_MODEL ?? 'default'}:${this.config.EMBEDDING_DIMENSIONS}`;
+  }
+}
