@@ -1,0 +1,30 @@
+import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { ObservabilityModule } from '@llmgov/observability';
+import { KafkaRuntimeModule } from '@llmgov/kafka-runtime';
+import { createVectorStore, type VectorStore } from '@llmgov/vector-store';
+import { INDEXER_CONFIG, loadIndexerConfig, type IndexerConfig } from './config.js';
+import { ChunksHandler } from './handlers/chunks.handler.js';
+import { IndexingService, VECTOR_STORE } from './services/indexing.service.js';
+
+export const SERVICE_NAME = 'indexer';
+
+@Module({
+  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME })],
+  providers: [
+    { provide: INDEXER_CONFIG, useFactory: loadIndexerConfig },
+    {
+      provide: VECTOR_STORE,
+      inject: [INDEXER_CONFIG],
+      useFactory: (c: IndexerConfig) =>
+        c.VECTOR_STORE === 'qdrant' ? createVectorStore({ kind: 'qdrant', url: c.QDRANT_URL ?? '' }) : createVectorStore({ kind: 'lancedb', dir: c.VECTOR_STORE_DIR }),
+    },
+    ChunksHandler,
+    IndexingService,
+  ],
+})
+export class AppModule implements OnApplicationShutdown {
+  constructor(@Inject(VECTOR_STORE) private readonly store: VectorStore) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+  }
+}
