@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { intFromEnv, loadPlatformConfig, retrievalEnv } from '@llmgov/config';
+
+const tierMap = z
+  .string()
+  .transform((s) => Object.fromEntries(s.split(',').map((p) => p.trim().split('=') as [string, string])))
+  .pipe(z.object({ S: z.string().min(1), M: z.string().min(1), L: z.string().min(1) }));
+
+const budgets = z
+  .string()
+  .transform((s) => new Map(s.split(',').map((p) => p.trim()).filter(Boolean).map((p) => { const [t, v] = p.split('='); return [t ?? '', Number(v)] as const; })))
+  .refine((m) => [...m.values()].every((v) => Number.isFinite(v) && v >= 0), 'expected tenant=usd[,tenant=usd]');
+
+/**
+ * router settings.
+ * - `TIER_MODELS`: served model per tier, `S=model,M=model,L=model`.
+ * - `RETRIEVAL_K`: chunks retrieved per request; `RETRIEVAL_MODE`: hybrid (dense + BM25, RRF), dense or sparse.
+ * - `TENANT_BUDGETS_USD`: monthly budget per tenant, `tenant=usd,...`; a tenant at or above 100 % is refused.
+ * - `TIER_M_PROMPT_TOKENS`: prompts longer than this many tokens go to tier M at least.
+ */
+export const loadRouterConfig = () =>
+  loadPlatformConfig({
+    ...retrievalEnv,
+    TIER_MODELS: tierMap.default({ S: 'local-sim-s', M: 'local-sim-m', L: 'local-sim-l' }),
+    RETRIEVAL_K: intFromEnv(1, 100).default(5),
+    RETRIEVAL_MODE: z.enum(['hybrid', 'dense', 'sparse']).default('hybrid'),
+    TENANT_BUDGETS_USD: budgets.default(new Map()),
+    TIER_M_PROMPT_TOKENS: intFromEnv(1, 100_000).default(48),
+  });
+export type RouterConfig = ReturnType<typeof loadRouterConfig>;
+export const ROUTER_CONFIG = Symbol('ROUTER_CONFIG');

@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { encode } from 'gpt-tokenizer';
+import { EventPublisher, Outcome, RetriableError, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { PlatformMetrics } from '@llmgov/observability';
+import { REDIS, RedisKeys, type Redis } from '@llmgov/persistence';
+import type { EmbeddingsClient } from '@llmgov/embeddings';
+import type { VectorStore } from '@llmgov/vector-store';
+import {
+  Topics,
+  routedTopicForTier,
+  type ContextChunk,
+  type InferenceCompleted,
+  type InferenceRequestRouted,
+  type InferenceRequestValidated,
+  type JobError,
+  type JobState,
+  type JobStatusChanged,
+  type Tier,
+} from '@llmgov/contracts';
+import { ROUTER_CONFIG, type RouterConfig } from '../config.js';
+import { chooseTier } from './tier-policy.js';
+
+export const VECTOR_STORE = Symbol('VECTOR_STORE');
+export const EMBEDDINGS_CLIENT = Symbol('EMBEDDINGS_CLIENT');
+
+/** What the judge stores in the exact cache (see RedisKeys.exactCache). */
+interface CachedAnswer {
+  text: string;
+  finish_reason: string;
+  model: string;
+  tier: Tier;
+  context: ContextChunk[];
+}
+
+/**
+ * The routing policy: cancellation and deadline guards, exact cache, budget check, retrieval (RAG),
+ * tier choice, then publish to the tier's routed topic and mark the job in_progress.
+ */
+@Injectable()
+export class RoutingService {
+  private readonly decisions: Counter<'route' | 'tier'>;
+
+  constructor(
+    @Inject(ROUTER_CONFIG) private readonly config: RouterConfig,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(VECTOR_STORE) private readonly store: VectorStore,
+    @Inject(EMBEDDINGS_CLIENT) private readonly embeddings: EmbeddingsClient,
+    private readonly publisher: EventPublisher,
+    metrics: PlatformMetrics,
+  ) {
+    this.decisions = new Counter({
+      name: 'router_decisions_total',
+      help: 'Routing decisions by route (rag, direct, cache_hit, refused_budget, expired, cancelled) and tier',
+      labelNames: ['route', 'tier'],
+      registers: [metrics.registry],
+    });
+  }
+
+  async route(req: InferenceRequestValidated): Promise<HandlerOutcome> {
+    if (await this.redis.exists(RedisKeys.jobCancel(req.job_id))) {
+      await this.status(req, 'cancelled', { code: 'cancelled', message: 'cancelled by the submitter' });
+      this.decisions.inc({ route: 'cancelled', tier: 'none' });
+      return Outcome.skipped('job cancelled');
+    }
+    const deadlineAt = req.occurred_at + req.budget.latency_ms;
+    if (Date.now() > deadlineAt) {
+      await this.status(req, 'expired', { code: 'deadline_exceeded', message: `latency budget of ${req.budget.latency_ms} ms spent before routing` });
+      this.decisions.inc({ route: 'expired', tier: 'none' });
+      return Outcome.skipped('deadline passed');
+    }
+    const cacheKey = createHash('sha256').update(`${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}`).digest('hex');
+    const cached = await this.cacheLookup(req.tenant_id, cacheKey);
+    if (cached) {
+      await this.publishCacheHit(req, cached, cacheKey, deadlineAt);
+      this.decisions.inc({ route: 'cache_hit', tier: cached.tier });
+      return Outcome.success();
+    }
+    const budget = this.config.TENANT_BUDGETS_USD.get(req.tenant_id);
+    if (budget !== undefined) {
+      const spentMicro = Number((await this.redis.get(RedisKeys.budgetSpent(req.tenant_id, new Date().toISOString().slice(0, 7)))) ?? 0);
+      if (spentMicro / 1e6 >= budget) {
+        await this.status(req, 'failed', { code: 'budget_exceeded', message: `tenant budget of ${budget} USD for this month is spent` });
+        this.decisions.inc({ route: 'refused_budget', tier: 'none' });
+        return Outcome.skipped('budget exceeded');
+      }
+    }
+    const context = req.options.rag ? await this.retrieve(req.tenant_id, req.prompt) : [];
+    const { tier, reason } = chooseTier(
+      { tierHint: req.options.tier_hint, promptTokens: encode(req.prompt).length, minQuality: req.budget.min_quality, maxCostUsd: req.budget.max_cost_usd },
+      this.config.TIER_M_PROMPT_TOKENS,
+    );
+    const routed: InferenceRequestRouted = {
+      ...newEnvelope(req.tenant_id, req.job_id),
+      job_id: req.job_id,
+      tier,
+      model: this.config.TIER_MODELS[tier],
+      prompt: req.prompt,
+      system_prompt: req.system_prompt,
+      context,
+      max_tokens: req.options.max_tokens,
+      temperature: req.options.temperature,
+      deadline_at: deadlineAt,
+      attempt: 1,
+      route_reason: `${req.options.rag ? 'rag' : 'direct'}:${reason}`,
+      cache_key: cacheKey,
+      budget: req.budget,
+      team: req.team,
+      feature: req.feature,
+    };
+    await this.publisher.publish(routedTopicForTier(tier), { key: req.job_id, value: routed });
+    await this.status(req, 'in_progress', null);
+    this.decisions.inc({ route: req.options.rag ? 'rag' : 'direct', tier });
+    return Outcome.success();
+  }
+
+  /** Top-k chunks of the tenant for the prompt. @throws RetriableError when embedding or search fails. */
+  private async retrieve(tenantId: string, prompt: string): Promise<ContextChunk[]> {
+    try {
+      const { vectors } = await this.embeddings.embed([prompt]);
+      const hits = await this.store.search(this.config.VECTOR_COLLECTION, {
+        tenantId,
+        dense: vectors[0]!,
+        text: prompt,
+        k: this.config.RETRIEVAL_K,
+        mode: this.config.RETRIEVAL_MODE,
+      });
+      return hits.map((h) => ({ chunk_id: h.chunkId, document_id: h.documentId, text: h.text, score: h.score }));
+    } catch (err) {
+      throw new RetriableError(`retrieval failed: ${(err as Error).message}`, 'retrieval_unavailable', { cause: err });
+    }
+  }
+
+  private async cacheLookup(tenantId: string, cacheKey: string): Promise<CachedAnswer | undefined> {
+    const raw = await this.redis.get(RedisKeys.exactCache(tenantId, cacheKey));
+    if (!raw) return undefined;
+    try {
+      return JSON.parse(raw) as CachedAnswer;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async publishCacheHit(req: InferenceRequestValidated, cached: CachedAnswer, cacheKey: string, deadlineAt: number): Promise<void> {
+    const completed: InferenceCompleted = {
+      ...newEnvelope(req.tenant_id, req.job_id),
+      job_id: req.job_id,
+      tier: cached.tier,
+      model: cached.model,
+      endpoint: null,
+      text: cached.text,
+      finish_reason: cached.finish_reason,
+      from_cache: true,
+      usage: { prompt_tokens: 0, completion_tokens: 0 },
+      timings: { queue_ms: 0, ttft_ms: 0, tpot_ms: 0, e2e_ms: 0 },
+      context: cached.context,
+      prompt: req.prompt,
+      team: req.team,
+      feature: req.feature,
+      cache_key: cacheKey,
+      system_prompt: req.system_prompt,
+      attempt: 1,
+      max_tokens: req.options.max_tokens,
+      temperature: req.options.temperature,
+      deadline_at: deadlineAt,
+      budget: req.budget,
+    };
+    await this.publisher.publish(Topics.inferenceCompleted, { key: req.job_id, value: completed });
+    await this.status(req, 'in_progress', null);
+  }
+
+  private async status(req: InferenceRequestValidated, state: JobState, error: JobError | null): Promise<void> {
+    const ev: JobStatusChanged = { ...newEnvelope(req.tenant_id, req.job_id), job_id: req.job_id, state, stage: 'router', result: null, error };
+    await this.publisher.publish(Topics.jobStatus, { key: req.job_id, value: ev });
+  }
+}
