@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import type { INestApplication } from '@nestjs/common';
 import { loadPlatformConfig } from '@llmgov/config';
 import { createLogger } from '@llmgov/observability';
 
@@ -8,12 +9,17 @@ import { createLogger } from '@llmgov/observability';
  * creates the Nest app, enables shutdown hooks (SIGTERM/SIGINT drain), listens on HTTP_HOST:HTTP_PORT
  * and logs the bound address. Exits with code 1 on a start-up failure.
  */
-export async function runService(name: string, appModule: unknown): Promise<void> {
+export async function runService(
+  name: string,
+  appModule: unknown,
+  configure?: (app: INestApplication) => void | Promise<void>,
+): Promise<void> {
   const logger = createLogger(name);
   try {
     const config = loadPlatformConfig();
     const app = await NestFactory.create(appModule as never, { logger: ['error', 'warn'], bodyParser: false });
     app.enableShutdownHooks();
+    await configure?.(app);
     await app.listen(config.HTTP_PORT, config.HTTP_HOST);
     const address = app.getHttpServer().address() as { port: number } | null;
     logger.info({ http_port: address?.port }, 'service started');
