@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type ITopicConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from '@llmgov/observability';
 
 /** A kafkajs client whose logs go to our structured logger. kafkajs' own connection retry: 300 ms start, x2, ±20 %. */
@@ -20,37 +20,19 @@ export function createKafka(clientId: string, brokers: string[], logger: Logger)
   });
 }
 
-export interface TopicToEnsure {
-  name: string;
-  partitions: number;
-  retentionMs?: number;
-  cleanupPolicy?: 'delete' | 'compact';
-}
-
 /**
- * Creates the topics that do not exist yet (idempotent). Existing topics are left as they are.
+ * Creates the topics that do not exist yet (idempotent; existing topics are left as they are).
+ * @param topics kafkajs topic configs, e.g. `kafkaTopicConfigs()` from @llmgov/contracts.
  * @returns the names created.
  */
-export async function ensureTopics(kafka: Kafka, topics: TopicToEnsure[]): Promise<string[]> {
+export async function ensureTopics(kafka: Kafka, topics: ITopicConfig[]): Promise<string[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t.name));
-    if (missing.length === 0) return [];
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((t) => ({
-        topic: t.name,
-        numPartitions: t.partitions,
-        replicationFactor: 1,
-        configEntries: [
-          ...(t.retentionMs !== undefined ? [{ name: 'retention.ms', value: String(t.retentionMs) }] : []),
-          { name: 'cleanup.policy', value: t.cleanupPolicy ?? 'delete' },
-        ],
-      })),
-    });
-    return missing.map((t) => t.name);
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length > 0) await admin.createTopics({ waitForLeaders: true, topics: missing });
+    return missing.map((t) => t.topic);
   } finally {
     await admin.disconnect();
   }

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { ObservabilityModule } from '@llmgov/observability';
+import { KafkaRuntimeModule } from '@llmgov/kafka-runtime';
+import { PersistenceModule } from '@llmgov/persistence';
+import { WORKER_CONFIG, loadWorkerConfig } from './config.js';
+import { RoutedHandler } from './handlers/routed.handler.js';
+import { InferenceService } from './services/inference.service.js';
+
+export const SERVICE_NAME = 'inference-worker';
+
+@Module({
+  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule],
+  providers: [{ provide: WORKER_CONFIG, useFactory: loadWorkerConfig }, RoutedHandler, InferenceService],
+})
+export class AppModule {}

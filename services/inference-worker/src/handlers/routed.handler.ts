@@ -1,0 +1,25 @@
+import { Injectable } from '@nestjs/common';
+import { KafkaHandler, type HandlerOutcome, type RecordContext } from '@llmgov/kafka-runtime';
+import { Topics, type InferenceRequestRouted } from '@llmgov/contracts';
+import { InferenceService } from '../services/inference.service.js';
+
+/** One handler per tier topic; all delegate to the same service, which picks the tier's pool. */
+@Injectable()
+export class RoutedHandler {
+  constructor(private readonly inference: InferenceService) {}
+
+  @KafkaHandler(Topics.inferenceRoutedS)
+  onTierS(req: InferenceRequestRouted, ctx: RecordContext): Promise<HandlerOutcome> {
+    return this.inference.infer(req, ctx);
+  }
+
+  @KafkaHandler(Topics.inferenceRoutedM)
+  onTierM(req: InferenceRequestRouted, ctx: RecordContext): Promise<HandlerOutcome> {
+    return this.inference.infer(req, ctx);
+  }
+
+  @KafkaHandler(Topics.inferenceRoutedL)
+  onTierL(req: InferenceRequestRouted, ctx: RecordContext): Promise<HandlerOutcome> {
+    return this.inference.infer(req, ctx);
+  }
+}

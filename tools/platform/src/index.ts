@@ -1,0 +1,3 @@
+export * from './bootstrap.js';
+export * from './processes.js';
+export * from './platform.js';

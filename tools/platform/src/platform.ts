@@ -1,0 +1,112 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PlatformConfig } from '@llmgov/config';
+import { spawnManaged, type ManagedProcess } from './processes.js';
+
+/** The eight services, in pipeline order. */
+export const SERVICE_NAMES = [
+  'ingest-validator',
+  'embedder',
+  'indexer',
+  'router',
+  'inference-worker',
+  'judge',
+  'feedback-labeler',
+  'cost-attributor',
+] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+/** Repository root (this file is tools/platform/dist/src/platform.js). */
+export const repoRoot = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+/** Local test engines standing in for the vLLM pools, one per tier (see tools/vllm-sim/README.md). */
+export const LOCAL_ENGINES = [
+  { tier: 'S', model: 'local-sim-s', port: 18001, args: ['--max-num-seqs', '16', '--max-waiting', '64', '--decode-base-ms', '4', '--decode-ms-per-seq', '0.5'] },
+  { tier: 'M', model: 'local-sim-m', port: 18002, args: ['--max-num-seqs', '8', '--max-waiting', '32', '--decode-base-ms', '8', '--decode-ms-per-seq', '1'] },
+  { tier: 'L', model: 'local-sim-l', port: 18003, args: ['--max-num-seqs', '4', '--max-waiting', '16', '--decode-base-ms', '15', '--decode-ms-per-seq', '2'] },
+] as const;
+
+export interface StartOptions {
+  config: PlatformConfig;
+  /** First HTTP port of the services; service i listens on basePort + i. Default 18100. */
+  basePort?: number;
+  logDir?: string;
+  /** Extra environment for every service (e.g. LOG_LEVEL, API_KEYS, TENANT_BUDGETS_USD). */
+  env?: Record<string, string>;
+  /** Start local engines (default true). Set false when VLLM_POOLS points at real servers. */
+  engines?: boolean;
+  services?: readonly ServiceName[];
+  onStarted?: (p: ManagedProcess) => void;
+}
+
+export interface RunningPlatform {
+  engines: ManagedProcess[];
+  services: Map<ServiceName, ManagedProcess>;
+  /** SIGTERM every process (services first, so they drain), SIGKILL after a timeout. */
+  stop(): Promise<void>;
+}
+
+/** Starts the local engines and the services as child processes and waits until each is ready. */
+export async function startPlatform(opts: StartOptions): Promise<RunningPlatform> {
+  const root = repoRoot();
+  const logDir = opts.logDir ?? path.join(root, '.local', 'logs');
+  const basePort = opts.basePort ?? 18100;
+  const engines: ManagedProcess[] = [];
+  const services = new Map<ServiceName, ManagedProcess>();
+  const stop = async () => {
+    await Promise.all([...services.values()].map((s) => s.stop()));
+    await Promise.all(engines.map((e) => e.stop()));
+  };
+  try {
+    if (opts.engines !== false) {
+      engines.push(
+        ...(await Promise.all(
+          LOCAL_ENGINES.map((e) =>
+            spawnManaged({
+              name: `vllm-sim-${e.tier.toLowerCase()}`,
+              script: path.join(root, 'tools/vllm-sim/dist/src/main.js'),
+              args: ['--port', String(e.port), '--model', e.model, ...e.args],
+              env: {},
+              port: e.port,
+              logDir,
+              readyPath: '/health',
+            }),
+          ),
+        )),
+      );
+      engines.forEach((e) => opts.onStarted?.(e));
+    }
+    const c = opts.config;
+    const env: Record<string, string> = {
+      KAFKA_BROKERS: c.KAFKA_BROKERS.join(','),
+      SCHEMA_REGISTRY_URL: c.SCHEMA_REGISTRY_URL,
+      DATABASE_URL: c.DATABASE_URL,
+      REDIS_URL: c.REDIS_URL,
+      VECTOR_STORE_DIR: process.env.VECTOR_STORE_DIR ?? path.join(root, '.local', 'vectors'),
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      ...(opts.engines !== false ? { VLLM_POOLS: LOCAL_ENGINES.map((e) => `${e.tier}=http://127.0.0.1:${e.port}`).join(',') } : {}),
+      ...opts.env,
+    };
+    const names = opts.services ?? SERVICE_NAMES;
+    await Promise.all(
+      names.map(async (name) => {
+        const port = basePort + SERVICE_NAMES.indexOf(name);
+        const p = await spawnManaged({
+          name,
+          script: path.join(root, 'services', name, 'dist/src/main.js'),
+          env: { ...env, HTTP_PORT: String(port) },
+          port,
+          logDir,
+          readyPath: '/health/ready',
+          readyTimeoutMs: 90_000,
+        });
+        services.set(name, p);
+        opts.onStarted?.(p);
+      }),
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { engines, services, stop };
+}
