@@ -1,0 +1,277 @@
+#!/usr/bin/env node
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import cliProgress from 'cli-progress';
+import pg from 'pg';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { loadPlatformConfig } from '@llmgov/config';
+import { Topics, dlqTopic, topicCatalog, type DocumentSubmitted } from '@llmgov/contracts';
+import { AvroSerde, EventPublisher, createKafka, newEnvelope } from '@llmgov/kafka-runtime';
+import { createLogger } from '@llmgov/observability';
+import { bootstrapPlatform, repoRoot, startPlatform, SERVICE_NAMES } from '@llmgov/platform';
+import { loadSquad, type SquadQuestion } from './squad.js';
+import { TraceCollector } from './trace-collector.js';
+import { percentile, recallAtK } from './stats.js';
+
+const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+
+const program = new Command('demo')
+  .description('Run the whole platform locally on a SQuAD-format file: index the paragraphs, answer the questions as async jobs, print a summary.')
+  .option('--input <path>', 'SQuAD v1.1-format JSON file', path.resolve(repoRoot(), '../shared/data/squad-v1.1-dev-subset.json'))
+  .option('--questions <n>', 'questions to submit as jobs', positiveInt, 500)
+  .option('--summary <path>', 'also write the summary as JSON to this file')
+  .option('--tenants <list>', 'comma-separated tenants; articles are split between them', 'tenant-a,tenant-b')
+  .option('--concurrency <n>', 'HTTP requests in flight while submitting and polling', positiveInt, 32)
+  .option('--timeout <seconds>', 'give up waiting for indexing or jobs after this long', positiveInt, 900)
+  .parse();
+
+interface Options {
+  input: string;
+  questions: number;
+  summary?: string;
+  tenants: string;
+  concurrency: number;
+  timeout: number;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight (a plain worker pool; no ordering guarantees). */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+function bar(label: string, total: number): cliProgress.SingleBar {
+  const b = new cliProgress.SingleBar(
+    { format: `${label.padEnd(22)} [{bar}] {value}/{total} {extra}`, noTTYOutput: true, notTTYSchedule: 5000, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  b.start(total, 0, { extra: '' });
+  return b;
+}
+
+async function main(): Promise<void> {
+  const opts = program.opts<Options>();
+  const tenants = opts.tenants.split(',').map((t) => t.trim()).filter(Boolean);
+  if (tenants.length < 1) throw new Error('--tenants needs at least one tenant');
+  const apiKeys = Object.fromEntries(tenants.map((t) => [t, `demo-key-${t}`]));
+  const { documents, questions: allQuestions } = await loadSquad(opts.input, tenants);
+  const questions = allQuestions.slice(0, opts.questions);
+  const config = loadPlatformConfig();
+  const runId = randomUUID().slice(0, 8);
+  const started = Date.now();
+  console.log(`demo run ${runId}: ${documents.length} paragraphs, ${questions.length} of ${allQuestions.length} questions, tenants ${tenants.join(', ')}`);
+
+  const boot = await bootstrapPlatform(config);
+  console.log(`bootstrap: ${boot.topicsCreated.length} topics created, ${boot.schemasRegistered} schemas registered, migrations ${boot.migrationsApplied.join(',') || 'up to date'}`);
+  const platform = await startPlatform({
+    config,
+    env: { API_KEYS: Object.entries(apiKeys).map(([t, k]) => `${t}=${k}`).join(','), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    onStarted: (p) => console.log(`  ready ${p.name.padEnd(18)} ${p.url}`),
+  });
+  const api = platform.services.get('ingest-validator')!.url;
+  const logger = createLogger('demo', 'warn');
+  const kafka = createKafka(`demo-${runId}`, config.KAFKA_BROKERS, logger);
+  const registry = new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL });
+  const admin = kafka.admin();
+  const producer = kafka.producer();
+  const collector = new TraceCollector(kafka, registry);
+  const db = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+  try {
+    await admin.connect();
+    await producer.connect();
+    const dlqOffsets = async () => {
+      const out: Record<string, number> = {};
+      for (const spec of topicCatalog) {
+        const offsets = await admin.fetchTopicOffsets(dlqTopic(spec.name));
+        out[spec.name] = offsets.reduce((s, o) => s + Number(o.high), 0);
+      }
+      return out;
+    };
+    const dlqBefore = await dlqOffsets();
+    await collector.start(`demo-trace-${runId}`);
+
+    // 1. Producer systems publish the paragraphs as documents on the raw topic.
+    const publisher = new EventPublisher(producer, new AvroSerde(registry));
+    const pub = bar('publishing documents', documents.length);
+    for (let i = 0; i < documents.length; i += 100) {
+      const batch = documents.slice(i, i + 100).map((d) => {
+        const value: DocumentSubmitted = { ...newEnvelope(d.tenantId, d.documentId), document_id: d.documentId, source: 'squad-v1.1', title: d.title, text: d.text, language: 'en', metadata: { title: d.title } };
+        return { key: `${d.tenantId}/${d.documentId}`, value };
+      });
+      await publisher.publishMany(Topics.documentSubmitted, batch);
+      pub.increment(batch.length);
+    }
+    pub.stop();
+
+    // 2. Wait until every document is indexed (the index status topic names it).
+    const deadline = started + opts.timeout * 1000;
+    const wanted = documents.map((d) => `${d.tenantId}/${d.documentId}`);
+    const idx = bar('indexing documents', wanted.length);
+    const indexStart = Date.now();
+    for (;;) {
+      const done = wanted.filter((w) => collector.indexedDocuments.has(w)).length;
+      idx.update(done);
+      if (done === wanted.length) break;
+      if (Date.now() > deadline) throw new Error(`only ${done}/${wanted.length} documents indexed after ${opts.timeout} s; see .local/logs/`);
+      await collector.nextRecord(1000);
+    }
+    idx.stop();
+    const indexSeconds = (Date.now() - indexStart) / 1000;
+
+    // 3. Submit the questions as async jobs over HTTP.
+    const submittedAt = new Map<string, number>();
+    const jobOf = new Map<string, SquadQuestion>();
+    const sub = bar('submitting jobs', questions.length);
+    let submitErrors = 0;
+    await pool(questions, opts.concurrency, async (q) => {
+      const t0 = Date.now();
+      const res = await fetch(`${api}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKeys[q.tenantId]}` },
+        body: JSON.stringify({ prompt: q.question, idempotency_key: `${runId}:${q.id}`, budget: { latency_ms: 120_000, max_cost_usd: 0.05, min_quality: 0.5 }, options: { max_tokens: 64, temperature: 0, rag: true }, team: 'qa', feature: 'squad-demo' }),
+      });
+      const body = (await res.json()) as { id?: string; error?: unknown };
+      if (res.status !== 202 || !body.id) {
+        submitErrors++;
+        console.error(`submit ${q.id}: HTTP ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+      } else {
+        submittedAt.set(body.id, t0);
+        jobOf.set(body.id, q);
+      }
+      sub.increment();
+    });
+    sub.stop();
+
+    // 4. Poll every job to a final state.
+    const finals = new Map<string, { status: string; result: { retrieved_document_ids?: string[]; tier?: string; text?: string } | null; error: unknown; completedAt: number }>();
+    const poll = bar('jobs in a final state', jobOf.size);
+    while (finals.size < jobOf.size && Date.now() < deadline) {
+      const pending = [...jobOf.keys()].filter((id) => !finals.has(id));
+      await pool(pending, opts.concurrency, async (id) => {
+        const res = await fetch(`${api}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${apiKeys[jobOf.get(id)!.tenantId]}` } });
+        if (!res.ok) return;
+        const job = (await res.json()) as { status: string; result: never; error: unknown };
+        if (TERMINAL.has(job.status)) finals.set(id, { status: job.status, result: job.result, error: job.error, completedAt: Date.now() });
+      });
+      poll.update(finals.size);
+      if (finals.size < jobOf.size) await collector.nextRecord(250);
+    }
+    poll.stop();
+
+    // 5. Summary.
+    const byState: Record<string, number> = {};
+    for (const id of jobOf.keys()) {
+      const s = finals.get(id)?.status ?? 'not_final';
+      byState[s] = (byState[s] ?? 0) + 1;
+    }
+    const completed = [...finals.entries()].filter(([, f]) => f.status === 'completed');
+    const recallItems = completed.map(([id, f]) => ({ gold: jobOf.get(id)!.goldDocumentId, retrieved: f.result?.retrieved_document_ids ?? [] }));
+    // Wait briefly for the trace and the cost ledger to catch up with the last jobs.
+    const jobIds = [...jobOf.keys()];
+    const inferred = () => jobIds.filter((id) => collector.jobs.get(id)?.fromCache === false).length;
+    const ledgerRows = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM cost_ledger WHERE job_id = ANY($1) AND kind = 'COMPLETION'", [jobIds])).rows[0]?.n ?? 0);
+    const catchUp = Date.now() + 30_000;
+    while (Date.now() < catchUp && ((await ledgerRows()) < inferred() || jobIds.some((id) => finals.get(id)?.status === 'completed' && collector.jobs.get(id)?.judgedAt === undefined))) {
+      await collector.nextRecord(500);
+    }
+    const costRows = await db.query<{ tenant_id: string; kind: string; cost: string }>(
+      'SELECT tenant_id, kind, sum(cost_usd)::text AS cost FROM cost_ledger WHERE job_id = ANY($1) OR (kind = $2 AND job_id IS NULL) GROUP BY tenant_id, kind',
+      [jobIds, 'EMBEDDING'],
+    );
+    const costByTenant: Record<string, number> = {};
+    const indexingCostByTenant: Record<string, number> = {};
+    for (const r of costRows.rows) {
+      const target = r.kind === 'EMBEDDING' ? indexingCostByTenant : costByTenant;
+      target[r.tenant_id] = (target[r.tenant_id] ?? 0) + Number(r.cost);
+    }
+    const dlqAfter = await dlqOffsets();
+    const dlqByTopic: Record<string, number> = {};
+    for (const [t, n] of Object.entries(dlqAfter)) if (n - (dlqBefore[t] ?? 0) > 0) dlqByTopic[t] = n - (dlqBefore[t] ?? 0);
+    const stage = (f: (id: string) => number | undefined) => {
+      const values = jobIds.map(f).filter((v): v is number => v !== undefined && Number.isFinite(v));
+      return { p50: percentile(values, 50), p95: percentile(values, 95), n: values.length };
+    };
+    const tr = (id: string) => collector.jobs.get(id);
+    const tierMix: Record<string, number> = {};
+    const verdicts: Record<string, number> = {};
+    let cacheHits = 0;
+    for (const id of jobIds) {
+      const t = tr(id);
+      if (t?.tier) tierMix[t.tier] = (tierMix[t.tier] ?? 0) + 1;
+      if (t?.verdict) verdicts[t.verdict] = (verdicts[t.verdict] ?? 0) + 1;
+      if (t?.fromCache) cacheHits++;
+    }
+    const summary = {
+      run_id: runId,
+      input: opts.input,
+      documents: { total: documents.length, indexing_seconds: indexSeconds },
+      jobs: { total: questions.length, submitted: jobOf.size, submit_errors: submitErrors, by_state: byState },
+      retrieval: { recall_at_5: recallAtK(recallItems, 5), recall_at_1: recallAtK(recallItems, 1), evaluated: recallItems.length },
+      cache: { hits: cacheHits },
+      tiers: tierMix,
+      verdicts,
+      cost_usd: { by_tenant: costByTenant, indexing_by_tenant: indexingCostByTenant },
+      dlq: { total: Object.values(dlqByTopic).reduce((sum, n) => sum + n, 0), by_topic: dlqByTopic },
+      latency_ms: {
+        ingest: stage((id) => (tr(id)?.validatedAt ?? NaN) - submittedAt.get(id)!),
+        route: stage((id) => (tr(id)?.routedAt ?? tr(id)?.completedAt ?? NaN) - (tr(id)?.validatedAt ?? NaN)),
+        inference: stage((id) => (tr(id)?.fromCache ? NaN : (tr(id)?.completedAt ?? NaN) - (tr(id)?.routedAt ?? NaN))),
+        engine_ttft: stage((id) => (tr(id)?.fromCache ? undefined : tr(id)?.ttftMs)),
+        judge: stage((id) => (tr(id)?.judgedAt ?? NaN) - (tr(id)?.completedAt ?? NaN)),
+        end_to_end: stage((id) => (tr(id)?.judgedAt ?? NaN) - submittedAt.get(id)!),
+      },
+      wall_seconds: (Date.now() - started) / 1000,
+      services: [...SERVICE_NAMES],
+    };
+    printSummary(summary);
+    if (opts.summary) {
+      await writeFile(opts.summary, JSON.stringify(summary, null, 2));
+      console.log(`summary written to ${opts.summary}`);
+    }
+  } finally {
+    await collector.stop().catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    await db.end().catch(() => undefined);
+    await platform.stop();
+  }
+}
+
+function printSummary(s: {
+  jobs: { total: number; by_state: Record<string, number> };
+  retrieval: { recall_at_5: number; recall_at_1: number };
+  cache: { hits: number };
+  tiers: Record<string, number>;
+  verdicts: Record<string, number>;
+  cost_usd: { by_tenant: Record<string, number>; indexing_by_tenant: Record<string, number> };
+  dlq: { total: number; by_topic: Record<string, unknown> };
+  latency_ms: Record<string, { p50: number; p95: number; n: number }>;
+  wall_seconds: number;
+}): void {
+  const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
+  console.log('\n=== summary ===');
+  console.log(`jobs:          ${s.jobs.total} submitted; ${Object.entries(s.jobs.by_state).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(`retrieval:     recall@5 ${s.retrieval.recall_at_5.toFixed(3)}, recall@1 ${s.retrieval.recall_at_1.toFixed(3)}`);
+  console.log(`cache hits:    ${s.cache.hits}`);
+  console.log(`tier mix:      ${Object.entries(s.tiers).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`);
+  console.log(`judge:         ${Object.entries(s.verdicts).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`);
+  console.log(`cost (USD):    ${Object.entries(s.cost_usd.by_tenant).map(([k, v]) => `${k} ${v.toFixed(6)}`).join(', ') || '-'}  (indexing: ${Object.entries(s.cost_usd.indexing_by_tenant).map(([k, v]) => `${k} ${v.toFixed(6)}`).join(', ') || '-'})`);
+  console.log(`DLQ records:   ${s.dlq.total} ${s.dlq.total ? JSON.stringify(s.dlq.by_topic) : ''}`);
+  console.log('latency (ms):  stage          p50     p95     n');
+  for (const [k, v] of Object.entries(s.latency_ms)) console.log(`               ${k.padEnd(13)} ${fmt(v.p50).padStart(6)}  ${fmt(v.p95).padStart(6)}  ${v.n}`);
+  console.log(`wall time:     ${s.wall_seconds.toFixed(1)} s`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`demo failed: ${(err as Error).message}`);
+  process.exit(1);
+});
