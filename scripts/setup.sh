@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh machine (Node 22, npm dependencies) and builds every package.
+# Idempotent: skips the install when node_modules matches package-lock.json, and tsc -b is incremental.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+run() { bash "$root/scripts/with-node22.sh" "$@"; }
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "[setup] installing npm dependencies (npm ci)"
+  run npm ci --no-audit --no-fund --loglevel=error
+fi
+echo "[setup] building (tsc -b)"
+run npx tsc -b
