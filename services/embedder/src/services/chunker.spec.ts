@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { encode } from 'gpt-tokenizer';
-import { chunkText } from './chunker.js';
+import { MAX_RUN_CHARS, breakLongRuns, chunkText } from './chunker.js';
 
 describe('chunkText', () => {
   it('keeps a short text in one chunk', () => {
@@ -23,5 +23,17 @@ describe('chunkText', () => {
   it('returns nothing for empty text and rejects overlap >= size', () => {
     assert.deepEqual(chunkText('', 10, 2), []);
     assert.throws(() => chunkText('x', 10, 10), RangeError);
+  });
+});
+
+describe('breakLongRuns', () => {
+  it('leaves ordinary text alone and splits a hostile giant run so chunking stays fast', () => {
+    assert.equal(breakLongRuns('Super Bowl 50'), 'Super Bowl 50');
+    const hostile = 'x'.repeat(200_000);
+    const broken = breakLongRuns(hostile);
+    assert.ok(broken.split(' ').every((p) => p.length <= MAX_RUN_CHARS));
+    assert.equal(broken.replaceAll(' ', ''), hostile);
+    const chunks = chunkText(hostile, 256, 32);
+    assert.ok(chunks.length > 10);
   });
 });
