@@ -1,0 +1,34 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { billingDay, billingMonth, reachedLevels } from './billing-period.js';
+
+describe('billing periods', () => {
+  it('uses UTC days and months', () => {
+    const lastMsOfOctober = Date.UTC(2026, 9, 31, 23, 59, 59, 999);
+    assert.equal(billingDay(lastMsOfOctober), '2026-10-31');
+    assert.equal(billingDay(lastMsOfOctober + 1), '2026-11-01');
+    assert.equal(billingMonth(lastMsOfOctober), '2026-10');
+    assert.equal(billingMonth('2026-11-01'), '2026-11');
+  });
+});
+
+describe('reachedLevels', () => {
+  it('reaches WARN_80 at 80 % and EXCEEDED_100 at 100 %', () => {
+    assert.deepEqual(reachedLevels(7_999_999, 10), []);
+    assert.deepEqual(reachedLevels(8_000_000, 10), ['WARN_80']);
+    assert.deepEqual(reachedLevels(9_999_999, 10), ['WARN_80']);
+    assert.deepEqual(reachedLevels(10_000_000, 10), ['WARN_80', 'EXCEEDED_100']);
+    assert.deepEqual(reachedLevels(25_000_000, 10), ['WARN_80', 'EXCEEDED_100']);
+  });
+
+  it('is exact at thresholds that are not representable in binary floating point', () => {
+    // 0.07 * 0.8 = 0.05600000000000001 in floating point; 56 000 micro-USD must still reach 80 %
+    assert.deepEqual(reachedLevels(56_000, 0.07), ['WARN_80']);
+    assert.deepEqual(reachedLevels(55_999, 0.07), []);
+  });
+
+  it('treats a zero budget as exceeded by any spend', () => {
+    assert.deepEqual(reachedLevels(0, 0), []);
+    assert.deepEqual(reachedLevels(1, 0), ['WARN_80', 'EXCEEDED_100']);
+  });
+});

@@ -1,0 +1,51 @@
+import type { ModelPrice, PriceCatalog } from './price-catalog.js';
+
+/** The metered quantities of one usage event. */
+export interface MeteredUsage {
+  model: string;
+  /** Input tokens (count). */
+  prompt_tokens: number;
+  /** Output tokens (count). */
+  completion_tokens: number;
+  /** GPU time in seconds. */
+  gpu_seconds: number;
+}
+
+export interface PricedUsage {
+  /** Cost in USD, rounded to 1e-10 USD (the scale of `cost_ledger.cost_usd`, numeric(20,10)). */
+  costUsd: number;
+  /** The catalog entry used: the model name, or `default` for a model the catalog does not list. */
+  priceKey: string;
+  /** False when the model was priced with the catalog's `default`. */
+  known: boolean;
+  catalogVersion: string;
+}
+
+/** Rounds USD to the ledger's 10 decimal places. */
+export const roundUsd = (usd: number): number => Math.round(usd * 1e10) / 1e10;
+
+/**
+ * Cost of one usage event in USD:
+ * - `api`: prompt_tokens / 1e6 × input_per_1m_tokens + completion_tokens / 1e6 × output_per_1m_tokens
+ *   (the per-million-token pricing convention of hosted model APIs);
+ * - `self_hosted`: gpu_seconds / 3600 × usd_per_gpu_hour (GPU time share × hourly GPU price); tokens are free.
+ * A model missing from the catalog is priced with `default` and reported as `known: false`.
+ */
+export function priceUsage(catalog: PriceCatalog, usage: MeteredUsage): PricedUsage {
+  const listed = Object.hasOwn(catalog.models, usage.model) ? catalog.models[usage.model] : undefined;
+  const price = listed ?? catalog.default;
+  return { costUsd: roundUsd(costOf(price, usage)), priceKey: listed ? usage.model : 'default', known: listed !== undefined, catalogVersion: catalog.version };
+}
+
+function costOf(price: ModelPrice, u: MeteredUsage): number {
+  switch (price.kind) {
+    case 'api':
+      return (u.prompt_tokens / 1e6) * price.input_per_1m_tokens + (u.completion_tokens / 1e6) * price.output_per_1m_tokens;
+    case 'self_hosted':
+      return (u.gpu_seconds / 3600) * price.usd_per_gpu_hour;
+    default: {
+      const unknown: never = price;
+      throw new Error(`unknown price kind ${JSON.stringify(unknown)}`);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createPgPool, createRedis, migrate, RedisKeys, type Pool, type Redis } from '@llmgov/persistence';
+import { CostLedgerRepository, type LedgerEntry } from '../src/repositories/cost-ledger.repository.js';
+import { BudgetStateRepository, budgetAlertKey } from '../src/repositories/budget-state.repository.js';
+
+// Needs the local stack (`infra/local/up.sh`, then `set -a; . .local/stack.env`); skipped when the variables are absent.
+const DATABASE_URL = process.env.DATABASE_URL;
+const REDIS_URL = process.env.REDIS_URL;
+
+describe('CostLedgerRepository against Postgres', { skip: DATABASE_URL ? false : 'DATABASE_URL is not set' }, () => {
+  const tenant = `it-${randomUUID().slice(0, 8)}`;
+  let pool: Pool;
+  let repo: CostLedgerRepository;
+
+  before(async () => {
+    await migrate(DATABASE_URL!);
+    pool = createPgPool(DATABASE_URL!);
+    repo = new CostLedgerRepository(pool);
+  });
+  after(async () => {
+    await pool.query('DELETE FROM cost_ledger WHERE tenant_id = $1', [tenant]);
+    await pool.query('DELETE FROM cost_rollups WHERE tenant_id = $1', [tenant]);
+    await pool.end();
+  });
+
+  const entry = (overrides: Partial<LedgerEntry> = {}): LedgerEntry => ({
+    usageEventId: randomUUID(),
+    tenantId: tenant,
+    jobId: randomUUID(),
+    team: 'search',
+    feature: '',
+    kind: 'COMPLETION',
+    model: 'local-sim-m',
+    tier: 'M',
+    day: '2026-11-05',
+    promptTokens: 100,
+    completionTokens: 20,
+    gpuSeconds: 1.5,
+    costUsd: 0.0012345678,
+    priceCatalogVersion: 'it',
+    ...overrides,
+  });
+
+  it('accounts a usage event once, even when delivered twice concurrently', async () => {
+    const e = entry();
+    const results = await Promise.all([repo.record(e), repo.record(e), repo.record({ ...e, costUsd: 99 })]);
+    assert.equal(results.filter((r) => r.inserted).length, 1);
+    for (const r of results) assert.equal(r.costUsd, 0.0012345678, 'a replay returns the stored cost, never a new price');
+    const rollup = await pool.query('SELECT requests, prompt_tokens::int AS p, completion_tokens::int AS c, cost_usd::text AS usd FROM cost_rollups WHERE tenant_id = $1', [tenant]);
+    assert.deepEqual(rollup.rows, [{ requests: 1, p: 100, c: 20, usd: '0.0012345678' }]);
+  });
+
+  it('sums the month to date in micro-USD across days, excluding other months', async () => {
+    await repo.record(entry({ day: '2026-11-30', costUsd: 0.5 }));
+    await repo.record(entry({ day: '2026-12-01', costUsd: 7 }));
+    await repo.record(entry({ day: '2026-10-31', costUsd: 3 }));
+    assert.equal(await repo.monthToDateMicroUsd(tenant, '2026-11'), 501_235); // 0.0012345678 + 0.5 USD, rounded
+    assert.equal(await repo.monthToDateMicroUsd(tenant, '2026-12'), 7_000_000);
+    assert.equal(await repo.monthToDateMicroUsd(`${tenant}-none`, '2026-11'), 0);
+  });
+});
+
+describe('BudgetStateRepository against Redis', { skip: REDIS_URL ? false : 'REDIS_URL is not set' }, () => {
+  const tenant = `it-${randomUUID().slice(0, 8)}`;
+  let redis: Redis;
+  let repo: BudgetStateRepository;
+
+  before(() => {
+    redis = createRedis(REDIS_URL!);
+    repo = new BudgetStateRepository(redis);
+  });
+  after(async () => {
+    await redis.del(RedisKeys.budgetSpent(tenant, '2026-11'), budgetAlertKey(tenant, '2026-11', 'WARN_80'));
+    redis.disconnect();
+  });
+
+  it('SETs the spend (replays overwrite) and marks an alert once', async () => {
+    await repo.setSpent(tenant, '2026-11', 1234);
+    await repo.setSpent(tenant, '2026-11', 1234);
+    assert.equal(await redis.get(RedisKeys.budgetSpent(tenant, '2026-11')), '1234');
+    assert.ok((await redis.ttl(RedisKeys.budgetSpent(tenant, '2026-11'))) > 0);
+    assert.equal(await repo.alertSent(tenant, '2026-11', 'WARN_80'), false);
+    assert.equal(await repo.markAlertSent(tenant, '2026-11', 'WARN_80'), true);
+    assert.equal(await repo.markAlertSent(tenant, '2026-11', 'WARN_80'), false);
+    assert.equal(await repo.alertSent(tenant, '2026-11', 'WARN_80'), true);
+  });
+});

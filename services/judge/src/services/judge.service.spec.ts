@@ -1,0 +1,179 @@
+import { beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import type { EventPublisher } from '@llmgov/kafka-runtime';
+import { createLogger, type PlatformMetrics } from '@llmgov/observability';
+import { Topics, type InferenceCompleted, type InferenceJudged, type JobStatusChanged } from '@llmgov/contracts';
+import type { ExactCacheEntry, JudgeStateRepository } from '../repositories/judge-state.repository.js';
+import { JudgeMetrics } from './judge-metrics.js';
+import { JudgeService, retrievedDocumentIds } from './judge.service.js';
+import { FALLBACK_TEXT } from './verdict.js';
+
+class FakePublisher {
+  readonly sent: { topic: string; key: string | undefined; value: unknown }[] = [];
+  async publish(topic: string, record: { key?: string; value: unknown }): Promise<void> {
+    this.sent.push({ topic, key: record.key, value: record.value });
+  }
+  on<T>(topic: string): T[] {
+    return this.sent.filter((s) => s.topic === topic).map((s) => s.value as T);
+  }
+}
+
+class FakeState {
+  cancelled = new Set<string>();
+  cache = new Map<string, { entry: ExactCacheEntry; ttl: number }>();
+  async isCancelled(jobId: string): Promise<boolean> {
+    return this.cancelled.has(jobId);
+  }
+  async fillExactCache(tenantId: string, cacheKey: string, entry: ExactCacheEntry, ttl: number): Promise<void> {
+    this.cache.set(`${tenantId}:${cacheKey}`, { entry, ttl });
+  }
+}
+
+function completion(overrides: Partial<InferenceCompleted> = {}): InferenceCompleted {
+  return {
+    event_id: '0f8fad5b-d9cb-469f-a165-70867728950e',
+    tenant_id: 'tenant-a',
+    occurred_at: 1_760_000_000_000,
+    schema_version: 1,
+    correlation_id: 'job-1',
+    job_id: 'job-1',
+    tier: 'M',
+    model: 'local-sim-m',
+    endpoint: 'http://127.0.0.1:18001',
+    text: 'The Normans were descended from Norse raiders.',
+    finish_reason: 'stop',
+    from_cache: false,
+    usage: { prompt_tokens: 120, completion_tokens: 9 },
+    timings: { queue_ms: 1, ttft_ms: 2, tpot_ms: 3, e2e_ms: 30 },
+    context: [
+      { chunk_id: 'd1#0', document_id: 'd1', text: 'The Normans were descended from Norse raiders and pirates.', score: 0.9 },
+      { chunk_id: 'd2#3', document_id: 'd2', text: 'Normandy is in France.', score: 0.5 },
+      { chunk_id: 'd1#1', document_id: 'd1', text: 'Rollo led them.', score: 0.4 },
+    ],
+    prompt: 'Who were the Normans descended from?',
+    team: null,
+    feature: null,
+    cache_key: 'abc123',
+    system_prompt: null,
+    attempt: 1,
+    max_tokens: 256,
+    temperature: 0,
+    deadline_at: 1_760_000_030_000,
+    budget: { latency_ms: 30_000, max_cost_usd: 0.05, min_quality: 0.5 },
+    ...overrides,
+  };
+}
+
+describe(JudgeService.name, () => {
+  let publisher: FakePublisher;
+  let state: FakeState;
+  let metrics: JudgeMetrics;
+  let sut: JudgeService;
+
+  beforeEach(() => {
+    publisher = new FakePublisher();
+    state = new FakeState();
+    metrics = new JudgeMetrics({ registry: new Registry() } as unknown as PlatformMetrics);
+    sut = new JudgeService(
+      { JUDGE_MIN_GROUNDEDNESS: 0.5, JUDGE_CACHE_TTL_S: 86_400 },
+      state as unknown as JudgeStateRepository,
+      publisher as unknown as EventPublisher,
+      metrics,
+      createLogger('judge-test', 'silent'),
+    );
+  });
+
+  it('passes a grounded answer, completes the job and fills the exact cache', async () => {
+    const outcome = await sut.judge(completion());
+    assert.deepEqual(outcome, { status: 'success' });
+    assert.deepEqual(publisher.sent.map((s) => s.topic), [Topics.inferenceJudged, Topics.jobStatus]);
+    const [judged] = publisher.on<InferenceJudged>(Topics.inferenceJudged);
+    assert.equal(judged!.verdict, 'PASS');
+    assert.equal(judged!.groundedness, 1);
+    assert.equal(judged!.final_text, 'The Normans were descended from Norse raiders.');
+    assert.deepEqual(judged!.retrieved_document_ids, ['d1', 'd2']);
+    assert.equal(judged!.judge_method, 'DETERMINISTIC');
+    const [status] = publisher.on<JobStatusChanged>(Topics.jobStatus);
+    assert.equal(status!.state, 'completed');
+    assert.equal(status!.stage, 'judge');
+    assert.deepEqual(status!.result, {
+      text: 'The Normans were descended from Norse raiders.',
+      finish_reason: 'stop',
+      tier: 'M',
+      model: 'local-sim-m',
+      groundedness: 1,
+      retrieved_document_ids: ['d1', 'd2'],
+      prompt_tokens: 120,
+      completion_tokens: 9,
+    });
+    const cached = state.cache.get('tenant-a:abc123');
+    assert.equal(cached?.ttl, 86_400);
+    assert.deepEqual(cached?.entry, { text: judged!.final_text, finish_reason: 'stop', model: 'local-sim-m', tier: 'M', context: completion().context });
+    assert.equal((await metrics.verdicts.get()).values.find((v) => v.labels.verdict === 'PASS')?.value, 1);
+  });
+
+  it('releases the fallback template for an ungrounded answer and does not cache it', async () => {
+    await sut.judge(completion({ text: 'Vikings from Iceland sailed to Greenland in 982.' }));
+    const [judged] = publisher.on<InferenceJudged>(Topics.inferenceJudged);
+    assert.equal(judged!.verdict, 'FALLBACK');
+    assert.equal(judged!.final_text, FALLBACK_TEXT);
+    const [status] = publisher.on<JobStatusChanged>(Topics.jobStatus);
+    assert.equal(status!.result?.finish_reason, 'fallback');
+    assert.equal(status!.result?.text, FALLBACK_TEXT);
+    assert.equal(state.cache.size, 0);
+  });
+
+  it('masks PII, still completes the job, and does not cache', async () => {
+    await sut.judge(completion({ text: 'The Normans were descended from Norse raiders, ask rollo@normandy.fr' }));
+    const [judged] = publisher.on<InferenceJudged>(Topics.inferenceJudged);
+    assert.equal(judged!.verdict, 'FAIL_PII');
+    assert.equal(judged!.pii_found, true);
+    assert.match(judged!.final_text, /\[EMAIL\]$/);
+    assert.equal(publisher.on<JobStatusChanged>(Topics.jobStatus)[0]!.state, 'completed');
+    assert.equal(state.cache.size, 0);
+  });
+
+  it('judges a cache hit the same way but never re-fills the cache', async () => {
+    await sut.judge(completion({ from_cache: true, finish_reason: 'cache', endpoint: null, usage: { prompt_tokens: 0, completion_tokens: 0 } }));
+    assert.equal(publisher.on<InferenceJudged>(Topics.inferenceJudged)[0]!.verdict, 'PASS');
+    assert.equal(state.cache.size, 0);
+  });
+
+  it('publishes the same event ids when a completion is redelivered', async () => {
+    await sut.judge(completion());
+    await sut.judge(completion({ event_id: 'another-delivery' }));
+    const judged = publisher.on<InferenceJudged>(Topics.inferenceJudged);
+    const status = publisher.on<JobStatusChanged>(Topics.jobStatus);
+    assert.equal(judged[0]!.event_id, judged[1]!.event_id);
+    assert.equal(status[0]!.event_id, status[1]!.event_id);
+    assert.notEqual(judged[0]!.event_id, status[0]!.event_id);
+  });
+
+  it('cancels a cancelled job at the judge stage and releases nothing', async () => {
+    state.cancelled.add('job-1');
+    const outcome = await sut.judge(completion());
+    assert.equal(outcome.status, 'skipped');
+    assert.deepEqual(publisher.sent.map((s) => s.topic), [Topics.jobStatus]);
+    const [status] = publisher.on<JobStatusChanged>(Topics.jobStatus);
+    assert.equal(status!.state, 'cancelled');
+    assert.equal(status!.stage, 'judge');
+    assert.equal(status!.error?.code, 'cancelled');
+    assert.equal(state.cache.size, 0);
+  });
+
+  it('handles an empty answer with no context as a fallback', async () => {
+    await sut.judge(completion({ text: '', context: [] }));
+    const [judged] = publisher.on<InferenceJudged>(Topics.inferenceJudged);
+    assert.equal(judged!.verdict, 'FALLBACK');
+    assert.equal(judged!.groundedness, 0);
+    assert.deepEqual(judged!.retrieved_document_ids, []);
+  });
+});
+
+describe('retrievedDocumentIds', () => {
+  it('keeps rank order and removes duplicates', () => {
+    const c = (document_id: string) => ({ chunk_id: `${document_id}#x`, document_id, text: '', score: 0 });
+    assert.deepEqual(retrievedDocumentIds([c('b'), c('a'), c('b'), c('c'), c('a')]), ['b', 'a', 'c']);
+  });
+});

@@ -1,0 +1,121 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome, deterministicEventId } from '@llmgov/kafka-runtime';
+import { LOGGER, type Logger } from '@llmgov/observability';
+import { Topics, type ContextChunk, type InferenceCompleted, type InferenceJudged, type JobStatusChanged } from '@llmgov/contracts';
+import { JUDGE_CONFIG, type JudgeConfig } from '../config.js';
+import { JudgeStateRepository } from '../repositories/judge-state.repository.js';
+import { JudgeMetrics } from './judge-metrics.js';
+import { groundedness, relevance } from './scoring.js';
+import { decideVerdict } from './verdict.js';
+
+/** Ids of the documents behind `context`, in the order the chunks were ranked (array order), duplicates removed. */
+export function retrievedDocumentIds(context: readonly ContextChunk[]): string[] {
+  return [...new Set(context.map((c) => c.document_id))];
+}
+
+/**
+ * Name of the judged event's deterministic id: `${job_id}:judged` for the first attempt, `${job_id}:judged:<n>`
+ * for later attempts, so a redelivered completion republishes the same id while a future escalation attempt gets its own.
+ */
+export function judgedEventName(jobId: string, attempt: number): string {
+  return attempt > 1 ? `${jobId}:judged:${attempt}` : `${jobId}:judged`;
+}
+
+/**
+ * Judges completions with cheap deterministic checks (groundedness, relevance, PII), releases the model text,
+ * the masked text or a template answer, finalises the job and fills the exact cache.
+ * Every effect is idempotent under redelivery: event ids are derived from the job id, the cache write is a SET.
+ */
+@Injectable()
+export class JudgeService {
+  constructor(
+    @Inject(JUDGE_CONFIG) private readonly config: JudgeConfig,
+    private readonly state: JudgeStateRepository,
+    private readonly publisher: EventPublisher,
+    private readonly metrics: JudgeMetrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Judges one completion (model or cache hit alike). Order of effects: InferenceJudged, then JobStatusChanged
+   * `completed` (stage judge), then the cache fill on PASS for non-cached answers. A crash in between
+   * redelivers the completion, which republishes the same event ids.
+   * A cancelled job gets `cancelled` (stage judge) instead and the record is skipped.
+   * @throws RetriableError when Redis or Kafka cannot be reached (the runtime retries, then dead-letters).
+   */
+  async judge(c: InferenceCompleted): Promise<HandlerOutcome> {
+    if (await this.state.isCancelled(c.job_id)) {
+      await this.publishStatus(c, {
+        state: 'cancelled',
+        result: null,
+        error: { code: 'cancelled', message: 'cancelled by the submitter before the answer was released' },
+      });
+      return Outcome.skipped('job cancelled');
+    }
+
+    const g = groundedness(c.text, c.context.map((x) => x.text));
+    const r = relevance(c.prompt, c.text);
+    const decision = decideVerdict({ text: c.text, finishReason: c.finish_reason, groundedness: g, minGroundedness: this.config.JUDGE_MIN_GROUNDEDNESS });
+    const documentIds = retrievedDocumentIds(c.context);
+
+    const judged: InferenceJudged = {
+      ...newEnvelope(c.tenant_id, c.job_id),
+      event_id: deterministicEventId(judgedEventName(c.job_id, c.attempt)),
+      job_id: c.job_id,
+      verdict: decision.verdict,
+      groundedness: g,
+      relevance: r,
+      pii_found: decision.piiFound,
+      final_text: decision.finalText,
+      tier: c.tier,
+      model: c.model,
+      retrieved_document_ids: documentIds,
+      prompt: c.prompt,
+      attempt: c.attempt,
+      judge_method: 'DETERMINISTIC',
+      reasons: decision.reasons,
+    };
+    await this.publisher.publish(Topics.inferenceJudged, { key: c.job_id, value: judged });
+
+    await this.publishStatus(c, {
+      state: 'completed',
+      error: null,
+      result: {
+        text: decision.finalText,
+        finish_reason: decision.finishReason,
+        tier: c.tier,
+        model: c.model,
+        groundedness: g,
+        retrieved_document_ids: documentIds,
+        prompt_tokens: c.usage.prompt_tokens,
+        completion_tokens: c.usage.completion_tokens,
+      },
+    });
+    this.metrics.record(decision.verdict, c.tier, g);
+
+    if (decision.verdict === 'PASS' && !c.from_cache) {
+      await this.state.fillExactCache(
+        c.tenant_id,
+        c.cache_key,
+        { text: decision.finalText, finish_reason: c.finish_reason, model: c.model, tier: c.tier, context: c.context },
+        this.config.JUDGE_CACHE_TTL_S,
+      );
+    }
+    this.logger.info(
+      { job_id: c.job_id, verdict: decision.verdict, groundedness: g, relevance: r, tier: c.tier, from_cache: c.from_cache, reasons: decision.reasons },
+      'completion judged',
+    );
+    return Outcome.success();
+  }
+
+  private async publishStatus(c: InferenceCompleted, change: Pick<JobStatusChanged, 'state' | 'result' | 'error'>): Promise<void> {
+    const event: JobStatusChanged = {
+      ...newEnvelope(c.tenant_id, c.job_id),
+      event_id: deterministicEventId(`${c.job_id}:judge:${change.state}`),
+      job_id: c.job_id,
+      stage: 'judge',
+      ...change,
+    };
+    await this.publisher.publish(Topics.jobStatus, { key: c.job_id, value: event });
+  }
+}
