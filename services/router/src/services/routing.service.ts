@@ -124,12 +124,17 @@ export class RoutingService {
         dense: vectors[0]!,
         text: prompt,
         k: this.config.RETRIEVAL_K,
-        mode: this.config.RETRIEVAL_MODE,
+        mode: this.retrievalMode(),
       });
       return hits.map((h) => ({ chunk_id: h.chunkId, document_id: h.documentId, text: h.text, score: h.score }));
     } catch (err) {
       throw new RetriableError(`retrieval failed: ${(err as Error).message}`, 'retrieval_unavailable', { cause: err });
     }
+  }
+
+  private retrievalMode(): 'hybrid' | 'dense' | 'sparse' {
+    if (this.config.RETRIEVAL_MODE !== 'auto') return this.config.RETRIEVAL_MODE;
+    return this.config.EMBEDDINGS === 'local' ? 'sparse' : 'hybrid';
   }
 
   private async cacheLookup(tenantId: string, cacheKey: string): Promise<CachedAnswer | undefined> {
