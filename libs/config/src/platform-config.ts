@@ -12,7 +12,7 @@ import { boolFromEnv, hostPortList, intFromEnv, loadConfig } from './load-config
  */
 export const platformEnvSchema = z.object({
   KAFKA_BROKERS: hostPortList.default(['127.0.0.1:19092']),
-  SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:18081'),
+  SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:18081/apis/ccompat/v7'),
   DATABASE_URL: z.string().startsWith('postgres').default('postgres://llmgov:llmgov@127.0.0.1:15432/llmgov'),
   REDIS_URL: z.string().startsWith('redis').default('redis://127.0.0.1:16379'),
   HTTP_PORT: intFromEnv(0, 65535).default(0),

@@ -1,8 +1,7 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { valueSubject } from '@llmgov/contracts';
 import { RetriableError, UndecodableRecordError, UnknownSchemaError } from './errors.js';
 
-/** Subject name of a topic's value schema (TopicNameStrategy): `<topic>-value`. */
-export const valueSubject = (topic: string): string => `${topic}-value`;
 
 /**
  * Avro serde through a Confluent-compatible schema registry (Confluent wire format:

@@ -1,0 +1,3 @@
+export * from './generated/index.js';
+export * from './topics.js';
+export * from './schemas.js';
