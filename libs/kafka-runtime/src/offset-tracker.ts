@@ -10,11 +10,12 @@ export class OffsetTracker {
   private readonly done = new Set<bigint>();
   private readonly order: bigint[] = [];
   private committable: bigint | undefined;
+  private lastBegun: bigint | undefined;
 
   /** Registers an offset as in flight. Offsets must be begun in increasing order. */
   begin(offset: bigint): void {
-    const last = this.order[this.order.length - 1];
-    if (last !== undefined && offset <= last) throw new Error(`offset ${offset} begun after ${last}`);
+    if (this.lastBegun !== undefined && offset <= this.lastBegun) throw new Error(`offset ${offset} begun after ${this.lastBegun}`);
+    this.lastBegun = offset;
     this.pending.add(offset);
     this.order.push(offset);
   }
