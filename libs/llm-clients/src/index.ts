@@ -1,0 +1,22 @@
+export {
+  ChatCompletionsClient,
+  chatCompletionsUrl,
+  type ChatCompletionsClientOptions,
+  type ChatMessage,
+  type ChatRole,
+  type CompletionRequest,
+  type CompletionResult,
+  type CompletionTimings,
+  type CompletionUsage,
+} from './chat-completions-client.js';
+export { LlmEndpointError, classifyStatus, parseRetryAfter, type LlmErrorSource, type LlmEndpointErrorInit } from './errors.js';
+export { SseParser, type SseEvent } from './sse.js';
+export {
+  scrapeVllmMetrics,
+  parsePrometheusText,
+  vllmLoadFromSamples,
+  metricsUrl,
+  type PromSample,
+  type ScrapeOptions,
+  type VllmLoad,
+} from './vllm-metrics.js';
