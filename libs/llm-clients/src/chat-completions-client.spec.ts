@@ -154,7 +154,10 @@ describe('ChatCompletionsClient error classification', () => {
   it('a deadline hit mid-stream → timeout, and the engine frees the sequence', async () => {
     const engine = await startEngine({ models: ['sim'], decodeBaseMs: 10, prefillBaseMs: 0 });
     try {
-      await assert.rejects(client.complete(req(engine.url, { max_tokens: 1000, extra: { ignore_eos: true }, deadlineMs: Date.now() + 120 })), isError('timeout', true));
+      await assert.rejects(
+        client.complete(req(engine.url, { max_tokens: 1000, extra: { ignore_eos: true }, deadlineMs: Date.now() + 120 })),
+        isError('timeout', true),
+      );
       await new Promise<void>((resolve) => {
         const check = (): void => (engine.stats().aborted === 1 ? resolve() : void setImmediate(check));
         check();
@@ -249,7 +252,14 @@ describe('ChatCompletionsClient error classification', () => {
     await withServer(
       (_rq, res) => {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ id: 'j', model: 'sim', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } }));
+        res.end(
+          JSON.stringify({
+            id: 'j',
+            model: 'sim',
+            choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+            usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 },
+          }),
+        );
       },
       async (base) => {
         const r = await client.complete(req(base));
@@ -268,7 +278,10 @@ describe('ChatCompletionsClient error classification', () => {
       },
       async (base) => {
         await assert.rejects(client.complete(req(`${base}/slow`)), isError('timeout', true, 408));
-        await assert.rejects(client.complete(req(base)), (e: unknown) => isError('engine', true, 502)(e) && /bad gateway from proxy/.test((e as Error).message));
+        await assert.rejects(
+          client.complete(req(base)),
+          (e: unknown) => isError('engine', true, 502)(e) && /bad gateway from proxy/.test((e as Error).message),
+        );
       },
     );
   });

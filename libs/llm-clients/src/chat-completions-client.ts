@@ -140,9 +140,18 @@ export class ChatCompletionsClient {
     if (res.body === null) throw new LlmEndpointError(`${endpoint} sent an empty stream`, { source: 'engine', retriable: true, endpoint, status: res.status });
 
     const parser = new SseParser();
-    const state = { text: '', chunks: 0, firstAt: undefined as number | undefined, finish: undefined as string | undefined, usage: undefined as Json | undefined, id: undefined as string | undefined, model: undefined as string | undefined, done: false };
+    const state = {
+      text: '',
+      chunks: 0,
+      firstAt: undefined as number | undefined,
+      finish: undefined as string | undefined,
+      usage: undefined as Json | undefined,
+      id: undefined as string | undefined,
+      model: undefined as string | undefined,
+      done: false,
+    };
     const reader = res.body.getReader();
-    let endAt = t0;
+    let endAt: number;
     try {
       while (!state.done) {
         const { value, done } = await reader.read();
@@ -159,7 +168,8 @@ export class ChatCompletionsClient {
     } catch (err) {
       reader.cancel().catch(() => undefined);
       if (err instanceof LlmEndpointError) throw err;
-      if (err instanceof RangeError) throw new LlmEndpointError(`${endpoint} sent a malformed stream: ${err.message}`, { source: 'engine', retriable: true, endpoint, cause: err });
+      if (err instanceof RangeError)
+        throw new LlmEndpointError(`${endpoint} sent a malformed stream: ${err.message}`, { source: 'engine', retriable: true, endpoint, cause: err });
       throw this.transportError(err, endpoint, timeoutSignal, request.signal, 'stream');
     }
     if (state.done) reader.cancel().catch(() => undefined);
@@ -189,7 +199,16 @@ export class ChatCompletionsClient {
 
   private onEvent(
     ev: SseEvent,
-    state: { text: string; chunks: number; firstAt: number | undefined; finish: string | undefined; usage: Json | undefined; id: string | undefined; model: string | undefined; done: boolean },
+    state: {
+      text: string;
+      chunks: number;
+      firstAt: number | undefined;
+      finish: string | undefined;
+      usage: Json | undefined;
+      id: string | undefined;
+      model: string | undefined;
+      done: boolean;
+    },
     endpoint: string,
   ): void {
     const data = ev.data.trim();
@@ -202,7 +221,12 @@ export class ChatCompletionsClient {
     try {
       chunk = JSON.parse(data);
     } catch (cause) {
-      throw new LlmEndpointError(`${endpoint} sent a stream chunk that is not JSON: ${data.slice(0, 120)}`, { source: 'engine', retriable: true, endpoint, cause });
+      throw new LlmEndpointError(`${endpoint} sent a stream chunk that is not JSON: ${data.slice(0, 120)}`, {
+        source: 'engine',
+        retriable: true,
+        endpoint,
+        cause,
+      });
     }
     if (!isObject(chunk)) return;
     if (chunk['error'] !== undefined || chunk['object'] === 'error') {
@@ -212,7 +236,10 @@ export class ChatCompletionsClient {
       const init: ConstructorParameters<typeof LlmEndpointError>[1] = { source, retriable, endpoint };
       if (status !== undefined) init.status = status;
       if (typeof e['code'] === 'string') init.code = e['code'];
-      throw new LlmEndpointError(`${endpoint} reported an error mid-stream: ${typeof e['message'] === 'string' ? e['message'] : JSON.stringify(e).slice(0, 200)}`, init);
+      throw new LlmEndpointError(
+        `${endpoint} reported an error mid-stream: ${typeof e['message'] === 'string' ? e['message'] : JSON.stringify(e).slice(0, 200)}`,
+        init,
+      );
     }
     if (typeof chunk['id'] === 'string') state.id ??= chunk['id'];
     if (typeof chunk['model'] === 'string') state.model ??= chunk['model'];
@@ -245,7 +272,14 @@ export class ChatCompletionsClient {
     try {
       parsed = JSON.parse(await res.text());
     } catch (err) {
-      if (err instanceof SyntaxError) throw new LlmEndpointError(`${endpoint} answered 200 with neither an event stream nor JSON`, { source: 'engine', retriable: true, endpoint, status: res.status, cause: err });
+      if (err instanceof SyntaxError)
+        throw new LlmEndpointError(`${endpoint} answered 200 with neither an event stream nor JSON`, {
+          source: 'engine',
+          retriable: true,
+          endpoint,
+          status: res.status,
+          cause: err,
+        });
       throw this.transportError(err, endpoint, timeoutSignal, request.signal, 'body');
     }
     const e2e = performance.now() - t0;
@@ -289,13 +323,30 @@ export class ChatCompletionsClient {
     return new LlmEndpointError(`${endpoint} answered HTTP ${res.status}${detail ? `: ${detail}` : ''}`, init);
   }
 
-  private transportError(err: unknown, endpoint: string, timeoutSignal: AbortSignal | undefined, callerSignal: AbortSignal | undefined, phase: string): LlmEndpointError {
+  private transportError(
+    err: unknown,
+    endpoint: string,
+    timeoutSignal: AbortSignal | undefined,
+    callerSignal: AbortSignal | undefined,
+    phase: string,
+  ): LlmEndpointError {
     if (callerSignal?.aborted) {
       const reason: unknown = callerSignal.reason;
       if (reason instanceof Error && reason.name === 'TimeoutError') {
-        return new LlmEndpointError(`request to ${endpoint} timed out (caller signal, ${phase})`, { source: 'timeout', retriable: true, endpoint, cause: reason });
+        return new LlmEndpointError(`request to ${endpoint} timed out (caller signal, ${phase})`, {
+          source: 'timeout',
+          retriable: true,
+          endpoint,
+          cause: reason,
+        });
       }
-      return new LlmEndpointError(`request to ${endpoint} cancelled by the caller (${phase})`, { source: 'client', retriable: false, cancelled: true, endpoint, cause: reason });
+      return new LlmEndpointError(`request to ${endpoint} cancelled by the caller (${phase})`, {
+        source: 'client',
+        retriable: false,
+        cancelled: true,
+        endpoint,
+        cause: reason,
+      });
     }
     if (timeoutSignal?.aborted) {
       return new LlmEndpointError(`request to ${endpoint} timed out (${phase})`, { source: 'timeout', retriable: true, endpoint, cause: err });

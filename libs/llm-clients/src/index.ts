@@ -11,12 +11,4 @@ export {
 } from './chat-completions-client.js';
 export { LlmEndpointError, classifyStatus, parseRetryAfter, type LlmErrorSource, type LlmEndpointErrorInit } from './errors.js';
 export { SseParser, type SseEvent } from './sse.js';
-export {
-  scrapeVllmMetrics,
-  parsePrometheusText,
-  vllmLoadFromSamples,
-  metricsUrl,
-  type PromSample,
-  type ScrapeOptions,
-  type VllmLoad,
-} from './vllm-metrics.js';
+export { scrapeVllmMetrics, parsePrometheusText, vllmLoadFromSamples, metricsUrl, type PromSample, type ScrapeOptions, type VllmLoad } from './vllm-metrics.js';

@@ -3,10 +3,7 @@ import assert from 'node:assert/strict';
 import { SseParser, type SseEvent } from './sse.js';
 
 const STREAM =
-  '\uFEFF: keep-alive comment\r\n' +
-  'data: {"a":"héllo 😀 東京"}\r\n\r\n' +
-  'event: message\ndata: line1\ndata:line2\n\n' +
-  'data: x\r\rdata: [DONE]\n\n';
+  '\uFEFF: keep-alive comment\r\n' + 'data: {"a":"héllo 😀 東京"}\r\n\r\n' + 'event: message\ndata: line1\ndata:line2\n\n' + 'data: x\r\rdata: [DONE]\n\n';
 
 const EXPECTED: SseEvent[] = [
   { event: undefined, data: '{"a":"héllo 😀 東京"}' },
@@ -37,7 +34,10 @@ describe('SseParser', () => {
   it('gives the same events whatever the chunk boundaries (every single split point, and byte by byte)', () => {
     for (let cut = 1; cut < bytes.length; cut++) assert.deepEqual(parseInChunks(bytes, [cut]), EXPECTED, `split at byte ${cut}`);
     assert.deepEqual(
-      parseInChunks(bytes, Array.from({ length: bytes.length - 1 }, (_, i) => i + 1)),
+      parseInChunks(
+        bytes,
+        Array.from({ length: bytes.length - 1 }, (_, i) => i + 1),
+      ),
       EXPECTED,
     );
   });

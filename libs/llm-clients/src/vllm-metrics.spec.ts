@@ -45,7 +45,16 @@ describe('Prometheus text parsing', () => {
 describe('scrapeVllmMetrics against vllm-sim', () => {
   let engine: EngineHandle;
   before(async () => {
-    engine = await startEngine({ models: ['m'], maxNumSeqs: 2, maxWaiting: 8, kvCacheTokens: 10_000, prefillBaseMs: 0, prefillMsPerToken: 0, decodeBaseMs: 5, decodeMsPerSeq: 0 });
+    engine = await startEngine({
+      models: ['m'],
+      maxNumSeqs: 2,
+      maxWaiting: 8,
+      kvCacheTokens: 10_000,
+      prefillBaseMs: 0,
+      prefillMsPerToken: 0,
+      decodeBaseMs: 5,
+      decodeMsPerSeq: 0,
+    });
   });
   after(() => engine.close());
 
@@ -71,7 +80,10 @@ describe('scrapeVllmMetrics against vllm-sim', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      await assert.rejects(scrapeVllmMetrics(base), (e: unknown) => e instanceof LlmEndpointError && e.source === 'engine' && !e.retriable && /lacks vllm:num_requests_running/.test(e.message));
+      await assert.rejects(
+        scrapeVllmMetrics(base),
+        (e: unknown) => e instanceof LlmEndpointError && e.source === 'engine' && !e.retriable && /lacks vllm:num_requests_running/.test(e.message),
+      );
       await assert.rejects(scrapeVllmMetrics(`${base}/broken`), (e: unknown) => e instanceof LlmEndpointError && e.status === 500 && e.retriable);
       await assert.rejects(scrapeVllmMetrics(`${base}/slow`, { timeoutMs: 50 }), (e: unknown) => e instanceof LlmEndpointError && e.source === 'timeout');
     } finally {

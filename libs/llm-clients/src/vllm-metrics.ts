@@ -166,15 +166,26 @@ export async function scrapeVllmMetrics(baseUrl: string, options: ScrapeOptions 
     text = await res.text();
   } catch (err) {
     if (err instanceof LlmEndpointError) throw err;
-    if (options.signal?.aborted) throw new LlmEndpointError(`metrics scrape of ${endpoint} cancelled`, { source: 'client', retriable: false, cancelled: true, endpoint, cause: err });
-    if (timeoutSignal.aborted) throw new LlmEndpointError(`metrics scrape of ${endpoint} timed out`, { source: 'timeout', retriable: true, endpoint, cause: err });
+    if (options.signal?.aborted)
+      throw new LlmEndpointError(`metrics scrape of ${endpoint} cancelled`, { source: 'client', retriable: false, cancelled: true, endpoint, cause: err });
+    if (timeoutSignal.aborted)
+      throw new LlmEndpointError(`metrics scrape of ${endpoint} timed out`, { source: 'timeout', retriable: true, endpoint, cause: err });
     const cause = (err as { cause?: { code?: string } }).cause;
-    throw new LlmEndpointError(`metrics scrape of ${endpoint} failed: ${cause?.code ?? (err as Error).message}`, { source: 'network', retriable: true, endpoint, cause: err });
+    throw new LlmEndpointError(`metrics scrape of ${endpoint} failed: ${cause?.code ?? (err as Error).message}`, {
+      source: 'network',
+      retriable: true,
+      endpoint,
+      cause: err,
+    });
   }
   const { load, missing } = vllmLoadFromSamples(parsePrometheusText(text), options.modelName);
   if (missing.length > 0) {
     const which = options.modelName === undefined ? '' : ` for model_name=${JSON.stringify(options.modelName)}`;
-    throw new LlmEndpointError(`${endpoint} /metrics lacks ${missing.join(', ')}${which}; is it a vLLM server?`, { source: 'engine', retriable: false, endpoint });
+    throw new LlmEndpointError(`${endpoint} /metrics lacks ${missing.join(', ')}${which}; is it a vLLM server?`, {
+      source: 'engine',
+      retriable: false,
+      endpoint,
+    });
   }
   return { ...load, scrapedAt: Date.now() };
 }

@@ -211,7 +211,9 @@ describe('HTTP API', { timeout: 60_000 }, () => {
   it('rejects malformed JSON with 400 and an oversized body with 413', async () => {
     const bad = await http('POST', '/v1/jobs', { raw: '{"prompt": "unterminated' });
     assert.equal(bad.status, 400);
-    assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'entity.parse.failed');
+    const badBody = (await bad.json()) as { error: { code: string; message: string } };
+    assert.equal(badBody.error.code, 'bad_request');
+    assert.match(badBody.error.message, /JSON/);
     const big = await http('POST', '/v1/jobs', { body: { prompt: 'x'.repeat(70_000) } });
     assert.equal(big.status, 413);
   });

@@ -1,13 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  NO_CONTEXT_ANSWER,
-  NOT_FOUND_ANSWER,
-  extractiveAnswer,
-  questionFromChat,
-  questionFromPrompt,
-  splitSentences,
-} from './answer.js';
+import { NO_CONTEXT_ANSWER, NOT_FOUND_ANSWER, extractiveAnswer, questionFromChat, questionFromPrompt, splitSentences } from './answer.js';
 
 const PASSAGE =
   'Context: The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, a region in France. ' +
@@ -28,10 +21,7 @@ describe('extractive stand-in answer', () => {
     const prompt = `${PASSAGE}\n\nQuestion: In what country is Normandy located?\nAnswer:`;
     const qc = questionFromPrompt(prompt);
     assert.equal(qc.question, 'In what country is Normandy located?');
-    assert.equal(
-      extractiveAnswer(qc),
-      'The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, a region in France.',
-    );
+    assert.equal(extractiveAnswer(qc), 'The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, a region in France.');
   });
 
   it('finds the question inside the last user message when it carries the context too', () => {
@@ -49,10 +39,6 @@ describe('extractive stand-in answer', () => {
   });
 
   it('splits sentences without breaking decimals', () => {
-    assert.deepEqual(splitSentences('It cost 3.5 million. Then it fell! [2] Passage 2: Next one?'), [
-      'It cost 3.5 million.',
-      'Then it fell!',
-      'Next one?',
-    ]);
+    assert.deepEqual(splitSentences('It cost 3.5 million. Then it fell! [2] Passage 2: Next one?'), ['It cost 3.5 million.', 'Then it fell!', 'Next one?']);
   });
 });

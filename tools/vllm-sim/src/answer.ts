@@ -93,7 +93,7 @@ const LABEL = /^(?:\[\d+\]\s*|\d+[.)]\s+)?(?:(?:context|passage|document|source|
 export function splitSentences(context: string): string[] {
   const out: string[] = [];
   for (const line of context.split(/\r?\n/)) {
-    for (const s of line.split(/(?<=[.!?])\s+(?=[\p{Lu}\p{N}"'“(\[])/u)) {
+    for (const s of line.split(/(?<=[.!?])\s+(?=[\p{Lu}\p{N}"'“([])/u)) {
       const t = s.replace(/\s+/gu, ' ').trim().replace(LABEL, '');
       if (/[\p{L}\p{N}]/u.test(t)) out.push(t);
     }

@@ -57,8 +57,7 @@ export interface EngineHandle {
   reset(): void;
 }
 
-const FILLER_TEXT =
-  ' The simulated engine is generating filler tokens because ignore_eos was requested, so it keeps going until max_tokens.';
+const FILLER_TEXT = ' The simulated engine is generating filler tokens because ignore_eos was requested, so it keeps going until max_tokens.';
 
 /** ChatML-style template overhead added to chat prompts: per message, and once for the reply primer. */
 const CHAT_TOKENS_PER_MESSAGE = 4;
@@ -192,7 +191,8 @@ class SimEngine {
   /** Hung requests are answered 503 when the fault is lifted, so clients are not left waiting forever. */
   private releaseHanging(): void {
     for (const res of this.hanging) {
-      if (!res.headersSent && !res.destroyed) this.sendError(res, new ApiError(503, 'request was held by the hang fault, which has been lifted', 'hang_released'));
+      if (!res.headersSent && !res.destroyed)
+        this.sendError(res, new ApiError(503, 'request was held by the hang fault, which has been lifted', 'hang_released'));
     }
     this.hanging.clear();
   }
@@ -242,7 +242,15 @@ class SimEngine {
         route('GET');
         return this.sendJson(res, 200, {
           object: 'list',
-          data: this.opts.models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'vllm-sim', root: id, parent: null, max_model_len: this.opts.maxModelLen })),
+          data: this.opts.models.map((id) => ({
+            id,
+            object: 'model',
+            created: 0,
+            owned_by: 'vllm-sim',
+            root: id,
+            parent: null,
+            max_model_len: this.opts.maxModelLen,
+          })),
         });
       case '/health':
         route('GET');
@@ -443,7 +451,14 @@ class SimEngine {
         kind === 'chat'
           ? { index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: reason }
           : { index: 0, text, logprobs: null, finish_reason: reason };
-      this.sendJson(res, 200, { id, object: kind === 'chat' ? 'chat.completion' : 'text_completion', created, model: r.model, choices: [choice], usage: usage() });
+      this.sendJson(res, 200, {
+        id,
+        object: kind === 'chat' ? 'chat.completion' : 'text_completion',
+        created,
+        model: r.model,
+        choices: [choice],
+        usage: usage(),
+      });
     };
 
     let seq: Sequence | undefined;

@@ -28,14 +28,13 @@ export function errorType(status: number): string {
   return 'invalid_request_error';
 }
 
-export const badRequest = (message: string, param: string | null = null, code = 'invalid_request'): ApiError =>
-  new ApiError(400, message, code, param);
+export const badRequest = (message: string, param: string | null = null, code = 'invalid_request'): ApiError => new ApiError(400, message, code, param);
 
 /** Shortens and quotes untrusted text for error messages. */
 export function quote(value: unknown, max = 80): string {
   let s: string;
   try {
-    s = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+    s = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   } catch {
     s = String(value);
   }

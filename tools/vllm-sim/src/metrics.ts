@@ -74,14 +74,36 @@ export class SimMetrics {
       },
     });
     this.ttft = new Histogram({ name: METRIC_NAMES.ttft, help: 'Time to first token, seconds.', labelNames, registers, buckets: TTFT_BUCKETS });
-    this.tpot = new Histogram({ name: METRIC_NAMES.tpot, help: 'Time between consecutive output tokens, seconds.', labelNames, registers, buckets: TPOT_BUCKETS });
+    this.tpot = new Histogram({
+      name: METRIC_NAMES.tpot,
+      help: 'Time between consecutive output tokens, seconds.',
+      labelNames,
+      registers,
+      buckets: TPOT_BUCKETS,
+    });
     this.e2e = new Histogram({ name: METRIC_NAMES.e2e, help: 'End-to-end request latency, seconds.', labelNames, registers, buckets: LATENCY_BUCKETS });
-    this.queue = new Histogram({ name: METRIC_NAMES.queue, help: 'Time spent waiting before first scheduling, seconds.', labelNames, registers, buckets: LATENCY_BUCKETS });
+    this.queue = new Histogram({
+      name: METRIC_NAMES.queue,
+      help: 'Time spent waiting before first scheduling, seconds.',
+      labelNames,
+      registers,
+      buckets: LATENCY_BUCKETS,
+    });
     this.promptTokens = new Counter({ name: METRIC_NAMES.promptTokens, help: 'Prefilled prompt tokens.', labelNames, registers });
     this.generationTokens = new Counter({ name: METRIC_NAMES.generationTokens, help: 'Generated tokens.', labelNames, registers });
-    this.success = new Counter({ name: METRIC_NAMES.success, help: 'Finished requests by finish reason (stop, length, abort).', labelNames: ['model_name', 'finished_reason'], registers });
+    this.success = new Counter({
+      name: METRIC_NAMES.success,
+      help: 'Finished requests by finish reason (stop, length, abort).',
+      labelNames: ['model_name', 'finished_reason'],
+      registers,
+    });
     this.preemptions = new Counter({ name: METRIC_NAMES.preemptions, help: 'Sequences preempted for lack of KV cache (recompute).', labelNames, registers });
-    this.rejected = new Counter({ name: METRIC_NAMES.rejected, help: 'vllm-sim only: requests refused with 503 because the waiting queue was full.', labelNames: ['model_name', 'reason'], registers });
+    this.rejected = new Counter({
+      name: METRIC_NAMES.rejected,
+      help: 'vllm-sim only: requests refused with 503 because the waiting queue was full.',
+      labelNames: ['model_name', 'reason'],
+      registers,
+    });
     // Series exist from the start (value 0), as in vLLM.
     for (const c of [this.promptTokens, this.generationTokens, this.preemptions]) c.inc({ model_name: model }, 0);
     for (const r of ['stop', 'length', 'abort']) this.success.inc({ model_name: model, finished_reason: r }, 0);

@@ -58,10 +58,7 @@ describe('Scheduler admission and queue cap', () => {
     const { scheduler, submit } = setup({ maxNumSeqs: 2, maxWaiting: 2 });
     const accepted = [submit(spec(10, 5)), submit(spec(10, 5)), submit(spec(10, 5)), submit(spec(10, 5))];
     assert.ok(accepted.every((a) => a.seq !== undefined));
-    assert.deepEqual(
-      { running: scheduler.snapshot().running, waiting: scheduler.snapshot().waiting },
-      { running: 2, waiting: 2 },
-    );
+    assert.deepEqual({ running: scheduler.snapshot().running, waiting: scheduler.snapshot().waiting }, { running: 2, waiting: 2 });
     assert.equal(submit(spec(10, 5)).seq, undefined, 'fifth request must be refused (queue full)');
   });
 
