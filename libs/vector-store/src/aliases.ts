@@ -64,7 +64,7 @@ export class AliasFile {
           () => 0,
         );
         if (age > 30_000) await rmdir(this.lockPath).catch(() => undefined);
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${this.lockPath}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${this.lockPath}`, { cause: err });
         await sleep(10 + Math.random() * 20);
       }
     }

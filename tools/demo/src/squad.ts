@@ -42,7 +42,7 @@ export async function loadSquad(file: string, tenants: string[]): Promise<{ docu
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read ${file} as JSON: ${(err as Error).message}`);
+    throw new Error(`cannot read ${file} as JSON: ${(err as Error).message}`, { cause: err });
   }
   const parsed = squadSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`${file} is not in the SQuAD v1.1 layout: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
