@@ -49,6 +49,15 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
   }));
 }
 
+/**
+ * A spread of budgets like a real mix of callers, chosen by a stable hash of the question id: most jobs ask for
+ * quality 0.5, one in five for 0.75 (routed to tier M), one in twenty for 0.95 (tier L).
+ */
+function budgetFor(questionId: string): { latency_ms: number; max_cost_usd: number; min_quality: number } {
+  const h = [...questionId].reduce((a, c) => (a * 31 + c.charCodeAt(0)) >>> 0, 7) % 20;
+  return { latency_ms: 120_000, max_cost_usd: 0.05, min_quality: h === 0 ? 0.95 : h <= 4 ? 0.75 : 0.5 };
+}
+
 function bar(label: string, total: number): cliProgress.SingleBar {
   const b = new cliProgress.SingleBar(
     { format: `${label.padEnd(22)} [{bar}] {value}/{total} {extra}`, noTTYOutput: true, notTTYSchedule: 5000, hideCursor: true },
@@ -137,7 +146,7 @@ async function main(): Promise<void> {
       const res = await fetch(`${api}/v1/jobs`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKeys[q.tenantId]}` },
-        body: JSON.stringify({ prompt: q.question, idempotency_key: `${runId}:${q.id}`, budget: { latency_ms: 120_000, max_cost_usd: 0.05, min_quality: 0.5 }, options: { max_tokens: 64, temperature: 0, rag: true }, team: 'qa', feature: 'squad-demo' }),
+        body: JSON.stringify({ prompt: q.question, idempotency_key: `${runId}:${q.id}`, budget: budgetFor(q.id), options: { max_tokens: 64, temperature: 0, rag: true }, team: 'qa', feature: 'squad-demo' }),
       });
       const body = (await res.json()) as { id?: string; error?: unknown };
       if (res.status !== 202 || !body.id) {

@@ -84,7 +84,9 @@ export async function startPlatform(opts: StartOptions): Promise<RunningPlatform
       REDIS_URL: c.REDIS_URL,
       VECTOR_STORE_DIR: process.env.VECTOR_STORE_DIR ?? path.join(root, '.local', 'vectors'),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-      ...(opts.engines !== false ? { VLLM_POOLS: LOCAL_ENGINES.map((e) => `${e.tier}=http://127.0.0.1:${e.port}`).join(',') } : {}),
+      ...(opts.engines !== false
+        ? { VLLM_POOLS: LOCAL_ENGINES.map((e) => `${e.tier}=http://127.0.0.1:${e.port}`).join(','), MAX_INFLIGHT_PER_ENDPOINT: '16' }
+        : {}),
       ...opts.env,
     };
     const names = opts.services ?? SERVICE_NAMES;
