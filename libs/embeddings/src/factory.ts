@@ -41,3 +41,21 @@ export function createEmbeddingsClient(config: EmbeddingsConfig): EmbeddingsClie
     }
   }
 }
+
+/** The retrieval environment variables (libs/config `retrievalEnv`) that choose an embeddings client. */
+export interface EmbeddingsSettings {
+  EMBEDDINGS: 'local' | 'openai';
+  EMBEDDING_DIMENSIONS: number;
+  EMBEDDINGS_URL?: string | undefined;
+  EMBEDDINGS_MODEL?: string | undefined;
+}
+
+/** createEmbeddingsClient from the services' validated environment. */
+export function embeddingsClientFromSettings(s: EmbeddingsSettings): EmbeddingsClient {
+  return createEmbeddingsClient({
+    kind: s.EMBEDDINGS,
+    dimensions: s.EMBEDDING_DIMENSIONS,
+    ...(s.EMBEDDINGS_URL ? { baseUrl: s.EMBEDDINGS_URL } : {}),
+    ...(s.EMBEDDINGS_MODEL ? { model: s.EMBEDDINGS_MODEL } : {}),
+  });
+}

@@ -23,3 +23,19 @@ export function createVectorStore(config: VectorStoreConfig): VectorStore {
     }
   }
 }
+
+/** The retrieval environment variables (libs/config `retrievalEnv`) that choose a vector store. */
+export interface VectorStoreSettings {
+  VECTOR_STORE: 'lancedb' | 'qdrant';
+  VECTOR_STORE_DIR: string;
+  QDRANT_URL?: string | undefined;
+}
+
+/** createVectorStore from the services' validated environment. @throws Error when qdrant is chosen without QDRANT_URL. */
+export function vectorStoreFromSettings(s: VectorStoreSettings): VectorStore {
+  if (s.VECTOR_STORE === 'qdrant') {
+    if (!s.QDRANT_URL) throw new Error('VECTOR_STORE=qdrant needs QDRANT_URL');
+    return createVectorStore({ kind: 'qdrant', url: s.QDRANT_URL });
+  }
+  return createVectorStore({ kind: 'lancedb', dir: s.VECTOR_STORE_DIR });
+}

@@ -5,5 +5,5 @@ export { reciprocalRankFusion, RRF_K, type Fused } from './rrf.js';
 export { sqlString, filterKey } from './sql.js';
 export { LanceDbVectorStore, type LanceDbVectorStoreOptions } from './lancedb-store.js';
 export { QdrantVectorStore, type QdrantVectorStoreOptions } from './qdrant-store.js';
-export { createVectorStore, type VectorStoreConfig } from './factory.js';
+export { createVectorStore, vectorStoreFromSettings, type VectorStoreConfig, type VectorStoreSettings } from './factory.js';
 export { MAX_K } from './validate.js';

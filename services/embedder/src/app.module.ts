@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ObservabilityModule } from '@llmgov/observability';
 import { KafkaRuntimeModule } from '@llmgov/kafka-runtime';
 import { PersistenceModule } from '@llmgov/persistence';
-import { createEmbeddingsClient } from '@llmgov/embeddings';
+import { embeddingsClientFromSettings } from '@llmgov/embeddings';
 import { EMBEDDER_CONFIG, loadEmbedderConfig, type EmbedderConfig } from './config.js';
 import { DocumentsHandler } from './handlers/documents.handler.js';
 import { EMBEDDINGS_CLIENT, EmbeddingService } from './services/embedding.service.js';
@@ -16,13 +16,7 @@ export const SERVICE_NAME = 'embedder';
     {
       provide: EMBEDDINGS_CLIENT,
       inject: [EMBEDDER_CONFIG],
-      useFactory: (c: EmbedderConfig) =>
-        createEmbeddingsClient({
-          kind: c.EMBEDDINGS,
-          dimensions: c.EMBEDDING_DIMENSIONS,
-          ...(c.EMBEDDINGS_URL ? { baseUrl: c.EMBEDDINGS_URL } : {}),
-          ...(c.EMBEDDINGS_MODEL ? { model: c.EMBEDDINGS_MODEL } : {}),
-        }),
+      useFactory: (c: EmbedderConfig) => embeddingsClientFromSettings(c),
     },
     DocumentsHandler,
     EmbeddingService,

@@ -1,7 +1,7 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { ObservabilityModule } from '@llmgov/observability';
 import { KafkaRuntimeModule } from '@llmgov/kafka-runtime';
-import { createVectorStore, type VectorStore } from '@llmgov/vector-store';
+import { vectorStoreFromSettings, type VectorStore } from '@llmgov/vector-store';
 import { INDEXER_CONFIG, loadIndexerConfig, type IndexerConfig } from './config.js';
 import { ChunksHandler } from './handlers/chunks.handler.js';
 import { IndexingService, VECTOR_STORE } from './services/indexing.service.js';
@@ -15,8 +15,7 @@ export const SERVICE_NAME = 'indexer';
     {
       provide: VECTOR_STORE,
       inject: [INDEXER_CONFIG],
-      useFactory: (c: IndexerConfig) =>
-        c.VECTOR_STORE === 'qdrant' ? createVectorStore({ kind: 'qdrant', url: c.QDRANT_URL ?? '' }) : createVectorStore({ kind: 'lancedb', dir: c.VECTOR_STORE_DIR }),
+      useFactory: (c: IndexerConfig) => vectorStoreFromSettings(c),
     },
     ChunksHandler,
     IndexingService,

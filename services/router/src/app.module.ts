@@ -2,8 +2,8 @@ import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { ObservabilityModule } from '@llmgov/observability';
 import { KafkaRuntimeModule } from '@llmgov/kafka-runtime';
 import { PersistenceModule } from '@llmgov/persistence';
-import { createEmbeddingsClient } from '@llmgov/embeddings';
-import { createVectorStore, type VectorStore } from '@llmgov/vector-store';
+import { embeddingsClientFromSettings } from '@llmgov/embeddings';
+import { vectorStoreFromSettings, type VectorStore } from '@llmgov/vector-store';
 import { ROUTER_CONFIG, loadRouterConfig, type RouterConfig } from './config.js';
 import { RequestsHandler } from './handlers/requests.handler.js';
 import { EMBEDDINGS_CLIENT, RoutingService, VECTOR_STORE } from './services/routing.service.js';
@@ -17,19 +17,12 @@ export const SERVICE_NAME = 'router';
     {
       provide: VECTOR_STORE,
       inject: [ROUTER_CONFIG],
-      useFactory: (c: RouterConfig) =>
-        c.VECTOR_STORE === 'qdrant' ? createVectorStore({ kind: 'qdrant', url: c.QDRANT_URL ?? '' }) : createVectorStore({ kind: 'lancedb', dir: c.VECTOR_STORE_DIR }),
+      useFactory: (c: RouterConfig) => vectorStoreFromSettings(c),
     },
     {
       provide: EMBEDDINGS_CLIENT,
       inject: [ROUTER_CONFIG],
-      useFactory: (c: RouterConfig) =>
-        createEmbeddingsClient({
-          kind: c.EMBEDDINGS,
-          dimensions: c.EMBEDDING_DIMENSIONS,
-          ...(c.EMBEDDINGS_URL ? { baseUrl: c.EMBEDDINGS_URL } : {}),
-          ...(c.EMBEDDINGS_MODEL ? { model: c.EMBEDDINGS_MODEL } : {}),
-        }),
+      useFactory: (c: RouterConfig) => embeddingsClientFromSettings(c),
     },
     RequestsHandler,
     RoutingService,
