@@ -6,8 +6,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 run() { bash "$root/scripts/with-node22.sh" "$@"; }
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "[setup] installing npm dependencies (npm ci)"
-  run npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` with the committed lock installs the locked versions. Not `npm ci`: npm 11 here writes lock
+  # files without entries for other platforms' optional packages (@lancedb/lancedb-darwin-arm64, @nx/nx-*),
+  # and `npm ci` then refuses them as out of sync.
+  echo "[setup] installing npm dependencies"
+  run npm install --no-audit --no-fund --loglevel=error
 fi
 echo "[setup] building (tsc -b)"
 run npx tsc -b
