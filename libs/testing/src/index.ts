@@ -1,2 +1,3 @@
 export * from './eventually.js';
 export * from './kafka-probes.js';
+export * from './recording-publisher.js';

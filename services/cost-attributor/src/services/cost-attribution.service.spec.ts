@@ -9,16 +9,7 @@ import type { BudgetStateRepository } from '../repositories/budget-state.reposit
 import { CostAttributionService, costEventName } from './cost-attribution.service.js';
 import { CostMetrics } from './cost-metrics.js';
 import { parsePriceCatalog } from './price-catalog.js';
-
-class FakePublisher {
-  readonly sent: { topic: string; key: string | undefined; value: unknown }[] = [];
-  async publish(topic: string, record: { key?: string; value: unknown }): Promise<void> {
-    this.sent.push({ topic, key: record.key, value: record.value });
-  }
-  on<T>(topic: string): T[] {
-    return this.sent.filter((s) => s.topic === topic).map((s) => s.value as T);
-  }
-}
+import { RecordingPublisher } from '@llmgov/testing';
 
 interface Rollup {
   requests: number;
@@ -120,14 +111,14 @@ function usage(overrides: Partial<UsageRecorded> = {}): UsageRecorded {
 }
 
 describe(CostAttributionService.name, () => {
-  let publisher: FakePublisher;
+  let publisher: RecordingPublisher;
   let ledger: FakeLedger;
   let budgets: FakeBudgets;
   let metrics: CostMetrics;
   let sut: CostAttributionService;
 
   beforeEach(() => {
-    publisher = new FakePublisher();
+    publisher = new RecordingPublisher();
     ledger = new FakeLedger();
     budgets = new FakeBudgets();
     metrics = new CostMetrics({ registry: new Registry() } as unknown as PlatformMetrics);

@@ -8,16 +8,7 @@ import type { ExactCacheEntry, JudgeStateRepository } from '../repositories/judg
 import { JudgeMetrics } from './judge-metrics.js';
 import { JudgeService, retrievedDocumentIds } from './judge.service.js';
 import { FALLBACK_TEXT } from './verdict.js';
-
-class FakePublisher {
-  readonly sent: { topic: string; key: string | undefined; value: unknown }[] = [];
-  async publish(topic: string, record: { key?: string; value: unknown }): Promise<void> {
-    this.sent.push({ topic, key: record.key, value: record.value });
-  }
-  on<T>(topic: string): T[] {
-    return this.sent.filter((s) => s.topic === topic).map((s) => s.value as T);
-  }
-}
+import { RecordingPublisher } from '@llmgov/testing';
 
 class FakeState {
   cancelled = new Set<string>();
@@ -66,13 +57,13 @@ function completion(overrides: Partial<InferenceCompleted> = {}): InferenceCompl
 }
 
 describe(JudgeService.name, () => {
-  let publisher: FakePublisher;
+  let publisher: RecordingPublisher;
   let state: FakeState;
   let metrics: JudgeMetrics;
   let sut: JudgeService;
 
   beforeEach(() => {
-    publisher = new FakePublisher();
+    publisher = new RecordingPublisher();
     state = new FakeState();
     metrics = new JudgeMetrics({ registry: new Registry() } as unknown as PlatformMetrics);
     sut = new JudgeService(
