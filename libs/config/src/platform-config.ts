@@ -9,6 +9,8 @@ import { boolFromEnv, hostPortList, intFromEnv, loadConfig } from './load-config
  * - `HTTP_PORT`: port of the service's HTTP server (health, readiness, metrics; APIs where a service has them).
  * - `KAFKA_RETRY_INITIAL_MS` / `KAFKA_RETRY_MAX_MS` / `KAFKA_HANDLER_MAX_ATTEMPTS`: in-process retry of retriable
  *   handler errors (kafkajs' defaults: start 300 ms, x2, ±20 % jitter, cap 30 s) before the record goes to `<topic>.dlq`.
+ * - `KAFKA_HANDLER_CONCURRENCY`: records in flight at once per consumer (all its partitions); same-key records run in order.
+ * - `KAFKA_GROUP_ID`: consumer group id base (default: the service name); handler groups append `.<suffix>`.
  */
 export const platformEnvSchema = z.object({
   KAFKA_BROKERS: hostPortList.default(['127.0.0.1:19092']),
@@ -22,7 +24,8 @@ export const platformEnvSchema = z.object({
   KAFKA_RETRY_MAX_MS: intFromEnv(1, 600_000).default(30_000),
   KAFKA_HANDLER_MAX_ATTEMPTS: intFromEnv(1, 20).default(5),
   KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: intFromEnv(1, 64).default(3),
-  KAFKA_HANDLER_CONCURRENCY: intFromEnv(1, 1024).default(8),
+  KAFKA_HANDLER_CONCURRENCY: intFromEnv(1, 4096).default(32),
+  KAFKA_GROUP_ID: z.string().min(1).optional(),
   KAFKA_FROM_BEGINNING: boolFromEnv.default(true),
 });
 

@@ -13,6 +13,7 @@ import type { DeadLetterPublisher } from './dead-letter.js';
 import { errorClass, errorCode, errorMessage, isRetriable } from './errors.js';
 import { headersToStrings } from './headers.js';
 import { OffsetTracker } from './offset-tracker.js';
+import { InFlightLimiter } from './in-flight-limiter.js';
 
 /** What a handler did with a record. `skipped` is for stale, duplicate or irrelevant records. */
 export type HandlerOutcome = { status: 'success' } | { status: 'skipped'; reason: string };
@@ -49,33 +50,74 @@ export interface ConsumerRunnerOptions {
   logger: Logger;
   /** In-process retry of retriable errors: first delay (ms), cap (ms), total attempts including the first. */
   retry: { initialMs: number; maxMs: number; maxAttempts: number };
-  /** Records handled at once per partition batch; records with the same key are handled in order. */
-  concurrency: number;
+  /** Records in flight at once across all partitions of this consumer; records with the same key run in order. */
+  maxInFlight: number;
   partitionsConsumedConcurrently: number;
   fromBeginning: boolean;
+  /** How often completed offsets are committed, ms. Default 200. */
+  commitIntervalMs?: number;
+  /** How long `stop` waits for in-flight records before disconnecting, ms. Default 30 000. */
+  drainTimeoutMs?: number;
 }
 
+/** Per-partition state of the current assignment. */
+interface PartitionState {
+  tracker: OffsetTracker;
+  /** Tail of the in-order chain of each record key (base64). */
+  keyTails: Map<string, Promise<void>>;
+}
+
+/** How long a dispatch loop waits for a free slot before it heartbeats and checks again, ms. */
+const SLOT_WAIT_MS = 1_000;
+
 /**
- * Owns one kafkajs consumer: manual commits, at-least-once delivery, bounded per-key concurrency,
- * retry with jittered exponential backoff (cockatiel's decorrelated jitter), and dead-lettering.
- * An offset is committed only after its record's effect and any DLQ write were acknowledged, and only
- * up to the highest contiguous completed offset of its partition (see OffsetTracker).
+ * Owns one kafkajs consumer (one consumer group): manual commits, at-least-once delivery, bounded in-flight work,
+ * per-key ordering, retry with jittered exponential backoff (cockatiel's decorrelated jitter), and dead-lettering.
+ *
+ * Records are pipelined: a batch returns once its records are *dispatched*, so the next fetch overlaps with work
+ * in flight and a slow record never idles the others (no per-batch barrier). Dispatch waits for one of
+ * `maxInFlight` slots, which is the backpressure on fetching; `pause`/`resume` stop and restart fetching of
+ * partitions (flow control from outside, e.g. engine saturation). An offset is committed only after its record's
+ * effect and any DLQ write were acknowledged, and only up to the highest contiguous completed offset of its
+ * partition (see OffsetTracker), every `commitIntervalMs`. After a rebalance kafkajs refetches from the committed
+ * offset; records this process already began on a partition it kept are not begun twice.
  */
 export class KafkaConsumerRunner {
   private consumer: Consumer | undefined;
   private joined = false;
   private crashed: string | undefined;
   private readonly retryPolicy;
+  private readonly slots: InFlightLimiter;
+  private readonly partitions = new Map<string, PartitionState>();
+  private readonly pausedTopics = new Set<string>();
+  private commitTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> = Promise.resolve();
+  private stopping = false;
 
   constructor(private readonly opts: ConsumerRunnerOptions) {
     this.retryPolicy = retry(handleWhen(isRetriable), {
       maxAttempts: Math.max(0, opts.retry.maxAttempts - 1),
       backoff: new ExponentialBackoff({ initialDelay: opts.retry.initialMs, maxDelay: opts.retry.maxMs }),
     });
+    this.slots = new InFlightLimiter(opts.maxInFlight);
   }
 
   get topics(): string[] {
     return [...this.opts.handlers.keys()];
+  }
+
+  get groupId(): string {
+    return this.opts.groupId;
+  }
+
+  /** Records dispatched and not yet finished. */
+  get inFlight(): number {
+    return this.slots.inUse;
+  }
+
+  /** Changes the in-flight bound at run time (e.g. after a pool reload). */
+  setMaxInFlight(n: number): void {
+    this.slots.setLimit(n);
   }
 
   /** Connects, subscribes and resolves once the consumer joined its group. */
@@ -92,6 +134,7 @@ export class KafkaConsumerRunner {
     const joined = new Promise<void>((resolve) => {
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         this.joined = true;
+        this.onAssignment(e.payload.memberAssignment);
         logger.info({ group_id: groupId, member_assignment: e.payload.memberAssignment }, 'consumer joined group');
         resolve();
       });
@@ -107,7 +150,7 @@ export class KafkaConsumerRunner {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently,
-      eachBatch: (payload) => this.handleBatch(payload),
+      eachBatch: (payload) => this.dispatchBatch(payload),
     });
     await joined;
   }
@@ -117,65 +160,163 @@ export class KafkaConsumerRunner {
     return this.joined && this.crashed === undefined;
   }
 
-  /** Stops fetching, lets the current batches finish and commit, then disconnects. */
+  /**
+   * Stops fetching, waits up to `drainTimeoutMs` for records in flight, commits what completed, disconnects.
+   * Records still running at the deadline stay uncommitted and are redelivered to the group.
+   */
   async stop(): Promise<void> {
     const c = this.consumer;
+    if (!c) return;
+    this.stopping = true;
+    c.pause(this.topics.map((topic) => ({ topic })));
+    const drainMs = this.opts.drainTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      this.slots.idle().then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), drainMs))),
+    ]);
+    clearTimeout(timer);
+    if (!drained) this.opts.logger.warn({ in_flight: this.slots.inUse, drain_ms: drainMs }, 'drain timed out; the rest is redelivered');
+    await this.flushCommits();
+    clearTimeout(this.commitTimer);
     this.consumer = undefined;
     this.joined = false;
-    if (c) await c.disconnect();
+    await c.disconnect();
   }
 
-  pause(topics: { topic: string; partitions?: number[] }[]): void {
-    this.consumer?.pause(topics);
+  /** Stops fetching the given topics (all their partitions) until `resume`; records in flight go on. */
+  pause(topics: string[]): void {
+    const fresh = topics.filter((t) => !this.pausedTopics.has(t));
+    if (fresh.length === 0) return;
+    for (const t of fresh) this.pausedTopics.add(t);
+    this.consumer?.pause(fresh.map((topic) => ({ topic })));
+    this.reportPaused();
   }
 
-  resume(topics: { topic: string; partitions?: number[] }[]): void {
-    this.consumer?.resume(topics);
+  resume(topics: string[]): void {
+    const paused = topics.filter((t) => this.pausedTopics.has(t));
+    if (paused.length === 0) return;
+    for (const t of paused) this.pausedTopics.delete(t);
+    this.consumer?.resume(paused.map((topic) => ({ topic })));
+    this.reportPaused();
   }
 
-  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+  /** Topics currently paused by `pause`. */
+  get paused(): string[] {
+    return [...this.pausedTopics];
+  }
+
+  private reportPaused(): void {
+    for (const topic of this.topics) {
+      this.opts.metrics.pausedPartitions.set({ topic }, this.pausedTopics.has(topic) ? this.assignedCount(topic) : 0);
+    }
+  }
+
+  private assignedCount(topic: string): number {
+    let n = 0;
+    for (const k of this.partitions.keys()) if (k.startsWith(`${topic}:`)) n++;
+    return Math.max(n, 1);
+  }
+
+  /** Keeps state only for partitions still assigned; work in flight on revoked ones finishes but is not committed. */
+  private onAssignment(assignment: Record<string, number[]>): void {
+    const keep = new Set(Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}:${p}`)));
+    for (const k of this.partitions.keys()) if (!keep.has(k)) this.partitions.delete(k);
+  }
+
+  private state(topic: string, partition: number): PartitionState {
+    const k = `${topic}:${partition}`;
+    let s = this.partitions.get(k);
+    if (!s) {
+      s = { tracker: new OffsetTracker(), keyTails: new Map() };
+      this.partitions.set(k, s);
+    }
+    return s;
+  }
+
+  private async dispatchBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
     const { topic, partition } = batch;
-    const tracker = new OffsetTracker();
-    const inflight = new Set<Promise<void>>();
-    const keyTails = new Map<string, Promise<void>>();
-    let fatal: unknown;
-
+    const state = this.state(topic, partition);
     for (const message of batch.messages) {
-      if (!isRunning() || isStale() || fatal !== undefined) break;
-      while (inflight.size >= this.opts.concurrency) await Promise.race(inflight);
-      if (fatal !== undefined) break;
+      if (this.stopping || !isRunning() || isStale() || this.pausedTopics.has(topic)) break;
       const offset = BigInt(message.offset);
-      tracker.begin(offset);
-      const keyId = message.key ? message.key.toString('base64') : undefined;
-      const previous = keyId ? keyTails.get(keyId) : undefined;
-      const run = (previous ?? Promise.resolve())
-        .then(() => this.processRecord(topic, partition, message))
-        .then(
-          () => tracker.complete(offset),
-          (err: unknown) => {
-            fatal ??= err;
-          },
-        );
-      const tracked = run.finally(() => {
-        inflight.delete(tracked);
-        if (keyId && keyTails.get(keyId) === tracked) keyTails.delete(keyId);
-      });
-      inflight.add(tracked);
-      if (keyId) keyTails.set(keyId, tracked);
-      void heartbeat().catch(() => undefined);
-    }
-    await Promise.all(inflight);
-
-    const next = tracker.nextCommitOffset();
-    if (next !== undefined) {
-      resolveOffset((next - 1n).toString());
-      await this.consumer?.commitOffsets([{ topic, partition, offset: next.toString() }]);
-      tracker.markCommitted();
+      if (state.tracker.seen(offset)) {
+        resolveOffset(message.offset); // redelivered after a rebalance; already begun here
+        continue;
+      }
+      let slot = false;
+      while (!slot && !this.stopping && isRunning() && !isStale() && !this.pausedTopics.has(topic)) {
+        slot = await this.slots.acquire(SLOT_WAIT_MS);
+        await heartbeat().catch(() => undefined);
+      }
+      if (!slot) break; // not resolved: refetched on resume / by the next owner
+      if (this.partitions.get(`${topic}:${partition}`) !== state) {
+        this.slots.release();
+        break; // revoked while waiting
+      }
+      this.dispatch(state, topic, partition, message, offset);
+      resolveOffset(message.offset);
     }
     const lag = Number(batch.offsetLag());
     if (Number.isFinite(lag)) this.opts.metrics.consumerLag.set({ topic, partition: String(partition) }, lag);
-    if (fatal !== undefined) throw fatal;
+  }
+
+  /** Runs one record detached, after the previous record with the same key; frees its slot and marks it done. */
+  private dispatch(state: PartitionState, topic: string, partition: number, message: KafkaMessage, offset: bigint): void {
+    state.tracker.begin(offset);
+    const keyId = message.key ? message.key.toString('base64') : undefined;
+    const previous = keyId ? state.keyTails.get(keyId) : undefined;
+    const run: Promise<void> = (previous ?? Promise.resolve())
+      .then(() => this.processRecord(topic, partition, message))
+      .then(
+        () => {
+          state.tracker.complete(offset);
+          this.scheduleCommit();
+        },
+        (err: unknown) => {
+          // Only a failed DLQ write lands here: the offset stays uncommitted and the record is redelivered.
+          this.opts.logger.error({ topic, partition, offset: message.offset, error: errorMessage(err) }, 'record left uncommitted');
+        },
+      )
+      .finally(() => {
+        this.slots.release();
+        if (keyId && state.keyTails.get(keyId) === run) state.keyTails.delete(keyId);
+      });
+    if (keyId) state.keyTails.set(keyId, run);
+  }
+
+  private scheduleCommit(): void {
+    if (this.commitTimer) return;
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
+      void this.flushCommits();
+    }, this.opts.commitIntervalMs ?? 200);
+  }
+
+  /** Commits the contiguous completed offset of every assigned partition (serialised: one commit at a time). */
+  private flushCommits(): Promise<void> {
+    this.committing = this.committing.then(async () => {
+      const c = this.consumer;
+      if (!c) return;
+      const offsets: { topic: string; partition: number; offset: string; state: PartitionState; next: bigint }[] = [];
+      for (const [k, state] of this.partitions) {
+        const next = state.tracker.nextCommitOffset();
+        if (next === undefined) continue;
+        const i = k.lastIndexOf(':');
+        offsets.push({ topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset: next.toString(), state, next });
+      }
+      if (offsets.length === 0) return;
+      try {
+        await c.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+        for (const o of offsets) o.state.tracker.markCommitted(o.next);
+      } catch (err) {
+        // Rebalance in progress or coordinator moved: keep the offsets and try again on the next completion.
+        this.opts.logger.warn({ error: errorMessage(err) }, 'offset commit failed; will retry');
+        this.scheduleCommit();
+      }
+    });
+    return this.committing;
   }
 
   /**

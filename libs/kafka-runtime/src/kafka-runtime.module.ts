@@ -25,12 +25,27 @@ export const KAFKA = Symbol('KAFKA');
 export const KAFKA_PRODUCER = Symbol('KAFKA_PRODUCER');
 const KAFKA_HANDLER = 'llmgov:kafka-handler';
 
+export interface KafkaHandlerOptions {
+  /**
+   * Consumer group suffix: handlers with the same suffix share one consumer, in group `<base>.<suffix>`
+   * (base: `KAFKA_GROUP_ID`, else the runtime's groupId, else the service name). Without one: group `<base>`.
+   */
+  group?: string;
+}
+
 /**
  * Marks a provider method as the handler of `topic`. The method receives the decoded Avro value and a
  * RecordContext, and returns a HandlerOutcome (or nothing for success). Exactly one handler per topic:
  * boot fails when a topic has two.
  */
-export const KafkaHandler = (topic: string): MethodDecorator => SetMetadata(KAFKA_HANDLER, topic);
+export const KafkaHandler = (topic: string, options: KafkaHandlerOptions = {}): MethodDecorator =>
+  SetMetadata(KAFKA_HANDLER, { topic, group: options.group });
+
+/** Per-group consumer settings a service may set before the application bootstraps (see KafkaHandlerHost.configureGroup). */
+export interface ConsumerGroupSettings {
+  /** Records in flight at once in this consumer (default `KAFKA_HANDLER_CONCURRENCY`). */
+  maxInFlight?: number;
+}
 
 export interface KafkaRuntimeOptions {
   /** Service name: Kafka client id, consumer group id and the `dlq.service` header. */
@@ -42,7 +57,8 @@ export interface KafkaRuntimeOptions {
 /** Finds @KafkaHandler methods at boot, runs the consumer, drains it at shutdown. */
 @Injectable()
 export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
-  private runner: KafkaConsumerRunner | undefined;
+  private readonly runners = new Map<string, KafkaConsumerRunner>();
+  private readonly groupSettings = new Map<string, ConsumerGroupSettings>();
   private producerConnected = false;
 
   constructor(
@@ -79,52 +95,62 @@ export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, B
     });
   }
 
+  /** Sets a group's consumer settings; call before the application bootstraps (e.g. in onModuleInit). */
+  configureGroup(group: string | undefined, settings: ConsumerGroupSettings): void {
+    this.groupSettings.set(group ?? '', settings);
+  }
+
   async onApplicationBootstrap(): Promise<void> {
-    const handlers = this.discoverHandlers();
-    if (handlers.size === 0) return;
-    this.runner = new KafkaConsumerRunner({
-      kafka: this.kafka,
-      groupId: this.options.groupId ?? this.options.serviceName,
-      serviceName: this.options.serviceName,
-      handlers,
-      serde: this.serde,
-      deadLetters: new DeadLetterPublisher(this.producer, this.options.serviceName),
-      metrics: this.metrics,
-      logger: this.logger,
-      retry: {
-        initialMs: this.config.KAFKA_RETRY_INITIAL_MS,
-        maxMs: this.config.KAFKA_RETRY_MAX_MS,
-        maxAttempts: this.config.KAFKA_HANDLER_MAX_ATTEMPTS,
-      },
-      concurrency: this.config.KAFKA_HANDLER_CONCURRENCY,
-      partitionsConsumedConcurrently: this.config.KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY,
-      fromBeginning: this.config.KAFKA_FROM_BEGINNING,
-    });
-    this.readiness.register({
-      name: 'kafka-consumer',
-      check: async () => {
-        if (!this.runner?.ready) throw new Error('consumer has not joined its group');
-      },
-    });
-    await this.runner.start();
-    this.logger.info({ topics: this.runner.topics }, 'consuming');
+    const byGroup = this.discoverHandlers();
+    const base = this.config.KAFKA_GROUP_ID ?? this.options.groupId ?? this.options.serviceName;
+    const deadLetters = new DeadLetterPublisher(this.producer, this.options.serviceName);
+    for (const [group, handlers] of byGroup) {
+      const runner = new KafkaConsumerRunner({
+        kafka: this.kafka,
+        groupId: group === '' ? base : `${base}.${group}`,
+        serviceName: this.options.serviceName,
+        handlers,
+        serde: this.serde,
+        deadLetters,
+        metrics: this.metrics,
+        logger: this.logger,
+        retry: {
+          initialMs: this.config.KAFKA_RETRY_INITIAL_MS,
+          maxMs: this.config.KAFKA_RETRY_MAX_MS,
+          maxAttempts: this.config.KAFKA_HANDLER_MAX_ATTEMPTS,
+        },
+        maxInFlight: this.groupSettings.get(group)?.maxInFlight ?? this.config.KAFKA_HANDLER_CONCURRENCY,
+        partitionsConsumedConcurrently: this.config.KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY,
+        fromBeginning: this.config.KAFKA_FROM_BEGINNING,
+      });
+      this.runners.set(group, runner);
+      this.readiness.register({
+        name: `kafka-consumer:${runner.groupId}`,
+        check: async () => {
+          if (!runner.ready) throw new Error(`consumer of group ${runner.groupId} has not joined`);
+        },
+      });
+    }
+    await Promise.all([...this.runners.values()].map((r) => r.start()));
+    for (const r of this.runners.values()) this.logger.info({ group_id: r.groupId, topics: r.topics }, 'consuming');
   }
 
   /** SIGTERM: fail readiness, finish in-flight records, commit, disconnect. */
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.readiness.markDraining();
     this.logger.info({ signal }, 'draining');
-    await this.runner?.stop();
+    await Promise.all([...this.runners.values()].map((r) => r.stop()));
     await this.producer.disconnect();
   }
 
-  /** The running consumer, for flow control (pause/resume). */
-  get consumer(): KafkaConsumerRunner | undefined {
-    return this.runner;
+  /** The running consumer of a handler group (undefined: the default group), for flow control. */
+  consumer(group?: string): KafkaConsumerRunner | undefined {
+    return this.runners.get(group ?? '');
   }
 
-  private discoverHandlers(): Map<string, RecordHandler> {
-    const handlers = new Map<string, RecordHandler>();
+  /** Handlers by group suffix ('' = the default group). */
+  private discoverHandlers(): Map<string, Map<string, RecordHandler>> {
+    const groups = new Map<string, Map<string, RecordHandler>>();
     const owners = new Map<string, string>();
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
@@ -133,16 +159,18 @@ export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, B
       for (const method of this.scanner.getAllMethodNames(proto)) {
         const fn = instance[method];
         if (typeof fn !== 'function') continue;
-        const topic = this.reflector.get<string | undefined>(KAFKA_HANDLER, fn as (...args: unknown[]) => unknown);
-        if (!topic) continue;
+        const meta = this.reflector.get<{ topic: string; group?: string } | undefined>(KAFKA_HANDLER, fn as (...args: unknown[]) => unknown);
+        if (!meta) continue;
         const owner = `${wrapper.name}.${method}`;
-        const previous = owners.get(topic);
-        if (previous) throw new Error(`topic ${topic} has two handlers: ${previous} and ${owner}`);
-        owners.set(topic, owner);
-        handlers.set(topic, (fn as RecordHandler).bind(instance));
+        const previous = owners.get(meta.topic);
+        if (previous) throw new Error(`topic ${meta.topic} has two handlers: ${previous} and ${owner}`);
+        owners.set(meta.topic, owner);
+        const group = meta.group ?? '';
+        if (!groups.has(group)) groups.set(group, new Map());
+        groups.get(group)!.set(meta.topic, (fn as RecordHandler).bind(instance));
       }
     }
-    return handlers;
+    return groups;
   }
 }
 

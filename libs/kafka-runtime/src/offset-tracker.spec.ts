@@ -13,7 +13,7 @@ describe(OffsetTracker.name, () => {
     sut.complete(11n);
     assert.equal(sut.nextCommitOffset(), 13n, '10,11,12 done -> commit 13');
     assert.equal(sut.inFlight, 1);
-    sut.markCommitted();
+    sut.markCommitted(13n);
     assert.equal(sut.nextCommitOffset(), undefined);
     sut.complete(13n);
     assert.equal(sut.nextCommitOffset(), 14n);
@@ -36,5 +36,19 @@ describe(OffsetTracker.name, () => {
     sut.complete(1n);
     assert.equal(sut.nextCommitOffset(), 2n);
     assert.throws(() => sut.begin(1n), /begun after/);
+    assert.equal(sut.seen(1n), true);
+    assert.equal(sut.seen(2n), false);
+  });
+
+  it('keeps completions that arrive while a commit is in flight', () => {
+    const sut = new OffsetTracker();
+    for (const o of [1n, 2n]) sut.begin(o);
+    sut.complete(1n);
+    const next = sut.nextCommitOffset()!;
+    sut.complete(2n); // completes while the commit of `next` is awaited
+    sut.markCommitted(next);
+    assert.equal(sut.nextCommitOffset(), 3n, 'offset 2 still to commit');
+    sut.markCommitted(3n);
+    assert.equal(sut.nextCommitOffset(), undefined);
   });
 });

@@ -20,6 +20,11 @@ export class OffsetTracker {
     this.order.push(offset);
   }
 
+  /** True when `offset` was already begun here (in flight or completed): a redelivery after a rebalance. */
+  seen(offset: bigint): boolean {
+    return this.lastBegun !== undefined && offset <= this.lastBegun;
+  }
+
   /** Marks an offset as finished (handled or dead-lettered). */
   complete(offset: bigint): void {
     if (!this.pending.delete(offset)) return;
@@ -35,14 +40,15 @@ export class OffsetTracker {
 
   /**
    * The offset to pass to a Kafka commit (last contiguous completed + 1), or undefined when nothing new
-   * completed since the last call to `markCommitted`.
+   * completed since the last successful `markCommitted`.
    */
   nextCommitOffset(): bigint | undefined {
     return this.committable === undefined ? undefined : this.committable + 1n;
   }
 
-  markCommitted(): void {
-    this.committable = undefined;
+  /** Records that `next` (a value from nextCommitOffset) was committed; later completions stay pending. */
+  markCommitted(next: bigint): void {
+    if (this.committable !== undefined && this.committable + 1n <= next) this.committable = undefined;
   }
 
   /** Records begun but not yet contiguous-completed. */
