@@ -5,11 +5,25 @@ import { PersistenceModule } from '@llmgov/persistence';
 import { WORKER_CONFIG, loadWorkerConfig } from './config.js';
 import { RoutedHandler } from './handlers/routed.handler.js';
 import { InferenceService } from './services/inference.service.js';
+import { PoolRegistry } from './services/pool-registry.js';
+import { FlowController, SCRAPE_FN } from './services/flow-controller.js';
+import { WorkerMetrics } from './services/worker-metrics.js';
+import { PoolsFileWatcher } from './adapters/pools-file-watcher.js';
+import { scrapeEngineLoad } from './adapters/engine-metrics-scraper.js';
 
 export const SERVICE_NAME = 'inference-worker';
 
 @Module({
   imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule],
-  providers: [{ provide: WORKER_CONFIG, useFactory: loadWorkerConfig }, RoutedHandler, InferenceService],
+  providers: [
+    { provide: WORKER_CONFIG, useFactory: loadWorkerConfig },
+    { provide: SCRAPE_FN, useValue: scrapeEngineLoad },
+    WorkerMetrics,
+    PoolRegistry,
+    PoolsFileWatcher,
+    FlowController,
+    RoutedHandler,
+    InferenceService,
+  ],
 })
 export class AppModule {}

@@ -1,31 +1,27 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { intFromEnv, loadPlatformConfig } from '@llmgov/config';
 
-/** `S=url|url,M=url,L=url`: OpenAI-compatible vLLM endpoints (base URLs) per tier. */
-const pools = z
-  .string()
-  .transform((s) =>
-    Object.fromEntries(
-      s.split(',').map((p) => {
-        const [tier, urls] = p.trim().split('=');
-        return [tier ?? '', (urls ?? '').split('|').map((u) => u.trim()).filter(Boolean)];
-      }),
-    ),
-  )
-  .pipe(z.object({ S: z.array(z.url()).min(1), M: z.array(z.url()).min(1), L: z.array(z.url()).min(1) }));
+/** infra/pools/local.json of this repository (this file is services/inference-worker/dist/src/config.js). */
+const LOCAL_POOLS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../infra/pools/local.json');
 
 /**
  * inference-worker settings.
- * - `VLLM_POOLS`: endpoints per tier (see above). Default: one local engine per tier on 18001-18003.
- * - `MAX_INFLIGHT_PER_ENDPOINT`: requests this instance keeps in flight per endpoint.
- * - `ENGINE_MAX_NUM_SEQS`: the engines' `max_num_seqs`, used to estimate GPU-seconds (a sequence holds 1/max_num_seqs of a GPU while it runs).
+ * - `POOLS_FILE`: the pool config (see infra/pools/README.md); re-read when it changes or on SIGHUP.
+ *   Default: infra/pools/local.json (one local engine per tier on 18001-18003).
+ * - `SCRAPE_INTERVAL_MS`: how often each endpoint's `/metrics` is read and flow control re-evaluated (ms).
+ * - `INFERENCE_MAX_ATTEMPTS`: calls per job attempt, the first included (retries prefer another endpoint).
+ * - `RETRY_INITIAL_MS` / `RETRY_MAX_MS`: jittered exponential backoff between those calls (ms).
  * - `DEFAULT_SYSTEM_PROMPT`: used when a request has none.
  */
 export const loadWorkerConfig = () =>
   loadPlatformConfig({
-    VLLM_POOLS: pools.default({ S: ['http://127.0.0.1:18001'], M: ['http://127.0.0.1:18002'], L: ['http://127.0.0.1:18003'] }),
-    MAX_INFLIGHT_PER_ENDPOINT: intFromEnv(1, 4096).default(8),
-    ENGINE_MAX_NUM_SEQS: intFromEnv(1, 4096).default(8),
+    POOLS_FILE: z.string().min(1).default(LOCAL_POOLS_FILE),
+    SCRAPE_INTERVAL_MS: intFromEnv(20, 60_000).default(250),
+    INFERENCE_MAX_ATTEMPTS: intFromEnv(1, 10).default(3),
+    RETRY_INITIAL_MS: intFromEnv(1, 60_000).default(100),
+    RETRY_MAX_MS: intFromEnv(1, 600_000).default(2_000),
     DEFAULT_SYSTEM_PROMPT: z.string().default('Answer the question using only the context. If the context does not contain the answer, say so.'),
   });
 export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;

@@ -33,7 +33,7 @@ export interface StartOptions {
   logDir?: string;
   /** Extra environment for every service (e.g. LOG_LEVEL, API_KEYS, TENANT_BUDGETS_USD). */
   env?: Record<string, string>;
-  /** Start local engines (default true). Set false when VLLM_POOLS points at real servers. */
+  /** Start local engines (default true). Set false when POOLS_FILE points at real servers (default pools: infra/pools/local.json). */
   engines?: boolean;
   services?: readonly ServiceName[];
   onStarted?: (p: ManagedProcess) => void;
@@ -84,9 +84,6 @@ export async function startPlatform(opts: StartOptions): Promise<RunningPlatform
       REDIS_URL: c.REDIS_URL,
       VECTOR_STORE_DIR: process.env.VECTOR_STORE_DIR ?? path.join(root, '.local', 'vectors'),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-      ...(opts.engines !== false
-        ? { VLLM_POOLS: LOCAL_ENGINES.map((e) => `${e.tier}=http://127.0.0.1:${e.port}`).join(','), MAX_INFLIGHT_PER_ENDPOINT: '16' }
-        : {}),
       ...opts.env,
     };
     const names = opts.services ?? SERVICE_NAMES;

@@ -181,6 +181,11 @@ describe('idempotency', { timeout: 120_000 }, () => {
       feature: 'dup',
       route: null,
       e2e_ms: 500,
+      queue_ms: null,
+      ttft_ms: null,
+      tpot_ms: null,
+      gpu_type: null,
+      usd_per_gpu_hour: null,
     };
     const bytes = await serde.encode(Topics.usageRecorded, usage);
     const [first] = await producer.send({ topic: Topics.usageRecorded, messages: [{ key: usage.job_id!, value: bytes }] });

@@ -353,7 +353,7 @@ class SimEngine {
     }
     const maxTokens = r.maxTokens ?? Math.min(this.opts.defaultMaxTokens, maxLen - promptTokens);
 
-    if (r.ignoreEos) {
+    if (r.ignoreEos || this.opts.ignoreEos) {
       const filler = this.filler();
       const pieces = new Array<string>(maxTokens);
       for (let i = 0; i < maxTokens; i++) pieces[i] = filler[i % filler.length]!;

@@ -45,6 +45,7 @@ const program = new Command()
   .option('--body-limit <bytes>', 'largest request body accepted', intArg(1), d.bodyLimitBytes)
   .option('--fail-rate <r>', 'fault: fraction of generation requests answered with --fail-status', numArg(0, 1), d.failRate)
   .option('--fail-status <code>', 'fault: status used by --fail-rate', intArg(400, 599), d.failStatus)
+  .option('--ignore-eos', 'treat every request as ignore_eos: generate exactly max_tokens (trace replay)', false)
   .option('--hang', 'fault: accept generation requests and never answer them', false)
   .option('--seed <n>', 'seed of the fault-injection random stream', intArg(0, 2 ** 32 - 1))
   .option('--shutdown-grace-ms <ms>', 'on SIGTERM/SIGINT, time allowed for in-flight requests', intArg(0), 5000);
@@ -68,6 +69,7 @@ const o = program.opts<{
   failRate: number;
   failStatus: number;
   hang: boolean;
+  ignoreEos: boolean;
   seed?: number;
   shutdownGraceMs: number;
 }>();
@@ -90,6 +92,7 @@ const options: EngineOptions = {
   failRate: o.failRate,
   failStatus: o.failStatus,
   hang: o.hang,
+  ignoreEos: o.ignoreEos,
 };
 if (o.maxModelLen !== undefined) options.maxModelLen = o.maxModelLen;
 if (o.seed !== undefined) options.seed = o.seed;

@@ -30,6 +30,8 @@ export interface EngineOptions {
   failStatus?: number;
   /** Accept generation requests and never answer them. */
   hang?: boolean;
+  /** Treat every request as `ignore_eos: true` (outputs exactly max_tokens), as in vLLM benchmark replays. */
+  ignoreEos?: boolean;
   /** Seed of the fault-injection random stream (default: time based). */
   seed?: number;
   /** Time source (specs); default: the system clock. */
@@ -55,6 +57,7 @@ export const DEFAULT_OPTIONS = {
   failRate: 0,
   failStatus: 500,
   hang: false,
+  ignoreEos: false,
 } as const;
 
 function int(name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -93,6 +96,7 @@ export function resolveOptions(o: EngineOptions = {}): ResolvedOptions {
     failRate: num('failRate', o.failRate ?? d.failRate, 0, 1),
     failStatus: int('failStatus', o.failStatus ?? d.failStatus, 400, 599),
     hang: o.hang ?? d.hang,
+    ignoreEos: o.ignoreEos ?? d.ignoreEos,
     seed: o.seed === undefined ? Date.now() >>> 0 : int('seed', o.seed, 0, 2 ** 32 - 1),
     clock: o.clock,
   };

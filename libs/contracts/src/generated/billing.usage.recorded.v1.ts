@@ -71,4 +71,29 @@ export interface UsageRecorded {
   route: string | null;
   /** Wall time of the call in milliseconds. */
   e2e_ms: number;
+  /**
+   * Completions: time from the request event to the call being sent (Kafka + worker queue), milliseconds; null otherwise.
+   * @defaultValue `null`
+   */
+  queue_ms: number | null;
+  /**
+   * Completions: time to first token, milliseconds; null otherwise.
+   * @defaultValue `null`
+   */
+  ttft_ms: number | null;
+  /**
+   * Completions: mean time per output token after the first, milliseconds; null otherwise.
+   * @defaultValue `null`
+   */
+  tpot_ms: number | null;
+  /**
+   * GPU type of the endpoint that served the call, from the pool config (e.g. H100-80GB); null for API models.
+   * @defaultValue `null`
+   */
+  gpu_type: string | null;
+  /**
+   * Price of one GPU-hour of that endpoint in USD, from the pool config; null for API models.
+   * @defaultValue `null`
+   */
+  usd_per_gpu_hour: number | null;
 }

@@ -106,6 +106,11 @@ function usage(overrides: Partial<UsageRecorded> = {}): UsageRecorded {
     feature: 'qa',
     route: 'rag',
     e2e_ms: 2000,
+    queue_ms: null,
+    ttft_ms: null,
+    tpot_ms: null,
+    gpu_type: null,
+    usd_per_gpu_hour: null,
     ...overrides,
   };
 }

@@ -30,6 +30,11 @@ describe('priceUsage', () => {
     assert.equal(priceUsage(catalog, usage('gpu', 10, 10, 0)).costUsd, 0);
   });
 
+  it("prefers the serving endpoint's GPU price carried by the usage event", () => {
+    assert.equal(priceUsage(catalog, { ...usage('gpu', 0, 0, 1800), usd_per_gpu_hour: 2 }).costUsd, 1, '0.5 h x 2 USD');
+    assert.equal(priceUsage(catalog, { ...usage('gpu', 0, 0, 1800), usd_per_gpu_hour: null }).costUsd, 3.6, 'catalog 7.2 USD/h');
+  });
+
   it('prices an unknown model with the default and says so', () => {
     const p = priceUsage(catalog, usage('gpt-unknown', 1_000_000, 500_000, 0));
     assert.deepEqual(p, { costUsd: 2, priceKey: 'default', known: false, catalogVersion: 'v-test' });

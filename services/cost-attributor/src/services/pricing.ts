@@ -9,6 +9,8 @@ export interface MeteredUsage {
   completion_tokens: number;
   /** GPU time in seconds. */
   gpu_seconds: number;
+  /** Hourly price of the GPU that served the call (USD), from the inference pool config; overrides the catalog's. */
+  usd_per_gpu_hour?: number | null;
 }
 
 export interface PricedUsage {
@@ -28,7 +30,9 @@ export const roundUsd = (usd: number): number => Math.round(usd * 1e10) / 1e10;
  * Cost of one usage event in USD:
  * - `api`: prompt_tokens / 1e6 × input_per_1m_tokens + completion_tokens / 1e6 × output_per_1m_tokens
  *   (the per-million-token pricing convention of hosted model APIs);
- * - `self_hosted`: gpu_seconds / 3600 × usd_per_gpu_hour (GPU time share × hourly GPU price); tokens are free.
+ * - `self_hosted`: gpu_seconds / 3600 × usd_per_gpu_hour (GPU time share × hourly GPU price); tokens are free. The
+ *   hourly price is the usage event's own (the serving endpoint's, from the pool config) when it carries one, else
+ *   the catalog's.
  * A model missing from the catalog is priced with `default` and reported as `known: false`.
  */
 export function priceUsage(catalog: PriceCatalog, usage: MeteredUsage): PricedUsage {
@@ -42,7 +46,7 @@ function costOf(price: ModelPrice, u: MeteredUsage): number {
     case 'api':
       return (u.prompt_tokens / 1e6) * price.input_per_1m_tokens + (u.completion_tokens / 1e6) * price.output_per_1m_tokens;
     case 'self_hosted':
-      return (u.gpu_seconds / 3600) * price.usd_per_gpu_hour;
+      return (u.gpu_seconds / 3600) * (u.usd_per_gpu_hour != null && u.usd_per_gpu_hour >= 0 ? u.usd_per_gpu_hour : price.usd_per_gpu_hour);
     default: {
       const unknown: never = price;
       throw new Error(`unknown price kind ${JSON.stringify(unknown)}`);

@@ -77,6 +77,11 @@ export class EmbeddingService {
       feature: 'indexing',
       route: null,
       e2e_ms: 0,
+      queue_ms: null,
+      ttft_ms: null,
+      tpot_ms: null,
+      gpu_type: null,
+      usd_per_gpu_hour: null,
     };
     await this.publisher.publish(Topics.usageRecorded, { key: doc.document_id, value: usage });
     await this.redis.set(doneKey, '1', 'EX', DONE_TTL_S);

@@ -3,22 +3,25 @@ import { KafkaHandler, type HandlerOutcome, type RecordContext } from '@llmgov/k
 import { Topics, type InferenceRequestRouted } from '@llmgov/contracts';
 import { InferenceService } from '../services/inference.service.js';
 
-/** One handler per tier topic; all delegate to the same service, which picks the tier's pool. */
+/**
+ * One handler per tier topic, each in its own consumer group (`inference-worker.S`, `.M`, `.L`) so a saturated pool
+ * pauses only its own tier; all delegate to the same service, which picks the tier's pool.
+ */
 @Injectable()
 export class RoutedHandler {
   constructor(private readonly inference: InferenceService) {}
 
-  @KafkaHandler(Topics.inferenceRoutedS)
+  @KafkaHandler(Topics.inferenceRoutedS, { group: 'S' })
   onTierS(req: InferenceRequestRouted, ctx: RecordContext): Promise<HandlerOutcome> {
     return this.inference.infer(req, ctx);
   }
 
-  @KafkaHandler(Topics.inferenceRoutedM)
+  @KafkaHandler(Topics.inferenceRoutedM, { group: 'M' })
   onTierM(req: InferenceRequestRouted, ctx: RecordContext): Promise<HandlerOutcome> {
     return this.inference.infer(req, ctx);
   }
 
-  @KafkaHandler(Topics.inferenceRoutedL)
+  @KafkaHandler(Topics.inferenceRoutedL, { group: 'L' })
   onTierL(req: InferenceRequestRouted, ctx: RecordContext): Promise<HandlerOutcome> {
     return this.inference.infer(req, ctx);
   }

@@ -1,52 +1,64 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Histogram } from 'prom-client';
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import {
   EventPublisher,
+  NonRetriableError,
   Outcome,
-  PLATFORM_CONFIG,
-  RetriableError,
   deterministicEventId,
   newEnvelope,
   type HandlerOutcome,
   type RecordContext,
 } from '@llmgov/kafka-runtime';
-import type { PlatformConfig } from '@llmgov/config';
-import { LOGGER, PlatformMetrics, type Logger } from '@llmgov/observability';
+import { LOGGER, type Logger } from '@llmgov/observability';
 import { REDIS, RedisKeys, type Redis } from '@llmgov/persistence';
-import { ChatCompletionsClient, LlmEndpointError } from '@llmgov/llm-clients';
-import { Topics, type InferenceCompleted, type InferenceRequestRouted, type JobError, type JobState, type JobStatusChanged, type Tier, type UsageRecorded } from '@llmgov/contracts';
+import { ChatCompletionsClient, LlmEndpointError, type CompletionResult } from '@llmgov/llm-clients';
+import { Topics, type InferenceCompleted, type InferenceRequestRouted, type JobError, type JobState, type JobStatusChanged, type UsageRecorded } from '@llmgov/contracts';
 import { WORKER_CONFIG, type WorkerConfig } from '../config.js';
-import { EndpointPool } from './endpoint-pool.js';
+import type { EndpointConfig } from '../pools/pool-config.js';
+import type { CallOutcome, EndpointLease } from './endpoint-pool.js';
+import { PoolRegistry } from './pool-registry.js';
+import { WorkerMetrics } from './worker-metrics.js';
 import { buildMessages } from './prompt-builder.js';
 
 const DONE_TTL_S = 7 * 24 * 3600;
 
+/** Where a failed call's error came from: the engine side (engine, network, timeout, rate_limit, client) or ours. */
+export type ErrorSource = LlmEndpointError['source'] | 'own';
+
+/** Breaker outcome of a failed call: endpoint faults count against the endpoint; refusals of our request do not. */
+export function callOutcome(err: unknown): CallOutcome {
+  if (!(err instanceof LlmEndpointError)) return 'neutral';
+  return err.source === 'engine' || err.source === 'network' || err.source === 'timeout' ? 'failure' : 'neutral';
+}
+
+/** A job attempt that could not be served: no endpoint slot before the deadline. */
+class NoEndpointError extends Error {
+  override readonly name = 'NoEndpointError';
+}
+
 /**
- * Runs routed requests on the tier's vLLM pool: bounded in-flight work per endpoint, deadline from the job's
- * latency budget, streaming with TTFT/TPOT measurement, and an idempotent completion (one completion and one
- * usage event per job attempt, with deterministic event ids).
+ * Runs one routed request on its tier's pool and publishes the outcome once per job attempt.
+ *
+ * Calls stream (TTFT, TPOT, e2e measured) with the job's deadline. Timeouts, connection errors, 5xx/503 and 429 are
+ * retried with jittered exponential backoff (cockatiel), at most `INFERENCE_MAX_ATTEMPTS` calls, each retry on another
+ * endpoint when one can take it. When the calls are exhausted the job is failed with the reason (`jobs.job.status.v1`
+ * `failed`, code `engine_<source>`) and a NonRetriableError sends the record to the DLQ, so no job stays in progress.
+ *
+ * Idempotency: a Redis marker `completion:<job>:<attempt>` is set after the completion and usage events are acked,
+ * and checked first; their event ids are deterministic (UUIDv5 of job, attempt, kind) for consumers to dedupe on.
  */
 @Injectable()
 export class InferenceService {
-  private readonly pools: Record<Tier, EndpointPool>;
   private readonly client = new ChatCompletionsClient();
-  private readonly ttft: Histogram<'tier'>;
-  private readonly e2e: Histogram<'tier'>;
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
-    @Inject(PLATFORM_CONFIG) private readonly platform: PlatformConfig,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly publisher: EventPublisher,
-    metrics: PlatformMetrics,
-  ) {
-    const max = config.MAX_INFLIGHT_PER_ENDPOINT;
-    this.pools = { S: new EndpointPool(config.VLLM_POOLS.S, max), M: new EndpointPool(config.VLLM_POOLS.M, max), L: new EndpointPool(config.VLLM_POOLS.L, max) };
-    const buckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
-    this.ttft = new Histogram({ name: 'inference_ttft_seconds', help: 'Time to first token, seconds', labelNames: ['tier'], buckets, registers: [metrics.registry] });
-    this.e2e = new Histogram({ name: 'inference_e2e_seconds', help: 'Request send to last token, seconds', labelNames: ['tier'], buckets, registers: [metrics.registry] });
-  }
+    private readonly pools: PoolRegistry,
+    private readonly metrics: WorkerMetrics,
+  ) {}
 
   async infer(req: InferenceRequestRouted, ctx: RecordContext): Promise<HandlerOutcome> {
     const doneKey = `completion:${req.job_id}:${req.attempt}`;
@@ -56,49 +68,83 @@ export class InferenceService {
       return Outcome.skipped('job cancelled');
     }
     if (Date.now() >= req.deadline_at) {
-      await this.status(req, 'failed', { code: 'deadline_exceeded', message: 'the latency budget ran out before inference started' });
+      await this.fail(req, 'deadline_exceeded', 'the latency budget ran out before inference started');
       return Outcome.skipped('deadline passed');
     }
-    const pool = this.pools[req.tier];
-    const queuedAt = Date.now();
-    const endpoint = await pool.acquire();
-    let result;
+    const pool = this.pools.pool(req.tier);
+    const tried = new Set<string>();
+    let calls = 0;
+    let sentAt = 0;
+    let served: { endpoint: EndpointConfig; result: CompletionResult } | undefined;
+    const policy = retry(
+      handleWhen((err) => err instanceof LlmEndpointError && err.retriable && Date.now() < req.deadline_at),
+      {
+        maxAttempts: this.config.INFERENCE_MAX_ATTEMPTS - 1,
+        backoff: new ExponentialBackoff({ initialDelay: this.config.RETRY_INITIAL_MS, maxDelay: this.config.RETRY_MAX_MS }),
+      },
+    );
     try {
-      result = await this.client.complete({
-        endpoint,
-        model: req.model,
-        messages: buildMessages(req.system_prompt ?? this.config.DEFAULT_SYSTEM_PROMPT, req.prompt, req.context),
-        max_tokens: req.max_tokens,
-        temperature: req.temperature,
-        deadlineMs: req.deadline_at,
+      served = await policy.execute(async () => {
+        const lease: EndpointLease | undefined = await pool.acquire(tried, req.deadline_at);
+        if (!lease) throw new NoEndpointError(`no ${req.tier} endpoint could take the call before the deadline`);
+        calls++;
+        tried.add(lease.endpoint.url);
+        sentAt = Date.now();
+        try {
+          const result = await this.client.complete({
+            endpoint: lease.endpoint.url,
+            model: pool.model,
+            messages: buildMessages(req.system_prompt ?? this.config.DEFAULT_SYSTEM_PROMPT, req.prompt, req.context),
+            max_tokens: req.max_tokens,
+            temperature: req.temperature,
+            deadlineMs: req.deadline_at,
+          });
+          pool.release(lease, 'success');
+          return { endpoint: lease.endpoint, result };
+        } catch (err) {
+          pool.release(lease, callOutcome(err));
+          const source: ErrorSource = err instanceof LlmEndpointError ? err.source : 'own';
+          this.metrics.callErrors.inc({ tier: req.tier, endpoint: lease.endpoint.url, source });
+          this.logger.warn({ job_id: req.job_id, endpoint: lease.endpoint.url, call: calls, source, error: (err as Error).message }, 'inference call failed');
+          throw err;
+        }
       });
     } catch (err) {
-      const lastAttempt = ctx.attempt >= this.platform.KAFKA_HANDLER_MAX_ATTEMPTS;
-      const retriable = err instanceof LlmEndpointError && err.retriable && Date.now() < req.deadline_at;
-      if (!retriable || lastAttempt) {
-        const code = err instanceof LlmEndpointError ? `engine_${err.source}` : 'inference_error';
-        await this.status(req, 'failed', { code, message: `inference failed after ${ctx.attempt} attempt(s): ${(err as Error).message}` });
+      const code =
+        err instanceof NoEndpointError ? 'deadline_exceeded' : err instanceof LlmEndpointError ? `engine_${err.source}` : 'inference_error';
+      const message = `inference failed after ${calls} call(s) on ${tried.size} endpoint(s): ${(err as Error).message}`;
+      if (err instanceof LlmEndpointError || err instanceof NoEndpointError) {
+        await this.fail(req, code, message);
+        throw new NonRetriableError(message, code, { cause: err });
       }
-      if (retriable) throw new RetriableError(`endpoint ${endpoint}: ${(err as Error).message}`, 'engine_unavailable', { cause: err });
-      throw err;
-    } finally {
-      pool.release(endpoint);
+      throw err; // our own failure (e.g. a bug): the runtime's retry and DLQ policy applies
     }
-    const queueMs = Math.max(0, queuedAt - req.occurred_at);
-    this.ttft.observe({ tier: req.tier }, result.timings.ttft_ms / 1000);
-    this.e2e.observe({ tier: req.tier }, result.timings.e2e_ms / 1000);
+    await this.publishCompletion(req, served, Math.max(0, sentAt - req.occurred_at));
+    await this.redis.set(doneKey, '1', 'EX', DONE_TTL_S);
+    this.logger.debug({ job_id: req.job_id, endpoint: served.endpoint.url, e2e_ms: served.result.timings.e2e_ms, offset: ctx.offset }, 'inference completed');
+    return Outcome.success();
+  }
+
+  private async publishCompletion(req: InferenceRequestRouted, served: { endpoint: EndpointConfig; result: CompletionResult }, queueMs: number): Promise<void> {
+    const { endpoint, result } = served;
+    const model = this.pools.pool(req.tier).model;
+    const t = result.timings;
+    this.metrics.queue.observe({ tier: req.tier }, queueMs / 1000);
+    this.metrics.ttft.observe({ tier: req.tier }, t.ttft_ms / 1000);
+    this.metrics.tpot.observe({ tier: req.tier }, t.tpot_ms / 1000);
+    this.metrics.e2e.observe({ tier: req.tier }, t.e2e_ms / 1000);
     const completed: InferenceCompleted = {
       ...newEnvelope(req.tenant_id, req.job_id),
       event_id: deterministicEventId(req.job_id, String(req.attempt), 'completed'),
       job_id: req.job_id,
       tier: req.tier,
-      model: req.model,
-      endpoint,
+      model,
+      endpoint: endpoint.url,
       text: result.text,
       finish_reason: result.finish_reason,
       from_cache: false,
       usage: result.usage,
-      timings: { queue_ms: queueMs, ...result.timings },
+      timings: { queue_ms: queueMs, ...t },
       context: req.context,
       prompt: req.prompt,
       team: req.team,
@@ -116,24 +162,31 @@ export class InferenceService {
       event_id: deterministicEventId(req.job_id, String(req.attempt), 'usage'),
       job_id: req.job_id,
       kind: 'COMPLETION',
-      model: req.model,
+      model,
       tier: req.tier,
       pool: `tier-${req.tier}`,
-      endpoint,
+      endpoint: endpoint.url,
       prompt_tokens: result.usage.prompt_tokens,
       completion_tokens: result.usage.completion_tokens,
       // Estimate: a running sequence holds 1/max_num_seqs of the GPU for its end-to-end time.
-      gpu_seconds: result.timings.e2e_ms / 1000 / this.config.ENGINE_MAX_NUM_SEQS,
+      gpu_seconds: t.e2e_ms / 1000 / endpoint.max_num_seqs,
       team: req.team,
       feature: req.feature,
       route: req.route_reason,
-      e2e_ms: result.timings.e2e_ms,
+      e2e_ms: t.e2e_ms,
+      queue_ms: queueMs,
+      ttft_ms: t.ttft_ms,
+      tpot_ms: t.tpot_ms,
+      gpu_type: endpoint.gpu_type,
+      usd_per_gpu_hour: endpoint.usd_per_gpu_hour,
     };
     await this.publisher.publish(Topics.inferenceCompleted, { key: req.job_id, value: completed });
     await this.publisher.publish(Topics.usageRecorded, { key: req.job_id, value: usage });
-    await this.redis.set(doneKey, '1', 'EX', DONE_TTL_S);
-    this.logger.debug({ job_id: req.job_id, endpoint, e2e_ms: result.timings.e2e_ms }, 'inference completed');
-    return Outcome.success();
+  }
+
+  private async fail(req: InferenceRequestRouted, code: string, message: string): Promise<void> {
+    this.metrics.jobsFailed.inc({ tier: req.tier, code });
+    await this.status(req, 'failed', { code, message });
   }
 
   private async status(req: InferenceRequestRouted, state: JobState, error: JobError): Promise<void> {
