@@ -45,6 +45,8 @@ export const KafkaHandler = (topic: string, options: KafkaHandlerOptions = {}): 
 export interface ConsumerGroupSettings {
   /** Records in flight at once in this consumer (default `KAFKA_HANDLER_CONCURRENCY`). */
   maxInFlight?: number;
+  /** False: this instance does not consume the group's topics (e.g. a worker dedicated to other tiers). Default true. */
+  enabled?: boolean;
 }
 
 export interface KafkaRuntimeOptions {
@@ -105,6 +107,10 @@ export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, B
     const base = this.config.KAFKA_GROUP_ID ?? this.options.groupId ?? this.options.serviceName;
     const deadLetters = new DeadLetterPublisher(this.producer, this.options.serviceName);
     for (const [group, handlers] of byGroup) {
+      if (this.groupSettings.get(group)?.enabled === false) {
+        this.logger.info({ group, topics: [...handlers.keys()] }, 'handler group disabled in this instance');
+        continue;
+      }
       const runner = new KafkaConsumerRunner({
         kafka: this.kafka,
         groupId: group === '' ? base : `${base}.${group}`,

@@ -10,6 +10,8 @@ const LOCAL_POOLS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url
  * inference-worker settings.
  * - `POOLS_FILE`: the pool config (see infra/pools/README.md); re-read when it changes or on SIGHUP.
  *   Default: infra/pools/local.json (one local engine per tier on 18001-18003).
+ * - `WORKER_TIERS`: tiers this instance consumes, e.g. `S` or `S,M` (default all); instances sharing a tier share its
+ *   consumer group `<KAFKA_GROUP_ID or inference-worker>.<tier>`.
  * - `SCRAPE_INTERVAL_MS`: how often each endpoint's `/metrics` is read and flow control re-evaluated (ms).
  * - `INFERENCE_MAX_ATTEMPTS`: calls per job attempt, the first included (retries prefer another endpoint).
  * - `RETRY_INITIAL_MS` / `RETRY_MAX_MS`: jittered exponential backoff between those calls (ms).
@@ -18,6 +20,11 @@ const LOCAL_POOLS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const loadWorkerConfig = () =>
   loadPlatformConfig({
     POOLS_FILE: z.string().min(1).default(LOCAL_POOLS_FILE),
+    WORKER_TIERS: z
+      .string()
+      .default('S,M,L')
+      .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+      .pipe(z.array(z.enum(['S', 'M', 'L'])).min(1)),
     SCRAPE_INTERVAL_MS: intFromEnv(20, 60_000).default(250),
     INFERENCE_MAX_ATTEMPTS: intFromEnv(1, 10).default(3),
     RETRY_INITIAL_MS: intFromEnv(1, 60_000).default(100),

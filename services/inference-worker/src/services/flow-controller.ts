@@ -38,7 +38,9 @@ export class FlowController implements OnModuleInit, OnApplicationBootstrap, OnA
   }
 
   onModuleInit(): void {
-    for (const tier of TIERS) this.host.configureGroup(tier, { maxInFlight: this.registry.pool(tier).maxInflight });
+    for (const tier of TIERS) {
+      this.host.configureGroup(tier, { maxInFlight: this.registry.pool(tier).maxInflight, enabled: this.config.WORKER_TIERS.includes(tier) });
+    }
     this.registry.onChange((cfg) => {
       for (const tier of TIERS) {
         this.hysteresis[tier].setWatermarks(cfg.saturation.high_watermark, cfg.saturation.low_watermark);
