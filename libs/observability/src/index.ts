@@ -3,3 +3,4 @@ export * from './trace-context.js';
 export * from './metrics.js';
 export * from './health.js';
 export * from './observability.module.js';
+export * from './percentile.js';

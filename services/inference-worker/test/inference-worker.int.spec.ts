@@ -1,0 +1,463 @@
+/**
+ * Integration tests of the inference worker against the real local stack (Kafka, schema registry, Redis, Postgres
+ * started by infra/local/up.sh). Each test runs the real service (`dist/src/main.js`) as a child process in a fresh
+ * consumer group, with its pool config pointing tier M at simulated vLLM engines started in this process, and
+ * observes it from outside only: Kafka output topics, the worker's Prometheus text, the engines' counters.
+ *
+ * Only tier M is used (WORKER_TIERS=M, Topics.inferenceRoutedM): tier S may be busy with a benchmark meanwhile.
+ * The tests run one after the other: every worker consumes the whole tier-M topic, so each test stops its worker
+ * before the next one produces.
+ */
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
+import { Topics, dlqTopic, type InferenceCompleted, type InferenceRequestRouted, type JobStatusChanged } from '@llmgov/contracts';
+import { AvroSerde, DlqHeaders, createKafka, newEnvelope } from '@llmgov/kafka-runtime';
+import { createLogger } from '@llmgov/observability';
+import { eventually, recordsWithKey, waitForCommitted, waitForRecord, type SeenRecord } from '@llmgov/testing';
+import { startEngine, type EngineHandle, type EngineOptions } from '@llmgov/vllm-sim';
+import { repoRoot, spawnManaged, type ManagedProcess } from '@llmgov/platform';
+
+const run = randomUUID().slice(0, 8);
+const ROOT = repoRoot();
+const WORKER_SCRIPT = path.join(ROOT, 'services', 'inference-worker', 'dist', 'src', 'main.js');
+const LOG_DIR = path.join(ROOT, '.local', 'logs', 'test');
+const MODEL = 'local-sim-m';
+const TOPIC = Topics.inferenceRoutedM;
+const FAR_DEADLINE_MS = 10 * 60_000;
+
+let config: PlatformConfig;
+let kafka: Kafka;
+let admin: Admin;
+let producer: Producer;
+let serde: AvroSerde;
+let tmpDir: string;
+let nextPort = 18260;
+const engines: EngineHandle[] = [];
+const workers: ManagedProcess[] = [];
+
+// ------------------------------------------------------------------------------------------------ helpers
+
+async function engine(opts: EngineOptions = {}): Promise<EngineHandle> {
+  const e = await startEngine({ models: [MODEL], ...opts });
+  engines.push(e);
+  return e;
+}
+
+interface EndpointSpec {
+  engine: EngineHandle;
+  max_inflight: number;
+  max_num_seqs: number;
+}
+
+/** Writes a pool config whose tier M is `endpoints`; S and L list the same engines (never consumed here). */
+function writePools(name: string, endpoints: EndpointSpec[], extra: { saturation?: object; circuit_breaker?: object } = {}): string {
+  const pool = {
+    model: MODEL,
+    endpoints: endpoints.map((e) => ({ url: e.engine.url, max_inflight: e.max_inflight, max_num_seqs: e.max_num_seqs, gpu_type: 'test', usd_per_gpu_hour: 1 })),
+  };
+  const file = path.join(tmpDir, `${name}.pools.json`);
+  writeFileSync(file, JSON.stringify({ version: 1, ...extra, pools: { S: pool, M: pool, L: pool } }, null, 2));
+  return file;
+}
+
+interface WorkerSpec {
+  name: string;
+  /** KAFKA_GROUP_ID; the tier-M consumer group is `<group>.M`. */
+  group: string;
+  poolsFile: string;
+  env?: Record<string, string>;
+  /** True for a fresh group: its tier-M offsets are set to the topic's end first, so it sees only what comes next. */
+  fresh?: boolean;
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Starts `node dist/src/main.js` and waits for `/health/ready` (its consumer group joined). A fresh group gets its
+ * committed offsets set to the current end of the topic first: with no committed offset, "latest" is resolved only
+ * after the join, and records produced right after readiness could fall before it and be skipped.
+ */
+async function startWorker(spec: WorkerSpec): Promise<ManagedProcess> {
+  if (spec.fresh ?? true) {
+    const ends = await admin.fetchTopicOffsets(TOPIC);
+    await admin.setOffsets({ groupId: `${spec.group}.M`, topic: TOPIC, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+  }
+  const port = nextPort++;
+  const worker = await spawnManaged({
+    name: `inference-worker-it-${spec.name}`,
+    script: WORKER_SCRIPT,
+    env: {
+      KAFKA_BROKERS: config.KAFKA_BROKERS.join(','),
+      SCHEMA_REGISTRY_URL: config.SCHEMA_REGISTRY_URL,
+      REDIS_URL: config.REDIS_URL,
+      DATABASE_URL: config.DATABASE_URL,
+      HTTP_PORT: String(port),
+      LOG_LEVEL: 'warn',
+      KAFKA_GROUP_ID: spec.group,
+      KAFKA_FROM_BEGINNING: 'false',
+      WORKER_TIERS: 'M',
+      SCRAPE_INTERVAL_MS: '100',
+      POOLS_FILE: spec.poolsFile,
+      ...spec.env,
+    },
+    port,
+    logDir: LOG_DIR,
+    readyPath: '/health/ready',
+    readyTimeoutMs: spec.readyTimeoutMs ?? 60_000,
+  });
+  workers.push(worker);
+  return worker;
+}
+
+/** Routed request of job `jobId` for tier M; `deadline_at` far away unless overridden. */
+function routed(jobId: string, over: Partial<InferenceRequestRouted> = {}): InferenceRequestRouted {
+  const now = Date.now();
+  return {
+    ...newEnvelope('tenant-a', jobId),
+    occurred_at: now,
+    job_id: jobId,
+    tier: 'M',
+    model: MODEL,
+    prompt: `What does test job ${jobId} ask?`,
+    system_prompt: null,
+    context: [],
+    max_tokens: 16,
+    temperature: 0,
+    deadline_at: now + FAR_DEADLINE_MS,
+    attempt: 1,
+    route_reason: 'test:inference-worker-it',
+    cache_key: randomUUID().replaceAll('-', ''),
+    budget: { latency_ms: FAR_DEADLINE_MS, max_cost_usd: 1, min_quality: 0 },
+    team: 'it',
+    feature: 'inference-worker-it',
+    ...over,
+  };
+}
+
+/** Produces one routed record per request (key = job id); returns the last offset written to each partition. */
+async function produce(requests: InferenceRequestRouted[]): Promise<Map<number, string>> {
+  const last = new Map<number, string>();
+  for (const r of requests) {
+    const [meta] = await producer.send({ topic: TOPIC, messages: [{ key: r.job_id, value: await serde.encode(TOPIC, r) }] });
+    last.set(meta!.partition, meta!.baseOffset!);
+  }
+  return last;
+}
+
+const jobIds = (test: string, n: number): string[] => Array.from({ length: n }, (_, i) => `it-iw-${run}-${test}-${String(i).padStart(2, '0')}`);
+
+/**
+ * Resolves with the first record on `topic` of each of `keys` once `enough` of them (default all) were seen
+ * (one throw-away consumer reading from the beginning).
+ */
+async function firstRecordOfEach(topic: string, keys: string[], timeoutMs: number, enough = keys.length): Promise<Map<string, SeenRecord>> {
+  const wanted = new Set(keys);
+  const seen = new Map<string, SeenRecord>();
+  await waitForRecord(
+    kafka,
+    topic,
+    (r) => {
+      const key = r.message.key?.toString();
+      if (key !== undefined && wanted.has(key) && !seen.has(key)) seen.set(key, r);
+      return seen.size >= enough;
+    },
+    timeoutMs,
+  );
+  return seen;
+}
+
+/** Waits until the group committed past every offset in `last` (so nothing of those records is redelivered any more). */
+async function waitAllCommitted(group: string, last: Map<number, string>): Promise<void> {
+  await Promise.all([...last].map(([partition, offset]) => waitForCommitted(kafka, `${group}.M`, TOPIC, partition, offset, 30_000)));
+}
+
+/** Asserts one completion per job on Topics.inferenceCompleted and nothing on the routed topic's DLQ. */
+async function assertExactlyOnce(ids: string[]): Promise<void> {
+  const [completions, dead] = await Promise.all([
+    Promise.all(ids.map((id) => recordsWithKey(kafka, Topics.inferenceCompleted, id))),
+    Promise.all(ids.map((id) => recordsWithKey(kafka, dlqTopic(TOPIC), id))),
+  ]);
+  ids.forEach((id, i) => {
+    assert.equal(completions[i]!.length, 1, `${id}: ${completions[i]!.length} completion records`);
+    assert.equal(dead[i]!.length, 0, `${id}: dead-lettered`);
+  });
+}
+
+// ------------------------------------------------------------------------------------------------ metrics
+
+interface Sample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+function parseProm(text: string): Map<string, Sample[]> {
+  const out = new Map<string, Sample[]>();
+  for (const line of text.split('\n')) {
+    if (line.length === 0 || line.startsWith('#')) continue;
+    const m = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_s, c: string) => (c === 'n' ? '\n' : c));
+    const list = out.get(m[1]!) ?? [];
+    list.push({ labels, value: Number(m[3]) });
+    out.set(m[1]!, list);
+  }
+  return out;
+}
+
+class Metrics {
+  constructor(private readonly samples: Map<string, Sample[]>) {}
+
+  static async of(worker: ManagedProcess): Promise<Metrics> {
+    const res = await fetch(`${worker.url}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    assert.equal(res.status, 200);
+    return new Metrics(parseProm(await res.text()));
+  }
+
+  /** Sum of the samples of `name` whose labels include `labels` (0 when there are none). */
+  get(name: string, labels: Record<string, string> = {}): number {
+    return (this.samples.get(name) ?? []).filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
+  }
+
+  /** Whether a sample of `name` with `labels` exists at all. */
+  has(name: string, labels: Record<string, string> = {}): boolean {
+    return (this.samples.get(name) ?? []).some((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  }
+}
+
+const FLOW = 'inference_flow_control_total';
+const PAUSED = 'kafka_paused_partitions';
+const BREAKER = 'inference_breaker_state';
+const CALL_ERRORS = 'inference_call_errors_total';
+
+// ------------------------------------------------------------------------------------------------ lifecycle
+
+before(async () => {
+  config = loadPlatformConfig();
+  tmpDir = mkdtempSync(path.join(os.tmpdir(), 'iw-it-'));
+  kafka = createKafka(`it-iw-${run}`, config.KAFKA_BROKERS, createLogger('it', 'error'));
+  admin = kafka.admin();
+  await admin.connect();
+  producer = kafka.producer();
+  await producer.connect();
+  serde = new AvroSerde(new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }));
+});
+
+/** Stops every worker (SIGTERM, drain) and then closes every engine started so far. */
+async function stopAll(): Promise<void> {
+  await Promise.allSettled(workers.splice(0).map((w) => w.stop(10_000)));
+  await Promise.allSettled(engines.splice(0).map((e) => e.close()));
+}
+
+after(async () => {
+  await stopAll();
+  await producer?.disconnect();
+  await admin?.disconnect();
+  if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
+});
+
+// ------------------------------------------------------------------------------------------------ tests
+
+describe('inference worker on tier M', { timeout: 120_000 }, () => {
+  // Every worker consumes the whole tier-M topic: none may outlive its test.
+  afterEach(stopAll);
+
+  it('pauses consumption while the pool is saturated and resumes when the engine drains', async () => {
+    const sim = await engine({ maxNumSeqs: 2, maxWaiting: 100, decodeBaseMs: 5, decodeMsPerSeq: 1, ignoreEos: true });
+    const group = `it-iw-${run}-sat`;
+    const worker = await startWorker({
+      name: 'saturation',
+      group,
+      poolsFile: writePools('saturation', [{ engine: sim, max_inflight: 4, max_num_seqs: 2 }], { saturation: { queue_depth_threshold: 2 } }),
+    });
+    const before0 = await Metrics.of(worker);
+    assert.equal(before0.get(FLOW, { tier: 'M', action: 'pause' }), 0, 'not paused before the load');
+
+    // External load straight at the engine: 2 running, 8 waiting (threshold 2) for ~3 s.
+    const load = Array.from({ length: 10 }, (_, i) =>
+      fetch(`${sim.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: MODEL, prompt: `external load ${i}`, max_tokens: 150, ignore_eos: true }),
+      }).then(async (res) => {
+        assert.equal(res.status, 200, await res.clone().text());
+        return (await res.json()) as { usage: { completion_tokens: number } };
+      }),
+    );
+    for (const p of load) p.catch(() => undefined); // awaited below; no unhandled rejection if the test fails first
+    await eventually(
+      'tier M to be paused',
+      async () => {
+        const m = await Metrics.of(worker);
+        return m.get(FLOW, { tier: 'M', action: 'pause' }) >= 1 && m.get(PAUSED, { topic: TOPIC }) > 0;
+      },
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+    assert.ok(sim.stats().waiting > 2, 'the engine queue is above the threshold');
+    const externalAdmitted = sim.stats().admitted;
+    assert.equal(externalAdmitted, 10);
+
+    const ids = jobIds('sat', 4);
+    const last = await produce(ids.map((id) => routed(id, { max_tokens: 12 })));
+
+    // While the worker reports itself paused, the engine must see no request beyond the external ones.
+    // The engine is read before the metrics, so a sample taken while "paused" really was taken before any resume.
+    let pausedSamples = 0;
+    let sentWhilePaused = 0;
+    await eventually(
+      'tier M to resume',
+      async () => {
+        const stats = sim.stats();
+        const m = await Metrics.of(worker);
+        if (m.get(FLOW, { tier: 'M', action: 'resume' }) > 0) return true;
+        pausedSamples++;
+        sentWhilePaused = Math.max(sentWhilePaused, stats.admitted - externalAdmitted);
+        return false;
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
+    assert.equal(sentWhilePaused, 0, 'the worker sent jobs to the engine while paused');
+    assert.ok(pausedSamples >= 10, `the pause outlasted the jobs' arrival (${pausedSamples} samples)`);
+    // Resume needs saturation <= 0.7, i.e. at most 1 waiting: 4 rounds of 2 external requests done.
+    const atResume = sim.stats();
+    assert.ok(atResume.completed >= 8, `resumed only once the engine queue drained (${atResume.completed} external requests done)`);
+
+    const done = await firstRecordOfEach(Topics.inferenceCompleted, ids, 30_000);
+    assert.equal(done.size, 4);
+    for (const r of await Promise.all(load)) assert.equal(r.usage.completion_tokens, 150);
+    await waitAllCommitted(group, last);
+    await assertExactlyOnce(ids);
+    assert.equal(sim.stats().admitted, externalAdmitted + 4, 'one engine call per job');
+    // The worker's own jobs may pause tier M again briefly; once the engine is idle nothing stays paused.
+    await eventually('tier M to consume again', async () => (await Metrics.of(worker)).get(PAUSED, { topic: TOPIC }) === 0, { timeoutMs: 5_000 });
+  });
+
+  it('opens the breaker of an endpoint answering 5xx and serves every job on the other one', async () => {
+    const bad = await engine({ maxNumSeqs: 8, maxWaiting: 100, decodeBaseMs: 2 });
+    bad.setFaults({ fail_rate: 1, fail_status: 500 });
+    const good = await engine({ maxNumSeqs: 8, maxWaiting: 100, decodeBaseMs: 2 });
+    const group = `it-iw-${run}-brk`;
+    const consecutiveFailures = 3;
+    const worker = await startWorker({
+      name: 'breaker',
+      group,
+      poolsFile: writePools(
+        'breaker',
+        [
+          { engine: bad, max_inflight: 4, max_num_seqs: 8 },
+          { engine: good, max_inflight: 4, max_num_seqs: 8 },
+        ],
+        { circuit_breaker: { consecutive_failures: consecutiveFailures, recovery_ms: 120_000 } },
+      ),
+      // 4 calls per job: a job can fail on the bad endpoint at most 3 times before its breaker opens.
+      env: { INFERENCE_MAX_ATTEMPTS: '4', RETRY_INITIAL_MS: '20', RETRY_MAX_MS: '200' },
+    });
+
+    const ids = jobIds('brk', 12);
+    const last = await produce(ids.map((id) => routed(id)));
+    const completions = await firstRecordOfEach(Topics.inferenceCompleted, ids, 30_000);
+    for (const id of ids) {
+      const c = await serde.decode<InferenceCompleted>(completions.get(id)!.message.value);
+      assert.equal(c.endpoint, good.url, `${id} was served by ${c.endpoint}`);
+      assert.equal(c.tier, 'M');
+    }
+    await eventually('the bad endpoint breaker to read open', async () => (await Metrics.of(worker)).get(BREAKER, { tier: 'M', endpoint: bad.url }) === 2);
+    const m = await Metrics.of(worker);
+    assert.equal(m.get(BREAKER, { tier: 'M', endpoint: good.url }), 0, 'the good endpoint stays closed');
+    const received = bad.stats().failed_injected;
+    // Calls start on the bad endpoint only while its circuit is closed: the failures that opened it plus at most
+    // (max_inflight - 1) calls that were in flight then.
+    assert.ok(received >= consecutiveFailures && received <= consecutiveFailures + 3, `bad endpoint received ${received} calls`);
+    assert.equal(m.get(CALL_ERRORS, { tier: 'M', endpoint: bad.url, source: 'engine' }), received, 'every call to the bad endpoint counted as an engine error');
+    assert.equal(m.get(CALL_ERRORS, { tier: 'M', endpoint: good.url }), 0);
+    assert.equal(good.stats().completed, ids.length);
+    await waitAllCommitted(group, last);
+    await assertExactlyOnce(ids);
+  });
+
+  it('loses and duplicates nothing when killed with SIGKILL mid-stream and restarted', async () => {
+    const sim = await engine({ maxNumSeqs: 4, maxWaiting: 100, decodeBaseMs: 20, decodeMsPerSeq: 1, ignoreEos: true });
+    const group = `it-iw-${run}-kill`;
+    const poolsFile = writePools('kill', [{ engine: sim, max_inflight: 4, max_num_seqs: 4 }]);
+    const first = await startWorker({ name: 'kill-1', group, poolsFile });
+
+    const ids = jobIds('kill', 16);
+    const last = await produce(ids.map((id) => routed(id, { max_tokens: 60 })));
+    const early = await firstRecordOfEach(Topics.inferenceCompleted, ids, 30_000, 4);
+    // Kill while the engine runs 4 of the worker's calls. max_inflight is 4, so 4 running calls mean that no record
+    // is between publishing its completion and marking it done in Redis (a window that is at-least-once by design):
+    // the kill lands mid-stream, with earlier records completed but possibly not yet committed.
+    await eventually(
+      'calls running on the engine',
+      async () => {
+        const s = sim.stats();
+        if (s.running === 4 && s.completed < ids.length - 4) {
+          first.child.kill('SIGKILL');
+          return true;
+        }
+        return false;
+      },
+      { timeoutMs: 20_000, intervalMs: 5 },
+    );
+    if (first.child.exitCode === null && first.child.signalCode === null) await once(first.child, 'exit');
+    assert.equal(first.child.signalCode, 'SIGKILL');
+    assert.ok(early.size >= 4 && early.size < ids.length);
+    await eventually('the engine to drop the killed worker calls', async () => sim.stats().running === 0, { timeoutMs: 5_000 });
+    assert.ok(sim.stats().aborted >= 1, 'calls were cut off mid-stream');
+
+    // Same group: the new member joins once the broker expired the killed one (session timeout).
+    await startWorker({ name: 'kill-2', group, poolsFile, fresh: false, readyTimeoutMs: 60_000 });
+    const done = await firstRecordOfEach(Topics.inferenceCompleted, ids, 45_000);
+    assert.equal(done.size, ids.length);
+    await waitAllCommitted(group, last);
+    await assertExactlyOnce(ids);
+  });
+
+  it('fails a job whose engine never answers at its deadline and dead-letters the request', async () => {
+    const sim = await engine({ hang: true });
+    const group = `it-iw-${run}-hang`;
+    const worker = await startWorker({
+      name: 'hang',
+      group,
+      poolsFile: writePools('hang', [{ engine: sim, max_inflight: 2, max_num_seqs: 8 }]),
+      env: { INFERENCE_MAX_ATTEMPTS: '2', RETRY_INITIAL_MS: '50', RETRY_MAX_MS: '100', KAFKA_HANDLER_MAX_ATTEMPTS: '1' },
+    });
+    const [id] = jobIds('hang', 1) as [string];
+    const deadline = Date.now() + 1_500;
+    await produce([routed(id, { deadline_at: deadline, budget: { latency_ms: 1_500, max_cost_usd: 1, min_quality: 0 } })]);
+
+    const statusRecord = await waitForRecord(
+      kafka,
+      Topics.jobStatus,
+      async (r) => r.message.key?.toString() === id && (await serde.decode<JobStatusChanged>(r.message.value)).state === 'failed',
+      15_000,
+    );
+    const status = await serde.decode<JobStatusChanged>(statusRecord.message.value);
+    assert.equal(status.job_id, id);
+    assert.equal(status.stage, 'inference');
+    assert.ok(status.error && ['engine_timeout', 'deadline_exceeded'].includes(status.error.code), `error ${JSON.stringify(status.error)}`);
+    assert.ok(status.occurred_at >= deadline - 50, 'failed at the deadline, not before');
+    assert.ok(status.occurred_at <= deadline + 3_000, `failed promptly after the deadline (${status.occurred_at - deadline} ms late)`);
+
+    const dead = await waitForRecord(kafka, dlqTopic(TOPIC), (r) => r.message.key?.toString() === id, 15_000);
+    assert.equal(dead.headers[DlqHeaders.errorCode], status.error!.code);
+    assert.equal(dead.headers[DlqHeaders.sourceTopic], TOPIC);
+    assert.equal(dead.headers[DlqHeaders.service], 'inference-worker');
+    assert.ok((dead.headers[DlqHeaders.errorMessage] ?? '').length > 0, 'a reason is given');
+    assert.equal((await serde.decode<InferenceRequestRouted>(dead.message.value)).job_id, id, 'the routed record itself is dead-lettered');
+
+    assert.equal((await recordsWithKey(kafka, Topics.inferenceCompleted, id)).length, 0, 'no completion published');
+    assert.ok(sim.stats().hung >= 1, 'the call reached the engine');
+    const m = await Metrics.of(worker);
+    assert.ok(m.get(CALL_ERRORS, { tier: 'M', endpoint: sim.url, source: 'timeout' }) >= 1);
+    assert.ok(m.has('inference_jobs_failed_total', { tier: 'M', code: status.error!.code }));
+  });
+});

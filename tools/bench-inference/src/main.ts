@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+import { writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { loadPlatformConfig } from '@llmgov/config';
+import type { Tier } from '@llmgov/contracts';
+import { AvroSerde, createKafka } from '@llmgov/kafka-runtime';
+import { createLogger } from '@llmgov/observability';
+import { bootstrapPlatform, repoRoot } from '@llmgov/platform';
+import { readAzureTrace, window } from './trace.js';
+import { runPhase, type ConsumerKind, type PhaseResult } from './phase.js';
+
+const num = (min: number) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`expected a number >= ${min}`);
+  return n;
+};
+const int = (min: number) => (v: string): number => {
+  const n = num(min)(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected an integer');
+  return n;
+};
+
+const program = new Command('bench-inference')
+  .description(
+    'Replays an Azure LLM inference trace (arrival times, context and generated tokens) into the routed topic at X times real speed ' +
+      'for S seconds against a pool of local engines, twice: through the inference worker, then through a naive consumer ' +
+      '(kafkajs eachMessage sending every request at once). Prints a table and writes JSON. See bench/README.md.',
+  )
+  .option('--trace <path>', 'trace CSV (TIMESTAMP,ContextTokens,GeneratedTokens)', path.resolve(repoRoot(), '../shared/data/azure-llm-inference-trace-2023-conv.csv'))
+  .option('--speed <x>', 'replay speed, times real time', num(0.01), 4)
+  .option('--duration <s>', 'seconds of (sped-up) trace to replay', num(1), 30)
+  .option('--summary <path>', 'write the results as JSON here')
+  .addOption(new Option('--only <consumer>', 'run one phase only').choices(['worker', 'naive']))
+  .option('--engines <n>', 'engine processes in the pool', int(2), 2)
+  .option('--max-num-seqs <n>', "engines' running-batch size", int(1), 16)
+  .option('--max-waiting <n>', "engines' waiting-queue cap (503 beyond)", int(0), 64)
+  .option('--kv-cache-tokens <n>', "engines' KV capacity, tokens", int(1024), 262_144)
+  .option('--prefill-ms-per-token <ms>', 'engine prefill time per prompt token', num(0), 0.02)
+  .option('--decode-base-ms <ms>', 'engine decode step base time', num(0), 8)
+  .option('--decode-ms-per-seq <ms>', 'engine decode step time per running sequence', num(0), 0.5)
+  .option('--headroom <n>', "worker: in-flight calls per endpoint beyond max_num_seqs", int(0), 4)
+  .option('--drain-timeout <s>', 'stop waiting for results this long after the last request', num(1), 900);
+program.parse();
+const o = program.opts<{
+  trace: string;
+  speed: number;
+  duration: number;
+  summary?: string;
+  only?: ConsumerKind;
+  engines: number;
+  maxNumSeqs: number;
+  maxWaiting: number;
+  kvCacheTokens: number;
+  prefillMsPerToken: number;
+  decodeBaseMs: number;
+  decodeMsPerSeq: number;
+  headroom: number;
+  drainTimeout: number;
+}>();
+
+const tier: Tier = 'S';
+const config = loadPlatformConfig();
+const root = repoRoot();
+const logDir = path.join(root, '.local', 'logs', 'bench');
+mkdirSync(logDir, { recursive: true });
+const trace = readAzureTrace(o.trace);
+const schedule = window(trace, o.speed, o.duration);
+if (schedule.length === 0) {
+  console.error(`no request of ${o.trace} arrives within ${o.duration} s at ${o.speed}x`);
+  process.exit(2);
+}
+const run = new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14) + Math.random().toString(36).slice(2, 6);
+console.log(
+  `[bench] ${path.basename(o.trace)}: ${schedule.length} requests in ${o.duration} s at ${o.speed}x ` +
+    `(${(schedule.length / o.duration).toFixed(1)} req/s); pool: ${o.engines} engines x max_num_seqs ${o.maxNumSeqs}, queue cap ${o.maxWaiting}`,
+);
+
+await bootstrapPlatform(config);
+const kafka = createKafka('bench-inference', config.KAFKA_BROKERS, createLogger('bench-inference', 'error'));
+const producer = kafka.producer({ allowAutoTopicCreation: false });
+await producer.connect();
+const serde = new AvroSerde(new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }));
+
+/** Progress: a live bar on a terminal, else one line every 10 s (CI logs). */
+const tty = process.stderr.isTTY === true;
+const bar = new cliProgress.SingleBar(
+  { format: '[bench] {phase} sent {sent}/{total} finished {finished} | engines running {running} waiting {waiting}', hideCursor: true },
+  cliProgress.Presets.shades_classic,
+);
+let lastLine = 0;
+const progress = (p: { phase: string; sent: number; total: number; finished: number; running: number; waiting: number }): void => {
+  if (tty) return bar.update(p.finished, p);
+  if (Date.now() - lastLine < 10_000) return;
+  lastLine = Date.now();
+  console.error(`[bench] ${p.phase} sent ${p.sent}/${p.total} finished ${p.finished} | engines running ${p.running} waiting ${p.waiting}`);
+};
+
+const results: Partial<Record<ConsumerKind, PhaseResult>> = {};
+const phases: ConsumerKind[] = o.only ? [o.only] : ['worker', 'naive'];
+try {
+  for (const kind of phases) {
+    if (tty) bar.start(schedule.length, 0, { phase: kind, sent: 0, total: schedule.length, finished: 0, running: 0, waiting: 0 });
+    results[kind] = await runPhase({
+      kind,
+      run,
+      config,
+      kafka,
+      producer,
+      serde,
+      schedule,
+      tier,
+      engines: {
+        count: o.engines,
+        maxNumSeqs: o.maxNumSeqs,
+        maxWaiting: o.maxWaiting,
+        kvCacheTokens: o.kvCacheTokens,
+        prefillMsPerToken: o.prefillMsPerToken,
+        decodeBaseMs: o.decodeBaseMs,
+        decodeMsPerSeq: o.decodeMsPerSeq,
+      },
+      workerHeadroom: o.headroom,
+      drainTimeoutMs: o.drainTimeout * 1000,
+      logDir,
+      basePort: 18400,
+      onProgress: progress,
+    });
+    if (tty) bar.stop();
+  }
+} finally {
+  if (tty) bar.stop();
+  await producer.disconnect();
+}
+
+const keys = Object.keys(results.worker ?? results.naive ?? {}) as (keyof PhaseResult)[];
+const rows = keys.map((k) => [k, String(results.worker?.[k] ?? '-'), String(results.naive?.[k] ?? '-')]);
+const widths = [0, 1, 2].map((c) => Math.max(...[['metric', 'worker', 'naive'], ...rows].map((r) => r[c]!.length)));
+const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+console.log(`\ninference benchmark: ${o.speed}x for ${o.duration} s, ${schedule.length} requests`);
+console.log(line(['metric', 'worker', 'naive']));
+console.log(line(widths.map((w) => '-'.repeat(w))));
+for (const r of rows) console.log(line(r));
+
+if (o.summary) {
+  mkdirSync(path.dirname(path.resolve(o.summary)), { recursive: true });
+  writeFileSync(
+    o.summary,
+    `${JSON.stringify({ trace: o.trace, speed: o.speed, duration_s: o.duration, requests: schedule.length, engines: { count: o.engines, max_num_seqs: o.maxNumSeqs, max_waiting: o.maxWaiting, decode_base_ms: o.decodeBaseMs, decode_ms_per_seq: o.decodeMsPerSeq, prefill_ms_per_token: o.prefillMsPerToken, kv_cache_tokens: o.kvCacheTokens }, worker_headroom: o.headroom, ...results }, null, 2)}\n`,
+  );
+  console.log(`[bench] summary written to ${o.summary}`);
+}
+process.exit(0);
