@@ -9,11 +9,7 @@ import { createLogger } from '@llmgov/observability';
  * creates the Nest app, enables shutdown hooks (SIGTERM/SIGINT drain), listens on HTTP_HOST:HTTP_PORT
  * and logs the bound address. Exits with code 1 on a start-up failure.
  */
-export async function runService(
-  name: string,
-  appModule: unknown,
-  configure?: (app: INestApplication) => void | Promise<void>,
-): Promise<void> {
+export async function runService(name: string, appModule: unknown, configure?: (app: INestApplication) => void | Promise<void>): Promise<void> {
   const logger = createLogger(name);
   try {
     const config = loadPlatformConfig();

@@ -1,13 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import {
-  CORRELATION_ID_HEADER,
-  TRACEPARENT_HEADER,
-  childTraceparent,
-  runWithTraceContext,
-  type Logger,
-  type PlatformMetrics,
-} from '@llmgov/observability';
+import { ExponentialBackoff, handleAll, handleWhen, retry } from 'cockatiel';
+import { CORRELATION_ID_HEADER, TRACEPARENT_HEADER, childTraceparent, runWithTraceContext, type Logger, type PlatformMetrics } from '@llmgov/observability';
 import type { AvroSerde } from './serde.js';
 import type { DeadLetterPublisher } from './dead-letter.js';
 import { errorClass, errorCode, errorMessage, isRetriable } from './errors.js';
@@ -93,6 +86,13 @@ export class KafkaConsumerRunner {
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> = Promise.resolve();
   private stopping = false;
+  /** Aborted by `stop`: ends the DLQ-write retries of records still failing to dead-letter. */
+  private readonly stopController = new AbortController();
+  /** A DLQ write that fails (broker down) is retried until it succeeds or the consumer stops (then: redelivered). */
+  private readonly deadLetterRetry = retry(handleAll, {
+    maxAttempts: Number.MAX_SAFE_INTEGER,
+    backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 10_000 }),
+  });
 
   constructor(private readonly opts: ConsumerRunnerOptions) {
     this.retryPolicy = retry(handleWhen(isRetriable), {
@@ -168,6 +168,7 @@ export class KafkaConsumerRunner {
     const c = this.consumer;
     if (!c) return;
     this.stopping = true;
+    this.stopController.abort();
     c.pause(this.topics.map((topic) => ({ topic })));
     const drainMs = this.opts.drainTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
@@ -275,7 +276,7 @@ export class KafkaConsumerRunner {
           this.scheduleCommit();
         },
         (err: unknown) => {
-          // Only a failed DLQ write lands here: the offset stays uncommitted and the record is redelivered.
+          // Only a DLQ write still failing at shutdown lands here: the offset stays uncommitted and the record is redelivered.
           this.opts.logger.error({ topic, partition, offset: message.offset, error: errorMessage(err) }, 'record left uncommitted');
         },
       )
@@ -321,7 +322,7 @@ export class KafkaConsumerRunner {
 
   /**
    * Decodes and handles one record. Resolves when the record is done: handled, skipped, or dead-lettered.
-   * Rejects only when the DLQ write itself failed; the offset then stays uncommitted and the record is redelivered.
+   * Rejects only when the DLQ write still failed when the consumer stopped; the record is then redelivered.
    */
   private async processRecord(topic: string, partition: number, message: KafkaMessage): Promise<void> {
     const { metrics, logger, serde, deadLetters } = this.opts;
@@ -358,16 +359,20 @@ export class KafkaConsumerRunner {
           { topic, partition, offset: message.offset, attempts, error_class: errorClass(err), error_code: errorCode(err), error: errorMessage(err) },
           'record dead-lettered',
         );
-        await deadLetters.send({
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key,
-          value: message.value,
-          headers: message.headers,
-          error: err,
-          attempts,
-        });
+        await this.deadLetterRetry.execute(
+          () =>
+            deadLetters.send({
+              topic,
+              partition,
+              offset: message.offset,
+              key: message.key,
+              value: message.value,
+              headers: message.headers,
+              error: err,
+              attempts,
+            }),
+          this.stopController.signal,
+        );
         metrics.messagesConsumed.inc({ topic, outcome: 'dlq' });
         metrics.handlerDuration.observe({ topic, outcome: 'dlq' }, (performance.now() - started) / 1000);
       }

@@ -38,8 +38,7 @@ export interface KafkaHandlerOptions {
  * RecordContext, and returns a HandlerOutcome (or nothing for success). Exactly one handler per topic:
  * boot fails when a topic has two.
  */
-export const KafkaHandler = (topic: string, options: KafkaHandlerOptions = {}): MethodDecorator =>
-  SetMetadata(KAFKA_HANDLER, { topic, group: options.group });
+export const KafkaHandler = (topic: string, options: KafkaHandlerOptions = {}): MethodDecorator => SetMetadata(KAFKA_HANDLER, { topic, group: options.group });
 
 /** Per-group consumer settings a service may set before the application bootstraps (see KafkaHandlerHost.configureGroup). */
 export interface ConsumerGroupSettings {

@@ -1,11 +1,5 @@
 import type { IHeaders, Producer } from 'kafkajs';
-import {
-  CORRELATION_ID_HEADER,
-  TRACEPARENT_HEADER,
-  childTraceparent,
-  currentTraceContext,
-  type PlatformMetrics,
-} from '@llmgov/observability';
+import { CORRELATION_ID_HEADER, TRACEPARENT_HEADER, childTraceparent, currentTraceContext, type PlatformMetrics } from '@llmgov/observability';
 import type { AvroSerde } from './serde.js';
 
 export interface PublishRecord<T> {

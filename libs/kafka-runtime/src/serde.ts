@@ -2,7 +2,6 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { valueSubject } from '@llmgov/contracts';
 import { RetriableError, UndecodableRecordError, UnknownSchemaError } from './errors.js';
 
-
 /**
  * Avro serde through a Confluent-compatible schema registry (Confluent wire format:
  * magic byte 0, 4-byte big-endian schema id, Avro binary body).

@@ -23,7 +23,12 @@ export const loadWorkerConfig = () =>
     WORKER_TIERS: z
       .string()
       .default('S,M,L')
-      .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(z.enum(['S', 'M', 'L'])).min(1)),
     SCRAPE_INTERVAL_MS: intFromEnv(20, 60_000).default(250),
     INFERENCE_MAX_ATTEMPTS: intFromEnv(1, 10).default(3),

@@ -12,16 +12,20 @@ import { bootstrapPlatform, repoRoot } from '@llmgov/platform';
 import { readAzureTrace, window } from './trace.js';
 import { runPhase, type ConsumerKind, type PhaseResult } from './phase.js';
 
-const num = (min: number) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`expected a number >= ${min}`);
-  return n;
-};
-const int = (min: number) => (v: string): number => {
-  const n = num(min)(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected an integer');
-  return n;
-};
+const num =
+  (min: number) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`expected a number >= ${min}`);
+    return n;
+  };
+const int =
+  (min: number) =>
+  (v: string): number => {
+    const n = num(min)(v);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError('expected an integer');
+    return n;
+  };
 
 const program = new Command('bench-inference')
   .description(
@@ -29,7 +33,11 @@ const program = new Command('bench-inference')
       'for S seconds against a pool of local engines, twice: through the inference worker, then through a naive consumer ' +
       '(kafkajs eachMessage sending every request at once). Prints a table and writes JSON. See bench/README.md.',
   )
-  .option('--trace <path>', 'trace CSV (TIMESTAMP,ContextTokens,GeneratedTokens)', path.resolve(repoRoot(), '../shared/data/azure-llm-inference-trace-2023-conv.csv'))
+  .option(
+    '--trace <path>',
+    'trace CSV (TIMESTAMP,ContextTokens,GeneratedTokens)',
+    path.resolve(repoRoot(), '../shared/data/azure-llm-inference-trace-2023-conv.csv'),
+  )
   .option('--speed <x>', 'replay speed, times real time', num(0.01), 4)
   .option('--duration <s>', 'seconds of (sped-up) trace to replay', num(1), 30)
   .option('--summary <path>', 'write the results as JSON here')
@@ -41,7 +49,7 @@ const program = new Command('bench-inference')
   .option('--prefill-ms-per-token <ms>', 'engine prefill time per prompt token', num(0), 0.02)
   .option('--decode-base-ms <ms>', 'engine decode step base time', num(0), 8)
   .option('--decode-ms-per-seq <ms>', 'engine decode step time per running sequence', num(0), 0.5)
-  .option('--headroom <n>', "worker: in-flight calls per endpoint beyond max_num_seqs", int(0), 4)
+  .option('--headroom <n>', 'worker: in-flight calls per endpoint beyond max_num_seqs', int(0), 4)
   .option('--drain-timeout <s>', 'stop waiting for results this long after the last request', num(1), 900);
 program.parse();
 const o = program.opts<{
@@ -72,7 +80,11 @@ if (schedule.length === 0) {
   console.error(`no request of ${o.trace} arrives within ${o.duration} s at ${o.speed}x`);
   process.exit(2);
 }
-const run = new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14) + Math.random().toString(36).slice(2, 6);
+const run =
+  new Date()
+    .toISOString()
+    .replace(/[-:.TZ]/g, '')
+    .slice(0, 14) + Math.random().toString(36).slice(2, 6);
 console.log(
   `[bench] ${path.basename(o.trace)}: ${schedule.length} requests in ${o.duration} s at ${o.speed}x ` +
     `(${(schedule.length / o.duration).toFixed(1)} req/s); pool: ${o.engines} engines x max_num_seqs ${o.maxNumSeqs}, queue cap ${o.maxWaiting}`,

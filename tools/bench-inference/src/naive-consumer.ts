@@ -53,7 +53,8 @@ await consumer.run({
       })
       .then(
         () => emit({ job_id: req.job_id, ok: true, status: 200, finished_at: Date.now() }),
-        (err: unknown) => emit({ job_id: req.job_id, ok: false, status: err instanceof LlmEndpointError ? (err.status ?? err.source) : 'error', finished_at: Date.now() }),
+        (err: unknown) =>
+          emit({ job_id: req.job_id, ok: false, status: err instanceof LlmEndpointError ? (err.status ?? err.source) : 'error', finished_at: Date.now() }),
       );
   },
 });

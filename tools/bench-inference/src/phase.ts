@@ -129,10 +129,23 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
           name: `bench-engine-${i}`,
           script: path.join(root, 'tools/vllm-sim/dist/src/main.js'),
           args: [
-            '--port', String(port), '--model', MODEL, '--ignore-eos',
-            '--max-num-seqs', String(e.maxNumSeqs), '--max-waiting', String(e.maxWaiting),
-            '--kv-cache-tokens', String(e.kvCacheTokens), '--prefill-ms-per-token', String(e.prefillMsPerToken),
-            '--decode-base-ms', String(e.decodeBaseMs), '--decode-ms-per-seq', String(e.decodeMsPerSeq),
+            '--port',
+            String(port),
+            '--model',
+            MODEL,
+            '--ignore-eos',
+            '--max-num-seqs',
+            String(e.maxNumSeqs),
+            '--max-waiting',
+            String(e.maxWaiting),
+            '--kv-cache-tokens',
+            String(e.kvCacheTokens),
+            '--prefill-ms-per-token',
+            String(e.prefillMsPerToken),
+            '--decode-base-ms',
+            String(e.decodeBaseMs),
+            '--decode-ms-per-seq',
+            String(e.decodeMsPerSeq),
           ],
           env: { LOG_LEVEL: 'warn' },
           port,
@@ -176,7 +189,13 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
     // The worker's group for a tier is `<KAFKA_GROUP_ID>.<tier>`.
     await startGroupAtEnd(o.kafka, o.kind === 'worker' ? `${prefix}group.${o.tier}` : `${prefix}group`, [routedTopic]);
     if (o.kind === 'worker') {
-      const endpoint = (url: string) => ({ url, max_inflight: e.maxNumSeqs + o.workerHeadroom, max_num_seqs: e.maxNumSeqs, gpu_type: 'simulated', usd_per_gpu_hour: 1 });
+      const endpoint = (url: string) => ({
+        url,
+        max_inflight: e.maxNumSeqs + o.workerHeadroom,
+        max_num_seqs: e.maxNumSeqs,
+        gpu_type: 'simulated',
+        usd_per_gpu_hour: 1,
+      });
       const pool = { model: MODEL, endpoints: urls.map(endpoint) };
       const poolsFile = path.join(o.logDir, `bench-pools-${o.run}.json`);
       writeFileSync(poolsFile, JSON.stringify({ version: 1, pools: { S: pool, M: pool, L: pool } }, null, 2));

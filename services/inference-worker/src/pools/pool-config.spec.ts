@@ -14,11 +14,18 @@ describe('pool config', () => {
     assert.ok(cfg.version >= 1);
     assert.equal(cfg.circuit_breaker.consecutive_failures, 3);
     assert.equal(cfg.circuit_breaker.window_ms, 10_000);
-    assert.equal(poolMaxInflight(cfg.pools.S), cfg.pools.S.endpoints.reduce((n, e) => n + e.max_inflight, 0));
+    assert.equal(
+      poolMaxInflight(cfg.pools.S),
+      cfg.pools.S.endpoints.reduce((n, e) => n + e.max_inflight, 0),
+    );
   });
 
   it('names every invalid field', () => {
-    const raw = JSON.parse(readFileSync(local, 'utf8')) as { version: unknown; pools: { S: { endpoints: { url: string; max_inflight: number }[] } }; saturation: object };
+    const raw = JSON.parse(readFileSync(local, 'utf8')) as {
+      version: unknown;
+      pools: { S: { endpoints: { url: string; max_inflight: number }[] } };
+      saturation: object;
+    };
     raw.version = 'two';
     raw.pools.S.endpoints[0]!.url = 'not a url';
     raw.pools.S.endpoints[0]!.max_inflight = 0;
@@ -27,7 +34,8 @@ describe('pool config', () => {
       () => parsePoolsConfig(JSON.stringify(raw), 'x.json'),
       (e: unknown) => {
         assert.ok(e instanceof PoolsConfigError);
-        for (const field of ['x.json', 'version:', 'pools.S.endpoints.0.url:', 'pools.S.endpoints.0.max_inflight:', 'saturation:']) assert.ok(e.message.includes(field), `${field} in ${e.message}`);
+        for (const field of ['x.json', 'version:', 'pools.S.endpoints.0.url:', 'pools.S.endpoints.0.max_inflight:', 'saturation:'])
+          assert.ok(e.message.includes(field), `${field} in ${e.message}`);
         return true;
       },
     );

@@ -103,4 +103,3 @@ export function loadPoolsConfig(path: string): PoolsConfig {
 
 /** A pool's in-flight bound for this worker: its own `max_inflight`, else the sum over its endpoints. */
 export const poolMaxInflight = (p: PoolConfig): number => p.max_inflight ?? p.endpoints.reduce((n, e) => n + e.max_inflight, 0);
-

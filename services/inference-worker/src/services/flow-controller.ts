@@ -34,7 +34,11 @@ export class FlowController implements OnModuleInit, OnApplicationBootstrap, OnA
     private readonly metrics: WorkerMetrics,
   ) {
     const s = registry.config.saturation;
-    this.hysteresis = { S: new Hysteresis(s.high_watermark, s.low_watermark), M: new Hysteresis(s.high_watermark, s.low_watermark), L: new Hysteresis(s.high_watermark, s.low_watermark) };
+    this.hysteresis = {
+      S: new Hysteresis(s.high_watermark, s.low_watermark),
+      M: new Hysteresis(s.high_watermark, s.low_watermark),
+      L: new Hysteresis(s.high_watermark, s.low_watermark),
+    };
   }
 
   onModuleInit(): void {
@@ -98,6 +102,9 @@ export class FlowController implements OnModuleInit, OnApplicationBootstrap, OnA
     if (action === 'pause') consumer?.pause([topic]);
     else consumer?.resume([topic]);
     this.metrics.flowControl.inc({ tier, action });
-    this.logger.info({ tier, topic, saturation: Number(saturation.toFixed(3)), action, endpoints: pool.snapshot() }, `consumption ${action === 'pause' ? 'paused' : 'resumed'}`);
+    this.logger.info(
+      { tier, topic, saturation: Number(saturation.toFixed(3)), action, endpoints: pool.snapshot() },
+      `consumption ${action === 'pause' ? 'paused' : 'resumed'}`,
+    );
   }
 }

@@ -1,18 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import {
-  EventPublisher,
-  NonRetriableError,
-  Outcome,
-  deterministicEventId,
-  newEnvelope,
-  type HandlerOutcome,
-  type RecordContext,
-} from '@llmgov/kafka-runtime';
+import { EventPublisher, NonRetriableError, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome, type RecordContext } from '@llmgov/kafka-runtime';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import { REDIS, RedisKeys, type Redis } from '@llmgov/persistence';
 import { ChatCompletionsClient, LlmEndpointError, type CompletionResult } from '@llmgov/llm-clients';
-import { Topics, type InferenceCompleted, type InferenceRequestRouted, type JobError, type JobState, type JobStatusChanged, type UsageRecorded } from '@llmgov/contracts';
+import {
+  Topics,
+  type InferenceCompleted,
+  type InferenceRequestRouted,
+  type JobError,
+  type JobState,
+  type JobStatusChanged,
+  type UsageRecorded,
+} from '@llmgov/contracts';
 import { WORKER_CONFIG, type WorkerConfig } from '../config.js';
 import type { EndpointConfig } from '../pools/pool-config.js';
 import type { CallOutcome, EndpointLease } from './endpoint-pool.js';
@@ -110,8 +110,7 @@ export class InferenceService {
         }
       });
     } catch (err) {
-      const code =
-        err instanceof NoEndpointError ? 'deadline_exceeded' : err instanceof LlmEndpointError ? `engine_${err.source}` : 'inference_error';
+      const code = err instanceof NoEndpointError ? 'deadline_exceeded' : err instanceof LlmEndpointError ? `engine_${err.source}` : 'inference_error';
       const message = `inference failed after ${calls} call(s) on ${tried.size} endpoint(s): ${(err as Error).message}`;
       if (err instanceof LlmEndpointError || err instanceof NoEndpointError) {
         await this.fail(req, code, message);

@@ -33,13 +33,38 @@ export class WorkerMetrics {
     this.tpot = hist('inference_tpot_seconds', 'Mean time per output token after the first, seconds');
     this.e2e = hist('inference_e2e_seconds', 'Call sent to last token, seconds');
     this.inflight = new Gauge({ name: 'inference_inflight_requests', help: 'Calls this worker has in flight', labelNames: ['tier', 'endpoint'], registers });
-    this.poolSaturation = new Gauge({ name: 'inference_pool_saturation', help: 'Pool saturation (1 = every endpoint at a threshold)', labelNames: ['tier'], registers });
-    this.breakerState = new Gauge({ name: 'inference_breaker_state', help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open', labelNames: ['tier', 'endpoint'], registers });
-    this.callErrors = new Counter({ name: 'inference_call_errors_total', help: 'Failed calls by source (engine, network, timeout, rate_limit, client)', labelNames: ['tier', 'endpoint', 'source'], registers });
-    this.jobsFailed = new Counter({ name: 'inference_jobs_failed_total', help: 'Job attempts failed by the worker, by error code', labelNames: ['tier', 'code'], registers });
+    this.poolSaturation = new Gauge({
+      name: 'inference_pool_saturation',
+      help: 'Pool saturation (1 = every endpoint at a threshold)',
+      labelNames: ['tier'],
+      registers,
+    });
+    this.breakerState = new Gauge({
+      name: 'inference_breaker_state',
+      help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open',
+      labelNames: ['tier', 'endpoint'],
+      registers,
+    });
+    this.callErrors = new Counter({
+      name: 'inference_call_errors_total',
+      help: 'Failed calls by source (engine, network, timeout, rate_limit, client)',
+      labelNames: ['tier', 'endpoint', 'source'],
+      registers,
+    });
+    this.jobsFailed = new Counter({
+      name: 'inference_jobs_failed_total',
+      help: 'Job attempts failed by the worker, by error code',
+      labelNames: ['tier', 'code'],
+      registers,
+    });
     this.scrapeErrors = new Counter({ name: 'inference_metrics_scrape_errors_total', help: 'Failed /metrics scrapes', labelNames: ['endpoint'], registers });
     this.flowControl = new Counter({ name: 'inference_flow_control_total', help: 'Pause and resume decisions', labelNames: ['tier', 'action'], registers });
     this.configVersion = new Gauge({ name: 'inference_pool_config_version', help: 'Version of the pool config in use', registers });
-    this.configReloads = new Counter({ name: 'inference_pool_config_reloads_total', help: 'Pool config reloads by outcome', labelNames: ['outcome'], registers });
+    this.configReloads = new Counter({
+      name: 'inference_pool_config_reloads_total',
+      help: 'Pool config reloads by outcome',
+      labelNames: ['outcome'],
+      registers,
+    });
   }
 }
