@@ -10,6 +10,8 @@ import { boolFromEnv, hostPortList, intFromEnv, loadConfig } from './load-config
  * - `KAFKA_RETRY_INITIAL_MS` / `KAFKA_RETRY_MAX_MS` / `KAFKA_HANDLER_MAX_ATTEMPTS`: in-process retry of retriable
  *   handler errors (kafkajs' defaults: start 300 ms, x2, ±20 % jitter, cap 30 s) before the record goes to `<topic>.dlq`.
  * - `KAFKA_HANDLER_CONCURRENCY`: records in flight at once per consumer (all its partitions); same-key records run in order.
+ * - `KAFKA_SESSION_TIMEOUT_MS`: consumer session timeout; a crashed member's partitions move after this long (broker
+ *   minimum 6 s). Heartbeats every third of it, at most every 3 s.
  * - `KAFKA_GROUP_ID`: consumer group id base (default: the service name); handler groups append `.<suffix>`.
  */
 export const platformEnvSchema = z.object({
@@ -26,6 +28,7 @@ export const platformEnvSchema = z.object({
   KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: intFromEnv(1, 64).default(3),
   KAFKA_HANDLER_CONCURRENCY: intFromEnv(1, 4096).default(32),
   KAFKA_GROUP_ID: z.string().min(1).optional(),
+  KAFKA_SESSION_TIMEOUT_MS: intFromEnv(6_000, 300_000).default(30_000),
   KAFKA_FROM_BEGINNING: boolFromEnv.default(true),
 });
 

@@ -47,6 +47,8 @@ export interface ConsumerRunnerOptions {
   maxInFlight: number;
   partitionsConsumedConcurrently: number;
   fromBeginning: boolean;
+  /** Session timeout, ms (default 30 000); heartbeats every third of it, at most every 3 s. */
+  sessionTimeoutMs?: number;
   /** How often completed offsets are committed, ms. Default 200. */
   commitIntervalMs?: number;
   /** How long `stop` waits for in-flight records before disconnecting, ms. Default 30 000. */
@@ -125,8 +127,8 @@ export class KafkaConsumerRunner {
     const { kafka, groupId, logger } = this.opts;
     const consumer = kafka.consumer({
       groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: this.opts.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((this.opts.sessionTimeoutMs ?? 30_000) / 3)),
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 100,
     });

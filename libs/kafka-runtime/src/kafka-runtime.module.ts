@@ -127,6 +127,7 @@ export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, B
         maxInFlight: this.groupSettings.get(group)?.maxInFlight ?? this.config.KAFKA_HANDLER_CONCURRENCY,
         partitionsConsumedConcurrently: this.config.KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY,
         fromBeginning: this.config.KAFKA_FROM_BEGINNING,
+        sessionTimeoutMs: this.config.KAFKA_SESSION_TIMEOUT_MS,
       });
       this.runners.set(group, runner);
       this.readiness.register({
