@@ -154,6 +154,7 @@ export class KafkaConsumerRunner {
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.dispatchBatch(payload),
     });
+    if (this.pausedTopics.size > 0) consumer.pause([...this.pausedTopics].map((topic) => ({ topic }))); // paused before start
     await joined;
   }
 
@@ -254,9 +255,9 @@ export class KafkaConsumerRunner {
         await heartbeat().catch(() => undefined);
       }
       if (!slot) break; // not resolved: refetched on resume / by the next owner
-      if (this.partitions.get(`${topic}:${partition}`) !== state) {
+      if (this.stopping || this.pausedTopics.has(topic) || this.partitions.get(`${topic}:${partition}`) !== state) {
         this.slots.release();
-        break; // revoked while waiting
+        break; // paused, stopping or revoked while waiting for the slot
       }
       this.dispatch(state, topic, partition, message, offset);
       resolveOffset(message.offset);

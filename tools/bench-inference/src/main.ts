@@ -10,7 +10,7 @@ import { AvroSerde, createKafka } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
 import { bootstrapPlatform, repoRoot } from '@llmgov/platform';
 import { readAzureTrace, window } from './trace.js';
-import { runPhase, type ConsumerKind, type PhaseResult } from './phase.js';
+import { runPhase, type ConsumerKind, type EngineSettings, type PhaseResult } from './phase.js';
 
 const num =
   (min: number) =>
@@ -52,24 +52,29 @@ const program = new Command('bench-inference')
   .option('--headroom <n>', 'worker: in-flight calls per endpoint beyond max_num_seqs', int(0), 4)
   .option('--drain-timeout <s>', 'stop waiting for results this long after the last request', num(1), 900);
 program.parse();
-const o = program.opts<{
-  trace: string;
-  speed: number;
-  duration: number;
-  summary?: string;
-  only?: ConsumerKind;
-  engines: number;
-  maxNumSeqs: number;
-  maxWaiting: number;
-  kvCacheTokens: number;
-  prefillMsPerToken: number;
-  decodeBaseMs: number;
-  decodeMsPerSeq: number;
-  headroom: number;
-  drainTimeout: number;
-}>();
+const o = program.opts<
+  Omit<EngineSettings, 'count'> & {
+    trace: string;
+    speed: number;
+    duration: number;
+    summary?: string;
+    only?: ConsumerKind;
+    engines: number;
+    headroom: number;
+    drainTimeout: number;
+  }
+>();
 
 const tier: Tier = 'S';
+const engines: EngineSettings = {
+  count: o.engines,
+  maxNumSeqs: o.maxNumSeqs,
+  maxWaiting: o.maxWaiting,
+  kvCacheTokens: o.kvCacheTokens,
+  prefillMsPerToken: o.prefillMsPerToken,
+  decodeBaseMs: o.decodeBaseMs,
+  decodeMsPerSeq: o.decodeMsPerSeq,
+};
 const config = loadPlatformConfig();
 const root = repoRoot();
 const logDir = path.join(root, '.local', 'logs', 'bench');
@@ -124,15 +129,7 @@ try {
       serde,
       schedule,
       tier,
-      engines: {
-        count: o.engines,
-        maxNumSeqs: o.maxNumSeqs,
-        maxWaiting: o.maxWaiting,
-        kvCacheTokens: o.kvCacheTokens,
-        prefillMsPerToken: o.prefillMsPerToken,
-        decodeBaseMs: o.decodeBaseMs,
-        decodeMsPerSeq: o.decodeMsPerSeq,
-      },
+      engines,
       workerHeadroom: o.headroom,
       drainTimeoutMs: o.drainTimeout * 1000,
       logDir,

@@ -96,11 +96,12 @@ export class FlowController implements OnModuleInit, OnApplicationBootstrap, OnA
       this.metrics.breakerState.set({ tier, endpoint: e.url }, BREAKER_STATE_VALUE[e.breaker]);
     }
     const action = this.hysteresis[tier].update(saturation);
-    if (!action) return;
+    // Applied every round, not only on a change: the tier's consumer may start after the first decision.
     const consumer = this.host.consumer(tier);
     const topic = routedTopicForTier(tier);
-    if (action === 'pause') consumer?.pause([topic]);
+    if (this.hysteresis[tier].paused) consumer?.pause([topic]);
     else consumer?.resume([topic]);
+    if (!action) return;
     this.metrics.flowControl.inc({ tier, action });
     this.logger.info(
       { tier, topic, saturation: Number(saturation.toFixed(3)), action, endpoints: pool.snapshot() },

@@ -1,0 +1,149 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { PlatformMetrics, createLogger } from '@llmgov/observability';
+import { KafkaConsumerRunner, type RecordHandler } from './consumer-runner.js';
+import type { AvroSerde } from './serde.js';
+import type { DeadLetterPublisher } from './dead-letter.js';
+
+const TOPIC = 't';
+
+/** A kafkajs consumer double: records commits and pauses, and lets the spec drive eachBatch itself. */
+function fakeKafka() {
+  const listeners = new Map<string, (e: { payload: unknown }) => void>();
+  const state = {
+    commits: [] as { topic: string; partition: number; offset: string }[][],
+    paused: [] as string[],
+    eachBatch: undefined as ((p: EachBatchPayload) => Promise<void>) | undefined,
+  };
+  const consumer = {
+    events: { GROUP_JOIN: 'join', CRASH: 'crash' },
+    on: (event: string, fn: (e: { payload: unknown }) => void) => listeners.set(event, fn),
+    connect: async () => undefined,
+    subscribe: async () => undefined,
+    run: async (opts: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => {
+      state.eachBatch = opts.eachBatch;
+      listeners.get('join')?.({ payload: { memberAssignment: { [TOPIC]: [0] } } });
+    },
+    commitOffsets: async (offsets: { topic: string; partition: number; offset: string }[]) => void state.commits.push(offsets),
+    pause: (ts: { topic: string }[]) => state.paused.push(...ts.map((t) => t.topic)),
+    resume: () => undefined,
+    disconnect: async () => undefined,
+  };
+  return { kafka: { consumer: () => consumer } as unknown as Kafka, state };
+}
+
+/** A handler whose records finish when the spec says so. */
+function controlledHandler() {
+  const finish = new Map<string, () => void>();
+  const started: string[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const handler: RecordHandler = (_value, ctx) => {
+    started.push(ctx.offset);
+    for (const w of waiters.filter((w) => started.length >= w.n)) w.resolve();
+    return new Promise((resolve) => finish.set(ctx.offset, () => resolve(undefined)));
+  };
+  /** Resolves once `n` records have started. */
+  const startedCount = (n: number) => (started.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve })));
+  return { handler, started, startedCount, finish: (o: string) => finish.get(o)!() };
+}
+
+const message = (offset: number): KafkaMessage =>
+  ({ offset: String(offset), key: null, value: Buffer.from([0]), headers: {}, timestamp: '0', attributes: 0 }) as KafkaMessage;
+
+function batch(offsets: number[], resolved: string[]): EachBatchPayload {
+  return {
+    batch: { topic: TOPIC, partition: 0, messages: offsets.map(message), offsetLag: () => '0' },
+    heartbeat: async () => undefined,
+    isRunning: () => true,
+    isStale: () => false,
+    resolveOffset: (o: string) => void resolved.push(o),
+  } as unknown as EachBatchPayload;
+}
+
+async function runner(handler: RecordHandler, maxInFlight: number) {
+  const { kafka, state } = fakeKafka();
+  const sut = new KafkaConsumerRunner({
+    kafka,
+    groupId: 'g',
+    serviceName: 's',
+    handlers: new Map([[TOPIC, handler]]),
+    serde: { decode: async () => ({}) } as unknown as AvroSerde,
+    deadLetters: { send: async () => undefined } as unknown as DeadLetterPublisher,
+    metrics: new PlatformMetrics('spec'),
+    logger: createLogger('spec', 'silent'),
+    retry: { initialMs: 1, maxMs: 1, maxAttempts: 1 },
+    maxInFlight,
+    partitionsConsumedConcurrently: 1,
+    fromBeginning: true,
+    commitIntervalMs: 1,
+  });
+  await sut.start();
+  return { sut, state, eachBatch: state.eachBatch! };
+}
+
+/** Waits for the runner's commit timer to flush. */
+const commitsSettle = () => new Promise((r) => setTimeout(r, 20));
+
+describe(KafkaConsumerRunner.name, () => {
+  it('commits only the contiguous completed prefix when records finish out of order', async () => {
+    const h = controlledHandler();
+    const { state, eachBatch } = await runner(h.handler, 10);
+    const resolved: string[] = [];
+    await eachBatch(batch([0, 1, 2, 3], resolved));
+    await h.startedCount(4);
+    assert.deepEqual(h.started, ['0', '1', '2', '3'], 'all dispatched without waiting for each other');
+    h.finish('2');
+    h.finish('3');
+    await commitsSettle();
+    assert.deepEqual(state.commits, [], '0 and 1 still running');
+    h.finish('0');
+    await commitsSettle();
+    assert.deepEqual(state.commits.at(-1), [{ topic: TOPIC, partition: 0, offset: '1' }]);
+    h.finish('1');
+    await commitsSettle();
+    assert.deepEqual(state.commits.at(-1), [{ topic: TOPIC, partition: 0, offset: '4' }], 'next offset after 3');
+  });
+
+  it('dispatches at most maxInFlight records and takes the next one as a slot frees', async () => {
+    const h = controlledHandler();
+    const { sut, eachBatch } = await runner(h.handler, 2);
+    const resolved: string[] = [];
+    const dispatching = eachBatch(batch([0, 1, 2], resolved));
+    await h.startedCount(2);
+    assert.deepEqual(h.started, ['0', '1']);
+    assert.deepEqual(resolved, ['0', '1'], 'offset 2 not resolved, so not fetched past');
+    assert.equal(sut.inFlight, 2);
+    h.finish('1');
+    await dispatching;
+    await h.startedCount(3);
+    assert.deepEqual(h.started, ['0', '1', '2']);
+    assert.deepEqual(resolved, ['0', '1', '2']);
+  });
+
+  it('stops dispatching a paused topic and leaves the rest of the batch unresolved for refetch', async () => {
+    const h = controlledHandler();
+    const { sut, state, eachBatch } = await runner(h.handler, 1);
+    const resolved: string[] = [];
+    const dispatching = eachBatch(batch([0, 1, 2], resolved));
+    await h.startedCount(1);
+    sut.pause([TOPIC]);
+    h.finish('0');
+    await dispatching;
+    assert.deepEqual(h.started, ['0']);
+    assert.deepEqual(resolved, ['0']);
+    assert.deepEqual(state.paused, [TOPIC]);
+    assert.deepEqual(sut.paused, [TOPIC]);
+  });
+
+  it('does not begin a record twice when a rebalance redelivers it while it runs', async () => {
+    const h = controlledHandler();
+    const { eachBatch } = await runner(h.handler, 10);
+    const resolved: string[] = [];
+    await eachBatch(batch([0, 1], resolved));
+    await eachBatch(batch([0, 1, 2], resolved)); // refetched from the committed offset
+    await h.startedCount(3);
+    assert.deepEqual(h.started, ['0', '1', '2'], '0 and 1 not begun again');
+    assert.deepEqual(resolved, ['0', '1', '0', '1', '2']);
+  });
+});
