@@ -14,7 +14,8 @@ export async function runService(name: string, appModule: unknown, configure?: (
   try {
     const config = loadPlatformConfig();
     const app = await NestFactory.create(appModule as never, { logger: ['error', 'warn'], bodyParser: false });
-    app.enableShutdownHooks();
+    // Only SIGTERM/SIGINT shut down; Nest's default list includes SIGHUP, which services use for reloads.
+    app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
     await configure?.(app);
     await app.listen(config.HTTP_PORT, config.HTTP_HOST);
     const address = app.getHttpServer().address() as { port: number } | null;

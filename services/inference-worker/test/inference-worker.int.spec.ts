@@ -12,7 +12,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Admin, Kafka, Producer } from 'kafkajs';
@@ -461,5 +461,39 @@ describe('inference worker on tier M', { timeout: 120_000 }, () => {
     const m = await Metrics.of(worker);
     assert.ok(m.get(CALL_ERRORS, { tier: 'M', endpoint: sim.url, source: 'timeout' }) >= 1);
     assert.ok(m.has('inference_jobs_failed_total', { tier: 'M', code: status.error!.code }));
+  });
+  it('moves traffic to the endpoints of a reloaded pool file without a restart (file change and SIGHUP)', async () => {
+    const [a, b] = [await engine({ maxNumSeqs: 4 }), await engine({ maxNumSeqs: 4 })];
+    const poolsFile = writePools('reload', [{ engine: a, max_inflight: 4, max_num_seqs: 4 }]);
+    const worker = await startWorker({ name: 'reload', group: `it-iw-${run}-reload`, poolsFile });
+
+    const before = jobIds('reload-a', 3);
+    await produce(before.map((id) => routed(id)));
+    const first = await firstRecordOfEach(Topics.inferenceCompleted, before, 30_000);
+    for (const r of first.values()) assert.equal((await serde.decode<InferenceCompleted>(r.message.value)).endpoint, a.url);
+
+    // An invalid file is rejected and the pool in use stays.
+    writeFileSync(poolsFile, '{"version": 2, "pools": {');
+    worker.child.kill('SIGHUP');
+    await eventually(
+      'the invalid pool file to be rejected',
+      async () => (await Metrics.of(worker)).get('inference_pool_config_reloads_total', { outcome: 'rejected' }) >= 1,
+    );
+    assert.equal((await Metrics.of(worker)).get('inference_pool_config_version'), 1);
+
+    // Version 2 lists only B: written in place (the directory watch sees it) and announced with SIGHUP as well.
+    const next = writePools('reload', [{ engine: b, max_inflight: 4, max_num_seqs: 4 }]);
+    assert.equal(next, poolsFile);
+    const raw = JSON.parse(readFileSync(poolsFile, 'utf8')) as { version: number };
+    writeFileSync(poolsFile, JSON.stringify({ ...raw, version: 2 }));
+    worker.child.kill('SIGHUP');
+    await eventually('pool config version 2 to be applied', async () => (await Metrics.of(worker)).get('inference_pool_config_version') === 2);
+
+    const after = jobIds('reload-b', 3);
+    const admittedByA = a.stats().admitted;
+    await produce(after.map((id) => routed(id)));
+    const second = await firstRecordOfEach(Topics.inferenceCompleted, after, 30_000);
+    for (const r of second.values()) assert.equal((await serde.decode<InferenceCompleted>(r.message.value)).endpoint, b.url);
+    assert.equal(a.stats().admitted, admittedByA, 'the removed endpoint got no new call');
   });
 });
