@@ -8,4 +8,8 @@ export const RedisKeys = {
   jobCancel: (jobId: string) => `job:cancel:${jobId}`,
   exactCache: (tenantId: string, cacheKey: string) => `cache:exact:${tenantId}:${cacheKey}`,
   budgetSpent: (tenantId: string, month: string) => `budget:spent:${tenantId}:${month}`,
+  /** Set once a job attempt's completion and usage events were published. */
+  completionDone: (jobId: string, attempt: number) => `completion:${jobId}:${attempt}`,
+  /** Held (with a renewed TTL) by the worker instance running a job attempt. */
+  inferenceLease: (jobId: string, attempt: number) => `inference:lease:${jobId}:${attempt}`,
 } as const;

@@ -423,6 +423,29 @@ describe('inference worker on tier M', { timeout: 120_000 }, () => {
     await assertExactlyOnce(ids);
   });
 
+  it('loses and duplicates nothing when a second instance joins and the first leaves (SIGTERM) mid-stream', async () => {
+    const sim = await engine({ maxNumSeqs: 8, maxWaiting: 100, decodeBaseMs: 20, decodeMsPerSeq: 1, ignoreEos: true });
+    const group = `it-iw-${run}-scale`;
+    const poolsFile = writePools('scale', [{ engine: sim, max_inflight: 4, max_num_seqs: 8 }]);
+    const first = await startWorker({ name: 'scale-1', group, poolsFile });
+
+    const ids = jobIds('scale', 16);
+    // Calls of about 4 s, so the first instance's calls still run when their partitions move.
+    const last = await produce(ids.map((id) => routed(id, { max_tokens: 150 })));
+    await eventually('the first instance to have calls running', async () => sim.stats().running >= 4, { timeoutMs: 20_000 });
+    // A second member joins: partitions move while the first has calls in flight on them (their records are
+    // redelivered to the second, which must wait for the first's result instead of calling again).
+    await startWorker({ name: 'scale-2', group, poolsFile, fresh: false });
+    await firstRecordOfEach(Topics.inferenceCompleted, ids, 30_000, 6);
+    assert.ok(sim.stats().running > 0, 'calls in flight when the first instance leaves');
+    await first.stop(20_000); // SIGTERM: drain what is in flight, commit, leave the group
+    const done = await firstRecordOfEach(Topics.inferenceCompleted, ids, 60_000);
+    assert.equal(done.size, ids.length);
+    await waitAllCommitted(group, last);
+    await assertExactlyOnce(ids);
+    assert.equal(sim.stats().admitted, ids.length, 'one engine call per job');
+  });
+
   it('fails a job whose engine never answers at its deadline and dead-letters the request', async () => {
     const sim = await engine({ hang: true });
     const group = `it-iw-${run}-hang`;

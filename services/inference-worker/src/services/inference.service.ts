@@ -19,8 +19,13 @@ import type { CallOutcome, EndpointLease } from './endpoint-pool.js';
 import { PoolRegistry } from './pool-registry.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import { buildMessages } from './prompt-builder.js';
+import { JobLease } from '../adapters/job-lease.js';
 
 const DONE_TTL_S = 7 * 24 * 3600;
+/** Lease of a running job attempt (renewed every third of it); a crashed holder's work is taken over after this, ms. */
+const LEASE_TTL_MS = 10_000;
+/** How often a redelivered record checks on a job attempt another instance is running, ms. */
+const LEASE_POLL_MS = 100;
 
 /** Where a failed call's error came from: the engine side (engine, network, timeout, rate_limit, client) or ours. */
 export type ErrorSource = LlmEndpointError['source'] | 'own';
@@ -44,8 +49,10 @@ class NoEndpointError extends Error {
  * endpoint when one can take it. When the calls are exhausted the job is failed with the reason (`jobs.job.status.v1`
  * `failed`, code `engine_<source>`) and a NonRetriableError sends the record to the DLQ, so no job stays in progress.
  *
- * Idempotency: a Redis marker `completion:<job>:<attempt>` is set after the completion and usage events are acked,
- * and checked first; their event ids are deterministic (UUIDv5 of job, attempt, kind) for consumers to dedupe on.
+ * Idempotency: a Redis marker `completion:<job>:<attempt>` is set once the attempt finished (completion and usage
+ * events acked, or the job failed) and checked first; a lease `inference:lease:<job>:<attempt>` held while the call
+ * runs makes a record redelivered by a rebalance wait for the instance still running it instead of calling twice.
+ * Event ids are deterministic (UUIDv5 of job, attempt, kind) for consumers to dedupe on.
  */
 @Injectable()
 export class InferenceService {
@@ -61,8 +68,8 @@ export class InferenceService {
   ) {}
 
   async infer(req: InferenceRequestRouted, ctx: RecordContext): Promise<HandlerOutcome> {
-    const doneKey = `completion:${req.job_id}:${req.attempt}`;
-    if (await this.redis.exists(doneKey)) return Outcome.skipped('completion already published for this attempt');
+    const doneKey = RedisKeys.completionDone(req.job_id, req.attempt);
+    if (await this.redis.exists(doneKey)) return Outcome.skipped('this job attempt already finished');
     if (await this.redis.exists(RedisKeys.jobCancel(req.job_id))) {
       await this.status(req, 'cancelled', { code: 'cancelled', message: 'cancelled by the submitter' });
       return Outcome.skipped('job cancelled');
@@ -71,6 +78,37 @@ export class InferenceService {
       await this.fail(req, 'deadline_exceeded', 'the latency budget ran out before inference started');
       return Outcome.skipped('deadline passed');
     }
+    const lease = await this.takeLease(req, doneKey);
+    if (!lease) return Outcome.skipped('another instance finished this job attempt');
+    try {
+      return await this.run(req, ctx, doneKey);
+    } finally {
+      await lease
+        .release()
+        .catch((err: unknown) => this.logger.warn({ job_id: req.job_id, error: (err as Error).message }, 'lease release failed; it expires'));
+    }
+  }
+
+  /**
+   * Takes the job attempt's lease, waiting while another instance holds it (after a rebalance, the record's call may
+   * still run on the partition's previous owner). Resolves undefined when the attempt finished meanwhile.
+   */
+  private async takeLease(req: InferenceRequestRouted, doneKey: string): Promise<JobLease | undefined> {
+    const key = RedisKeys.inferenceLease(req.job_id, req.attempt);
+    for (;;) {
+      const lease = await JobLease.acquire(this.redis, key, LEASE_TTL_MS);
+      if (lease && !(await this.redis.exists(doneKey))) return lease;
+      if (lease) {
+        await lease.release();
+        return undefined;
+      }
+      if (await this.redis.exists(doneKey)) return undefined;
+      // Another process holds it; Redis offers no cheap notification here, so poll until it finishes or its lease lapses.
+      await new Promise((r) => setTimeout(r, LEASE_POLL_MS));
+    }
+  }
+
+  private async run(req: InferenceRequestRouted, ctx: RecordContext, doneKey: string): Promise<HandlerOutcome> {
     const pool = this.pools.pool(req.tier);
     const tried = new Set<string>();
     let calls = 0;
@@ -114,12 +152,13 @@ export class InferenceService {
       const message = `inference failed after ${calls} call(s) on ${tried.size} endpoint(s): ${(err as Error).message}`;
       if (err instanceof LlmEndpointError || err instanceof NoEndpointError) {
         await this.fail(req, code, message);
+        await this.redis.set(doneKey, 'failed', 'EX', DONE_TTL_S);
         throw new NonRetriableError(message, code, { cause: err });
       }
       throw err; // our own failure (e.g. a bug): the runtime's retry and DLQ policy applies
     }
     await this.publishCompletion(req, served, Math.max(0, sentAt - req.occurred_at));
-    await this.redis.set(doneKey, '1', 'EX', DONE_TTL_S);
+    await this.redis.set(doneKey, 'completed', 'EX', DONE_TTL_S);
     this.logger.debug({ job_id: req.job_id, endpoint: served.endpoint.url, e2e_ms: served.result.timings.e2e_ms, offset: ctx.offset }, 'inference completed');
     return Outcome.success();
   }
