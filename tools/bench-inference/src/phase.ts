@@ -113,7 +113,6 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
   let duplicated = 0;
   let lastFinish = 0;
   const finish = (job: string, at: number, ok: boolean): void => {
-    if (!sentAt.has(job) && !job.startsWith(prefix)) return;
     if (ok) {
       if (completedAt.has(job)) duplicated++;
       else completedAt.set(job, at);

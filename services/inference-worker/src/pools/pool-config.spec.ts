@@ -1,9 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PoolsConfigError, loadPoolsConfig, parsePoolsConfig, poolMaxInflight } from './pool-config.js';
+import { MAX_POOLS_FILE_BYTES, PoolsConfigError, loadPoolsConfig, parsePoolsConfig, poolMaxInflight } from './pool-config.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../..');
 const local = path.join(repo, 'infra/pools/local.json');
@@ -49,5 +50,14 @@ describe('pool config', () => {
     dup.pools.M.endpoints.push(dup.pools.M.endpoints[0]);
     assert.throws(() => parsePoolsConfig(JSON.stringify(dup), 'x'), /unique/);
     assert.throws(() => loadPoolsConfig('/nonexistent/pools.json'), /cannot read/);
+  });
+
+  it('refuses an oversized file before reading it', () => {
+    const big = path.join(mkdtempSync(path.join(os.tmpdir(), 'pools-')), 'big.json');
+    writeFileSync(big, `{"version": 1, "pad": "${'x'.repeat(MAX_POOLS_FILE_BYTES)}"}`);
+    assert.throws(
+      () => loadPoolsConfig(big),
+      (e: unknown) => e instanceof PoolsConfigError && /more than the 1048576 allowed/.test(e.message),
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import type { Tier } from '@llmgov/contracts';
 
@@ -90,10 +90,15 @@ export function parsePoolsConfig(text: string, source = 'pools config'): PoolsCo
   return parsed.data;
 }
 
-/** Reads and validates a pool config file. @throws PoolsConfigError when it cannot be read or is invalid. */
+/** Largest pool config file read, bytes: a few hundred endpoints fit in far less. */
+export const MAX_POOLS_FILE_BYTES = 1024 * 1024;
+
+/** Reads and validates a pool config file. @throws PoolsConfigError when it cannot be read, is too large or is invalid. */
 export function loadPoolsConfig(path: string): PoolsConfig {
   let text: string;
   try {
+    const size = statSync(path).size;
+    if (size > MAX_POOLS_FILE_BYTES) throw new Error(`${size} bytes, more than the ${MAX_POOLS_FILE_BYTES} allowed`);
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new PoolsConfigError(`cannot read pool config ${path}: ${(err as Error).message}`);

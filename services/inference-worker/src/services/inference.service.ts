@@ -97,12 +97,11 @@ export class InferenceService {
     const key = RedisKeys.inferenceLease(req.job_id, req.attempt);
     for (;;) {
       const lease = await JobLease.acquire(this.redis, key, LEASE_TTL_MS);
-      if (lease && !(await this.redis.exists(doneKey))) return lease;
-      if (lease) {
-        await lease.release();
-        return undefined;
-      }
-      if (await this.redis.exists(doneKey)) return undefined;
+      // Checked after taking the lease: the previous holder may have finished just before it let go.
+      const done = (await this.redis.exists(doneKey)) === 1;
+      if (lease && !done) return lease;
+      await lease?.release();
+      if (done) return undefined;
       // Another process holds it; Redis offers no cheap notification here, so poll until it finishes or its lease lapses.
       await new Promise((r) => setTimeout(r, LEASE_POLL_MS));
     }
