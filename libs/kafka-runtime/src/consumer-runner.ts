@@ -7,6 +7,7 @@ import { errorClass, errorCode, errorMessage, isRetriable } from './errors.js';
 import { headersToStrings } from './headers.js';
 import { OffsetTracker } from './offset-tracker.js';
 import { InFlightLimiter } from './in-flight-limiter.js';
+import type { TopicNamespace } from './topic-prefix.js';
 
 /** What a handler did with a record. `skipped` is for stale, duplicate or irrelevant records. */
 export type HandlerOutcome = { status: 'success' } | { status: 'skipped'; reason: string };
@@ -53,6 +54,8 @@ export interface ConsumerRunnerOptions {
   commitIntervalMs?: number;
   /** How long `stop` waits for in-flight records before disconnecting, ms. Default 30 000. */
   drainTimeoutMs?: number;
+  /** Broker names are `<prefix><topic>`; handlers, `pause`/`resume`, metrics and the DLQ publisher see catalog names. */
+  namespace?: TopicNamespace;
 }
 
 /** Per-partition state of the current assignment. */
@@ -104,6 +107,11 @@ export class KafkaConsumerRunner {
     this.slots = new InFlightLimiter(opts.maxInFlight);
   }
 
+  /** The broker's name of a catalog topic. */
+  private wire(topic: string): string {
+    return this.opts.namespace?.wire(topic) ?? topic;
+  }
+
   get topics(): string[] {
     return [...this.opts.handlers.keys()];
   }
@@ -147,14 +155,14 @@ export class KafkaConsumerRunner {
       if (e.payload.restart) this.crashed = undefined;
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: this.topics, fromBeginning: this.opts.fromBeginning });
+    await consumer.subscribe({ topics: this.topics.map((t) => this.wire(t)), fromBeginning: this.opts.fromBeginning });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.dispatchBatch(payload),
     });
-    if (this.pausedTopics.size > 0) consumer.pause([...this.pausedTopics].map((topic) => ({ topic }))); // paused before start
+    if (this.pausedTopics.size > 0) consumer.pause([...this.pausedTopics].map((topic) => ({ topic: this.wire(topic) }))); // paused before start
     await joined;
   }
 
@@ -172,7 +180,7 @@ export class KafkaConsumerRunner {
     if (!c) return;
     this.stopping = true;
     this.stopController.abort();
-    c.pause(this.topics.map((topic) => ({ topic })));
+    c.pause(this.topics.map((topic) => ({ topic: this.wire(topic) })));
     const drainMs = this.opts.drainTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
@@ -193,7 +201,7 @@ export class KafkaConsumerRunner {
     const fresh = topics.filter((t) => !this.pausedTopics.has(t));
     if (fresh.length === 0) return;
     for (const t of fresh) this.pausedTopics.add(t);
-    this.consumer?.pause(fresh.map((topic) => ({ topic })));
+    this.consumer?.pause(fresh.map((topic) => ({ topic: this.wire(topic) })));
     this.reportPaused();
   }
 
@@ -201,7 +209,7 @@ export class KafkaConsumerRunner {
     const paused = topics.filter((t) => this.pausedTopics.has(t));
     if (paused.length === 0) return;
     for (const t of paused) this.pausedTopics.delete(t);
-    this.consumer?.resume(paused.map((topic) => ({ topic })));
+    this.consumer?.resume(paused.map((topic) => ({ topic: this.wire(topic) })));
     this.reportPaused();
   }
 
@@ -224,7 +232,7 @@ export class KafkaConsumerRunner {
 
   /** Keeps state only for partitions still assigned; work in flight on revoked ones finishes but is not committed. */
   private onAssignment(assignment: Record<string, number[]>): void {
-    const keep = new Set(Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}:${p}`)));
+    const keep = new Set(Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => `${this.opts.namespace?.logical(topic) ?? topic}:${p}`)));
     for (const k of this.partitions.keys()) if (!keep.has(k)) this.partitions.delete(k);
   }
 
@@ -240,7 +248,8 @@ export class KafkaConsumerRunner {
 
   private async dispatchBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
-    const { topic, partition } = batch;
+    const { partition } = batch;
+    const topic = this.opts.namespace?.logical(batch.topic) ?? batch.topic;
     const state = this.state(topic, partition);
     for (const message of batch.messages) {
       if (this.stopping || !isRunning() || isStale() || this.pausedTopics.has(topic)) break;
@@ -312,7 +321,7 @@ export class KafkaConsumerRunner {
       }
       if (offsets.length === 0) return;
       try {
-        await c.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+        await c.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic: this.wire(topic), partition, offset })));
         for (const o of offsets) o.state.tracker.markCommitted(o.next);
       } catch (err) {
         // Rebalance in progress or coordinator moved: keep the offsets and try again on the next completion.
