@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { loadPlatformConfig } from '@llmgov/config';
 import type { Tier } from '@llmgov/contracts';
-import { AvroSerde, createKafka } from '@llmgov/kafka-runtime';
+import { AvroSerde, TopicNamespace, createKafka, deleteNamespace } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
 import { bootstrapPlatform, repoRoot } from '@llmgov/platform';
 import { readAzureTrace, window } from './trace.js';
@@ -95,7 +95,9 @@ console.log(
     `(${(schedule.length / o.duration).toFixed(1)} req/s); pool: ${o.engines} engines x max_num_seqs ${o.maxNumSeqs}, queue cap ${o.maxWaiting}`,
 );
 
-await bootstrapPlatform(config);
+// The run's own Kafka namespace: its topics and groups never feed or move the live platform's, and are deleted at the end.
+const namespace = new TopicNamespace(`bench.${run}.`);
+await bootstrapPlatform({ ...config, KAFKA_TOPIC_PREFIX: namespace.prefix });
 const kafka = createKafka('bench-inference', config.KAFKA_BROKERS, createLogger('bench-inference', 'error'));
 const producer = kafka.producer({ allowAutoTopicCreation: false });
 await producer.connect();
@@ -123,6 +125,7 @@ try {
     results[kind] = await runPhase({
       kind,
       run,
+      namespace,
       config,
       kafka,
       producer,
@@ -141,6 +144,11 @@ try {
 } finally {
   if (tty) bar.stop();
   await producer.disconnect();
+  const deleted = await deleteNamespace(kafka, namespace.prefix).catch((err: unknown) => {
+    console.error(`[bench] could not delete the namespace ${namespace.prefix}: ${(err as Error).message}`);
+    return { topics: [], groups: [] };
+  });
+  console.log(`[bench] deleted namespace ${namespace.prefix}: ${deleted.topics.length} topics, ${deleted.groups.length} consumer groups`);
 }
 
 const keys = Object.keys(results.worker ?? results.naive ?? {}) as (keyof PhaseResult)[];
