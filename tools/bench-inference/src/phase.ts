@@ -63,6 +63,9 @@ export interface PhaseResult {
   rss_end_mb: number;
   /** Largest RSS sample of each minute of the phase, MB. */
   rss_max_by_minute_mb: number[];
+  /** Worker only (its /metrics, every 5 s): largest V8 heap used and largest external (Buffer) memory of each minute, MB. */
+  heap_used_max_by_minute_mb: number[];
+  external_max_by_minute_mb: number[];
   lost: number;
   duplicated: number;
   wall_s: number;
@@ -252,6 +255,10 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
     let queueMax = 0;
     const rss: number[] = [];
     const rssAt: number[] = [];
+    const heap: number[] = [];
+    const external: number[] = [];
+    const memAt: number[] = [];
+    let lastMemSample = 0;
     let running = 0;
     let waiting = 0;
     let sampling = true;
@@ -270,6 +277,18 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
         }
         rss.push(rssMb(consumerPid));
         rssAt.push(Date.now());
+        if (worker && Date.now() - lastMemSample >= 5_000) {
+          lastMemSample = Date.now();
+          const text = await fetch(`${worker.url}/metrics`, { signal: AbortSignal.timeout(1000) })
+            .then((r) => r.text())
+            .catch(() => '');
+          const gauge = (name: string): number => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 1024 / 1024;
+          if (text) {
+            heap.push(gauge('nodejs_heap_size_used_bytes'));
+            external.push(gauge('nodejs_external_memory_bytes'));
+            memAt.push(Date.now());
+          }
+        }
         o.onProgress({ phase: o.kind, sent: sentAt.size, total: o.schedule.length, finished, running, waiting });
         await new Promise((r) => setTimeout(r, Math.max(0, SAMPLE_MS - (Date.now() - started))));
       }
@@ -342,6 +361,8 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
       rss_max_mb: round(Math.max(0, ...rss), 1),
       rss_end_mb: round(rss.at(-1) ?? 0, 1),
       rss_max_by_minute_mb: maxByMinute(rss, rssAt),
+      heap_used_max_by_minute_mb: maxByMinute(heap, memAt, rssAt[0]),
+      external_max_by_minute_mb: maxByMinute(external, memAt, rssAt[0]),
       lost: sentAt.size - completedAt.size,
       duplicated,
       wall_s: round((Date.now() - t0) / 1000, 1),
@@ -359,11 +380,11 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
 
 const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
-/** The largest sample of each minute since the first sample. */
-function maxByMinute(values: number[], at: number[]): number[] {
+/** The largest sample of each minute since `start` (default: the first sample). */
+function maxByMinute(values: number[], at: number[], start = at[0]): number[] {
   const out: number[] = [];
   for (let i = 0; i < values.length; i++) {
-    const minute = Math.floor((at[i]! - at[0]!) / 60_000);
+    const minute = Math.floor((at[i]! - start!) / 60_000);
     out[minute] = round(Math.max(out[minute] ?? 0, values[i]!), 1);
   }
   return Array.from(out, (v) => v ?? 0);
