@@ -1,0 +1,48 @@
+import type { Admin, Kafka } from 'kafkajs';
+import type { AvroSerde } from '@llmgov/kafka-runtime';
+
+/**
+ * Reads every record of `topics` from the beginning up to their end offsets at call time, with a throw-away group
+ * (named by the caller, inside the run's namespace so its cleanup deletes it), and hands each decoded value to `each`.
+ * Called after the load, so reading competes with nothing being measured.
+ */
+export async function readAll(
+  kafka: Kafka,
+  admin: Admin,
+  serde: AvroSerde,
+  groupId: string,
+  topics: string[],
+  each: (topic: string, value: unknown, timestamp: number) => void,
+): Promise<void> {
+  const remaining = new Map<string, bigint>();
+  for (const topic of topics) {
+    for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) remaining.set(`${topic}:${p.partition}`, BigInt(p.high));
+  }
+  if (remaining.size === 0) return;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytesPerPartition: 4 * 1024 * 1024 });
+  await consumer.connect();
+  await consumer.subscribe({ topics, fromBeginning: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          eachBatch: async ({ batch }) => {
+            for (const m of batch.messages) {
+              const k = `${batch.topic}:${batch.partition}`;
+              try {
+                each(batch.topic, await serde.decode(m.value), Number(m.timestamp));
+              } catch {
+                // not one of ours (e.g. a probe's raw bytes): skipped
+              }
+              const end = remaining.get(k);
+              if (end !== undefined && BigInt(m.offset) + 1n >= end) remaining.delete(k);
+            }
+            if (remaining.size === 0) resolve();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+}
