@@ -77,7 +77,7 @@ interface PhaseResult {
   consumer: 'passthrough' | 'ingest-validator';
   round: number;
   documents: number;
-  /** Output records / (time the last output appeared − time the first appeared), docs/s. */
+  /** Output records / (last output's timestamp − first output's timestamp), docs/s (see outputRate). */
   docs_per_s: number;
   /** Seconds from the first output to the last. */
   wall_s: number;
@@ -169,11 +169,56 @@ class OutputWatch {
       if (tty) bar.stop();
     }
   }
+}
 
-  /** Outputs after the first poll that saw any, per second. */
-  get docsPerS(): number {
-    return rate(this.total - this.firstCount, this.doneAt - this.firstAt);
+/** End offset of every partition of `topics`, keyed `topic:partition`. */
+async function partitionEnds(admin: Admin, topics: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) out.set(`${topic}:${p.partition}`, p.high);
+  return out;
+}
+
+/**
+ * The output rate from the records themselves: reads every record of `topics` past `from` (per partition) and
+ * returns (records − those stamped in the first millisecond) / (last timestamp − first timestamp), per second. The
+ * timestamps are the producing client's (kafkajs CreateTime), so polling delays do not enter the figure.
+ */
+async function outputRate(admin: Admin, topics: string[], from: Map<string, string>, groupId: string): Promise<number> {
+  const to = await partitionEnds(admin, topics);
+  const remaining = new Set([...to].filter(([k, end]) => BigInt(end) > BigInt(from.get(k) ?? '0')).map(([k]) => k));
+  if (remaining.size === 0) return 0;
+  for (const topic of topics) {
+    const partitions = [...to.keys()]
+      .filter((k) => k.startsWith(`${topic}:`))
+      .map((k) => ({ partition: Number(k.slice(topic.length + 1)), offset: from.get(k) ?? '0' }));
+    await admin.setOffsets({ groupId, topic, partitions });
   }
+  const stamps: number[] = [];
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytesPerPartition: 4 * 1024 * 1024 });
+  await consumer.connect();
+  await consumer.subscribe({ topics, fromBeginning: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          eachBatch: async ({ batch }) => {
+            const k = `${batch.topic}:${batch.partition}`;
+            for (const m of batch.messages) {
+              stamps.push(Number(m.timestamp));
+              if (BigInt(m.offset) + 1n >= BigInt(to.get(k)!)) remaining.delete(k);
+            }
+            if (remaining.size === 0) resolve();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  const first = Math.min(...stamps);
+  const last = Math.max(...stamps);
+  const atFirst = stamps.filter((t) => t === first).length;
+  return rate(stamps.length - atFirst, last - first);
 }
 
 const kafka = createKafka('bench-ingest', live.KAFKA_BROKERS, createLogger('bench-ingest', 'error'));
@@ -229,6 +274,7 @@ try {
     {
       const load1Before = loadAverage().load1;
       const start = await endOffsetSum(admin, passOut);
+      const from = await partitionEnds(admin, [passOut]);
       const watch = new OutputWatch(admin, [passOut], start, o.documents, `round ${round} passthrough`);
       const child = spawn(process.execPath, [path.join(root, 'tools/bench-ingest/dist/src/passthrough.js')], {
         env: {
@@ -256,7 +302,7 @@ try {
           consumer: 'passthrough',
           round,
           documents: o.documents,
-          docs_per_s: watch.docsPerS,
+          docs_per_s: await outputRate(admin, [passOut], from, ns.wire(`rate-pass-r${round}`)),
           wall_s: round1((watch.doneAt - watch.firstAt) / 1000),
           consumer_cpu_ms_per_doc: perDoc(cpu1[0]! - cpu0[0]!),
           postgres_cpu_ms_per_doc: perDoc(cpu1[1]! - cpu0[1]!),
@@ -279,6 +325,7 @@ try {
       const outTopics = [ns.wire(Topics.documentValidated), ns.wire(dlqTopic(Topics.documentSubmitted))];
       const startValidated = await endOffsetSum(admin, outTopics[0]!);
       const startDlq = await endOffsetSum(admin, outTopics[1]!);
+      const from = await partitionEnds(admin, outTopics);
       const profDir = o.cpuProf ? path.resolve(o.cpuProf) : undefined;
       const watch = new OutputWatch(admin, outTopics, startValidated + startDlq, o.documents, `round ${round} ingest-validator`);
       const platform = await startPlatform({
@@ -311,7 +358,7 @@ try {
           consumer: 'ingest-validator',
           round,
           documents: o.documents,
-          docs_per_s: watch.docsPerS,
+          docs_per_s: await outputRate(admin, outTopics, from, ns.wire(`rate-validator-r${round}`)),
           wall_s: round1((watch.doneAt - watch.firstAt) / 1000),
           consumer_cpu_ms_per_doc: perDoc(cpu1[0]! - cpu0[0]!),
           postgres_cpu_ms_per_doc: perDoc(cpu1[1]! - cpu0[1]!),
