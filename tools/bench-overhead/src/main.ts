@@ -229,6 +229,14 @@ try {
   }
   if (tty) bar.stop();
   const cpu1 = cpuNow();
+  // Per-stage handler time (decode + handler + publish, retries included), from every service's own metrics.
+  const handlerMeanMs: Record<string, number> = {};
+  for (const [name, p] of platform.services) {
+    const text = await fetch(`${p.url}/metrics`)
+      .then((r) => r.text())
+      .catch(() => '');
+    for (const [topic, ms] of Object.entries(handlerMeans(text))) handlerMeanMs[`${name} ${topic}`] = ms;
+  }
   const loadAfter = loadAverage();
   const wallS = (Date.now() - loadStart) / 1000;
 
@@ -327,6 +335,7 @@ try {
     payload_bytes: payloadBytes,
     ...stages,
     kafka_baseline_produce_to_consume_ms: baseline,
+    handler_mean_ms: handlerMeanMs,
     cpu_ms_per_job: cpuMsPerJob,
     cpu_cores_busy: cpuCoresBusy,
     wall_s: round1(wallS),
@@ -345,6 +354,19 @@ try {
     return { topics: [], groups: [] };
   });
   log(`deleted namespace ${ns.prefix}: ${deleted.topics.length} topics, ${deleted.groups.length} consumer groups`);
+}
+
+/** Mean kafka_handler_duration_seconds per topic (all outcomes, since the service started), ms. */
+function handlerMeans(text: string): Record<string, number> {
+  const sum = new Map<string, number>();
+  const count = new Map<string, number>();
+  for (const m of text.matchAll(/^kafka_handler_duration_seconds_(sum|count)\{([^}]*)\} (\S+)$/gm)) {
+    const topic = /topic="([^"]+)"/.exec(m[2]!)?.[1];
+    if (!topic) continue;
+    const into = m[1] === 'sum' ? sum : count;
+    into.set(topic, (into.get(topic) ?? 0) + Number(m[3]));
+  }
+  return Object.fromEntries([...count].filter(([, c]) => c > 0).map(([t, c]) => [t, Math.round(((sum.get(t) ?? 0) * 1000 * 10) / c) / 10]));
 }
 
 function sampleSubmitted() {
