@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
+import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import cliProgress from 'cli-progress';
 import pg from 'pg';
 import type { Admin } from 'kafkajs';
@@ -221,6 +222,7 @@ async function outputRate(admin: Admin, topics: string[], from: Map<string, stri
   return rate(stamps.length - atFirst, last - first);
 }
 
+const topicRetry = retry(handleAll, { maxAttempts: 5, backoff: new ExponentialBackoff({ initialDelay: 500, maxDelay: 5_000 }) });
 const kafka = createKafka('bench-ingest', live.KAFKA_BROKERS, createLogger('bench-ingest', 'error'));
 const admin = kafka.admin();
 const db = new pg.Pool({ connectionString: live.DATABASE_URL, max: 2 });
@@ -234,7 +236,10 @@ try {
   await bootstrapPlatform(config);
   const raw = ns.wire(Topics.documentSubmitted);
   const passOut = ns.wire('bench.passthrough.v1');
-  await ensureTopics(kafka, [{ topic: passOut, numPartitions: topicSpec(Topics.documentSubmitted).partitions, replicationFactor: 1 }]);
+  // A new topic's leader election can lag behind createTopics on a busy broker (UNKNOWN_TOPIC_OR_PARTITION): retried.
+  await topicRetry.execute(() =>
+    ensureTopics(kafka, [{ topic: passOut, numPartitions: topicSpec(Topics.documentSubmitted).partitions, replicationFactor: 1 }]),
+  );
   await admin.connect();
 
   // The documents: SQuAD paragraphs, each made unique to the run (ingest-validator forwards a content hash once).

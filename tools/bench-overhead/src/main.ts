@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
+import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import cliProgress from 'cli-progress';
 import pg from 'pg';
 import type { Admin } from 'kafkajs';
@@ -157,6 +158,7 @@ async function endOffsetSum(admin: Admin, topic: string): Promise<number> {
   return (await admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high), 0);
 }
 
+const topicRetry = retry(handleAll, { maxAttempts: 5, backoff: new ExponentialBackoff({ initialDelay: 500, maxDelay: 5_000 }) });
 const kafka = createKafka('bench-overhead', live.KAFKA_BROKERS, createLogger('bench-overhead', 'error'));
 const admin = kafka.admin();
 const serde = new AvroSerde(new SchemaRegistry({ host: live.SCHEMA_REGISTRY_URL }));
@@ -316,7 +318,10 @@ try {
   // Baseline: bare kafkajs produce → consume of the same payload size, same rate, same broker, acks = all.
   const payloadBytes = (await serde.encode(Topics.inferenceSubmitted, sampleSubmitted())).length;
   const baselineTopic = ns.wire('bench.baseline.v1');
-  await ensureTopics(kafka, [{ topic: baselineTopic, numPartitions: topicSpec(Topics.inferenceSubmitted).partitions, replicationFactor: 1 }]);
+  // A new topic's leader election can lag behind createTopics on a busy broker (UNKNOWN_TOPIC_OR_PARTITION): retried.
+  await topicRetry.execute(() =>
+    ensureTopics(kafka, [{ topic: baselineTopic, numPartitions: topicSpec(Topics.inferenceSubmitted).partitions, replicationFactor: 1 }]),
+  );
   const baseline = await kafkaBaseline(baselineTopic, payloadBytes, n);
 
   const cpuMsPerJob = Object.fromEntries(
