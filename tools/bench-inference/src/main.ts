@@ -50,6 +50,16 @@ const program = new Command('bench-inference')
   .option('--decode-base-ms <ms>', 'engine decode step base time', num(0), 8)
   .option('--decode-ms-per-seq <ms>', 'engine decode step time per running sequence', num(0), 0.5)
   .option('--headroom <n>', 'worker: in-flight calls per endpoint beyond max_num_seqs', int(0), 4)
+  .option(
+    '--worker-env <KEY=VALUE>',
+    'extra environment for the worker process, repeatable (memory experiments: MALLOC_ARENA_MAX=2, NODE_OPTIONS=...)',
+    (v: string, acc: Record<string, string>) => {
+      const i = v.indexOf('=');
+      if (i < 1) throw new InvalidArgumentError('expected KEY=VALUE');
+      return { ...acc, [v.slice(0, i)]: v.slice(i + 1) };
+    },
+    {} as Record<string, string>,
+  )
   .option('--drain-timeout <s>', 'stop waiting for results this long after the last request', num(1), 900);
 program.parse();
 const o = program.opts<
@@ -62,6 +72,7 @@ const o = program.opts<
     engines: number;
     headroom: number;
     drainTimeout: number;
+    workerEnv: Record<string, string>;
   }
 >();
 
@@ -135,6 +146,7 @@ try {
       engines,
       workerHeadroom: o.headroom,
       drainTimeoutMs: o.drainTimeout * 1000,
+      workerEnv: o.workerEnv,
       logDir,
       basePort: 18400,
       onProgress: progress,
@@ -164,7 +176,7 @@ if (o.summary) {
   mkdirSync(path.dirname(path.resolve(o.summary)), { recursive: true });
   writeFileSync(
     o.summary,
-    `${JSON.stringify({ trace: o.trace, speed: o.speed, duration_s: o.duration, requests: schedule.length, engines: { count: o.engines, max_num_seqs: o.maxNumSeqs, max_waiting: o.maxWaiting, decode_base_ms: o.decodeBaseMs, decode_ms_per_seq: o.decodeMsPerSeq, prefill_ms_per_token: o.prefillMsPerToken, kv_cache_tokens: o.kvCacheTokens }, worker_headroom: o.headroom, ...results }, null, 2)}\n`,
+    `${JSON.stringify({ trace: o.trace, speed: o.speed, duration_s: o.duration, requests: schedule.length, engines: { count: o.engines, max_num_seqs: o.maxNumSeqs, max_waiting: o.maxWaiting, decode_base_ms: o.decodeBaseMs, decode_ms_per_seq: o.decodeMsPerSeq, prefill_ms_per_token: o.prefillMsPerToken, kv_cache_tokens: o.kvCacheTokens }, worker_headroom: o.headroom, worker_env: o.workerEnv, ...results }, null, 2)}\n`,
   );
   console.log(`[bench] summary written to ${o.summary}`);
 }

@@ -39,6 +39,8 @@ export interface PhaseOptions {
   tier: Tier;
   /** Give up waiting for the last results this long after the last request was sent, ms. */
   drainTimeoutMs: number;
+  /** Extra environment of the worker process (e.g. MALLOC_ARENA_MAX, NODE_OPTIONS for memory experiments). */
+  workerEnv?: Record<string, string>;
   logDir: string;
   basePort: number;
   onProgress: (p: { phase: ConsumerKind; sent: number; total: number; finished: number; running: number; waiting: number }) => void;
@@ -213,7 +215,15 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
       worker = await spawnManaged({
         name: 'bench-inference-worker',
         script: path.join(root, 'services/inference-worker/dist/src/main.js'),
-        env: { ...env, HTTP_PORT: String(port), POOLS_FILE: poolsFile, WORKER_TIERS: o.tier, KAFKA_GROUP_ID: `${prefix}group`, KAFKA_FROM_BEGINNING: 'false' },
+        env: {
+          ...env,
+          HTTP_PORT: String(port),
+          POOLS_FILE: poolsFile,
+          WORKER_TIERS: o.tier,
+          KAFKA_GROUP_ID: `${prefix}group`,
+          KAFKA_FROM_BEGINNING: 'false',
+          ...o.workerEnv,
+        },
         port,
         logDir: o.logDir,
         readyPath: '/health/ready',
@@ -282,7 +292,7 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
           const text = await fetch(`${worker.url}/metrics`, { signal: AbortSignal.timeout(1000) })
             .then((r) => r.text())
             .catch(() => '');
-          const gauge = (name: string): number => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 1024 / 1024;
+          const gauge = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 1024 / 1024;
           if (text) {
             heap.push(gauge('nodejs_heap_size_used_bytes'));
             external.push(gauge('nodejs_external_memory_bytes'));
