@@ -20,7 +20,7 @@ import { Topics, dlqTopic, topicSpec, type DocumentSubmitted } from '@llmgov/con
 import { AvroSerde, TopicNamespace, createKafka, deleteNamespace, ensureTopics, newEnvelope } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
 import { bootstrapPlatform, repoRoot, startPlatform } from '@llmgov/platform';
-import { cpuSeconds, loadAverage, stackPids, withChildren } from './proc-stats.js';
+import { cpuSeconds, loadAverage, stackPids, treeCpuSeconds } from './proc-stats.js';
 
 const int =
   (min: number) =>
@@ -273,7 +273,6 @@ try {
   await producer.disconnect();
   log(`produced ${o.documents} documents to ${raw} (mean ${Math.round(bytes / o.documents)} bytes)`);
 
-  const cpuOf = (pids: number[]): number => pids.reduce((s, p) => s + cpuSeconds(p), 0);
   for (let round = 1; round <= o.rounds; round++) {
     // Passthrough.
     {
@@ -298,11 +297,10 @@ try {
           createInterface({ input: child.stdout! }).on('line', (l) => l.includes('"ready"') && resolve());
         });
         const readyCount = watch.count;
-        const pgPids = withChildren(stack.postgres);
-        const cpu0 = [cpuSeconds(child.pid), cpuOf(pgPids), cpuSeconds(stack.kafka)];
+        const cpu0 = [cpuSeconds(child.pid), treeCpuSeconds(stack.postgres), cpuSeconds(stack.kafka)];
         await watch.done;
         const perDoc = perDocAfter(o.documents - readyCount);
-        const cpu1 = [cpuSeconds(child.pid), cpuOf(pgPids), cpuSeconds(stack.kafka)];
+        const cpu1 = [cpuSeconds(child.pid), treeCpuSeconds(stack.postgres), cpuSeconds(stack.kafka)];
         results.push({
           consumer: 'passthrough',
           round,
@@ -353,11 +351,10 @@ try {
       try {
         const svc = platform.services.get('ingest-validator')!;
         const readyCount = watch.count;
-        const pgPids = withChildren(stack.postgres);
-        const cpu0 = [cpuSeconds(svc.child.pid), cpuOf(pgPids), cpuSeconds(stack.kafka)];
+        const cpu0 = [cpuSeconds(svc.child.pid), treeCpuSeconds(stack.postgres), cpuSeconds(stack.kafka)];
         await watch.done;
         const perDoc = perDocAfter(o.documents - readyCount);
-        const cpu1 = [cpuSeconds(svc.child.pid), cpuOf(pgPids), cpuSeconds(stack.kafka)];
+        const cpu1 = [cpuSeconds(svc.child.pid), treeCpuSeconds(stack.postgres), cpuSeconds(stack.kafka)];
         const metrics = await (await fetch(`${svc.url}/metrics`)).text();
         results.push({
           consumer: 'ingest-validator',

@@ -36,7 +36,7 @@ import { AvroSerde, TopicNamespace, createKafka, deleteNamespace, ensureTopics, 
 import { createLogger, percentile } from '@llmgov/observability';
 import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '@llmgov/platform';
 import { readAll } from './collect.js';
-import { cpuSeconds, loadAverage, stackPids, withChildren } from './proc-stats.js';
+import { cpuSeconds, loadAverage, stackPids, treeCpuSeconds } from './proc-stats.js';
 
 const num =
   (min: number) =>
@@ -202,13 +202,15 @@ try {
   const components: Record<string, number[]> = {
     ...Object.fromEntries([...platform.services].map(([name, p]) => [name, [p.child.pid!]])),
     engines: platform.engines.map((e) => e.child.pid!),
-    postgres: withChildren(stack.postgres),
     kafka: stack.kafka ? [stack.kafka] : [],
     redis: stack.redis ? [stack.redis] : [],
     registry: stack.registry ? [stack.registry] : [],
     'bench (this process)': [process.pid],
   };
-  const cpuNow = () => Object.fromEntries(Object.entries(components).map(([k, pids]) => [k, pids.reduce((s, p) => s + cpuSeconds(p), 0)]));
+  const cpuNow = (): Record<string, number> => ({
+    ...Object.fromEntries(Object.entries(components).map(([k, pids]) => [k, pids.reduce((s, p) => s + cpuSeconds(p), 0)])),
+    postgres: treeCpuSeconds(stack.postgres),
+  });
   const cpu0 = cpuNow();
   const loadStart = Date.now();
 

@@ -23,6 +23,28 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/**
+ * CPU seconds of a process tree one level deep (a postmaster and its backends): the parent's own time, the time of
+ * children it already reaped (cutime + cstime, fields 16 and 17 of proc(5) stat: backends that exited during the
+ * window), and the time of its live children, re-listed at each call so backends started meanwhile count too.
+ */
+export function treeCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const own = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS_PER_S;
+    return (
+      own +
+      withChildren(pid)
+        .slice(1)
+        .reduce((s, c) => s + cpuSeconds(c), 0)
+    );
+  } catch {
+    return 0;
+  }
+}
+
 /** A process and its direct children (e.g. the postmaster and its backends), from /proc/<pid>/task/<pid>/children. */
 export function withChildren(pid: number | undefined): number[] {
   if (pid === undefined) return [];
