@@ -46,3 +46,16 @@ export async function readAll(
     await consumer.disconnect();
   }
 }
+
+/** Mean kafka_handler_duration_seconds per topic (all outcomes, since the service started), ms. */
+export function handlerMeans(text: string): Record<string, number> {
+  const sum = new Map<string, number>();
+  const count = new Map<string, number>();
+  for (const m of text.matchAll(/^kafka_handler_duration_seconds_(sum|count)\{([^}]*)\} (\S+)$/gm)) {
+    const topic = /topic="([^"]+)"/.exec(m[2]!)?.[1];
+    if (!topic) continue;
+    const into = m[1] === 'sum' ? sum : count;
+    into.set(topic, (into.get(topic) ?? 0) + Number(m[3]));
+  }
+  return Object.fromEntries([...count].filter(([, c]) => c > 0).map(([t, c]) => [t, Math.round(((sum.get(t) ?? 0) * 1000 * 10) / c) / 10]));
+}

@@ -35,7 +35,7 @@ import {
 import { AvroSerde, TopicNamespace, createKafka, deleteNamespace, ensureTopics, newEnvelope } from '@llmgov/kafka-runtime';
 import { createLogger, percentile } from '@llmgov/observability';
 import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '@llmgov/platform';
-import { readAll } from './collect.js';
+import { handlerMeans, readAll } from './collect.js';
 import { cpuSeconds, loadAverage, stackPids, treeCpuSeconds } from './proc-stats.js';
 
 const num =
@@ -361,19 +361,6 @@ try {
     return { topics: [], groups: [] };
   });
   log(`deleted namespace ${ns.prefix}: ${deleted.topics.length} topics, ${deleted.groups.length} consumer groups`);
-}
-
-/** Mean kafka_handler_duration_seconds per topic (all outcomes, since the service started), ms. */
-function handlerMeans(text: string): Record<string, number> {
-  const sum = new Map<string, number>();
-  const count = new Map<string, number>();
-  for (const m of text.matchAll(/^kafka_handler_duration_seconds_(sum|count)\{([^}]*)\} (\S+)$/gm)) {
-    const topic = /topic="([^"]+)"/.exec(m[2]!)?.[1];
-    if (!topic) continue;
-    const into = m[1] === 'sum' ? sum : count;
-    into.set(topic, (into.get(topic) ?? 0) + Number(m[3]));
-  }
-  return Object.fromEntries([...count].filter(([, c]) => c > 0).map(([t, c]) => [t, Math.round(((sum.get(t) ?? 0) * 1000 * 10) / c) / 10]));
 }
 
 function sampleSubmitted() {
