@@ -9,6 +9,8 @@ import { intFromEnv, loadPlatformConfig } from '@llmgov/config';
  * - `MAX_DOCUMENT_CHARS`, `MAX_PROMPT_CHARS`: semantic size limits (UTF-16 code units after normalisation).
  * - `INJECTION_REJECT_SCORE`: prompts scoring at or above this (0..1) are rejected as prompt injection.
  * - `ALLOWED_LANGUAGES`: ISO 639-1 codes accepted for documents (comma-separated).
+ * - `JOB_EXPIRY_GRACE_MS`: a job still non-final this long after its deadline is expired by the sweeper.
+ * - `JOB_SWEEP_INTERVAL_MS`: how often the expiry sweeper runs.
  */
 export const ingestEnv = {
   API_KEYS: z
@@ -31,6 +33,8 @@ export const ingestEnv = {
   MAX_DOCUMENT_CHARS: intFromEnv(1, 10_000_000).default(200_000),
   MAX_PROMPT_CHARS: intFromEnv(1, 1_000_000).default(8_000),
   INJECTION_REJECT_SCORE: z.coerce.number().min(0).max(1).default(0.75),
+  JOB_EXPIRY_GRACE_MS: intFromEnv(0, 86_400_000).default(60_000),
+  JOB_SWEEP_INTERVAL_MS: intFromEnv(50, 3_600_000).default(10_000),
   ALLOWED_LANGUAGES: z
     .string()
     .default('en')

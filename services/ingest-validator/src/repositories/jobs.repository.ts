@@ -73,6 +73,43 @@ export class JobsRepository {
     }
   }
 
+  /** The job with this id, whatever its tenant (internal use: the DLQ projection); undefined when absent. */
+  async findById(jobId: string): Promise<JobRow | undefined> {
+    try {
+      const r = await this.pool.query<JobRow>('SELECT * FROM jobs WHERE job_id = $1', [jobId]);
+      return r.rows[0];
+    } catch (err) {
+      throw classifyPgError(err);
+    }
+  }
+
+  /**
+   * Moves to `expired` the non-final jobs whose deadline (`created_at` + `request.budget.latency_ms`, or created_at
+   * when the request has no budget) lies more than `graceMs` in the past, oldest first, at most `limit` of them.
+   * @returns the expired jobs with the error stored on them (code `deadline_exceeded`).
+   */
+  async expireOverdue(graceMs: number, limit: number): Promise<{ job_id: string; tenant_id: string; error: { code: string; message: string } }[]> {
+    try {
+      const r = await this.pool.query<{ job_id: string; tenant_id: string; error: { code: string; message: string } }>(
+        `WITH overdue AS (
+           SELECT job_id FROM jobs
+           WHERE state IN ('validating', 'in_progress', 'finalizing', 'cancelling')
+             AND created_at + (COALESCE(CASE WHEN request->'budget'->>'latency_ms' ~ '^[0-9]{1,12}$'
+                                             THEN (request->'budget'->>'latency_ms')::bigint END, 0) + $1) * interval '1 millisecond' < now()
+           ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         UPDATE jobs j SET state = 'expired', stage = 'sweeper', expired_at = now(), updated_at = now(),
+           error = jsonb_build_object('code', 'deadline_exceeded', 'message',
+             'no final state ' || ($1 / 1000)::text || ' s after the latency budget ran out (last stage: ' || COALESCE(j.stage, 'none') || ')')
+         FROM overdue WHERE j.job_id = overdue.job_id
+         RETURNING j.job_id::text AS job_id, j.tenant_id, j.error`,
+        [graceMs, limit],
+      );
+      return r.rows;
+    } catch (err) {
+      throw classifyPgError(err);
+    }
+  }
+
   async delete(jobId: string): Promise<void> {
     await this.pool.query('DELETE FROM jobs WHERE job_id = $1', [jobId]).catch((err: unknown) => {
       throw classifyPgError(err);
