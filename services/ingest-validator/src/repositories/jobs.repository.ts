@@ -10,7 +10,10 @@ export interface JobRow {
   idempotency_key: string | null;
   state: JobState;
   stage: string | null;
+  /** Normalised, PII-masked request (never the raw prompt). */
   request: Record<string, unknown>;
+  /** SHA-256 hex of the canonical HTTP request (requestFingerprint); null for raw-topic and older jobs. */
+  request_fingerprint: string | null;
   result: Record<string, unknown> | null;
   error: { code: string; message: string } | null;
   created_at: Date;
@@ -49,21 +52,23 @@ export class JobsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   /**
-   * Inserts a job in state `validating`. With an idempotency key already used by the tenant, returns the
-   * existing job and `created: false` instead.
+   * Inserts a job in state `validating`. With an idempotency key already used by the tenant (or a job id that
+   * exists), returns the existing job and `created: false` instead; the caller compares `request_fingerprint`.
+   * `request` must already be normalised and PII-masked: it is stored as is.
    */
   async create(job: {
     jobId: string;
     tenantId: string;
     idempotencyKey: string | null;
     request: Record<string, unknown>;
+    requestFingerprint?: string | null;
   }): Promise<{ job: JobRow; created: boolean }> {
     try {
       const inserted = await this.pool.query<JobRow>(
-        `INSERT INTO jobs (job_id, tenant_id, idempotency_key, state, stage, request)
-         VALUES ($1, $2, $3, 'validating', 'ingest', $4)
+        `INSERT INTO jobs (job_id, tenant_id, idempotency_key, state, stage, request, request_fingerprint)
+         VALUES ($1, $2, $3, 'validating', 'ingest', $4, $5)
          ON CONFLICT DO NOTHING RETURNING *`,
-        [job.jobId, job.tenantId, job.idempotencyKey, job.request],
+        [job.jobId, job.tenantId, job.idempotencyKey, job.request, job.requestFingerprint ?? null],
       );
       if (inserted.rows[0]) return { job: inserted.rows[0], created: true };
       const existing = job.idempotencyKey
