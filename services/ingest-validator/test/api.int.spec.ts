@@ -13,10 +13,10 @@ import pg from 'pg';
 import type { Kafka, Producer } from 'kafkajs';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { loadPlatformConfig } from '@llmgov/config';
-import { Topics, type InferenceRequestSubmitted } from '@llmgov/contracts';
+import { Topics, type FeedbackSubmitted, type InferenceRequestSubmitted } from '@llmgov/contracts';
 import { AvroSerde, createKafka, newEnvelope } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
-import { eventually } from '@llmgov/testing';
+import { eventually, waitForRecord } from '@llmgov/testing';
 import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '@llmgov/platform';
 
 const run = randomUUID().slice(0, 8);
@@ -392,6 +392,26 @@ describe('no raw PII at rest', { timeout: 120_000 }, () => {
     const stored = JSON.stringify(row.request);
     for (const pii of PII) assert.ok(!stored.includes(pii), `${pii} is stored: ${stored}`);
     assert.match(row.request.prompt, /^Mail \[EMAIL\], card \[CARD\], SSN \[SSN\], phone \[PHONE\]: where is the lighthouse .*\?\uFFFD$/);
+  });
+
+  it('POST /v1/feedback forwards the correction and comment normalised and masked (the labeler stores them)', async () => {
+    const job = await send('POST', '/v1/jobs', { body: { prompt: `Where is the volcano ${run}?` } });
+    expectAnswer('submit', job, [202]);
+    accepted.add(String(job.json.id));
+    const fb = await send('POST', '/v1/feedback', {
+      body: { job_id: job.json.id, kind: 'CORRECTION', correction: `\u0000${promptWithPii}`, comment: 'write to bob@example.com' },
+    });
+    expectAnswer('feedback', fb, [202]);
+    const record = await waitForRecord(
+      kafka,
+      Topics.feedbackSubmitted,
+      async (r) => (await serde.decode<FeedbackSubmitted>(r.message.value)).event_id === fb.json.event_id,
+      60_000,
+    );
+    const value = await serde.decode<FeedbackSubmitted>(record.message.value);
+    for (const pii of PII) assert.ok(!JSON.stringify(value).includes(pii), `${pii} is forwarded: ${JSON.stringify(value)}`);
+    assert.match(value.correction ?? '', /^Mail \[EMAIL\], card \[CARD\]/);
+    assert.equal(value.comment, 'write to [EMAIL]');
   });
 
   it('a raw-topic request that fails validation leaves a failed job with the masked prompt only', async () => {
