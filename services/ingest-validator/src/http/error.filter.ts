@@ -1,6 +1,7 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { RetriableError, ValidationError } from '@llmgov/kafka-runtime';
 import { ZodError } from 'zod';
+import { createLogger } from '@llmgov/observability';
 
 interface HttpResponse {
   status(code: number): HttpResponse;
@@ -16,6 +17,9 @@ interface HttpResponse {
  */
 @Catch()
 export class ApiErrorFilter implements ExceptionFilter {
+  /** Logs what a 500 hides from the caller (the log is the only place its cause is seen). */
+  private readonly logger = createLogger('ingest-validator', process.env['LOG_LEVEL'] ?? 'info');
+
   catch(err: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<HttpResponse>();
     if (err instanceof ValidationError) {
@@ -49,6 +53,7 @@ export class ApiErrorFilter implements ExceptionFilter {
       res.status(bodyParser.status).json({ error: { code: bodyParser.type ?? codeFor(bodyParser.status), message } });
       return;
     }
+    this.logger.error({ err }, 'unexpected error answered with 500');
     res.status(500).json({ error: { code: 'internal_error', message: 'internal error' } });
   }
 }
