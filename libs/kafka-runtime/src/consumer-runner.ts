@@ -3,7 +3,7 @@ import { ExponentialBackoff, handleAll, handleWhen, retry } from 'cockatiel';
 import { CORRELATION_ID_HEADER, TRACEPARENT_HEADER, childTraceparent, runWithTraceContext, type Logger, type PlatformMetrics } from '@llmgov/observability';
 import type { AvroSerde } from './serde.js';
 import type { DeadLetterPublisher } from './dead-letter.js';
-import { errorClass, errorCode, errorMessage, isRetriable } from './errors.js';
+import { errorClass, errorCode, errorMessage, isRetriable } from '@llmgov/errors';
 import { headersToStrings } from './headers.js';
 import { OffsetTracker } from './offset-tracker.js';
 import { InFlightLimiter } from './in-flight-limiter.js';

@@ -1,4 +1,3 @@
-export * from './errors.js';
 export * from './envelope.js';
 export * from './offset-tracker.js';
 export * from './serde.js';

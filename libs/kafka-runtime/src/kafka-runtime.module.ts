@@ -11,7 +11,7 @@ import {
 import { DiscoveryModule, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Kafka, Producer } from 'kafkajs';
-import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
+import { PLATFORM_CONFIG, loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
 import { LOGGER, PlatformMetrics, ReadinessRegistry, type Logger } from '@llmgov/observability';
 import { createKafka } from './kafka-client.js';
 import { AvroSerde } from './serde.js';
@@ -19,8 +19,7 @@ import { EventPublisher } from './publisher.js';
 import { DeadLetterPublisher } from './dead-letter.js';
 import { KafkaConsumerRunner, type RecordHandler } from './consumer-runner.js';
 
-/** Injection tokens. */
-export const PLATFORM_CONFIG = Symbol('PLATFORM_CONFIG');
+/** Injection tokens (PLATFORM_CONFIG, provided here, is defined in @llmgov/config). */
 export const KAFKA = Symbol('KAFKA');
 export const KAFKA_PRODUCER = Symbol('KAFKA_PRODUCER');
 const KAFKA_HANDLER = 'llmgov:kafka-handler';

@@ -1,14 +1,13 @@
 import { Global, Inject, Injectable, Module, Optional, type DynamicModule, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
-import { PLATFORM_CONFIG } from '@llmgov/kafka-runtime';
-import type { PlatformConfig } from '@llmgov/config';
+import { PLATFORM_CONFIG, type PlatformConfig } from '@llmgov/config';
 import { ReadinessRegistry } from '@llmgov/observability';
 import { createPgPool } from './postgres.js';
 import { createRedis } from './redis.js';
 
-export const PG_POOL = Symbol('PG_POOL');
-export const REDIS = Symbol('REDIS');
+import { PG_POOL, REDIS } from './tokens.js';
+import { AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository, JobFlagsRepository } from './redis-state.js';
 
 /** Which stores a service needs. Each one named is a dependency: readiness fails and consumers pause while it is down. */
 export interface PersistenceOptions {
@@ -38,7 +37,8 @@ class PersistenceLifecycle implements OnModuleInit, OnApplicationShutdown {
 }
 
 /**
- * Provides PG_POOL (pg.Pool) and/or REDIS (ioredis) from the platform config, each registered as a readiness
+ * Provides PG_POOL (pg.Pool) and/or REDIS (ioredis) from the platform config, with the shared Redis state
+ * repositories (job flags, answer cache, budget spend, effect markers) when Redis is used, each registered as a readiness
  * dependency (see ReadinessRegistry.failingDependencies): a service lists only the stores it uses, so an outage of
  * another store neither fails its readiness nor pauses its consumers.
  */
@@ -49,7 +49,8 @@ export class PersistenceModule {
     const providers = [];
     if (options.postgres) providers.push({ provide: PG_POOL, inject: [PLATFORM_CONFIG], useFactory: (c: PlatformConfig) => createPgPool(c.DATABASE_URL) });
     if (options.redis) providers.push({ provide: REDIS, inject: [PLATFORM_CONFIG], useFactory: (c: PlatformConfig) => createRedis(c.REDIS_URL) });
-    const exported = providers.map((p) => p.provide);
-    return { module: PersistenceModule, global: true, providers: [...providers, PersistenceLifecycle], exports: exported };
+    const repositories = options.redis ? [JobFlagsRepository, AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository] : [];
+    const exported = [...providers.map((p) => p.provide), ...repositories];
+    return { module: PersistenceModule, global: true, providers: [...providers, ...repositories, PersistenceLifecycle], exports: exported };
   }
 }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { RetriableError } from '@llmgov/kafka-runtime';
+import { RetriableError } from '@llmgov/errors';
 
 export type { Pool, PoolClient } from 'pg';
 

@@ -15,7 +15,7 @@ export function isRedisConnectionError(err: unknown): boolean {
 
 /**
  * ioredis with classified failures: a command that fails for lack of a connection rejects with an error marked
- * `retriable: true` (the platform's error taxonomy, see @llmgov/kafka-runtime isRetriable), so a Redis blip is
+ * `retriable: true` (the platform's error taxonomy, see @llmgov/errors isRetriable), so a Redis blip is
  * retried and waited out instead of dead-lettering records. Error replies (WRONGTYPE...) stay non-retriable.
  */
 class ClassifiedRedis extends Redis {

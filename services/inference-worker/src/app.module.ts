@@ -5,6 +5,8 @@ import { PersistenceModule } from '@llmgov/persistence';
 import { WORKER_CONFIG, loadWorkerConfig } from './config.js';
 import { RoutedHandler } from './handlers/routed.handler.js';
 import { InferenceService } from './services/inference.service.js';
+import { JobLeases } from './adapters/job-lease.js';
+import { ChatCompletionsClient } from '@llmgov/llm-clients';
 import { PoolRegistry } from './services/pool-registry.js';
 import { FlowController, SCRAPE_FN } from './services/flow-controller.js';
 import { WorkerMetrics } from './services/worker-metrics.js';
@@ -24,6 +26,9 @@ export const SERVICE_NAME = 'inference-worker';
     FlowController,
     RoutedHandler,
     InferenceService,
+    JobLeases,
+    // The engines' HTTP API (OpenAI-compatible, streaming): the adapter every call goes through.
+    { provide: ChatCompletionsClient, useFactory: () => new ChatCompletionsClient() },
   ],
 })
 export class AppModule {}

@@ -6,7 +6,6 @@ import { JUDGE_CONFIG, loadJudgeConfig } from './config.js';
 import { CompletionsHandler } from './handlers/completions.handler.js';
 import { JudgeService } from './services/judge.service.js';
 import { JudgeMetrics } from './services/judge-metrics.js';
-import { JudgeStateRepository } from './repositories/judge-state.repository.js';
 
 export const SERVICE_NAME = 'judge';
 
@@ -17,7 +16,6 @@ export const SERVICE_NAME = 'judge';
     CompletionsHandler,
     JudgeService,
     JudgeMetrics,
-    JudgeStateRepository,
   ],
 })
 export class AppModule {}

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventPublisher, Outcome, ValidationError, newEnvelope, type HandlerOutcome, deterministicEventId } from '@llmgov/kafka-runtime';
+import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome, deterministicEventId } from '@llmgov/kafka-runtime';
+import { ValidationError } from '@llmgov/errors';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import { Topics, type BudgetAlert, type CostRecorded, type UsageRecorded } from '@llmgov/contracts';
 import { COST_CONFIG, PRICE_CATALOG, type CostConfig } from '../config.js';

@@ -4,15 +4,15 @@ import { HashingEmbedder } from '@llmgov/embeddings';
 import { RecordingPublisher } from '@llmgov/testing';
 import { Topics, type DocumentValidated, type UsageRecorded } from '@llmgov/contracts';
 import type { EventPublisher } from '@llmgov/kafka-runtime';
-import type { Redis } from '@llmgov/persistence';
+import type { EffectMarkersRepository } from '@llmgov/persistence';
 import { loadEmbedderConfig } from '../config.js';
 import { EmbeddingService } from './embedding.service.js';
 
-/** Redis double with the two commands the service uses; `crash` drops every marker (a crash before SET). */
-function fakeRedis() {
+/** Effect-marker double; `crash` drops every marker (a crash before the marker was written). */
+function fakeMarkers() {
   const keys = new Map<string, string>();
-  const redis = { exists: async (k: string) => (keys.has(k) ? 1 : 0), set: async (k: string, v: string) => void keys.set(k, v) };
-  return { redis: redis as unknown as Redis, crash: () => keys.clear() };
+  const markers = { isDone: async (k: string) => keys.has(k), markDone: async (k: string, v: string) => void keys.set(k, v) };
+  return { markers: markers as unknown as EffectMarkersRepository, crash: () => keys.clear() };
 }
 
 const doc = (over: Partial<DocumentValidated> = {}): DocumentValidated =>
@@ -36,8 +36,8 @@ describe(EmbeddingService.name, () => {
   const config = loadEmbedderConfig();
   const setup = () => {
     const publisher = new RecordingPublisher();
-    const { redis, crash } = fakeRedis();
-    const sut = new EmbeddingService(config, new HashingEmbedder({ dimensions: 64 }), redis, publisher as unknown as EventPublisher);
+    const { markers, crash } = fakeMarkers();
+    const sut = new EmbeddingService(config, new HashingEmbedder({ dimensions: 64 }), markers, publisher as unknown as EventPublisher);
     return { sut, publisher, crash };
   };
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventPublisher, Outcome, ValidationError, newEnvelope, type HandlerOutcome, deterministicEventId } from '@llmgov/kafka-runtime';
+import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome, deterministicEventId } from '@llmgov/kafka-runtime';
+import { ValidationError } from '@llmgov/errors';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import { Topics, type FeedbackSubmitted, type InferenceJudged, type LabelCurated } from '@llmgov/contracts';
 import { JudgedResultsRepository, type JudgedResultRow } from '../repositories/judged-results.repository.js';

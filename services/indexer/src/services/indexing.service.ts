@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { Gauge } from 'prom-client';
-import { EventPublisher, Outcome, RetriableError, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { RetriableError } from '@llmgov/errors';
 import { PlatformMetrics } from '@llmgov/observability';
 import { pointId, type ChunkPoint, type VectorStore } from '@llmgov/vector-store';
 import { Topics, type ChunkEmbedded, type IndexStatus } from '@llmgov/contracts';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { NotFoundException, UnprocessableEntityException, type ArgumentsHost } from '@nestjs/common';
-import { RetriableError, ValidationError } from '@llmgov/kafka-runtime';
+import { RetriableError, ValidationError } from '@llmgov/errors';
 import { z } from 'zod';
 import { ApiErrorFilter } from './error.filter.js';
 

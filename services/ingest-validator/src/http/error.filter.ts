@@ -1,5 +1,5 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import { RetriableError, ValidationError } from '@llmgov/kafka-runtime';
+import { RetriableError, ValidationError } from '@llmgov/errors';
 import { ZodError } from 'zod';
 import { createLogger } from '@llmgov/observability';
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Inject, Injectable, NotFoundException, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
-import { EventPublisher, Outcome, ValidationError, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
-import { REDIS, RedisKeys, type Redis } from '@llmgov/persistence';
+import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { ValidationError } from '@llmgov/errors';
+import { JobFlagsRepository } from '@llmgov/persistence';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import {
   Topics,
@@ -57,7 +58,7 @@ export class JobsService {
     private readonly jobs: JobsRepository,
     private readonly validation: ValidationService,
     private readonly publisher: EventPublisher,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly jobFlags: JobFlagsRepository,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -128,7 +129,7 @@ export class JobsService {
     const job = await this.jobs.find(tenantId, jobId);
     if (!job) throw new NotFoundException(`job ${jobId.slice(0, 100)} not found`);
     if (TERMINAL_STATES.has(job.state)) throw new ConflictException(`job ${jobId} is already ${job.state}`);
-    await this.redis.set(RedisKeys.jobCancel(jobId), '1', 'EX', CANCEL_FLAG_TTL_S);
+    await this.jobFlags.markCancelled(jobId, CANCEL_FLAG_TTL_S);
     const event: JobStatusChanged = { ...newEnvelope(tenantId, jobId), job_id: jobId, state: 'cancelling', stage: 'api', result: null, error: null };
     await this.jobs.applyStatus(event);
     await this.publisher.publish(Topics.jobStatus, { key: jobId, value: event });
@@ -150,7 +151,7 @@ export class JobsService {
       }
       throw err;
     }
-    if (await this.redis.exists(RedisKeys.jobCancel(req.job_id))) {
+    if (await this.jobFlags.isCancelled(req.job_id)) {
       await this.publishStatus(req.tenant_id, req.job_id, 'cancelled', 'ingest', { code: 'cancelled', message: 'cancelled by the submitter' });
       return Outcome.skipped('job cancelled');
     }

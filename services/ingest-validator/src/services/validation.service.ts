@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { ValidationError } from '@llmgov/kafka-runtime';
+import { ValidationError } from '@llmgov/errors';
 import type { DocumentSubmitted, DocumentValidated, InferenceRequestSubmitted, InferenceRequestValidated } from '@llmgov/contracts';
 import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { hasControlCharacters, hasLoneSurrogates, injectionScore, maskPii, normaliseText } from '@llmgov/guardrails';

@@ -11,7 +11,7 @@ import { PlatformMetrics } from '@llmgov/observability';
 import { RecordingPublisher } from '@llmgov/testing';
 import { Topics, type InferenceRequestRouted, type InferenceRequestValidated } from '@llmgov/contracts';
 import type { EventPublisher } from '@llmgov/kafka-runtime';
-import type { Redis } from '@llmgov/persistence';
+import type { AnswerCacheRepository, BudgetSpendRepository, JobFlagsRepository } from '@llmgov/persistence';
 import { loadRouterConfig } from '../config.js';
 import { RoutingService } from './routing.service.js';
 
@@ -20,8 +20,10 @@ const fixture = JSON.parse(
   readFileSync(path.resolve(here, '../../../../../schemas/fixtures/inference.request.validated.v1/valid-full.json'), 'utf8'),
 ) as InferenceRequestValidated;
 
-/** Redis double: no cancel flag, no cached answer, no spend. */
-const redis = { exists: async () => 0, get: async () => null } as unknown as Redis;
+/** Redis-state doubles: no cancel flag, no cached answer, no spend. */
+const jobFlags = { isCancelled: async () => false } as unknown as JobFlagsRepository;
+const answers = { get: async () => undefined } as unknown as AnswerCacheRepository;
+const spend = { monthToDateMicroUsd: async () => 0 } as unknown as BudgetSpendRepository;
 
 describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`, () => {
   let server: Server;
@@ -52,7 +54,7 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
       queries.length = 0;
       const publisher = new RecordingPublisher();
       const config = { ...loadRouterConfig(), RETRIEVAL_MODE: mode };
-      const sut = new RoutingService(config, redis, new QdrantVectorStore({ url }), new HashingEmbedder({ dimensions: 8 }), publisher as unknown as EventPublisher, new PlatformMetrics('spec'));
+      const sut = new RoutingService(config, jobFlags, answers, spend, new QdrantVectorStore({ url }), new HashingEmbedder({ dimensions: 8 }), publisher as unknown as EventPublisher, new PlatformMetrics('spec'));
       const req: InferenceRequestValidated = { ...fixture, occurred_at: Date.now() };
       assert.equal((await sut.route(req)).status, 'success');
       const routed = [...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedS), ...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedM), ...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedL)];

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { EventPublisher, Outcome, RetriableError, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { RetriableError } from '@llmgov/errors';
 import { PlatformMetrics } from '@llmgov/observability';
-import { REDIS, RedisKeys, type Redis } from '@llmgov/persistence';
+import { AnswerCacheRepository, BudgetSpendRepository, JobFlagsRepository, type ExactCacheEntry } from '@llmgov/persistence';
 import { Bm25SparseEncoder, countTokens, type EmbeddingsClient } from '@llmgov/embeddings';
 import type { VectorStore } from '@llmgov/vector-store';
 import {
@@ -16,22 +17,12 @@ import {
   type JobError,
   type JobState,
   type JobStatusChanged,
-  type Tier,
 } from '@llmgov/contracts';
 import { ROUTER_CONFIG, type RouterConfig } from '../config.js';
 import { chooseTier } from './tier-policy.js';
 
 export const VECTOR_STORE = Symbol('VECTOR_STORE');
 export const EMBEDDINGS_CLIENT = Symbol('EMBEDDINGS_CLIENT');
-
-/** What the judge stores in the exact cache (see RedisKeys.exactCache). */
-interface CachedAnswer {
-  text: string;
-  finish_reason: string;
-  model: string;
-  tier: Tier;
-  context: ContextChunk[];
-}
 
 /**
  * The routing policy: cancellation and deadline guards, exact cache, budget check, retrieval (RAG),
@@ -45,7 +36,9 @@ export class RoutingService {
 
   constructor(
     @Inject(ROUTER_CONFIG) private readonly config: RouterConfig,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly jobFlags: JobFlagsRepository,
+    private readonly answers: AnswerCacheRepository,
+    private readonly spend: BudgetSpendRepository,
     @Inject(VECTOR_STORE) private readonly store: VectorStore,
     @Inject(EMBEDDINGS_CLIENT) private readonly embeddings: EmbeddingsClient,
     private readonly publisher: EventPublisher,
@@ -60,7 +53,7 @@ export class RoutingService {
   }
 
   async route(req: InferenceRequestValidated): Promise<HandlerOutcome> {
-    if (await this.redis.exists(RedisKeys.jobCancel(req.job_id))) {
+    if (await this.jobFlags.isCancelled(req.job_id)) {
       await this.status(req, 'cancelled', { code: 'cancelled', message: 'cancelled by the submitter' });
       this.decisions.inc({ route: 'cancelled', tier: 'none' });
       return Outcome.skipped('job cancelled');
@@ -72,7 +65,7 @@ export class RoutingService {
       return Outcome.skipped('deadline passed');
     }
     const cacheKey = createHash('sha256').update(`${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}`).digest('hex');
-    const cached = await this.cacheLookup(req.tenant_id, cacheKey);
+    const cached = await this.answers.get(req.tenant_id, cacheKey);
     if (cached) {
       await this.publishCacheHit(req, cached, cacheKey, deadlineAt);
       this.decisions.inc({ route: 'cache_hit', tier: cached.tier });
@@ -80,7 +73,7 @@ export class RoutingService {
     }
     const budget = this.config.TENANT_BUDGETS_USD.get(req.tenant_id);
     if (budget !== undefined) {
-      const spentMicro = Number((await this.redis.get(RedisKeys.budgetSpent(req.tenant_id, new Date().toISOString().slice(0, 7)))) ?? 0);
+      const spentMicro = await this.spend.monthToDateMicroUsd(req.tenant_id, new Date().toISOString().slice(0, 7));
       if (spentMicro / 1e6 >= budget) {
         await this.status(req, 'failed', { code: 'budget_exceeded', message: `tenant budget of ${budget} USD for this month is spent` });
         this.decisions.inc({ route: 'refused_budget', tier: 'none' });
@@ -140,17 +133,7 @@ export class RoutingService {
     return this.config.EMBEDDINGS === 'local' ? 'sparse' : 'hybrid';
   }
 
-  private async cacheLookup(tenantId: string, cacheKey: string): Promise<CachedAnswer | undefined> {
-    const raw = await this.redis.get(RedisKeys.exactCache(tenantId, cacheKey));
-    if (!raw) return undefined;
-    try {
-      return JSON.parse(raw) as CachedAnswer;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private async publishCacheHit(req: InferenceRequestValidated, cached: CachedAnswer, cacheKey: string, deadlineAt: number): Promise<void> {
+  private async publishCacheHit(req: InferenceRequestValidated, cached: ExactCacheEntry, cacheKey: string, deadlineAt: number): Promise<void> {
     const completed: InferenceCompleted = {
       ...newEnvelope(req.tenant_id, req.job_id),
       job_id: req.job_id,
