@@ -76,32 +76,39 @@ async function runner(handler: RecordHandler, maxInFlight: number) {
     maxInFlight,
     partitionsConsumedConcurrently: 1,
     fromBeginning: true,
-    commitIntervalMs: 1,
+    commitIntervalMs: 60_000, // the spec commits explicitly with commitCompleted()
   });
   await sut.start();
   return { sut, state, eachBatch: state.eachBatch! };
 }
 
-/** Waits for the runner's commit timer to flush. */
-const commitsSettle = () => new Promise((r) => setTimeout(r, 20));
+/** Resolves once the runner has `n` records in flight (finished records free their slot after their completion is tracked). */
+const inFlightIs = (sut: KafkaConsumerRunner, n: number) =>
+  new Promise<void>((resolve) => {
+    const check = (): void => (sut.inFlight === n ? resolve() : void setImmediate(check));
+    check();
+  });
 
 describe(KafkaConsumerRunner.name, () => {
   it('commits only the contiguous completed prefix when records finish out of order', async () => {
     const h = controlledHandler();
-    const { state, eachBatch } = await runner(h.handler, 10);
+    const { sut, state, eachBatch } = await runner(h.handler, 10);
     const resolved: string[] = [];
     await eachBatch(batch([0, 1, 2, 3], resolved));
     await h.startedCount(4);
     assert.deepEqual(h.started, ['0', '1', '2', '3'], 'all dispatched without waiting for each other');
     h.finish('2');
     h.finish('3');
-    await commitsSettle();
+    await inFlightIs(sut, 2);
+    await sut.commitCompleted();
     assert.deepEqual(state.commits, [], '0 and 1 still running');
     h.finish('0');
-    await commitsSettle();
+    await inFlightIs(sut, 1);
+    await sut.commitCompleted();
     assert.deepEqual(state.commits.at(-1), [{ topic: TOPIC, partition: 0, offset: '1' }]);
     h.finish('1');
-    await commitsSettle();
+    await inFlightIs(sut, 0);
+    await sut.commitCompleted();
     assert.deepEqual(state.commits.at(-1), [{ topic: TOPIC, partition: 0, offset: '4' }], 'next offset after 3');
   });
 

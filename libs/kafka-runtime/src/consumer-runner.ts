@@ -181,7 +181,7 @@ export class KafkaConsumerRunner {
     ]);
     clearTimeout(timer);
     if (!drained) this.opts.logger.warn({ in_flight: this.slots.inUse, drain_ms: drainMs }, 'drain timed out; the rest is redelivered');
-    await this.flushCommits();
+    await this.commitCompleted();
     clearTimeout(this.commitTimer);
     this.consumer = undefined;
     this.joined = false;
@@ -294,12 +294,15 @@ export class KafkaConsumerRunner {
     if (this.commitTimer) return;
     this.commitTimer = setTimeout(() => {
       this.commitTimer = undefined;
-      void this.flushCommits();
+      void this.commitCompleted();
     }, this.opts.commitIntervalMs ?? 200);
   }
 
-  /** Commits the contiguous completed offset of every assigned partition (serialised: one commit at a time). */
-  private flushCommits(): Promise<void> {
+  /**
+   * Commits the contiguous completed offset of every assigned partition now (serialised: one commit at a time).
+   * The runner also does this on its own every `commitIntervalMs` after a completion, and at `stop`.
+   */
+  commitCompleted(): Promise<void> {
     this.committing = this.committing.then(async () => {
       const c = this.consumer;
       if (!c) return;

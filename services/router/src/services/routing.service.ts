@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { encode } from 'gpt-tokenizer';
 import { EventPublisher, Outcome, RetriableError, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { PlatformMetrics } from '@llmgov/observability';
 import { REDIS, RedisKeys, type Redis } from '@llmgov/persistence';
-import type { EmbeddingsClient } from '@llmgov/embeddings';
+import { countTokens, type EmbeddingsClient } from '@llmgov/embeddings';
 import type { VectorStore } from '@llmgov/vector-store';
 import {
   Topics,
@@ -88,7 +87,7 @@ export class RoutingService {
     }
     const context = req.options.rag ? await this.retrieve(req.tenant_id, req.prompt) : [];
     const { tier, reason } = chooseTier(
-      { tierHint: req.options.tier_hint, promptTokens: encode(req.prompt).length, minQuality: req.budget.min_quality, maxCostUsd: req.budget.max_cost_usd },
+      { tierHint: req.options.tier_hint, promptTokens: countTokens(req.prompt), minQuality: req.budget.min_quality, maxCostUsd: req.budget.max_cost_usd },
       this.config.TIER_M_PROMPT_TOKENS,
     );
     const routed: InferenceRequestRouted = {
