@@ -14,6 +14,7 @@ function fakeKafka() {
   const state = {
     commits: [] as { topic: string; partition: number; offset: string }[][],
     paused: [] as string[],
+    resumed: [] as string[],
     eachBatch: undefined as ((p: EachBatchPayload) => Promise<void>) | undefined,
   };
   const consumer = {
@@ -27,7 +28,7 @@ function fakeKafka() {
     },
     commitOffsets: async (offsets: { topic: string; partition: number; offset: string }[]) => void state.commits.push(offsets),
     pause: (ts: { topic: string }[]) => state.paused.push(...ts.map((t) => t.topic)),
-    resume: () => undefined,
+    resume: (ts: { topic: string }[]) => state.resumed.push(...ts.map((t) => t.topic)),
     disconnect: async () => undefined,
   };
   return { kafka: { consumer: () => consumer } as unknown as Kafka, state };
@@ -61,7 +62,7 @@ function batch(offsets: number[], resolved: string[]): EachBatchPayload {
   } as unknown as EachBatchPayload;
 }
 
-async function runner(handler: RecordHandler, maxInFlight: number) {
+async function runner(handler: RecordHandler, maxInFlight: number, extra: Partial<ConstructorParameters<typeof KafkaConsumerRunner>[0]> = {}) {
   const { kafka, state } = fakeKafka();
   const sut = new KafkaConsumerRunner({
     kafka,
@@ -77,6 +78,7 @@ async function runner(handler: RecordHandler, maxInFlight: number) {
     partitionsConsumedConcurrently: 1,
     fromBeginning: true,
     commitIntervalMs: 60_000, // the spec commits explicitly with commitCompleted()
+    ...extra,
   });
   await sut.start();
   return { sut, state, eachBatch: state.eachBatch! };
@@ -152,5 +154,92 @@ describe(KafkaConsumerRunner.name, () => {
     await h.startedCount(3);
     assert.deepEqual(h.started, ['0', '1', '2'], '0 and 1 not begun again');
     assert.deepEqual(resolved, ['0', '1', '0', '1', '2']);
+  });
+
+  describe('dependencies down', () => {
+    /** A dependency probe the spec switches, and a DLQ double that records what it was sent. */
+    function setup() {
+      const deps = { missing: [] as string[] };
+      const dlq: string[] = [];
+      const calls: string[] = [];
+      let failing = true;
+      const handler: RecordHandler = async (_v, ctx) => {
+        calls.push(ctx.offset);
+        if (failing) throw Object.assign(new Error('redis: Connection is closed.'), { retriable: true });
+      };
+      const extra = {
+        dependencyProbe: async () => deps.missing,
+        dependencyCheckIntervalMs: 60_000, // probed on demand by the failing record; the spec flips the probe itself
+        retry: { initialMs: 1, maxMs: 1, maxAttempts: 2 },
+        deadLetters: { send: async (d: { offset: string }) => void dlq.push(d.offset) } as unknown as DeadLetterPublisher,
+      };
+      return { deps, dlq, calls, handler, extra, heal: () => (failing = false) };
+    }
+
+    it('a retriable failure while a dependency is down suspends fetching, waits, and is retried instead of dead-lettered', async () => {
+      const t = setup();
+      const { sut, state, eachBatch } = await runner(t.handler, 4, t.extra);
+      t.deps.missing = ['redis'];
+      await eachBatch(batch([0], []));
+      await new Promise<void>((resolve) => {
+        const check = (): void => (sut.missingDependencies.length === 1 ? resolve() : void setImmediate(check));
+        check();
+      });
+      assert.deepEqual(sut.missingDependencies, ['redis']);
+      assert.ok(state.paused.includes(TOPIC), 'fetching stopped');
+      assert.equal(t.calls.length, 2, 'its retries ran first');
+      const resolved: string[] = [];
+      await eachBatch(batch([1], resolved));
+      assert.deepEqual(resolved, [], 'no new record is dispatched while suspended');
+      // Redis comes back: the probe says so, the record is retried and succeeds.
+      t.heal();
+      t.deps.missing = [];
+      (sut as unknown as { setDependenciesDown(m: string[]): void }).setDependenciesDown([]);
+      await inFlightIs(sut, 0);
+      assert.deepEqual(t.dlq, [], 'nothing dead-lettered');
+      assert.equal(t.calls.at(-1), '0');
+      assert.ok(state.resumed.includes(TOPIC), 'fetching resumed');
+      await sut.commitCompleted();
+      assert.deepEqual(state.commits.at(-1), [{ topic: TOPIC, partition: 0, offset: '1' }]);
+    });
+
+    it('a retriable failure with every dependency up is dead-lettered after its attempts', async () => {
+      const t = setup();
+      const { sut, eachBatch } = await runner(t.handler, 4, t.extra);
+      await eachBatch(batch([0], []));
+      await inFlightIs(sut, 0);
+      assert.deepEqual(t.dlq, ['0']);
+      assert.equal(t.calls.length, 2);
+    });
+
+    it('stopping while a record waits leaves it uncommitted and out of the DLQ (redelivered later)', async () => {
+      const t = setup();
+      const { sut, state, eachBatch } = await runner(t.handler, 4, t.extra);
+      t.deps.missing = ['postgres'];
+      await eachBatch(batch([0], []));
+      await new Promise<void>((resolve) => {
+        const check = (): void => (sut.missingDependencies.length === 1 ? resolve() : void setImmediate(check));
+        check();
+      });
+      await sut.stop();
+      assert.deepEqual(t.dlq, []);
+      assert.deepEqual(state.commits, []);
+    });
+
+    it('a record of a dead-letter topic that fails is not dead-lettered again', async () => {
+      const dlq: string[] = [];
+      const failing: RecordHandler = async () => Promise.reject(new Error('bad'));
+      const { sut, eachBatch } = await runner(failing, 1, {
+        handlers: new Map([[TOPIC, failing]]),
+        deadLetters: { send: async (d: { offset: string }) => void dlq.push(d.offset) } as unknown as DeadLetterPublisher,
+      });
+      // The same runner, told its topic is a DLQ: the failure is logged and the record is not sent anywhere.
+      (sut as unknown as { opts: { handlers: Map<string, RecordHandler> } }).opts.handlers = new Map([[`${TOPIC}.dlq`, failing]]);
+      const p = batch([0], []);
+      (p.batch as { topic: string }).topic = `${TOPIC}.dlq`;
+      await eachBatch(p);
+      await inFlightIs(sut, 0);
+      assert.deepEqual(dlq, []);
+    });
   });
 });

@@ -31,6 +31,8 @@ export interface KafkaHandlerOptions {
    * (base: `KAFKA_GROUP_ID`, else the runtime's groupId, else the service name). Without one: group `<base>`.
    */
   group?: string;
+  /** The handler receives the record's raw value bytes (`Buffer | null`), not the decoded Avro value (e.g. DLQ readers). */
+  raw?: boolean;
 }
 
 /**
@@ -38,7 +40,8 @@ export interface KafkaHandlerOptions {
  * RecordContext, and returns a HandlerOutcome (or nothing for success). Exactly one handler per topic:
  * boot fails when a topic has two.
  */
-export const KafkaHandler = (topic: string, options: KafkaHandlerOptions = {}): MethodDecorator => SetMetadata(KAFKA_HANDLER, { topic, group: options.group });
+export const KafkaHandler = (topic: string, options: KafkaHandlerOptions = {}): MethodDecorator =>
+  SetMetadata(KAFKA_HANDLER, { topic, group: options.group, raw: options.raw === true });
 
 /** Per-group consumer settings a service may set before the application bootstraps (see KafkaHandlerHost.configureGroup). */
 export interface ConsumerGroupSettings {
@@ -102,7 +105,7 @@ export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, B
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const byGroup = this.discoverHandlers();
+    const { groups: byGroup, rawTopics } = this.discoverHandlers();
     const base = this.config.KAFKA_GROUP_ID ?? this.options.groupId ?? this.options.serviceName;
     const deadLetters = new DeadLetterPublisher(this.producer, this.options.serviceName);
     for (const [group, handlers] of byGroup) {
@@ -128,6 +131,8 @@ export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, B
         partitionsConsumedConcurrently: this.config.KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY,
         fromBeginning: this.config.KAFKA_FROM_BEGINNING,
         sessionTimeoutMs: this.config.KAFKA_SESSION_TIMEOUT_MS,
+        dependencyProbe: () => this.readiness.failingDependencies(),
+        rawTopics,
       });
       this.runners.set(group, runner);
       this.readiness.register({
@@ -154,9 +159,10 @@ export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, B
     return this.runners.get(group ?? '');
   }
 
-  /** Handlers by group suffix ('' = the default group). */
-  private discoverHandlers(): Map<string, Map<string, RecordHandler>> {
+  /** Handlers by group suffix ('' = the default group), and the topics whose handlers take raw bytes. */
+  private discoverHandlers(): { groups: Map<string, Map<string, RecordHandler>>; rawTopics: Set<string> } {
     const groups = new Map<string, Map<string, RecordHandler>>();
+    const rawTopics = new Set<string>();
     const owners = new Map<string, string>();
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
@@ -165,7 +171,7 @@ export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, B
       for (const method of this.scanner.getAllMethodNames(proto)) {
         const fn = instance[method];
         if (typeof fn !== 'function') continue;
-        const meta = this.reflector.get<{ topic: string; group?: string } | undefined>(KAFKA_HANDLER, fn as (...args: unknown[]) => unknown);
+        const meta = this.reflector.get<{ topic: string; group?: string; raw: boolean } | undefined>(KAFKA_HANDLER, fn as (...args: unknown[]) => unknown);
         if (!meta) continue;
         const owner = `${wrapper.name}.${method}`;
         const previous = owners.get(meta.topic);
@@ -174,9 +180,10 @@ export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, B
         const group = meta.group ?? '';
         if (!groups.has(group)) groups.set(group, new Map());
         groups.get(group)!.set(meta.topic, (fn as RecordHandler).bind(instance));
+        if (meta.raw) rawTopics.add(meta.topic);
       }
     }
-    return groups;
+    return { groups, rawTopics };
   }
 }
 

@@ -9,6 +9,10 @@ export class RecordingPublisher {
     this.sent.push({ topic, key: record.key, value: record.value });
   }
 
+  async publishMany(topic: string, records: { key?: string; value: unknown }[]): Promise<void> {
+    for (const r of records) await this.publish(topic, r);
+  }
+
   on<T>(topic: string): T[] {
     return this.sent.filter((s) => s.topic === topic).map((s) => s.value as T);
   }

@@ -13,7 +13,7 @@ import { BudgetStateRepository } from './repositories/budget-state.repository.js
 export const SERVICE_NAME = 'cost-attributor';
 
 @Module({
-  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule],
+  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: true, redis: true })],
   providers: [
     { provide: COST_CONFIG, useFactory: loadCostConfig },
     { provide: PRICE_CATALOG, inject: [COST_CONFIG], useFactory: (c: CostConfig) => loadPriceCatalog(c.CATALOG_PATH) },

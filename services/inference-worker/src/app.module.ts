@@ -14,7 +14,7 @@ import { scrapeEngineLoad } from './adapters/engine-metrics-scraper.js';
 export const SERVICE_NAME = 'inference-worker';
 
 @Module({
-  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule],
+  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: false, redis: true })],
   providers: [
     { provide: WORKER_CONFIG, useFactory: loadWorkerConfig },
     { provide: SCRAPE_FN, useValue: scrapeEngineLoad },

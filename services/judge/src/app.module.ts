@@ -11,7 +11,7 @@ import { JudgeStateRepository } from './repositories/judge-state.repository.js';
 export const SERVICE_NAME = 'judge';
 
 @Module({
-  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule],
+  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: false, redis: true })],
   providers: [
     { provide: JUDGE_CONFIG, useFactory: loadJudgeConfig },
     CompletionsHandler,

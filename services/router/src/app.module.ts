@@ -11,7 +11,7 @@ import { EMBEDDINGS_CLIENT, RoutingService, VECTOR_STORE } from './services/rout
 export const SERVICE_NAME = 'router';
 
 @Module({
-  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule],
+  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: false, redis: true })],
   providers: [
     { provide: ROUTER_CONFIG, useFactory: loadRouterConfig },
     {

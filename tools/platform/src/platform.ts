@@ -100,6 +100,8 @@ export async function startPlatform(opts: StartOptions): Promise<RunningPlatform
       REDIS_URL: c.REDIS_URL,
       VECTOR_STORE_DIR: process.env.VECTOR_STORE_DIR ?? path.join(root, '.local', 'vectors'),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      // Local processes on loopback: ingest-validator accepts its development API keys only in this mode.
+      PLATFORM_MODE: 'local',
       ...opts.env,
     };
     const names = opts.services ?? SERVICE_NAMES;

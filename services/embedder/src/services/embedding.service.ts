@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { EventPublisher, Outcome, RetriableError, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { EventPublisher, Outcome, RetriableError, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { REDIS, type Redis } from '@llmgov/persistence';
 import { Bm25SparseEncoder, EmbeddingsError, type EmbeddingsClient } from '@llmgov/embeddings';
 import { Topics, type ChunkEmbedded, type DocumentValidated, type UsageRecorded } from '@llmgov/contracts';
@@ -44,6 +44,7 @@ export class EmbeddingService {
       const sparse = this.sparse.encode(chunk.text);
       const value: ChunkEmbedded = {
         ...newEnvelope(doc.tenant_id, doc.document_id),
+        event_id: deterministicEventId(doneKey, 'chunk', String(chunk.index)),
         document_id: doc.document_id,
         chunk_id: `${doc.document_id}#${chunk.index}`,
         chunk_index: chunk.index,
@@ -62,8 +63,11 @@ export class EmbeddingService {
       return { key: `${doc.tenant_id}/${doc.document_id}`, value };
     });
     await this.publisher.publishMany(Topics.chunkEmbedded, records);
+    // Deterministic: a crash between this publish and the marker below redelivers the document, and the cost ledger
+    // (which deduplicates by event_id) bills the embedding once.
     const usage: UsageRecorded = {
       ...newEnvelope(doc.tenant_id, doc.document_id),
+      event_id: deterministicEventId(doneKey, 'usage'),
       job_id: null,
       kind: 'EMBEDDING',
       model: result.model,

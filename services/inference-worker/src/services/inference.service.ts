@@ -219,6 +219,8 @@ export class InferenceService {
     };
     await this.publisher.publish(Topics.inferenceCompleted, { key: req.job_id, value: completed });
     await this.publisher.publish(Topics.usageRecorded, { key: req.job_id, value: usage });
+    // The OpenAI Batch `finalizing` state: the answer exists and is being judged and billed.
+    await this.status(req, 'finalizing', null);
   }
 
   private async fail(req: InferenceRequestRouted, code: string, message: string): Promise<void> {
@@ -226,7 +228,7 @@ export class InferenceService {
     await this.status(req, 'failed', { code, message });
   }
 
-  private async status(req: InferenceRequestRouted, state: JobState, error: JobError): Promise<void> {
+  private async status(req: InferenceRequestRouted, state: JobState, error: JobError | null): Promise<void> {
     const ev: JobStatusChanged = { ...newEnvelope(req.tenant_id, req.job_id), job_id: req.job_id, state, stage: 'inference', result: null, error };
     await this.publisher.publish(Topics.jobStatus, { key: req.job_id, value: ev });
   }

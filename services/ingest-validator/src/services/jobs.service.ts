@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictException, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, NotFoundException, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
 import { EventPublisher, Outcome, ValidationError, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { REDIS, RedisKeys, type Redis } from '@llmgov/persistence';
 import { LOGGER, type Logger } from '@llmgov/observability';
@@ -13,6 +13,7 @@ import {
 import { JobsRepository, type JobRow } from '../repositories/jobs.repository.js';
 import { ValidationService } from './validation.service.js';
 import { TERMINAL_STATES } from './job-lifecycle.js';
+import { requestFingerprint } from './request-fingerprint.js';
 
 /** What a submitter sends to `POST /v1/jobs` (already shape-checked by the controller). */
 export interface JobSubmission {
@@ -61,9 +62,12 @@ export class JobsService {
   ) {}
 
   /**
-   * Creates a job (or returns the tenant's existing job for the same idempotency key) and publishes it to
-   * `inference.request.submitted.v1`.
-   * @throws ValidationError (400) with every reason; ServiceUnavailableException (503) when Kafka does not acknowledge.
+   * Creates a job (or returns the tenant's existing job for the same idempotency key and the same request) and
+   * publishes it to `inference.request.submitted.v1`. The jobs row keeps only the normalised, PII-masked prompt
+   * (what the pipeline forwards) and a fingerprint of the request, never the raw text.
+   * @throws ValidationError (400) with every reason; UnprocessableEntityException (422, `idempotency_key_reused`)
+   *   when the key was used before with a different request (as the IETF Idempotency-Key draft and Stripe do);
+   *   ServiceUnavailableException (503) when Kafka does not acknowledge.
    */
   async submit(tenantId: string, body: JobSubmission): Promise<{ job: JobView; created: boolean }> {
     const jobId = randomUUID();
@@ -79,14 +83,25 @@ export class JobsService {
       feature: body.feature ?? null,
       metadata: body.metadata ?? {},
     };
-    this.validation.validateInferenceRequest(request);
+    const validated = this.validation.validateInferenceRequest(request);
+    const fingerprint = requestFingerprint(body);
     const { job, created } = await this.jobs.create({
       jobId,
       tenantId,
       idempotencyKey: request.idempotency_key,
-      request: { prompt: request.prompt, budget: request.budget, options: request.options, team: request.team, feature: request.feature },
+      request: { prompt: validated.prompt, budget: request.budget, options: request.options, team: request.team, feature: request.feature },
+      requestFingerprint: fingerprint,
     });
-    if (!created) return { job: toView(job), created: false };
+    if (!created) {
+      // A row without a fingerprint predates migration 004 or came from the raw topic: nothing to compare.
+      if (job.request_fingerprint !== null && job.request_fingerprint !== fingerprint) {
+        throw new UnprocessableEntityException({
+          code: 'idempotency_key_reused',
+          message: `idempotency_key was already used for job ${job.job_id} with a different request; send a new key for a new request`,
+        });
+      }
+      return { job: toView(job), created: false };
+    }
     try {
       await this.publisher.publish(Topics.inferenceSubmitted, { key: jobId, value: request });
     } catch (err) {
@@ -100,7 +115,7 @@ export class JobsService {
   /** @throws NotFoundException when the job does not exist for this tenant (other tenants' jobs are not revealed). */
   async get(tenantId: string, jobId: string): Promise<JobView> {
     const job = await this.jobs.find(tenantId, jobId);
-    if (!job) throw new NotFoundException(`job ${jobId} not found`);
+    if (!job) throw new NotFoundException(`job ${jobId.slice(0, 100)} not found`);
     return toView(job);
   }
 
@@ -111,7 +126,7 @@ export class JobsService {
    */
   async cancel(tenantId: string, jobId: string): Promise<JobView> {
     const job = await this.jobs.find(tenantId, jobId);
-    if (!job) throw new NotFoundException(`job ${jobId} not found`);
+    if (!job) throw new NotFoundException(`job ${jobId.slice(0, 100)} not found`);
     if (TERMINAL_STATES.has(job.state)) throw new ConflictException(`job ${jobId} is already ${job.state}`);
     await this.redis.set(RedisKeys.jobCancel(jobId), '1', 'EX', CANCEL_FLAG_TTL_S);
     const event: JobStatusChanged = { ...newEnvelope(tenantId, jobId), job_id: jobId, state: 'cancelling', stage: 'api', result: null, error: null };
@@ -130,7 +145,7 @@ export class JobsService {
       validated = this.validation.validateInferenceRequest(req);
     } catch (err) {
       if (err instanceof ValidationError && this.validation.isKnownTenant(req.tenant_id)) {
-        await this.jobs.create({ jobId: req.job_id, tenantId: req.tenant_id, idempotencyKey: null, request: { prompt: req.prompt.slice(0, 2000) } }).catch(() => undefined);
+        await this.jobs.create({ jobId: req.job_id, tenantId: req.tenant_id, idempotencyKey: null, request: { prompt: this.validation.maskedText(req.prompt).slice(0, 2000) } }).catch(() => undefined);
         await this.publishStatus(req.tenant_id, req.job_id, 'failed', 'ingest', { code: err.code, message: err.message });
       }
       throw err;

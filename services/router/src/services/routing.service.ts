@@ -4,7 +4,7 @@ import { Counter } from 'prom-client';
 import { EventPublisher, Outcome, RetriableError, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { PlatformMetrics } from '@llmgov/observability';
 import { REDIS, RedisKeys, type Redis } from '@llmgov/persistence';
-import { countTokens, type EmbeddingsClient } from '@llmgov/embeddings';
+import { Bm25SparseEncoder, countTokens, type EmbeddingsClient } from '@llmgov/embeddings';
 import type { VectorStore } from '@llmgov/vector-store';
 import {
   Topics,
@@ -40,6 +40,8 @@ interface CachedAnswer {
 @Injectable()
 export class RoutingService {
   private readonly decisions: Counter<'route' | 'tier'>;
+  /** The same BM25 encoder the embedder indexes chunks with; its query side is the lexical leg of hybrid search. */
+  private readonly sparse = new Bm25SparseEncoder();
 
   constructor(
     @Inject(ROUTER_CONFIG) private readonly config: RouterConfig,
@@ -118,9 +120,11 @@ export class RoutingService {
   private async retrieve(tenantId: string, prompt: string): Promise<ContextChunk[]> {
     try {
       const { vectors } = await this.embeddings.embed([prompt]);
+      // Both lexical forms go along: Qdrant searches the sparse vector, LanceDB its own full-text index of `text`.
       const hits = await this.store.search(this.config.VECTOR_COLLECTION, {
         tenantId,
         dense: vectors[0]!,
+        sparse: this.sparse.encodeQuery(prompt),
         text: prompt,
         k: this.config.RETRIEVAL_K,
         mode: this.retrievalMode(),
