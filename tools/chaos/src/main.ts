@@ -104,6 +104,9 @@ async function main(): Promise<void> {
   }
 }
 
+// Ctrl-C: exit at once; the supervisor's exit hook SIGKILLs the engines and services this run started.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 main().catch((err: unknown) => {
   console.error(`chaos failed: ${(err as Error).message}`);
   process.exit(1);
