@@ -18,6 +18,7 @@ export const DEV_API_KEYS: ReadonlyMap<string, string> = new Map([
  * - `MAX_DOCUMENT_CHARS`, `MAX_PROMPT_CHARS`: semantic size limits (UTF-16 code units after normalisation).
  * - `INJECTION_REJECT_SCORE`: prompts scoring at or above this (0..1) are rejected as prompt injection.
  * - `ALLOWED_LANGUAGES`: ISO 639-1 codes accepted for documents (comma-separated).
+ * - `SUBMIT_PUBLISH_TIMEOUT_MS`: `POST /v1/jobs` answers 503 when Kafka has not acknowledged the job within this long.
  * - `JOB_EXPIRY_GRACE_MS`: a job still non-final this long after its deadline is expired by the sweeper.
  * - `JOB_SWEEP_INTERVAL_MS`: how often the expiry sweeper runs.
  */
@@ -46,6 +47,7 @@ export const ingestEnv = {
   MAX_DOCUMENT_CHARS: intFromEnv(1, 10_000_000).default(200_000),
   MAX_PROMPT_CHARS: intFromEnv(1, 1_000_000).default(8_000),
   INJECTION_REJECT_SCORE: z.coerce.number().min(0).max(1).default(0.75),
+  SUBMIT_PUBLISH_TIMEOUT_MS: intFromEnv(100, 120_000).default(5_000),
   JOB_EXPIRY_GRACE_MS: intFromEnv(0, 86_400_000).default(60_000),
   JOB_SWEEP_INTERVAL_MS: intFromEnv(50, 3_600_000).default(10_000),
   ALLOWED_LANGUAGES: z

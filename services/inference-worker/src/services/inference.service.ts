@@ -149,9 +149,12 @@ export class InferenceService {
         }
       });
     } catch (err) {
-      const code: NonRetriableCode = err instanceof NoEndpointError ? 'deadline_exceeded' : err instanceof LlmEndpointError ? `engine_${err.source}` : 'inference_error';
+      const code: NonRetriableCode =
+        err instanceof NoEndpointError ? 'deadline_exceeded' : err instanceof LlmEndpointError ? `engine_${err.source === 'engine' ? 'error' : err.source}` : 'inference_error';
       const message = `inference failed after ${calls} call(s) on ${tried.size} endpoint(s): ${(err as Error).message}`;
       if (err instanceof LlmEndpointError || err instanceof NoEndpointError) {
+        // A copy of this record delivered elsewhere (a rebalance during an outage) may have finished the attempt meanwhile.
+        if (await this.markers.isDone(doneKey)) return Outcome.skipped('another delivery finished this job attempt meanwhile');
         await this.fail(req, code, message);
         await this.markers.markDone(doneKey, 'failed', DONE_TTL_S);
         throw new NonRetriableError(message, code, { cause: err });

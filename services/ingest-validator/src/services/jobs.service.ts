@@ -14,6 +14,7 @@ import {
 import { JobsRepository, type JobRow } from '../repositories/jobs.repository.js';
 import { ValidationService } from './validation.service.js';
 import { TERMINAL_STATES } from './job-lifecycle.js';
+import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { requestFingerprint } from './request-fingerprint.js';
 
 /** What a submitter sends to `POST /v1/jobs` (already shape-checked by the controller). */
@@ -55,6 +56,7 @@ const toUnix = (d: Date | null): number | null => (d ? Math.floor(d.getTime() / 
 @Injectable()
 export class JobsService {
   constructor(
+    @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
     private readonly jobs: JobsRepository,
     private readonly validation: ValidationService,
     private readonly publisher: EventPublisher,
@@ -103,14 +105,25 @@ export class JobsService {
       }
       return { job: toView(job), created: false };
     }
-    try {
-      await this.publisher.publish(Topics.inferenceSubmitted, { key: jobId, value: request });
-    } catch (err) {
-      this.logger.error({ err, job_id: jobId }, 'job publish failed; job withdrawn');
-      await this.jobs.delete(jobId);
-      throw new ServiceUnavailableException('the job could not be queued; retry with the same idempotency key');
+    const published = this.publisher.publish(Topics.inferenceSubmitted, { key: jobId, value: request }).then(
+      () => 'queued' as const,
+      (err: unknown) => err,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.config.SUBMIT_PUBLISH_TIMEOUT_MS)));
+    const outcome = await Promise.race([published, timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'queued') return { job: toView(job), created: true };
+    if (outcome === 'timeout') {
+      // Kafka is slow or down: answer now rather than hold the caller. The publish goes on; if it never lands, the
+      // job stays `validating` and the expiry sweeper ends it, so a retry with the same key always finds a job.
+      this.logger.warn({ job_id: jobId, timeout_ms: this.config.SUBMIT_PUBLISH_TIMEOUT_MS }, 'job publish not acknowledged in time');
+      void published.then((r) => r !== 'queued' && this.logger.error({ err: r, job_id: jobId }, 'job publish failed after the caller was answered'));
+      throw new ServiceUnavailableException(`the job was not confirmed queued within ${this.config.SUBMIT_PUBLISH_TIMEOUT_MS} ms; retry with the same idempotency key`);
     }
-    return { job: toView(job), created: true };
+    this.logger.error({ err: outcome, job_id: jobId }, 'job publish failed; job withdrawn');
+    await this.jobs.delete(jobId);
+    throw new ServiceUnavailableException('the job could not be queued; retry with the same idempotency key');
   }
 
   /** @throws NotFoundException when the job does not exist for this tenant (other tenants' jobs are not revealed). */

@@ -11,7 +11,7 @@ import { PlatformMetrics } from '@llmgov/observability';
 import { RecordingPublisher } from '@llmgov/testing';
 import { Topics, type InferenceRequestRouted, type InferenceRequestValidated } from '@llmgov/contracts';
 import type { EventPublisher } from '@llmgov/kafka-runtime';
-import type { AnswerCacheRepository, BudgetSpendRepository, JobFlagsRepository } from '@llmgov/persistence';
+import type { AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository, JobFlagsRepository } from '@llmgov/persistence';
 import { loadRouterConfig } from '../config.js';
 import { RoutingService } from './routing.service.js';
 
@@ -24,6 +24,11 @@ const fixture = JSON.parse(
 const jobFlags = { isCancelled: async () => false } as unknown as JobFlagsRepository;
 const answers = { get: async () => undefined } as unknown as AnswerCacheRepository;
 const spend = { monthToDateMicroUsd: async () => 0 } as unknown as BudgetSpendRepository;
+/** Effect markers in memory. */
+const markerDouble = () => {
+  const keys = new Set<string>();
+  return { isDone: async (k: string) => keys.has(k), markDone: async (k: string) => void keys.add(k) } as unknown as EffectMarkersRepository;
+};
 
 describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`, () => {
   let server: Server;
@@ -54,7 +59,7 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
       queries.length = 0;
       const publisher = new RecordingPublisher();
       const config = { ...loadRouterConfig(), RETRIEVAL_MODE: mode };
-      const sut = new RoutingService(config, jobFlags, answers, spend, new QdrantVectorStore({ url }), new HashingEmbedder({ dimensions: 8 }), publisher as unknown as EventPublisher, new PlatformMetrics('spec'));
+      const sut = new RoutingService(config, jobFlags, answers, spend, markerDouble(), new QdrantVectorStore({ url }), new HashingEmbedder({ dimensions: 8 }), publisher as unknown as EventPublisher, new PlatformMetrics('spec'));
       const req: InferenceRequestValidated = { ...fixture, occurred_at: Date.now() };
       assert.equal((await sut.route(req)).status, 'success');
       const routed = [...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedS), ...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedM), ...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedL)];
@@ -65,4 +70,13 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
       assert.match(body, /"using":"sparse"/);
     });
   }
+
+  it('routes a request once: a redelivery after the decision was published is skipped', async () => {
+    const publisher = new RecordingPublisher();
+    const sut = new RoutingService({ ...loadRouterConfig(), RETRIEVAL_MODE: 'hybrid' }, jobFlags, answers, spend, markerDouble(), new QdrantVectorStore({ url }), new HashingEmbedder({ dimensions: 8 }), publisher as unknown as EventPublisher, new PlatformMetrics('spec'));
+    const req: InferenceRequestValidated = { ...fixture, occurred_at: Date.now() };
+    assert.equal((await sut.route(req)).status, 'success');
+    assert.deepEqual(await sut.route(req), { status: 'skipped', reason: 'already routed (redelivered)' });
+    assert.equal(publisher.sent.filter((r) => r.topic.startsWith('inference.request.routed')).length, 1);
+  });
 });

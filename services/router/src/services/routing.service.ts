@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { RetriableError } from '@llmgov/errors';
 import { PlatformMetrics } from '@llmgov/observability';
-import { AnswerCacheRepository, BudgetSpendRepository, JobFlagsRepository, type ExactCacheEntry } from '@llmgov/persistence';
+import { AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository, JobFlagsRepository, RedisKeys, type ExactCacheEntry } from '@llmgov/persistence';
 import { Bm25SparseEncoder, countTokens, type EmbeddingsClient } from '@llmgov/embeddings';
 import type { VectorStore } from '@llmgov/vector-store';
 import {
@@ -23,6 +23,8 @@ import { chooseTier } from './tier-policy.js';
 
 export const VECTOR_STORE = Symbol('VECTOR_STORE');
 export const EMBEDDINGS_CLIENT = Symbol('EMBEDDINGS_CLIENT');
+/** The routed marker outlives any redelivery: 7 days, seconds. */
+const ROUTED_MARKER_TTL_S = 7 * 24 * 3600;
 
 /**
  * The routing policy: cancellation and deadline guards, exact cache, budget check, retrieval (RAG),
@@ -39,6 +41,7 @@ export class RoutingService {
     private readonly jobFlags: JobFlagsRepository,
     private readonly answers: AnswerCacheRepository,
     private readonly spend: BudgetSpendRepository,
+    private readonly markers: EffectMarkersRepository,
     @Inject(VECTOR_STORE) private readonly store: VectorStore,
     @Inject(EMBEDDINGS_CLIENT) private readonly embeddings: EmbeddingsClient,
     private readonly publisher: EventPublisher,
@@ -52,7 +55,21 @@ export class RoutingService {
     });
   }
 
+  /**
+   * Routes one validated request once: a redelivered request (the router died after publishing, before its commit) is
+   * skipped by a Redis marker set after the decision was published, and every record it publishes has a deterministic
+   * event id, so the window between publish and marker yields at most a same-id duplicate that consumers dedupe.
+   * @throws RetriableError when Redis, retrieval or Kafka is unavailable.
+   */
   async route(req: InferenceRequestValidated): Promise<HandlerOutcome> {
+    const marker = RedisKeys.jobRouted(req.job_id);
+    if (await this.markers.isDone(marker)) return Outcome.skipped('already routed (redelivered)');
+    const outcome = await this.decide(req);
+    await this.markers.markDone(marker, outcome.status, ROUTED_MARKER_TTL_S);
+    return outcome;
+  }
+
+  private async decide(req: InferenceRequestValidated): Promise<HandlerOutcome> {
     if (await this.jobFlags.isCancelled(req.job_id)) {
       await this.status(req, 'cancelled', { code: 'cancelled', message: 'cancelled by the submitter' });
       this.decisions.inc({ route: 'cancelled', tier: 'none' });
@@ -87,6 +104,7 @@ export class RoutingService {
     );
     const routed: InferenceRequestRouted = {
       ...newEnvelope(req.tenant_id, req.job_id),
+      event_id: deterministicEventId(req.job_id, '1', 'routed'),
       job_id: req.job_id,
       tier,
       model: this.config.TIER_MODELS[tier],
@@ -136,6 +154,8 @@ export class RoutingService {
   private async publishCacheHit(req: InferenceRequestValidated, cached: ExactCacheEntry, cacheKey: string, deadlineAt: number): Promise<void> {
     const completed: InferenceCompleted = {
       ...newEnvelope(req.tenant_id, req.job_id),
+      // The id of the job's attempt-1 completion, as the worker would give it: one answer per attempt, whoever serves it.
+      event_id: deterministicEventId(req.job_id, '1', 'completed'),
       job_id: req.job_id,
       tier: cached.tier,
       model: cached.model,
@@ -162,7 +182,15 @@ export class RoutingService {
   }
 
   private async status(req: InferenceRequestValidated, state: JobState, error: JobError | null): Promise<void> {
-    const ev: JobStatusChanged = { ...newEnvelope(req.tenant_id, req.job_id), job_id: req.job_id, state, stage: 'router', result: null, error };
+    const ev: JobStatusChanged = {
+      ...newEnvelope(req.tenant_id, req.job_id),
+      event_id: deterministicEventId(req.job_id, 'router', state),
+      job_id: req.job_id,
+      state,
+      stage: 'router',
+      result: null,
+      error,
+    };
     await this.publisher.publish(Topics.jobStatus, { key: req.job_id, value: ev });
   }
 }
