@@ -17,6 +17,8 @@ const probes = [
     file: `services/router/src/boundary-probe-${tag}.ts`,
     imports: [
       [`import { EmbedderModule } from '@llmgov/embedder';`, true], // service → service
+      [`export * from '@llmgov/judge/dist/src/index.js';`, true], // service → service, re-export of a subpath
+      [`import type { ClientConfig } from 'pg/lib/index.js';`, true], // driver subpath
       [`import pg from 'pg';`, true], // driver outside libs/persistence
       [`import type { Kafka } from 'kafkajs';`, true], // driver outside libs/kafka-runtime, type-only import
       [`import { startEngine } from '@llmgov/vllm-sim';`, true], // service production code → tool
