@@ -14,6 +14,7 @@ check() {
 }
 check "generated contracts" bash -c "cd libs/contracts && bash '$root/scripts/with-node22.sh' npm run --silent check:generated"
 check "lint" run npx eslint --max-warnings 0 .
+check "boundaries" run node scripts/check-boundaries.mjs
 check "format" run npx prettier --check --log-level warn .
 if [ "${#failed[@]}" -gt 0 ]; then echo "[check] FAILED: ${failed[*]}" >&2; exit 1; fi
 echo "[check] all checks passed"
