@@ -13,6 +13,9 @@ import { boolFromEnv, hostPortList, intFromEnv, loadConfig } from './load-config
  * - `KAFKA_SESSION_TIMEOUT_MS`: consumer session timeout; a crashed member's partitions move after this long (broker
  *   minimum 6 s). Heartbeats every third of it, at most every 3 s.
  * - `KAFKA_GROUP_ID`: consumer group id base (default: the service name); handler groups append `.<suffix>`.
+ * - `KAFKA_TOPIC_PREFIX`: a namespace for benchmarks and probes (default empty: the live platform). Every topic the
+ *   Kafka runtime produces to or consumes (DLQs included) and every consumer group id it uses gets this prefix, e.g.
+ *   `bench.20250101a.`; schema subjects stay the catalog's. Kafka's topic characters only: `[A-Za-z0-9._-]`.
  */
 export const platformEnvSchema = z.object({
   KAFKA_BROKERS: hostPortList.default(['127.0.0.1:19092']),
@@ -30,6 +33,11 @@ export const platformEnvSchema = z.object({
   KAFKA_GROUP_ID: z.string().min(1).optional(),
   KAFKA_SESSION_TIMEOUT_MS: intFromEnv(6_000, 300_000).default(30_000),
   KAFKA_FROM_BEGINNING: boolFromEnv.default(true),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .max(100)
+    .regex(/^[A-Za-z0-9._-]*$/, 'expected Kafka topic characters only: A-Z a-z 0-9 . _ -')
+    .default(''),
 });
 
 export type PlatformConfig = z.infer<typeof platformEnvSchema>;

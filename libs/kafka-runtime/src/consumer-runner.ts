@@ -7,6 +7,7 @@ import { errorClass, errorCode, errorMessage, isRetriable } from '@llmgov/errors
 import { headersToStrings } from './headers.js';
 import { OffsetTracker } from './offset-tracker.js';
 import { InFlightLimiter } from './in-flight-limiter.js';
+import type { TopicNamespace } from './topic-prefix.js';
 
 /** What a handler did with a record. `skipped` is for stale, duplicate or irrelevant records. */
 export type HandlerOutcome = { status: 'success' } | { status: 'skipped'; reason: string };
@@ -64,6 +65,8 @@ export interface ConsumerRunnerOptions {
   dependencyCheckIntervalMs?: number;
   /** Topics whose handler receives the record's raw value bytes (`Buffer | null`) instead of the decoded Avro value. */
   rawTopics?: ReadonlySet<string>;
+  /** Broker names are `<prefix><topic>`; handlers, `pause`/`resume`, metrics and the DLQ publisher see catalog names. */
+  namespace?: TopicNamespace;
 }
 
 /** Thrown inside the runner when `stop` ends a wait for dependencies: the record stays uncommitted and is redelivered. */
@@ -125,6 +128,11 @@ export class KafkaConsumerRunner {
     this.slots = new InFlightLimiter(opts.maxInFlight);
   }
 
+  /** The broker's name of a catalog topic. */
+  private wire(topic: string): string {
+    return this.opts.namespace?.wire(topic) ?? topic;
+  }
+
   get topics(): string[] {
     return [...this.opts.handlers.keys()];
   }
@@ -168,7 +176,7 @@ export class KafkaConsumerRunner {
       if (e.payload.restart) this.crashed = undefined;
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: this.topics, fromBeginning: this.opts.fromBeginning });
+    await consumer.subscribe({ topics: this.topics.map((t) => this.wire(t)), fromBeginning: this.opts.fromBeginning });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -176,7 +184,7 @@ export class KafkaConsumerRunner {
       eachBatch: (payload) => this.dispatchBatch(payload),
     });
     const held = this.dependenciesDown.length > 0 ? this.topics : [...this.pausedTopics];
-    if (held.length > 0) consumer.pause(held.map((topic) => ({ topic }))); // paused or suspended before start
+    if (held.length > 0) consumer.pause(held.map((topic) => ({ topic: this.wire(topic) }))); // paused or suspended before start
     this.scheduleDependencyProbe(0);
     await joined;
   }
@@ -209,14 +217,14 @@ export class KafkaConsumerRunner {
       let resolve: () => void = () => undefined;
       const promise = new Promise<void>((r) => (resolve = r));
       this.dependenciesBack = { promise, resolve };
-      this.consumer?.pause(this.topics.map((topic) => ({ topic })));
+      this.consumer?.pause(this.topics.map((topic) => ({ topic: this.wire(topic) })));
       this.opts.logger.warn({ group_id: this.opts.groupId, missing }, 'dependencies down: consumption suspended');
     } else if (wasDown) {
       this.dependenciesDown = [];
       this.dependenciesBack?.resolve();
       this.dependenciesBack = undefined;
       const resume = this.topics.filter((t) => !this.pausedTopics.has(t));
-      if (resume.length > 0) this.consumer?.resume(resume.map((topic) => ({ topic })));
+      if (resume.length > 0) this.consumer?.resume(resume.map((topic) => ({ topic: this.wire(topic) })));
       this.opts.logger.info({ group_id: this.opts.groupId }, 'dependencies back: consumption resumed');
     } else return;
     this.reportPaused();
@@ -242,7 +250,7 @@ export class KafkaConsumerRunner {
     this.stopping = true;
     this.stopController.abort();
     clearTimeout(this.dependencyTimer);
-    c.pause(this.topics.map((topic) => ({ topic })));
+    c.pause(this.topics.map((topic) => ({ topic: this.wire(topic) })));
     const drainMs = this.opts.drainTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
@@ -263,7 +271,7 @@ export class KafkaConsumerRunner {
     const fresh = topics.filter((t) => !this.pausedTopics.has(t));
     if (fresh.length === 0) return;
     for (const t of fresh) this.pausedTopics.add(t);
-    this.consumer?.pause(fresh.map((topic) => ({ topic })));
+    this.consumer?.pause(fresh.map((topic) => ({ topic: this.wire(topic) })));
     this.reportPaused();
   }
 
@@ -271,7 +279,7 @@ export class KafkaConsumerRunner {
     const paused = topics.filter((t) => this.pausedTopics.has(t));
     if (paused.length === 0) return;
     for (const t of paused) this.pausedTopics.delete(t);
-    if (this.dependenciesDown.length === 0) this.consumer?.resume(paused.map((topic) => ({ topic })));
+    if (this.dependenciesDown.length === 0) this.consumer?.resume(paused.map((topic) => ({ topic: this.wire(topic) })));
     this.reportPaused();
   }
 
@@ -294,7 +302,7 @@ export class KafkaConsumerRunner {
 
   /** Keeps state only for partitions still assigned; work in flight on revoked ones finishes but is not committed. */
   private onAssignment(assignment: Record<string, number[]>): void {
-    const keep = new Set(Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}:${p}`)));
+    const keep = new Set(Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => `${this.opts.namespace?.logical(topic) ?? topic}:${p}`)));
     for (const k of this.partitions.keys()) if (!keep.has(k)) this.partitions.delete(k);
   }
 
@@ -310,7 +318,8 @@ export class KafkaConsumerRunner {
 
   private async dispatchBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
-    const { topic, partition } = batch;
+    const { partition } = batch;
+    const topic = this.opts.namespace?.logical(batch.topic) ?? batch.topic;
     const state = this.state(topic, partition);
     for (const message of batch.messages) {
       if (this.stopping || !isRunning() || isStale() || this.held(topic)) break;
@@ -387,7 +396,7 @@ export class KafkaConsumerRunner {
       }
       if (offsets.length === 0) return;
       try {
-        await c.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+        await c.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic: this.wire(topic), partition, offset })));
         for (const o of offsets) o.state.tracker.markCommitted(o.next);
       } catch (err) {
         // Rebalance in progress or coordinator moved: keep the offsets and try again on the next completion.

@@ -1,6 +1,7 @@
 import type { IHeaders, Producer } from 'kafkajs';
 import { DlqHeaders } from './headers.js';
 import { errorClass, errorCode, errorMessage } from '@llmgov/errors';
+import type { TopicNamespace } from './topic-prefix.js';
 
 /** Name of a topic's dead-letter topic. */
 export const dlqTopicFor = (topic: string): string => `${topic}.dlq`;
@@ -28,6 +29,8 @@ export class DeadLetterPublisher {
   constructor(
     private readonly producer: Producer,
     private readonly service: string,
+    /** With a namespace, `dl.topic` is the catalog name and the DLQ is `<prefix><topic>.dlq`. */
+    private readonly namespace?: TopicNamespace,
   ) {}
 
   async send(dl: DeadLetter): Promise<void> {
@@ -44,7 +47,7 @@ export class DeadLetterPublisher {
       [DlqHeaders.time]: new Date().toISOString(),
     };
     await this.producer.send({
-      topic: dlqTopicFor(dl.topic),
+      topic: this.namespace?.wire(dlqTopicFor(dl.topic)) ?? dlqTopicFor(dl.topic),
       acks: -1,
       messages: [{ key: dl.key, value: dl.value, headers }],
     });

@@ -8,3 +8,4 @@ export * from './consumer-runner.js';
 export * from './kafka-client.js';
 export * from './kafka-runtime.module.js';
 export * from './bootstrap.js';
+export * from './topic-prefix.js';

@@ -18,6 +18,7 @@ import { AvroSerde } from './serde.js';
 import { EventPublisher } from './publisher.js';
 import { DeadLetterPublisher } from './dead-letter.js';
 import { KafkaConsumerRunner, type RecordHandler } from './consumer-runner.js';
+import { TopicNamespace } from './topic-prefix.js';
 
 /** Injection tokens (PLATFORM_CONFIG, provided here, is defined in @llmgov/config). */
 export const KAFKA = Symbol('KAFKA');
@@ -105,8 +106,10 @@ export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, B
 
   async onApplicationBootstrap(): Promise<void> {
     const { groups: byGroup, rawTopics } = this.discoverHandlers();
-    const base = this.config.KAFKA_GROUP_ID ?? this.options.groupId ?? this.options.serviceName;
-    const deadLetters = new DeadLetterPublisher(this.producer, this.options.serviceName);
+    // KAFKA_TOPIC_PREFIX namespaces topics and consumer groups alike (benchmarks and probes; see TopicNamespace).
+    const namespace = new TopicNamespace(this.config.KAFKA_TOPIC_PREFIX);
+    const base = namespace.wire(this.config.KAFKA_GROUP_ID ?? this.options.groupId ?? this.options.serviceName);
+    const deadLetters = new DeadLetterPublisher(this.producer, this.options.serviceName, namespace);
     for (const [group, handlers] of byGroup) {
       if (this.groupSettings.get(group)?.enabled === false) {
         this.logger.info({ group, topics: [...handlers.keys()] }, 'handler group disabled in this instance');
@@ -132,6 +135,7 @@ export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, B
         sessionTimeoutMs: this.config.KAFKA_SESSION_TIMEOUT_MS,
         dependencyProbe: () => this.readiness.failingDependencies(),
         rawTopics,
+        namespace,
       });
       this.runners.set(group, runner);
       this.readiness.register({
@@ -217,8 +221,9 @@ export class KafkaRuntimeModule {
         },
         {
           provide: EventPublisher,
-          inject: [KAFKA_PRODUCER, AvroSerde, PlatformMetrics],
-          useFactory: (producer: Producer, serde: AvroSerde, metrics: PlatformMetrics) => new EventPublisher(producer, serde, metrics),
+          inject: [KAFKA_PRODUCER, AvroSerde, PlatformMetrics, PLATFORM_CONFIG],
+          useFactory: (producer: Producer, serde: AvroSerde, metrics: PlatformMetrics, config: PlatformConfig) =>
+            new EventPublisher(producer, serde, metrics, new TopicNamespace(config.KAFKA_TOPIC_PREFIX)),
         },
         KafkaHandlerHost,
       ],

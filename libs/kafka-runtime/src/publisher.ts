@@ -1,6 +1,7 @@
 import type { IHeaders, Producer } from 'kafkajs';
 import { CORRELATION_ID_HEADER, TRACEPARENT_HEADER, childTraceparent, currentTraceContext, type PlatformMetrics } from '@llmgov/observability';
 import type { AvroSerde } from './serde.js';
+import type { TopicNamespace } from './topic-prefix.js';
 
 export interface PublishRecord<T> {
   value: T;
@@ -12,13 +13,15 @@ export interface PublishRecord<T> {
 /**
  * Publishes Avro records. Each record gets the current trace context in its headers
  * (`traceparent` as a child span, `x-correlation-id`), and the send resolves when all in-sync
- * replicas acknowledged it (acks = all).
+ * replicas acknowledged it (acks = all). With a `namespace`, records go to `<prefix><topic>` (encoded with the
+ * catalog topic's schema).
  */
 export class EventPublisher {
   constructor(
     private readonly producer: Producer,
     private readonly serde: AvroSerde,
     private readonly metrics?: PlatformMetrics,
+    private readonly namespace?: TopicNamespace,
   ) {}
 
   async publish<T>(topic: string, record: PublishRecord<T>): Promise<void> {
@@ -41,7 +44,7 @@ export class EventPublisher {
         return { key: r.key ?? null, value: await this.serde.encode(topic, r.value), headers };
       }),
     );
-    await this.producer.send({ topic, acks: -1, messages });
+    await this.producer.send({ topic: this.namespace?.wire(topic) ?? topic, acks: -1, messages });
     this.metrics?.messagesProduced.inc({ topic }, records.length);
   }
 }

@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { loadPlatformConfig } from '@llmgov/config';
 import type { Tier } from '@llmgov/contracts';
-import { AvroSerde, createKafka } from '@llmgov/kafka-runtime';
+import { AvroSerde, TopicNamespace, createKafka, deleteNamespace } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
 import { bootstrapPlatform, repoRoot } from '@llmgov/platform';
 import { readAzureTrace, window } from './trace.js';
@@ -50,6 +50,16 @@ const program = new Command('bench-inference')
   .option('--decode-base-ms <ms>', 'engine decode step base time', num(0), 8)
   .option('--decode-ms-per-seq <ms>', 'engine decode step time per running sequence', num(0), 0.5)
   .option('--headroom <n>', 'worker: in-flight calls per endpoint beyond max_num_seqs', int(0), 4)
+  .option(
+    '--worker-env <KEY=VALUE>',
+    'extra environment for the worker process, repeatable (memory experiments: MALLOC_ARENA_MAX=2, NODE_OPTIONS=...)',
+    (v: string, acc: Record<string, string>) => {
+      const i = v.indexOf('=');
+      if (i < 1) throw new InvalidArgumentError('expected KEY=VALUE');
+      return { ...acc, [v.slice(0, i)]: v.slice(i + 1) };
+    },
+    {} as Record<string, string>,
+  )
   .option('--drain-timeout <s>', 'stop waiting for results this long after the last request', num(1), 900);
 program.parse();
 const o = program.opts<
@@ -62,6 +72,7 @@ const o = program.opts<
     engines: number;
     headroom: number;
     drainTimeout: number;
+    workerEnv: Record<string, string>;
   }
 >();
 
@@ -95,7 +106,9 @@ console.log(
     `(${(schedule.length / o.duration).toFixed(1)} req/s); pool: ${o.engines} engines x max_num_seqs ${o.maxNumSeqs}, queue cap ${o.maxWaiting}`,
 );
 
-await bootstrapPlatform(config);
+// The run's own Kafka namespace: its topics and groups never feed or move the live platform's, and are deleted at the end.
+const namespace = new TopicNamespace(`bench.${run}.`);
+await bootstrapPlatform({ ...config, KAFKA_TOPIC_PREFIX: namespace.prefix });
 const kafka = createKafka('bench-inference', config.KAFKA_BROKERS, createLogger('bench-inference', 'error'));
 const producer = kafka.producer({ allowAutoTopicCreation: false });
 await producer.connect();
@@ -123,6 +136,7 @@ try {
     results[kind] = await runPhase({
       kind,
       run,
+      namespace,
       config,
       kafka,
       producer,
@@ -132,6 +146,7 @@ try {
       engines,
       workerHeadroom: o.headroom,
       drainTimeoutMs: o.drainTimeout * 1000,
+      workerEnv: o.workerEnv,
       logDir,
       basePort: 18400,
       onProgress: progress,
@@ -141,6 +156,11 @@ try {
 } finally {
   if (tty) bar.stop();
   await producer.disconnect();
+  const deleted = await deleteNamespace(kafka, namespace.prefix).catch((err: unknown) => {
+    console.error(`[bench] could not delete the namespace ${namespace.prefix}: ${(err as Error).message}`);
+    return { topics: [], groups: [] };
+  });
+  console.log(`[bench] deleted namespace ${namespace.prefix}: ${deleted.topics.length} topics, ${deleted.groups.length} consumer groups`);
 }
 
 const keys = Object.keys(results.worker ?? results.naive ?? {}) as (keyof PhaseResult)[];
@@ -156,7 +176,7 @@ if (o.summary) {
   mkdirSync(path.dirname(path.resolve(o.summary)), { recursive: true });
   writeFileSync(
     o.summary,
-    `${JSON.stringify({ trace: o.trace, speed: o.speed, duration_s: o.duration, requests: schedule.length, engines: { count: o.engines, max_num_seqs: o.maxNumSeqs, max_waiting: o.maxWaiting, decode_base_ms: o.decodeBaseMs, decode_ms_per_seq: o.decodeMsPerSeq, prefill_ms_per_token: o.prefillMsPerToken, kv_cache_tokens: o.kvCacheTokens }, worker_headroom: o.headroom, ...results }, null, 2)}\n`,
+    `${JSON.stringify({ trace: o.trace, speed: o.speed, duration_s: o.duration, requests: schedule.length, engines: { count: o.engines, max_num_seqs: o.maxNumSeqs, max_waiting: o.maxWaiting, decode_base_ms: o.decodeBaseMs, decode_ms_per_seq: o.decodeMsPerSeq, prefill_ms_per_token: o.prefillMsPerToken, kv_cache_tokens: o.kvCacheTokens }, worker_headroom: o.headroom, worker_env: o.workerEnv, ...results }, null, 2)}\n`,
   );
   console.log(`[bench] summary written to ${o.summary}`);
 }

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Kafka, Producer } from 'kafkajs';
 import type { PlatformConfig } from '@llmgov/config';
 import { Topics, routedTopicForTier, type InferenceCompleted, type InferenceRequestRouted, type JobStatusChanged, type Tier } from '@llmgov/contracts';
-import { type AvroSerde, newEnvelope } from '@llmgov/kafka-runtime';
+import { type AvroSerde, type TopicNamespace, newEnvelope } from '@llmgov/kafka-runtime';
 import { scrapeVllmMetrics } from '@llmgov/llm-clients';
 import { percentile } from '@llmgov/observability';
 import { repoRoot, spawnManaged, type ManagedProcess } from '@llmgov/platform';
@@ -26,6 +26,8 @@ export interface EngineSettings {
 export interface PhaseOptions {
   kind: ConsumerKind;
   run: string;
+  /** The run's Kafka namespace (`bench.<run>.`): every topic and group of the phase lives in it, never the live ones. */
+  namespace: TopicNamespace;
   config: PlatformConfig;
   kafka: Kafka;
   producer: Producer;
@@ -37,6 +39,8 @@ export interface PhaseOptions {
   tier: Tier;
   /** Give up waiting for the last results this long after the last request was sent, ms. */
   drainTimeoutMs: number;
+  /** Extra environment of the worker process (e.g. MALLOC_ARENA_MAX, NODE_OPTIONS for memory experiments). */
+  workerEnv?: Record<string, string>;
   logDir: string;
   basePort: number;
   onProgress: (p: { phase: ConsumerKind; sent: number; total: number; finished: number; running: number; waiting: number }) => void;
@@ -59,6 +63,11 @@ export interface PhaseResult {
   rss_start_mb: number;
   rss_max_mb: number;
   rss_end_mb: number;
+  /** Largest RSS sample of each minute of the phase, MB. */
+  rss_max_by_minute_mb: number[];
+  /** Worker only (its /metrics, every 5 s): largest V8 heap used and largest external (Buffer) memory of each minute, MB. */
+  heap_used_max_by_minute_mb: number[];
+  external_max_by_minute_mb: number[];
   lost: number;
   duplicated: number;
   wall_s: number;
@@ -106,7 +115,9 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
   const engines: ManagedProcess[] = [];
   let consumerProc: ChildProcess | undefined;
   let worker: ManagedProcess | undefined;
-  const collector = o.kafka.consumer({ groupId: `${prefix}collector`, maxWaitTimeInMs: 100 });
+  const ns = o.namespace;
+  const collectorGroup = ns.wire(`${prefix}collector`);
+  const collector = o.kafka.consumer({ groupId: collectorGroup, maxWaitTimeInMs: 100 });
   const sentAt = new Map<string, number>();
   const completedAt = new Map<string, number>();
   const failed = new Set<string>();
@@ -156,16 +167,17 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
     const urls = engines.map((x) => x.url);
 
     // Results collector: completions and failures on Kafka (worker), or the naive consumer's stdout lines.
-    await startGroupAtEnd(o.kafka, `${prefix}collector`, [Topics.inferenceCompleted, Topics.jobStatus]);
+    const completedTopic = ns.wire(Topics.inferenceCompleted);
+    await startGroupAtEnd(o.kafka, collectorGroup, [completedTopic, ns.wire(Topics.jobStatus)]);
     await collector.connect();
-    await collector.subscribe({ topics: [Topics.inferenceCompleted, Topics.jobStatus], fromBeginning: false });
+    await collector.subscribe({ topics: [completedTopic, ns.wire(Topics.jobStatus)], fromBeginning: false });
     const joined = new Promise<void>((resolve) => collector.on(collector.events.GROUP_JOIN, () => resolve()));
     await collector.run({
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
           const key = m.key?.toString() ?? '';
           if (!key.startsWith(prefix)) continue;
-          if (batch.topic === Topics.inferenceCompleted) {
+          if (batch.topic === completedTopic) {
             const v = (await o.serde.decode(m.value)) as InferenceCompleted;
             finish(v.job_id, Number(m.timestamp), true);
           } else {
@@ -183,10 +195,11 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
       DATABASE_URL: o.config.DATABASE_URL,
       REDIS_URL: o.config.REDIS_URL,
       LOG_LEVEL: 'warn',
+      KAFKA_TOPIC_PREFIX: ns.prefix,
     };
     const routedTopic = routedTopicForTier(o.tier);
-    // The worker's group for a tier is `<KAFKA_GROUP_ID>.<tier>`.
-    await startGroupAtEnd(o.kafka, o.kind === 'worker' ? `${prefix}group.${o.tier}` : `${prefix}group`, [routedTopic]);
+    // The worker's group for a tier is `<prefix><KAFKA_GROUP_ID>.<tier>` (the runtime adds the namespace's prefix).
+    await startGroupAtEnd(o.kafka, ns.wire(o.kind === 'worker' ? `${prefix}group.${o.tier}` : `${prefix}group`), [ns.wire(routedTopic)]);
     if (o.kind === 'worker') {
       const endpoint = (url: string) => ({
         url,
@@ -202,7 +215,15 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
       worker = await spawnManaged({
         name: 'bench-inference-worker',
         script: path.join(root, 'services/inference-worker/dist/src/main.js'),
-        env: { ...env, HTTP_PORT: String(port), POOLS_FILE: poolsFile, WORKER_TIERS: o.tier, KAFKA_GROUP_ID: `${prefix}group`, KAFKA_FROM_BEGINNING: 'false' },
+        env: {
+          ...env,
+          HTTP_PORT: String(port),
+          POOLS_FILE: poolsFile,
+          WORKER_TIERS: o.tier,
+          KAFKA_GROUP_ID: `${prefix}group`,
+          KAFKA_FROM_BEGINNING: 'false',
+          ...o.workerEnv,
+        },
         port,
         logDir: o.logDir,
         readyPath: '/health/ready',
@@ -210,7 +231,14 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
       });
     } else {
       consumerProc = spawn(process.execPath, [path.join(root, 'tools/bench-inference/dist/src/naive-consumer.js')], {
-        env: { ...process.env, ...env, NAIVE_TOPIC: routedTopic, NAIVE_GROUP_ID: `${prefix}group`, NAIVE_ENDPOINTS: urls.join(','), NAIVE_MODEL: MODEL },
+        env: {
+          ...process.env,
+          ...env,
+          NAIVE_TOPIC: ns.wire(routedTopic),
+          NAIVE_GROUP_ID: ns.wire(`${prefix}group`),
+          NAIVE_ENDPOINTS: urls.join(','),
+          NAIVE_MODEL: MODEL,
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const proc = consumerProc;
@@ -236,6 +264,11 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
     let utilSum = 0;
     let queueMax = 0;
     const rss: number[] = [];
+    const rssAt: number[] = [];
+    const heap: number[] = [];
+    const external: number[] = [];
+    const memAt: number[] = [];
+    let lastMemSample = 0;
     let running = 0;
     let waiting = 0;
     let sampling = true;
@@ -253,6 +286,19 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
           utilSum += running / (e.maxNumSeqs * e.count);
         }
         rss.push(rssMb(consumerPid));
+        rssAt.push(Date.now());
+        if (worker && Date.now() - lastMemSample >= 5_000) {
+          lastMemSample = Date.now();
+          const text = await fetch(`${worker.url}/metrics`, { signal: AbortSignal.timeout(1000) })
+            .then((r) => r.text())
+            .catch(() => '');
+          const gauge = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 1024 / 1024;
+          if (text) {
+            heap.push(gauge('nodejs_heap_size_used_bytes'));
+            external.push(gauge('nodejs_external_memory_bytes'));
+            memAt.push(Date.now());
+          }
+        }
         o.onProgress({ phase: o.kind, sent: sentAt.size, total: o.schedule.length, finished, running, waiting });
         await new Promise((r) => setTimeout(r, Math.max(0, SAMPLE_MS - (Date.now() - started))));
       }
@@ -292,7 +338,7 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
         sentAt.set(jobId, occurredAt);
         i++;
       }
-      if (due.length > 0) await o.producer.send({ topic, messages: due });
+      if (due.length > 0) await o.producer.send({ topic: ns.wire(topic), messages: due });
       const nextAt = o.schedule[i]?.atMs;
       if (nextAt !== undefined) await new Promise((r) => setTimeout(r, Math.max(0, nextAt - (Date.now() - t0))));
     }
@@ -324,6 +370,9 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
       rss_start_mb: round(rss[0] ?? 0, 1),
       rss_max_mb: round(Math.max(0, ...rss), 1),
       rss_end_mb: round(rss.at(-1) ?? 0, 1),
+      rss_max_by_minute_mb: maxByMinute(rss, rssAt),
+      heap_used_max_by_minute_mb: maxByMinute(heap, memAt, rssAt[0]),
+      external_max_by_minute_mb: maxByMinute(external, memAt, rssAt[0]),
       lost: sentAt.size - completedAt.size,
       duplicated,
       wall_s: round((Date.now() - t0) / 1000, 1),
@@ -340,3 +389,13 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
 }
 
 const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** The largest sample of each minute since `start` (default: the first sample). */
+function maxByMinute(values: number[], at: number[], start = at[0]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const minute = Math.floor((at[i]! - start!) / 60_000);
+    out[minute] = round(Math.max(out[minute] ?? 0, values[i]!), 1);
+  }
+  return Array.from(out, (v) => v ?? 0);
+}

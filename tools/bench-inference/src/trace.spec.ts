@@ -50,4 +50,13 @@ describe('window', () => {
       [0, 250, 975],
     );
   });
+
+  it('replays the trace again from its start when the duration outlasts it', () => {
+    const trace = [0, 1000, 2000].map((offsetMs) => ({ offsetMs, contextTokens: 1, generatedTokens: 1 }));
+    // Lap = 2000 ms span + 1000 ms mean gap = 3000 ms; at 2x: arrivals at 0, 500, 1000, then 1500, 2000, 2500, ...
+    assert.deepEqual(
+      window(trace, 2, 2.6).map((r) => r.atMs),
+      [0, 500, 1000, 1500, 2000, 2500],
+    );
+  });
 });

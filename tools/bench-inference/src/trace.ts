@@ -41,7 +41,21 @@ function parseTimestamp(s: string): number {
   return whole + frac;
 }
 
-/** The requests arriving in the first `durationS` seconds of the trace once sped up `speed` times. */
+/**
+ * The requests arriving in the first `durationS` seconds of the trace once sped up `speed` times. When the sped-up
+ * trace is shorter than that, it is replayed again from its start (a new lap every span + one mean inter-arrival gap),
+ * so a long soak at a high speed keeps the trace's arrival pattern.
+ */
 export function window(trace: readonly TraceRequest[], speed: number, durationS: number): { atMs: number; req: TraceRequest }[] {
-  return trace.map((req) => ({ atMs: req.offsetMs / speed, req })).filter((r) => r.atMs < durationS * 1000);
+  const limitMs = durationS * 1000;
+  const lastMs = trace.at(-1)?.offsetMs ?? 0;
+  const lapMs = trace.length > 1 ? lastMs + lastMs / (trace.length - 1) : 0;
+  const out: { atMs: number; req: TraceRequest }[] = [];
+  for (let lap = 0; lap === 0 || (lapMs > 0 && (lap * lapMs) / speed < limitMs); lap++) {
+    for (const req of trace) {
+      const atMs = (lap * lapMs + req.offsetMs) / speed;
+      if (atMs < limitMs) out.push({ atMs, req });
+    }
+  }
+  return out;
 }

@@ -1,6 +1,14 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Consumer, Kafka } from 'kafkajs';
-import { Topics, type ChunkEmbedded, type IndexStatus, type InferenceCompleted, type InferenceJudged, type InferenceRequestRouted, type InferenceRequestValidated } from '@llmgov/contracts';
+import {
+  Topics,
+  type ChunkEmbedded,
+  type IndexStatus,
+  type InferenceCompleted,
+  type InferenceJudged,
+  type InferenceRequestRouted,
+  type InferenceRequestValidated,
+} from '@llmgov/contracts';
 
 /** Per-job event times (epoch ms, from each event's occurred_at) and facts seen on the pipeline topics. */
 export interface JobTrace {
@@ -22,6 +30,7 @@ export class TraceCollector {
   readonly indexedDocuments = new Set<string>();
   readonly jobs = new Map<string, JobTrace>();
   private consumer: Consumer | undefined;
+  private groupId: string | undefined;
   private readonly waiters: (() => void)[] = [];
 
   constructor(
@@ -30,11 +39,20 @@ export class TraceCollector {
   ) {}
 
   async start(groupId: string): Promise<void> {
+    this.groupId = groupId;
     const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({
-      topics: [Topics.indexStatus, Topics.inferenceValidated, Topics.inferenceRoutedS, Topics.inferenceRoutedM, Topics.inferenceRoutedL, Topics.inferenceCompleted, Topics.inferenceJudged],
+      topics: [
+        Topics.indexStatus,
+        Topics.inferenceValidated,
+        Topics.inferenceRoutedS,
+        Topics.inferenceRoutedM,
+        Topics.inferenceRoutedL,
+        Topics.inferenceCompleted,
+        Topics.inferenceJudged,
+      ],
       fromBeginning: true,
     });
     await consumer.run({
@@ -64,8 +82,22 @@ export class TraceCollector {
     });
   }
 
+  /**
+   * Disconnects and deletes the collector's consumer group: each demo run reads with a fresh group, so keeping them
+   * would leave one dead group per run on the broker.
+   */
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    if (!this.consumer) return;
+    await this.consumer.disconnect();
+    this.consumer = undefined;
+    if (!this.groupId) return;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await admin.deleteGroups([this.groupId]);
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   private job(id: string): JobTrace {

@@ -98,6 +98,7 @@ export async function startPlatform(opts: StartOptions): Promise<RunningPlatform
       SCHEMA_REGISTRY_URL: c.SCHEMA_REGISTRY_URL,
       DATABASE_URL: c.DATABASE_URL,
       REDIS_URL: c.REDIS_URL,
+      KAFKA_TOPIC_PREFIX: c.KAFKA_TOPIC_PREFIX,
       VECTOR_STORE_DIR: process.env.VECTOR_STORE_DIR ?? path.join(root, '.local', 'vectors'),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
       // Local processes on loopback: ingest-validator accepts its development API keys only in this mode.
