@@ -7,5 +7,6 @@ export * from './publisher.js';
 export * from './consumer-runner.js';
 export * from './kafka-client.js';
 export * from './kafka-runtime.module.js';
+export * from './kafka-transport.js';
 export * from './bootstrap.js';
 export * from './topic-prefix.js';

@@ -1,12 +1,12 @@
 import type { IHeaders, Producer } from 'kafkajs';
 import { CORRELATION_ID_HEADER, TRACEPARENT_HEADER, childTraceparent, currentTraceContext, type PlatformMetrics } from '@llmgov/observability';
+import { messageKey, type TopicName, type TopicValue } from '@llmgov/contracts';
 import type { AvroSerde } from './serde.js';
 import type { TopicNamespace } from './topic-prefix.js';
 
+/** One record to publish. Its Kafka key is derived from the value by the topic catalog (messageKey). */
 export interface PublishRecord<T> {
   value: T;
-  /** Partitioning key; records with the same key keep their order. */
-  key?: string;
   headers?: Record<string, string>;
 }
 
@@ -24,7 +24,8 @@ export class EventPublisher {
     private readonly namespace?: TopicNamespace,
   ) {}
 
-  async publish<T>(topic: string, record: PublishRecord<T>): Promise<void> {
+  /** Publishes one value to a catalog topic; the value must be of the type the topic carries (checked at compile time). */
+  async publish<T extends TopicName>(topic: T, record: PublishRecord<TopicValue<T>>): Promise<void> {
     await this.publishMany(topic, [record]);
   }
 
@@ -33,7 +34,7 @@ export class EventPublisher {
    * @throws ConfluentSchemaRegistryValidationError when a value does not match the topic's schema;
    *         RetriableError / KafkaJS errors when the registry or broker cannot be reached.
    */
-  async publishMany<T>(topic: string, records: PublishRecord<T>[]): Promise<void> {
+  async publishMany<T extends TopicName>(topic: T, records: PublishRecord<TopicValue<T>>[]): Promise<void> {
     if (records.length === 0) return;
     const ctx = currentTraceContext();
     const messages = await Promise.all(
@@ -41,7 +42,7 @@ export class EventPublisher {
         const headers: IHeaders = { ...(r.headers ?? {}) };
         headers[TRACEPARENT_HEADER] ??= childTraceparent(ctx?.traceparent);
         if (ctx?.correlationId && headers[CORRELATION_ID_HEADER] === undefined) headers[CORRELATION_ID_HEADER] = ctx.correlationId;
-        return { key: r.key ?? null, value: await this.serde.encode(topic, r.value), headers };
+        return { key: messageKey(topic, r.value), value: await this.serde.encode(topic, r.value), headers };
       }),
     );
     await this.producer.send({ topic: this.namespace?.wire(topic) ?? topic, acks: -1, messages });

@@ -17,6 +17,7 @@ export const SERVICE_NAME = 'inference-worker';
 
 @Module({
   imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: false, redis: true })],
+  controllers: [RoutedHandler],
   providers: [
     { provide: WORKER_CONFIG, useFactory: loadWorkerConfig },
     { provide: SCRAPE_FN, useValue: scrapeEngineLoad },
@@ -24,7 +25,6 @@ export const SERVICE_NAME = 'inference-worker';
     PoolRegistry,
     PoolsFileWatcher,
     FlowController,
-    RoutedHandler,
     InferenceService,
     JobLeases,
     // The engines' HTTP API (OpenAI-compatible, streaming): the adapter every call goes through.

@@ -19,12 +19,10 @@ export const SERVICE_NAME = 'ingest-validator';
 
 @Module({
   imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: true, redis: true })],
-  controllers: [ApiController],
+  controllers: [IntakeHandlers, DeadLettersHandler, ApiController],
   providers: [
     { provide: INGEST_CONFIG, useFactory: loadIngestConfig },
     ApiKeyGuard,
-    IntakeHandlers,
-    DeadLettersHandler,
     JobDeadLettersService,
     JobExpiryService,
     ValidationService,

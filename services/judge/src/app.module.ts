@@ -11,9 +11,9 @@ export const SERVICE_NAME = 'judge';
 
 @Module({
   imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: false, redis: true })],
+  controllers: [CompletionsHandler],
   providers: [
     { provide: JUDGE_CONFIG, useFactory: loadJudgeConfig },
-    CompletionsHandler,
     JudgeService,
     JudgeMetrics,
   ],

@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < documents.length; i += 100) {
       const batch = documents.slice(i, i + 100).map((d) => {
         const value: DocumentSubmitted = { ...newEnvelope(d.tenantId, d.documentId), document_id: d.documentId, source: 'squad-v1.1', title: d.title, text: d.text, language: 'en', metadata: { title: d.title } };
-        return { key: `${d.tenantId}/${d.documentId}`, value };
+        return { value };
       });
       await publisher.publishMany(Topics.documentSubmitted, batch);
       pub.increment(batch.length);

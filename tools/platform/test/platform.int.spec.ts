@@ -113,7 +113,10 @@ describe('end to end through every service', { timeout: 180_000 }, () => {
   it('a completion published twice (a worker killed after publishing, before its marker) has one effect downstream', async () => {
     // Replays the exact bytes the worker published for the job, as its restarted successor would.
     const [completion] = await recordsWithKey(kafka, Topics.inferenceCompleted, jobId);
-    const [usage] = await recordsWithKey(kafka, Topics.usageRecorded, jobId);
+    // Usage events are keyed by tenant (the catalog's key for billing): pick this job's among tenant-a's.
+    const tenantUsage = await recordsWithKey(kafka, Topics.usageRecorded, 'tenant-a');
+    const usageJobs = await Promise.all(tenantUsage.map(async (m) => (await serde.decode<UsageRecorded>(m.value)).job_id));
+    const usage = tenantUsage.find((_, i) => usageJobs[i] === jobId);
     assert.ok(completion && usage, 'the worker published a completion and a usage event');
     const [c] = await producer.send({ topic: Topics.inferenceCompleted, messages: [{ key: jobId, value: completion.value, headers: completion.headers }] });
     const [u] = await producer.send({ topic: Topics.usageRecorded, messages: [{ key: usage.key, value: usage.value, headers: usage.headers }] });

@@ -61,7 +61,7 @@ export class EmbeddingService {
         sparse_values: sparse.values,
         metadata: doc.metadata,
       };
-      return { key: `${doc.tenant_id}/${doc.document_id}`, value };
+      return { value };
     });
     await this.publisher.publishMany(Topics.chunkEmbedded, records);
     // Deterministic: a crash between this publish and the marker below redelivers the document, and the cost ledger
@@ -88,7 +88,7 @@ export class EmbeddingService {
       gpu_type: null,
       usd_per_gpu_hour: null,
     };
-    await this.publisher.publish(Topics.usageRecorded, { key: doc.document_id, value: usage });
+    await this.publisher.publish(Topics.usageRecorded, { value: usage });
     await this.markers.markDone(doneKey, '1', DONE_TTL_S);
     return Outcome.success();
   }

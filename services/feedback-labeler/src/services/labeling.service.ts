@@ -108,7 +108,7 @@ export class LabelingService {
       judge_verdict: judged.verdict,
       agrees_with_judge: agrees,
     };
-    await this.publisher.publish(Topics.labelCurated, { key: fb.job_id, value });
+    await this.publisher.publish(Topics.labelCurated, { value });
     const inserted = await this.labels.insertLabel({
       feedback_event_id: fb.feedback_event_id,
       job_id: fb.job_id,

@@ -68,7 +68,7 @@ export class IndexingService implements OnModuleInit {
       index_lag_ms: lagMs,
       error: null,
     };
-    await this.publisher.publish(Topics.indexStatus, { key: `${chunk.tenant_id}/${chunk.document_id}`, value: status });
+    await this.publisher.publish(Topics.indexStatus, { value: status });
     return Outcome.success();
   }
 

@@ -222,8 +222,8 @@ export class InferenceService {
       gpu_type: endpoint.gpu_type,
       usd_per_gpu_hour: endpoint.usd_per_gpu_hour,
     };
-    await this.publisher.publish(Topics.inferenceCompleted, { key: req.job_id, value: completed });
-    await this.publisher.publish(Topics.usageRecorded, { key: req.job_id, value: usage });
+    await this.publisher.publish(Topics.inferenceCompleted, { value: completed });
+    await this.publisher.publish(Topics.usageRecorded, { value: usage });
     // The OpenAI Batch `finalizing` state: the answer exists and is being judged and billed.
     await this.status(req, 'finalizing', null);
   }
@@ -235,6 +235,6 @@ export class InferenceService {
 
   private async status(req: InferenceRequestRouted, state: JobState, error: JobError | null): Promise<void> {
     const ev: JobStatusChanged = { ...newEnvelope(req.tenant_id, req.job_id), job_id: req.job_id, state, stage: 'inference', result: null, error };
-    await this.publisher.publish(Topics.jobStatus, { key: req.job_id, value: ev });
+    await this.publisher.publish(Topics.jobStatus, { value: ev });
   }
 }

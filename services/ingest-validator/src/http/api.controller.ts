@@ -69,7 +69,7 @@ export class ApiController {
       user_id: fb.user_id ?? null,
       comment: fb.comment == null ? null : this.validation.maskedText(fb.comment),
     };
-    await this.publisher.publish(Topics.feedbackSubmitted, { key: fb.job_id, value });
+    await this.publisher.publish(Topics.feedbackSubmitted, { value });
     return { event_id: value.event_id };
   }
 }

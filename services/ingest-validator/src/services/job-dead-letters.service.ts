@@ -46,7 +46,7 @@ export class JobDeadLettersService {
       result: null,
       error: { code: h[DlqHeaders.errorCode] ?? 'dead_lettered', message: `${stage} dead-lettered the request from ${source}: ${reason}` },
     };
-    await this.publisher.publish(Topics.jobStatus, { key: jobId, value: event });
+    await this.publisher.publish(Topics.jobStatus, { value: event });
     this.logger.info({ job_id: jobId, topic: ctx.topic, offset: ctx.offset, error_code: event.error?.code }, 'job failed by its dead letter');
     return Outcome.success();
   }

@@ -58,7 +58,7 @@ export class JobExpiryService implements OnApplicationBootstrap, OnApplicationSh
         result: null,
         error: job.error,
       };
-      await this.publisher.publish(Topics.jobStatus, { key: job.job_id, value: event });
+      await this.publisher.publish(Topics.jobStatus, { value: event });
     }
     if (expired.length > 0) this.logger.warn({ expired: expired.length }, 'expired jobs past their deadline and grace');
     return expired.map((j) => j.job_id);

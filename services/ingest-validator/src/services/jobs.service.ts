@@ -105,7 +105,7 @@ export class JobsService {
       }
       return { job: toView(job), created: false };
     }
-    const published = this.publisher.publish(Topics.inferenceSubmitted, { key: jobId, value: request }).then(
+    const published = this.publisher.publish(Topics.inferenceSubmitted, { value: request }).then(
       () => 'queued' as const,
       (err: unknown) => err,
     );
@@ -145,7 +145,7 @@ export class JobsService {
     await this.jobFlags.markCancelled(jobId, CANCEL_FLAG_TTL_S);
     const event: JobStatusChanged = { ...newEnvelope(tenantId, jobId), job_id: jobId, state: 'cancelling', stage: 'api', result: null, error: null };
     await this.jobs.applyStatus(event);
-    await this.publisher.publish(Topics.jobStatus, { key: jobId, value: event });
+    await this.publisher.publish(Topics.jobStatus, { value: event });
     return this.get(tenantId, jobId);
   }
 
@@ -170,7 +170,7 @@ export class JobsService {
     }
     await this.jobs.create({ jobId: req.job_id, tenantId: req.tenant_id, idempotencyKey: req.idempotency_key, request: { prompt: validated.prompt, budget: req.budget, options: req.options } });
     const value: InferenceRequestValidated = { ...newEnvelope(req.tenant_id, req.job_id), ...validated };
-    await this.publisher.publish(Topics.inferenceValidated, { key: req.job_id, value });
+    await this.publisher.publish(Topics.inferenceValidated, { value });
     return Outcome.success();
   }
 
@@ -182,7 +182,7 @@ export class JobsService {
 
   private async publishStatus(tenantId: string, jobId: string, state: JobState, stage: string, error: { code: string; message: string } | null): Promise<void> {
     const event: JobStatusChanged = { ...newEnvelope(tenantId, jobId), job_id: jobId, state, stage, result: null, error };
-    await this.publisher.publish(Topics.jobStatus, { key: jobId, value: event });
+    await this.publisher.publish(Topics.jobStatus, { value: event });
   }
 }
 

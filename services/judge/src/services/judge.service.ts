@@ -76,7 +76,7 @@ export class JudgeService {
       judge_method: 'DETERMINISTIC',
       reasons: decision.reasons,
     };
-    await this.publisher.publish(Topics.inferenceJudged, { key: c.job_id, value: judged });
+    await this.publisher.publish(Topics.inferenceJudged, { value: judged });
 
     await this.publishStatus(c, {
       state: 'completed',
@@ -117,6 +117,6 @@ export class JudgeService {
       stage: 'judge',
       ...change,
     };
-    await this.publisher.publish(Topics.jobStatus, { key: c.job_id, value: event });
+    await this.publisher.publish(Topics.jobStatus, { value: event });
   }
 }

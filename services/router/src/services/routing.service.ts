@@ -121,7 +121,7 @@ export class RoutingService {
       team: req.team,
       feature: req.feature,
     };
-    await this.publisher.publish(routedTopicForTier(tier), { key: req.job_id, value: routed });
+    await this.publisher.publish(routedTopicForTier(tier), { value: routed });
     await this.status(req, 'in_progress', null);
     this.decisions.inc({ route: req.options.rag ? 'rag' : 'direct', tier });
     return Outcome.success();
@@ -177,7 +177,7 @@ export class RoutingService {
       deadline_at: deadlineAt,
       budget: req.budget,
     };
-    await this.publisher.publish(Topics.inferenceCompleted, { key: req.job_id, value: completed });
+    await this.publisher.publish(Topics.inferenceCompleted, { value: completed });
     await this.status(req, 'in_progress', null);
   }
 
@@ -191,6 +191,6 @@ export class RoutingService {
       result: null,
       error,
     };
-    await this.publisher.publish(Topics.jobStatus, { key: req.job_id, value: ev });
+    await this.publisher.publish(Topics.jobStatus, { value: ev });
   }
 }
