@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { ConflictException, NotFoundException, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
 import { ValidationError } from '@llmgov/errors';
+import { hasLoneSurrogates } from '@llmgov/guardrails';
 import { MemoryJobFlags, RecordingPublisher } from '@llmgov/testing';
 import { Topics, type InferenceRequestSubmitted, type InferenceRequestValidated, type JobState, type JobStatusChanged } from '@llmgov/contracts';
 import type { EventPublisher } from '@llmgov/kafka-runtime';
@@ -338,6 +339,15 @@ describe(JobsService.name, () => {
       assert.equal(status[0]!.error?.code, 'validation_failed');
       assert.match(status[0]!.error?.message ?? '', /prompt_injection/);
       assert.equal(publisher.on(Topics.inferenceValidated).length, 0);
+    });
+
+    it('the prompt kept on a failed job is cut without splitting a surrogate pair (jsonb refuses half an emoji)', async () => {
+      const { sut, jobs } = setup();
+      const req = submitted({ prompt: `${'a'.repeat(1999)}😀${'b'.repeat(9000)}` }); // too long: fails validation
+      await assert.rejects(sut.intake(req), ValidationError);
+      const stored = String(jobs.rows.get(req.job_id)!.request.prompt);
+      assert.ok(stored.length <= 2000);
+      assert.equal(hasLoneSurrogates(stored), false);
     });
 
     it('an invalid request of an unknown tenant only throws: no job is created for a tenant we do not know', async () => {
