@@ -410,11 +410,17 @@ export class KafkaConsumerRunner {
   /**
    * After a retriable failure: when a dependency is down (known from the probe loop, or probed now), suspends consumption
    * and waits until the dependencies are back. Resolves true to retry the record, false when no dependency is down (the
-   * failure is the record's own: dead-letter it). Throws AbandonedAtStop when the runner stops while waiting.
+   * failure is the record's own: dead-letter it). Throws AbandonedAtStop when the runner stops while waiting, or is
+   * already stopping while a dependency is down (the record is then redelivered rather than dead-lettered).
    */
   private async waitForDependencies(topic: string, partition: number, offset: string, err: unknown): Promise<boolean> {
     const probe = this.opts.dependencyProbe;
-    if (!probe || this.stopping) return false;
+    if (!probe) return false;
+    if (this.stopping) {
+      // Stopping during an outage: the failure is the dependency's, not the record's; leave it for redelivery.
+      if (this.dependenciesDown.length > 0) throw new AbandonedAtStop('consumer stopped while the dependencies of the record were down');
+      return false;
+    }
     if (this.dependenciesDown.length === 0) this.setDependenciesDown(await probe().catch(() => []));
     const back = this.dependenciesBack;
     if (!back) return false;

@@ -159,7 +159,7 @@ export class JobsService {
       validated = this.validation.validateInferenceRequest(req);
     } catch (err) {
       if (err instanceof ValidationError && this.validation.isKnownTenant(req.tenant_id)) {
-        await this.jobs.create({ jobId: req.job_id, tenantId: req.tenant_id, idempotencyKey: null, request: { prompt: this.validation.maskedText(req.prompt).slice(0, 2000) } }).catch(() => undefined);
+        await this.jobs.create({ jobId: req.job_id, tenantId: req.tenant_id, idempotencyKey: null, request: { prompt: this.validation.maskedText(req.prompt, 2000) } }).catch(() => undefined);
         await this.publishStatus(req.tenant_id, req.job_id, 'failed', 'ingest', { code: err.code, message: err.message });
       }
       throw err;

@@ -16,6 +16,16 @@ const MAX_META_VALUE_CHARS = 1024;
 export const sha256Hex = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
 /**
+ * The first `maxChars` UTF-16 code units of `s`, one fewer when the cut would split a surrogate pair: a plain
+ * `slice` can leave half of an emoji, a string Postgres refuses in jsonb and that has no UTF-8 form.
+ */
+export function truncateText(s: string, maxChars: number): string {
+  if (s.length <= maxChars) return s;
+  const last = s.charCodeAt(maxChars - 1);
+  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? maxChars - 1 : maxChars);
+}
+
+/**
  * Semantic validation beyond Avro types, shared by the HTTP API and the raw-topic consumers:
  * tenant known, ids well-formed, sizes within limits, languages allowed, metadata bounded, PII masked,
  * prompt-injection screened. Every problem is collected; the caller gets all reasons at once.
@@ -26,10 +36,11 @@ export class ValidationService {
 
   /**
    * The form of `text` that may be stored at rest: normalised (control characters removed, unpaired surrogates
-   * replaced, see normaliseText) and PII-masked (maskPii), as the pipeline forwards prompts.
+   * replaced, see normaliseText) and PII-masked (maskPii), as the pipeline forwards prompts; cut to at most
+   * `maxChars` UTF-16 code units without splitting a surrogate pair.
    */
-  maskedText(text: string): string {
-    return maskPii(normaliseText(text)).text;
+  maskedText(text: string, maxChars = Number.POSITIVE_INFINITY): string {
+    return truncateText(maskPii(normaliseText(text)).text, maxChars);
   }
 
   /** Tenants that have an API key are the known tenants. */
@@ -52,7 +63,7 @@ export class ValidationService {
     const language = doc.language?.trim().toLowerCase() || 'en';
     if (!this.config.ALLOWED_LANGUAGES.has(language))
       reasons.push(`language "${language.slice(0, 16)}" is not allowed (allowed: ${[...this.config.ALLOWED_LANGUAGES].join(', ')})`);
-    const title = doc.title == null ? '' : normaliseText(doc.title).slice(0, 512);
+    const title = doc.title == null ? '' : truncateText(normaliseText(doc.title), 512);
     reasons.push(...this.metadataReasons(doc.metadata));
     if (reasons.length > 0) throw new ValidationError(reasons);
     const { text, masked } = maskPii(normalised);
