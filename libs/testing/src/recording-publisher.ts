@@ -1,5 +1,8 @@
+import { isTopicName, messageKey } from '@llmgov/contracts';
+
 /**
- * A stand-in for EventPublisher in unit specs: keeps every published record in memory.
+ * A stand-in for EventPublisher in unit specs: keeps every published record in memory, with the message key the real
+ * publisher would derive from the topic catalog.
  * `on(topic)` returns the values published to one topic, in order.
  *
  * `before`, when set, runs before each record is recorded: throw (or reject) to make that publish fail as a broker
@@ -12,7 +15,9 @@ export class RecordingPublisher {
 
   async publish(topic: string, record: { key?: string; value: unknown }): Promise<void> {
     await this.before?.(topic, record);
-    this.sent.push({ topic, key: record.key, value: record.value });
+    // The key the real publisher derives from the topic catalog (messageKey).
+    const key = isTopicName(topic) ? messageKey(topic, record.value as never) : record.key;
+    this.sent.push({ topic, key, value: record.value });
   }
 
   async publishMany(topic: string, records: { key?: string; value: unknown }[]): Promise<void> {

@@ -119,7 +119,11 @@ describe(InferenceService.name, () => {
       [Topics.inferenceCompleted, Topics.usageRecorded, Topics.jobStatus],
       'completion and usage before the status',
     );
-    assert.ok(publisher.sent.every((s) => s.key === fixture.job_id));
+    // Keys follow the catalog: the job id for the completion and its status, the tenant for the usage (billing order).
+    assert.deepEqual(
+      publisher.sent.map((s) => s.key),
+      [fixture.job_id, fixture.tenant_id, fixture.job_id],
+    );
     const [completed] = publisher.on<InferenceCompleted>(Topics.inferenceCompleted);
     assert.equal(completed!.event_id, deterministicEventId(fixture.job_id, '1', 'completed'));
     assert.equal(completed!.text, 'Saint Bernadette Soubirous.');
