@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# One check for everything that needs no running stack: build/typecheck, lint (zero warnings),
-# generated contracts up to date, unit tests.
+# Static checks that need no running stack: build/typecheck (tsc -b, in setup), lint with zero warnings, format,
+# generated contracts up to date. Every check runs; failures are listed at the end. Tests: `npm test`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 run() { bash "$root/scripts/with-node22.sh" "$@"; }
 bash scripts/setup.sh
-echo "[check] generated contracts"; (cd libs/contracts && run npm run --silent check:generated)
-echo "[check] lint"; run npx eslint --max-warnings 0 .
-echo "[check] unit tests"
-mapfile -t unit < <(find libs services tools -path '*/node_modules' -prune -o -path '*/dist/src/*' -name '*.spec.js' -print | sort)
-run node --test "${unit[@]}"
+failed=()
+check() {
+  local name="$1"; shift
+  echo "[check] $name"
+  if ! "$@"; then failed+=("$name"); echo "[check] failed: $name" >&2; fi
+}
+check "generated contracts" bash -c "cd libs/contracts && bash '$root/scripts/with-node22.sh' npm run --silent check:generated"
+check "lint" run npx eslint --max-warnings 0 .
+check "boundaries" run node scripts/check-boundaries.mjs
+check "format" run npx prettier --check --log-level warn .
+if [ "${#failed[@]}" -gt 0 ]; then echo "[check] FAILED: ${failed[*]}" >&2; exit 1; fi
+echo "[check] all checks passed"

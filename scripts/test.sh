@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Unit tests, then integration tests against the real local stack (Kafka, schema registry, Postgres, Redis),
-# which this script starts. Exits non-zero when any test fails.
+# which this script starts. Every stage runs even when an earlier one failed; the failures are listed at the end
+# and the exit status is non-zero when any stage failed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -14,6 +15,17 @@ mapfile -t unit < <(find libs services tools -path '*/node_modules' -prune -o -p
 mapfile -t integration < <(find libs services tools -path '*/node_modules' -prune -o -path '*/dist/test/*' -name '*.int.spec.js' -print | sort)
 echo "[test] ${#unit[@]} unit spec files, ${#integration[@]} integration spec files"
 export LOG_LEVEL="${LOG_LEVEL:-warn}"
-run node --test --test-concurrency=2 "${unit[@]}"
+failed=()
+stage() { # stage NAME CMD...: runs a stage, remembers a failure, never stops the script
+  local name="$1"; shift
+  echo "[test] stage: $name"
+  if ! "$@"; then failed+=("$name"); echo "[test] stage failed: $name" >&2; fi
+}
+stage unit run node --test --test-concurrency=2 "${unit[@]}"
 # Integration files run one at a time: they share the stack, and the workers they start consume the same topics.
-run node --test --test-concurrency=1 "${integration[@]}"
+stage integration run node --test --test-concurrency=1 "${integration[@]}"
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "[test] FAILED stages: ${failed[*]} (the TAP output above names each failing test: search for 'not ok')" >&2
+  exit 1
+fi
+echo "[test] all stages passed"

@@ -42,6 +42,9 @@ export const platformEnvSchema = z.object({
 
 export type PlatformConfig = z.infer<typeof platformEnvSchema>;
 
+/** Nest injection token of the loaded PlatformConfig (provided by the Kafka runtime module). */
+export const PLATFORM_CONFIG = Symbol('PLATFORM_CONFIG');
+
 /**
  * Loads the shared platform settings, extended with a service's own variables.
  * @throws ConfigError listing every invalid variable.

@@ -5,6 +5,7 @@ import type { DocumentSubmitted, InferenceRequestRouted, JobStatusChanged, Schem
 import { schemaNames, schemaRecordNames, Tier } from './generated/index.js';
 import { rawSchema, schemasDir } from './schemas.js';
 import {
+  messageKey,
   allTopicNames,
   DEFAULT_RETENTION_MS,
   dlqTopic,
@@ -88,12 +89,20 @@ describe('topic catalog', () => {
     }
   });
 
-  it('keys every topic by a field its schema has', () => {
+  it('keys every topic by fields its schema has', () => {
     for (const spec of topicCatalog) {
-      const field = rawSchema(spec.schemaName).fields.find((f) => f.name === spec.keyField);
-      assert.ok(field, `${spec.name}: key field ${spec.keyField} is not in ${spec.schemaFile}`);
-      assert.equal(field.type, 'string', `${spec.name}: key field ${spec.keyField} must be a non-null string`);
+      for (const keyField of spec.keyFields) {
+        const field = rawSchema(spec.schemaName).fields.find((f) => f.name === keyField);
+        assert.ok(field, `${spec.name}: key field ${keyField} is not in ${spec.schemaFile}`);
+        assert.equal(field.type, 'string', `${spec.name}: key field ${keyField} must be a non-null string`);
+      }
     }
+  });
+
+  it('derives message keys from the key fields', () => {
+    assert.equal(messageKey(Topics.jobStatus, { job_id: 'j1' } as never), 'j1');
+    assert.equal(messageKey(Topics.documentValidated, { tenant_id: 't', document_id: 'd' } as never), 't/d');
+    assert.throws(() => messageKey(Topics.usageRecorded, { tenant_id: null } as never), /key field tenant_id is null/);
   });
 
   it('maps tiers to routed topics and back', () => {
@@ -123,7 +132,7 @@ describe('topic catalog', () => {
   it('looks topics up by name and rejects unknown ones', () => {
     assert.equal(isTopicName('jobs.job.status.v1'), true);
     assert.equal(isTopicName('jobs.job.status.v1.dlq'), false);
-    assert.equal(topicSpec(Topics.jobStatus).keyField, 'job_id');
+    assert.deepEqual(topicSpec(Topics.jobStatus).keyFields, ['job_id']);
     assert.throws(() => topicSpec('nope.v1'), /unknown topic "nope.v1"/);
   });
 

@@ -82,10 +82,11 @@ export interface TopicSpec {
   /** Dead-letter topic: `${name}.dlq`, carrying the original bytes unchanged plus provenance headers. */
   readonly dlq: DlqTopicName;
   /**
-   * Value field whose string is the Kafka message key, so that all events of one entity stay ordered on
-   * one partition (`document_id` for documents, `job_id` for jobs, `tenant_id` for billing roll-ups).
+   * Value fields whose strings, joined with '/', are the Kafka message key (see messageKey), so all events of one
+   * entity stay ordered on one partition: `tenant_id/document_id` for documents (a document id is unique within its
+   * tenant), `job_id` for jobs and feedback, `tenant_id` for billing (a tenant's spend is accounted in order).
    */
-  readonly keyField: string;
+  readonly keyFields: readonly [string, ...string[]];
 }
 
 /** Seven days in milliseconds: the retention of every platform topic. */
@@ -101,7 +102,7 @@ export const DLQ_RETENTION_MS = 14 * 24 * 60 * 60 * 1000;
 const BUSY = 3;
 const QUIET = 1;
 
-function spec(name: TopicName, partitions: number, keyField: string): TopicSpec {
+function spec(name: TopicName, partitions: number, ...keyFields: [string, ...string[]]): TopicSpec {
   const schemaName = topicSchemas[name];
   return {
     name,
@@ -112,16 +113,16 @@ function spec(name: TopicName, partitions: number, keyField: string): TopicSpec 
     retentionMs: DEFAULT_RETENTION_MS,
     cleanupPolicy: 'delete',
     dlq: dlqTopic(name),
-    keyField,
+    keyFields,
   };
 }
 
 /** Every topic of the platform with its creation settings, in pipeline order. */
 export const topicCatalog: readonly TopicSpec[] = Object.freeze([
-  spec(Topics.documentSubmitted, BUSY, 'document_id'),
-  spec(Topics.documentValidated, BUSY, 'document_id'),
-  spec(Topics.chunkEmbedded, BUSY, 'document_id'),
-  spec(Topics.indexStatus, BUSY, 'document_id'),
+  spec(Topics.documentSubmitted, BUSY, 'tenant_id', 'document_id'),
+  spec(Topics.documentValidated, BUSY, 'tenant_id', 'document_id'),
+  spec(Topics.chunkEmbedded, BUSY, 'tenant_id', 'document_id'),
+  spec(Topics.indexStatus, BUSY, 'tenant_id', 'document_id'),
   spec(Topics.inferenceSubmitted, BUSY, 'job_id'),
   spec(Topics.inferenceValidated, BUSY, 'job_id'),
   spec(Topics.inferenceRoutedS, BUSY, 'job_id'),
@@ -149,6 +150,21 @@ export function topicSpec(name: TopicName | string): TopicSpec {
   const found = byName.get(name);
   if (!found) throw new Error(`unknown topic ${JSON.stringify(name)}; known topics: ${[...byName.keys()].join(', ')}`);
   return found;
+}
+
+/**
+ * The Kafka message key of a value of `topic`: its catalog key fields joined with '/'.
+ * @throws Error when a key field is missing or not a string (a contract bug, caught before the send).
+ */
+export function messageKey<T extends TopicName>(topic: T, value: TopicValue<T>): string {
+  const { keyFields } = topicSpec(topic);
+  return keyFields
+    .map((f) => {
+      const v = (value as unknown as Record<string, unknown>)[f];
+      if (typeof v !== 'string') throw new Error(`${topic}: key field ${f} is ${v === null ? 'null' : typeof v}, expected a string`);
+      return v;
+    })
+    .join('/');
 }
 
 /** The dead-letter topic of `name`: `<name>.dlq`. */

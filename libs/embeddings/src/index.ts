@@ -7,3 +7,4 @@ export { Bm25SparseEncoder, type Bm25SparseEncoderOptions } from './bm25.js';
 export { createEmbeddingsClient, embeddingsClientFromSettings, type EmbeddingsConfig, type EmbeddingsSettings } from './factory.js';
 export { tokenize, normalizeText, ENGLISH_STOP_WORDS, MAX_TOKEN_LENGTH, type TokenizeOptions } from './text.js';
 export { fnv1a32, fmix32, featureHash, hashedBucket } from './hash.js';
+export { encodeText, countTokens, decodeTokens, breakLongRuns, MAX_RUN_CHARS } from './tokens.js';

@@ -122,11 +122,9 @@ describe(OpenAIEmbeddingsClient.name, () => {
     handler = () => {
       /* never answers */
     };
-    const started = Date.now();
     const err = await rejection(new OpenAIEmbeddingsClient({ baseUrl, model: 'm', timeoutMs: 150 }).embed(['x']));
     assert.equal(err.code, 'timeout');
     assert.equal(err.retriable, true);
-    assert.ok(Date.now() - started < 2000);
 
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });

@@ -1,12 +1,21 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasControlCharacters, injectionScore, maskPii, normaliseText } from './text-screening.js';
+import { hasControlCharacters, hasLoneSurrogates, injectionScore, maskPii, normaliseText } from './text-screening.js';
 
 describe('normaliseText', () => {
   it('removes control and bidi characters, collapses spaces, keeps paragraphs', () => {
     assert.equal(normaliseText('  a\u0000b \t c\u202Ed\r\n\r\n\r\n\r\ne  '), 'ab cd\n\ne');
     assert.equal(hasControlCharacters('ok\n\t'), false);
     assert.equal(hasControlCharacters('bad\u0007'), true);
+  });
+
+  it('replaces unpaired surrogates with U+FFFD and keeps pairs, so the text has a UTF-8 encoding', () => {
+    assert.equal(normaliseText('a\uD800b\uDC00c\uD83D'), 'a\uFFFDb\uFFFDc\uFFFD');
+    assert.equal(normaliseText('ok \uD83D\uDE00'), 'ok \uD83D\uDE00');
+    assert.equal(hasLoneSurrogates('x\uDC00'), true);
+    assert.equal(hasLoneSurrogates('x\uD83D\uDE00'), false);
+    assert.equal(hasLoneSurrogates(normaliseText('\uDBFF\uD800')), false);
+    assert.equal(Buffer.from(normaliseText('a\uD800'), 'utf8').toString('utf8'), normaliseText('a\uD800'));
   });
 });
 

@@ -4,9 +4,26 @@
  * project exists for, and no maintained npm package covers masking + injection scoring together.
  */
 
-/** Unicode NFC, control characters removed (tab and newline kept), runs of spaces collapsed, trimmed. */
+/**
+ * A UTF-16 surrogate code unit that is not part of a pair. Such a string has no UTF-8 encoding: Postgres rejects
+ * it in jsonb (`\ud800` escapes) and Buffer/Avro encoders silently turn it into U+FFFD.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** True when `s` has an unpaired UTF-16 surrogate (the negation of ES2024 `String.prototype.isWellFormed`). */
+export function hasLoneSurrogates(s: string): boolean {
+  LONE_SURROGATE.lastIndex = 0;
+  return LONE_SURROGATE.test(s);
+}
+
+/**
+ * Unpaired surrogates replaced by U+FFFD (as ES2024 `toWellFormed` and the WHATWG encoders do), Unicode NFC,
+ * control characters (NUL included; tab and newline kept) and bidi/zero-width controls removed, runs of spaces
+ * collapsed, trimmed. The result is always storable as UTF-8 text and in Postgres jsonb.
+ */
 export function normaliseText(input: string): string {
   return input
+    .replace(LONE_SURROGATE, '\uFFFD')
     .normalize('NFC')
     .replace(/\r\n?/g, '\n')
     // eslint-disable-next-line no-control-regex

@@ -3,7 +3,7 @@ import { ExponentialBackoff, handleAll, handleWhen, retry } from 'cockatiel';
 import { CORRELATION_ID_HEADER, TRACEPARENT_HEADER, childTraceparent, runWithTraceContext, type Logger, type PlatformMetrics } from '@llmgov/observability';
 import type { AvroSerde } from './serde.js';
 import type { DeadLetterPublisher } from './dead-letter.js';
-import { errorClass, errorCode, errorMessage, isRetriable } from './errors.js';
+import { errorClass, errorCode, errorMessage, isRetriable } from '@llmgov/errors';
 import { headersToStrings } from './headers.js';
 import { OffsetTracker } from './offset-tracker.js';
 import { InFlightLimiter } from './in-flight-limiter.js';
@@ -54,8 +54,24 @@ export interface ConsumerRunnerOptions {
   commitIntervalMs?: number;
   /** How long `stop` waits for in-flight records before disconnecting, ms. Default 30 000. */
   drainTimeoutMs?: number;
+  /**
+   * Names of the external dependencies (Postgres, Redis...) that are down now; empty when all answer. While any is
+   * down the runner stops fetching, and a record whose retriable failure outlasts its retries waits for them to come
+   * back and is retried, instead of going to the DLQ. Without a probe, retriable failures are dead-lettered after
+   * `retry.maxAttempts`.
+   */
+  dependencyProbe?: () => Promise<string[]>;
+  /** How often the dependency probe runs, ms. Default 1 000. */
+  dependencyCheckIntervalMs?: number;
+  /** Topics whose handler receives the record's raw value bytes (`Buffer | null`) instead of the decoded Avro value. */
+  rawTopics?: ReadonlySet<string>;
   /** Broker names are `<prefix><topic>`; handlers, `pause`/`resume`, metrics and the DLQ publisher see catalog names. */
   namespace?: TopicNamespace;
+}
+
+/** Thrown inside the runner when `stop` ends a wait for dependencies: the record stays uncommitted and is redelivered. */
+class AbandonedAtStop extends Error {
+  override readonly name = 'AbandonedAtStop';
 }
 
 /** Per-partition state of the current assignment. */
@@ -91,8 +107,13 @@ export class KafkaConsumerRunner {
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> = Promise.resolve();
   private stopping = false;
-  /** Aborted by `stop`: ends the DLQ-write retries of records still failing to dead-letter. */
+  /** Aborted by `stop`: ends the DLQ-write retries of records still failing to dead-letter, and dependency waits. */
   private readonly stopController = new AbortController();
+  /** Dependencies reported down by the last probe; consumption is suspended while this is non-empty. */
+  private dependenciesDown: string[] = [];
+  /** Resolved when the dependencies are back (created when they go down). */
+  private dependenciesBack: { promise: Promise<void>; resolve: () => void } | undefined;
+  private dependencyTimer: NodeJS.Timeout | undefined;
   /** A DLQ write that fails (broker down) is retried until it succeeds or the consumer stops (then: redelivered). */
   private readonly deadLetterRetry = retry(handleAll, {
     maxAttempts: Number.MAX_SAFE_INTEGER,
@@ -162,8 +183,56 @@ export class KafkaConsumerRunner {
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.dispatchBatch(payload),
     });
-    if (this.pausedTopics.size > 0) consumer.pause([...this.pausedTopics].map((topic) => ({ topic: this.wire(topic) }))); // paused before start
+    const held = this.dependenciesDown.length > 0 ? this.topics : [...this.pausedTopics];
+    if (held.length > 0) consumer.pause(held.map((topic) => ({ topic: this.wire(topic) }))); // paused or suspended before start
+    this.scheduleDependencyProbe(0);
     await joined;
+  }
+
+  /** Dependencies the last probe found down (empty: all up, or no probe configured). */
+  get missingDependencies(): string[] {
+    return [...this.dependenciesDown];
+  }
+
+  private scheduleDependencyProbe(delayMs: number): void {
+    const probe = this.opts.dependencyProbe;
+    if (!probe || this.stopping) return;
+    this.dependencyTimer = setTimeout(() => {
+      void probe()
+        .catch(() => this.dependenciesDown) // a probe that fails itself changes nothing
+        .then((missing) => {
+          if (!this.stopping) this.setDependenciesDown(missing);
+          this.scheduleDependencyProbe(this.opts.dependencyCheckIntervalMs ?? 1_000);
+        });
+    }, delayMs);
+    this.dependencyTimer.unref(); // never what keeps a process alive
+  }
+
+  /** Suspends consumption while `missing` is non-empty (fetching stops; records in flight go on) and resumes it after. */
+  private setDependenciesDown(missing: string[]): void {
+    const wasDown = this.dependenciesDown.length > 0;
+    if (missing.length > 0) {
+      this.dependenciesDown = [...missing];
+      if (wasDown) return;
+      let resolve: () => void = () => undefined;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.dependenciesBack = { promise, resolve };
+      this.consumer?.pause(this.topics.map((topic) => ({ topic: this.wire(topic) })));
+      this.opts.logger.warn({ group_id: this.opts.groupId, missing }, 'dependencies down: consumption suspended');
+    } else if (wasDown) {
+      this.dependenciesDown = [];
+      this.dependenciesBack?.resolve();
+      this.dependenciesBack = undefined;
+      const resume = this.topics.filter((t) => !this.pausedTopics.has(t));
+      if (resume.length > 0) this.consumer?.resume(resume.map((topic) => ({ topic: this.wire(topic) })));
+      this.opts.logger.info({ group_id: this.opts.groupId }, 'dependencies back: consumption resumed');
+    } else return;
+    this.reportPaused();
+  }
+
+  /** Fetching of `topic` is held: paused by flow control, or suspended while dependencies are down. */
+  private held(topic: string): boolean {
+    return this.pausedTopics.has(topic) || this.dependenciesDown.length > 0;
   }
 
   /** Ready when joined to the group and not crashed. */
@@ -180,6 +249,7 @@ export class KafkaConsumerRunner {
     if (!c) return;
     this.stopping = true;
     this.stopController.abort();
+    clearTimeout(this.dependencyTimer);
     c.pause(this.topics.map((topic) => ({ topic: this.wire(topic) })));
     const drainMs = this.opts.drainTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
@@ -189,7 +259,7 @@ export class KafkaConsumerRunner {
     ]);
     clearTimeout(timer);
     if (!drained) this.opts.logger.warn({ in_flight: this.slots.inUse, drain_ms: drainMs }, 'drain timed out; the rest is redelivered');
-    await this.flushCommits();
+    await this.commitCompleted();
     clearTimeout(this.commitTimer);
     this.consumer = undefined;
     this.joined = false;
@@ -209,7 +279,7 @@ export class KafkaConsumerRunner {
     const paused = topics.filter((t) => this.pausedTopics.has(t));
     if (paused.length === 0) return;
     for (const t of paused) this.pausedTopics.delete(t);
-    this.consumer?.resume(paused.map((topic) => ({ topic: this.wire(topic) })));
+    if (this.dependenciesDown.length === 0) this.consumer?.resume(paused.map((topic) => ({ topic: this.wire(topic) })));
     this.reportPaused();
   }
 
@@ -220,7 +290,7 @@ export class KafkaConsumerRunner {
 
   private reportPaused(): void {
     for (const topic of this.topics) {
-      this.opts.metrics.pausedPartitions.set({ topic }, this.pausedTopics.has(topic) ? this.assignedCount(topic) : 0);
+      this.opts.metrics.pausedPartitions.set({ topic }, this.held(topic) ? this.assignedCount(topic) : 0);
     }
   }
 
@@ -252,19 +322,19 @@ export class KafkaConsumerRunner {
     const topic = this.opts.namespace?.logical(batch.topic) ?? batch.topic;
     const state = this.state(topic, partition);
     for (const message of batch.messages) {
-      if (this.stopping || !isRunning() || isStale() || this.pausedTopics.has(topic)) break;
+      if (this.stopping || !isRunning() || isStale() || this.held(topic)) break;
       const offset = BigInt(message.offset);
       if (state.tracker.seen(offset)) {
         resolveOffset(message.offset); // redelivered after a rebalance; already begun here
         continue;
       }
       let slot = false;
-      while (!slot && !this.stopping && isRunning() && !isStale() && !this.pausedTopics.has(topic)) {
+      while (!slot && !this.stopping && isRunning() && !isStale() && !this.held(topic)) {
         slot = await this.slots.acquire(SLOT_WAIT_MS);
         await heartbeat().catch(() => undefined);
       }
       if (!slot) break; // not resolved: refetched on resume / by the next owner
-      if (this.stopping || this.pausedTopics.has(topic) || this.partitions.get(`${topic}:${partition}`) !== state) {
+      if (this.stopping || this.held(topic) || this.partitions.get(`${topic}:${partition}`) !== state) {
         this.slots.release();
         break; // paused, stopping or revoked while waiting for the slot
       }
@@ -288,7 +358,8 @@ export class KafkaConsumerRunner {
           this.scheduleCommit();
         },
         (err: unknown) => {
-          // Only a DLQ write still failing at shutdown lands here: the offset stays uncommitted and the record is redelivered.
+          // Only a record abandoned at shutdown lands here (a DLQ write still failing, or a wait for dependencies):
+          // the offset stays uncommitted and the record is redelivered.
           this.opts.logger.error({ topic, partition, offset: message.offset, error: errorMessage(err) }, 'record left uncommitted');
         },
       )
@@ -303,12 +374,16 @@ export class KafkaConsumerRunner {
     if (this.commitTimer) return;
     this.commitTimer = setTimeout(() => {
       this.commitTimer = undefined;
-      void this.flushCommits();
+      void this.commitCompleted();
     }, this.opts.commitIntervalMs ?? 200);
+    this.commitTimer.unref(); // never what keeps a process alive
   }
 
-  /** Commits the contiguous completed offset of every assigned partition (serialised: one commit at a time). */
-  private flushCommits(): Promise<void> {
+  /**
+   * Commits the contiguous completed offset of every assigned partition now (serialised: one commit at a time).
+   * The runner also does this on its own every `commitIntervalMs` after a completion, and at `stop`.
+   */
+  commitCompleted(): Promise<void> {
     this.committing = this.committing.then(async () => {
       const c = this.consumer;
       if (!c) return;
@@ -333,6 +408,37 @@ export class KafkaConsumerRunner {
   }
 
   /**
+   * After a retriable failure: when a dependency is down (known from the probe loop, or probed now), suspends consumption
+   * and waits until the dependencies are back. Resolves true to retry the record, false when no dependency is down (the
+   * failure is the record's own: dead-letter it). Throws AbandonedAtStop when the runner stops while waiting, or is
+   * already stopping while a dependency is down (the record is then redelivered rather than dead-lettered).
+   */
+  private async waitForDependencies(topic: string, partition: number, offset: string, err: unknown): Promise<boolean> {
+    const probe = this.opts.dependencyProbe;
+    if (!probe) return false;
+    if (this.stopping) {
+      // Stopping during an outage: the failure is the dependency's, not the record's; leave it for redelivery.
+      if (this.dependenciesDown.length > 0) throw new AbandonedAtStop('consumer stopped while the dependencies of the record were down');
+      return false;
+    }
+    if (this.dependenciesDown.length === 0) this.setDependenciesDown(await probe().catch(() => []));
+    const back = this.dependenciesBack;
+    if (!back) return false;
+    this.opts.logger.warn({ topic, partition, offset, missing: this.dependenciesDown, error: errorMessage(err) }, 'record waits for its dependencies');
+    const signal = this.stopController.signal;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(new AbandonedAtStop('consumer stopped while the record waited for its dependencies'));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      void back.promise.then(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+    return true;
+  }
+
+  /**
    * Decodes and handles one record. Resolves when the record is done: handled, skipped, or dead-lettered.
    * Rejects only when the DLQ write still failed when the consumer stopped; the record is then redelivered.
    */
@@ -346,10 +452,11 @@ export class KafkaConsumerRunner {
     await runWithTraceContext(trace, async () => {
       try {
         if (!handler) throw new Error(`no handler for topic ${topic}`);
-        const outcome = await this.retryPolicy.execute(async () => {
+        const raw = this.opts.rawTopics?.has(topic) === true;
+        const attempt = async () => {
           attempts++;
           if (attempts > 1) metrics.messagesConsumed.inc({ topic, outcome: 'retried' });
-          const value = await serde.decode(message.value);
+          const value = raw ? message.value : await serde.decode(message.value);
           return handler(value, {
             topic,
             partition,
@@ -359,7 +466,17 @@ export class KafkaConsumerRunner {
             timestamp: Number(message.timestamp),
             attempt: attempts,
           });
-        });
+        };
+        let outcome: HandlerOutcome | void;
+        for (;;) {
+          try {
+            outcome = await this.retryPolicy.execute(attempt);
+            break;
+          } catch (err) {
+            // A retriable failure that outlasted its retries while a dependency is down waits for it, then starts over.
+            if (!isRetriable(err) || !(await this.waitForDependencies(topic, partition, message.offset, err))) throw err;
+          }
+        }
         const status = outcome?.status ?? 'success';
         metrics.messagesConsumed.inc({ topic, outcome: status });
         metrics.handlerDuration.observe({ topic, outcome: status }, (performance.now() - started) / 1000);
@@ -367,10 +484,15 @@ export class KafkaConsumerRunner {
           logger.debug({ topic, partition, offset: message.offset, reason: outcome.reason }, 'record skipped');
         }
       } catch (err) {
-        logger.warn(
-          { topic, partition, offset: message.offset, attempts, error_class: errorClass(err), error_code: errorCode(err), error: errorMessage(err) },
-          'record dead-lettered',
-        );
+        if (err instanceof AbandonedAtStop) throw err;
+        const fields = { topic, partition, offset: message.offset, attempts, error_class: errorClass(err), error_code: errorCode(err), error: errorMessage(err) };
+        if (topic.endsWith('.dlq')) {
+          // A dead-letter topic has no DLQ of its own: the record stays in its DLQ (where it already is) and is skipped here.
+          logger.error(fields, 'dead-letter record could not be handled; it stays in its DLQ');
+          metrics.messagesConsumed.inc({ topic, outcome: 'failed' });
+          return;
+        }
+        logger.warn(fields, 'record dead-lettered');
         await this.deadLetterRetry.execute(
           () =>
             deadLetters.send({

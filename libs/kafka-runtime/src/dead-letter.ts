@@ -1,6 +1,6 @@
 import type { IHeaders, Producer } from 'kafkajs';
 import { DlqHeaders } from './headers.js';
-import { errorClass, errorCode, errorMessage } from './errors.js';
+import { errorClass, errorCode, errorMessage } from '@llmgov/errors';
 import type { TopicNamespace } from './topic-prefix.js';
 
 /** Name of a topic's dead-letter topic. */

@@ -1,4 +1,3 @@
-export * from './errors.js';
 export * from './envelope.js';
 export * from './offset-tracker.js';
 export * from './serde.js';
@@ -8,5 +7,6 @@ export * from './publisher.js';
 export * from './consumer-runner.js';
 export * from './kafka-client.js';
 export * from './kafka-runtime.module.js';
+export * from './kafka-transport.js';
 export * from './bootstrap.js';
 export * from './topic-prefix.js';

@@ -2,16 +2,13 @@ import {
   Inject,
   Injectable,
   Module,
-  SetMetadata,
   type BeforeApplicationShutdown,
   type DynamicModule,
-  type OnApplicationBootstrap,
   type OnModuleInit,
 } from '@nestjs/common';
-import { DiscoveryModule, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Kafka, Producer } from 'kafkajs';
-import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
+import { PLATFORM_CONFIG, loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
 import { LOGGER, PlatformMetrics, ReadinessRegistry, type Logger } from '@llmgov/observability';
 import { createKafka } from './kafka-client.js';
 import { AvroSerde } from './serde.js';
@@ -20,26 +17,19 @@ import { DeadLetterPublisher } from './dead-letter.js';
 import { KafkaConsumerRunner, type RecordHandler } from './consumer-runner.js';
 import { TopicNamespace } from './topic-prefix.js';
 
-/** Injection tokens. */
-export const PLATFORM_CONFIG = Symbol('PLATFORM_CONFIG');
+/** Injection tokens (PLATFORM_CONFIG, provided here, is defined in @llmgov/config). */
 export const KAFKA = Symbol('KAFKA');
 export const KAFKA_PRODUCER = Symbol('KAFKA_PRODUCER');
-const KAFKA_HANDLER = 'llmgov:kafka-handler';
 
-export interface KafkaHandlerOptions {
-  /**
-   * Consumer group suffix: handlers with the same suffix share one consumer, in group `<base>.<suffix>`
-   * (base: `KAFKA_GROUP_ID`, else the runtime's groupId, else the service name). Without one: group `<base>`.
-   */
-  group?: string;
+/** One record handler as the Kafka transport found it: a Nest `@EventPattern` on a controller (see KafkaEventPattern). */
+export interface DiscoveredHandler {
+  topic: string;
+  /** Consumer group suffix: handlers with the same suffix share one consumer, in group `<base>.<suffix>`. */
+  group: string | undefined;
+  /** The handler receives the raw value bytes instead of the decoded Avro value. */
+  raw: boolean;
+  handler: RecordHandler;
 }
-
-/**
- * Marks a provider method as the handler of `topic`. The method receives the decoded Avro value and a
- * RecordContext, and returns a HandlerOutcome (or nothing for success). Exactly one handler per topic:
- * boot fails when a topic has two.
- */
-export const KafkaHandler = (topic: string, options: KafkaHandlerOptions = {}): MethodDecorator => SetMetadata(KAFKA_HANDLER, { topic, group: options.group });
 
 /** Per-group consumer settings a service may set before the application bootstraps (see KafkaHandlerHost.configureGroup). */
 export interface ConsumerGroupSettings {
@@ -56,9 +46,12 @@ export interface KafkaRuntimeOptions {
   groupId?: string;
 }
 
-/** Finds @KafkaHandler methods at boot, runs the consumer, drains it at shutdown. */
+/**
+ * Runs the consumers of a service's Kafka handlers (handed over by KafkaRuntimeTransport when Nest starts the
+ * microservice), one per handler group, and drains them at shutdown. Owns the producer's lifecycle and readiness.
+ */
 @Injectable()
-export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+export class KafkaHandlerHost implements OnModuleInit, BeforeApplicationShutdown {
   private readonly runners = new Map<string, KafkaConsumerRunner>();
   private readonly groupSettings = new Map<string, ConsumerGroupSettings>();
   private producerConnected = false;
@@ -72,9 +65,6 @@ export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, B
     private readonly serde: AvroSerde,
     private readonly metrics: PlatformMetrics,
     private readonly readiness: ReadinessRegistry,
-    private readonly discovery: DiscoveryService,
-    private readonly scanner: MetadataScanner,
-    private readonly reflector: Reflector,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -97,13 +87,24 @@ export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, B
     });
   }
 
-  /** Sets a group's consumer settings; call before the application bootstraps (e.g. in onModuleInit). */
+  /** Sets a group's consumer settings; call before the consumers start (e.g. in onModuleInit). */
   configureGroup(group: string | undefined, settings: ConsumerGroupSettings): void {
     this.groupSettings.set(group ?? '', settings);
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    const byGroup = this.discoverHandlers();
+  /**
+   * Starts one consumer per handler group and resolves once each joined its group.
+   * @throws Error when a topic has two handlers (a boot-time mistake, as Immich's job discovery treats it).
+   */
+  async start(handlers: DiscoveredHandler[]): Promise<void> {
+    const byGroup = new Map<string, Map<string, RecordHandler>>();
+    const rawTopics = new Set<string>();
+    for (const h of handlers) {
+      const group = h.group ?? '';
+      if (!byGroup.has(group)) byGroup.set(group, new Map());
+      byGroup.get(group)!.set(h.topic, h.handler);
+      if (h.raw) rawTopics.add(h.topic);
+    }
     // KAFKA_TOPIC_PREFIX namespaces topics and consumer groups alike (benchmarks and probes; see TopicNamespace).
     const namespace = new TopicNamespace(this.config.KAFKA_TOPIC_PREFIX);
     const base = namespace.wire(this.config.KAFKA_GROUP_ID ?? this.options.groupId ?? this.options.serviceName);
@@ -131,6 +132,8 @@ export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, B
         partitionsConsumedConcurrently: this.config.KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY,
         fromBeginning: this.config.KAFKA_FROM_BEGINNING,
         sessionTimeoutMs: this.config.KAFKA_SESSION_TIMEOUT_MS,
+        dependencyProbe: () => this.readiness.failingDependencies(),
+        rawTopics,
         namespace,
       });
       this.runners.set(group, runner);
@@ -145,48 +148,28 @@ export class KafkaHandlerHost implements OnModuleInit, OnApplicationBootstrap, B
     for (const r of this.runners.values()) this.logger.info({ group_id: r.groupId, topics: r.topics }, 'consuming');
   }
 
-  /** SIGTERM: fail readiness, finish in-flight records, commit, disconnect. */
+  /** SIGTERM: fail readiness, finish in-flight records, commit, disconnect. Idempotent. */
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.readiness.markDraining();
     this.logger.info({ signal }, 'draining');
-    await Promise.all([...this.runners.values()].map((r) => r.stop()));
+    await this.stop();
     await this.producer.disconnect();
+  }
+
+  /** Stops every consumer (drain, commit, disconnect); the transport's `close`. Idempotent. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.runners.values()].map((r) => r.stop()));
   }
 
   /** The running consumer of a handler group (undefined: the default group), for flow control. */
   consumer(group?: string): KafkaConsumerRunner | undefined {
     return this.runners.get(group ?? '');
   }
-
-  /** Handlers by group suffix ('' = the default group). */
-  private discoverHandlers(): Map<string, Map<string, RecordHandler>> {
-    const groups = new Map<string, Map<string, RecordHandler>>();
-    const owners = new Map<string, string>();
-    for (const wrapper of this.discovery.getProviders()) {
-      const instance = wrapper.instance as Record<string, unknown> | undefined;
-      if (!instance || typeof instance !== 'object') continue;
-      const proto = Object.getPrototypeOf(instance) as object;
-      for (const method of this.scanner.getAllMethodNames(proto)) {
-        const fn = instance[method];
-        if (typeof fn !== 'function') continue;
-        const meta = this.reflector.get<{ topic: string; group?: string } | undefined>(KAFKA_HANDLER, fn as (...args: unknown[]) => unknown);
-        if (!meta) continue;
-        const owner = `${wrapper.name}.${method}`;
-        const previous = owners.get(meta.topic);
-        if (previous) throw new Error(`topic ${meta.topic} has two handlers: ${previous} and ${owner}`);
-        owners.set(meta.topic, owner);
-        const group = meta.group ?? '';
-        if (!groups.has(group)) groups.set(group, new Map());
-        groups.get(group)!.set(meta.topic, (fn as RecordHandler).bind(instance));
-      }
-    }
-    return groups;
-  }
 }
 
 /**
- * The Kafka runtime for a Nest service: config, kafkajs client, producer, Avro serde, EventPublisher,
- * and the consumer host that runs every @KafkaHandler. Needs ObservabilityModule.
+ * The Kafka runtime for a Nest service: config, kafkajs client, producer, Avro serde, EventPublisher, and the consumer
+ * host that KafkaRuntimeTransport hands the service's `@KafkaEventPattern` handlers to. Needs ObservabilityModule.
  */
 @Module({})
 export class KafkaRuntimeModule {
@@ -194,7 +177,6 @@ export class KafkaRuntimeModule {
     return {
       module: KafkaRuntimeModule,
       global: true,
-      imports: [DiscoveryModule],
       providers: [
         { provide: 'KAFKA_RUNTIME_OPTIONS', useValue: options },
         { provide: PLATFORM_CONFIG, useFactory: () => loadPlatformConfig() },

@@ -1,6 +1,6 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { valueSubject } from '@llmgov/contracts';
-import { RetriableError, UndecodableRecordError, UnknownSchemaError } from './errors.js';
+import { RetriableError, UndecodableRecordError, UnknownSchemaError } from '@llmgov/errors';
 
 /**
  * Avro serde through a Confluent-compatible schema registry (Confluent wire format:

@@ -67,6 +67,11 @@ export interface ChatCompletionsClientOptions {
   fetch?: typeof globalThis.fetch;
   /** Largest error body read to build a message, bytes. Default 64 KiB. */
   maxErrorBodyBytes?: number;
+  /**
+   * Monotonic clock for TTFT/TPOT/e2e, milliseconds (fractional). Default `performance.now`. Injected by specs so the
+   * timing arithmetic is tested without depending on how fast the machine is.
+   */
+  now?: () => number;
 }
 
 /** `…/v1/chat/completions` for a base URL with or without a trailing `/v1`. */
@@ -87,12 +92,14 @@ export class ChatCompletionsClient {
   private readonly headers: Record<string, string>;
   private readonly fetchImpl: typeof globalThis.fetch;
   private readonly maxErrorBodyBytes: number;
+  private readonly now: () => number;
 
   constructor(options: ChatCompletionsClientOptions = {}) {
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 120_000;
     this.headers = options.headers ?? {};
     this.fetchImpl = options.fetch ?? globalThis.fetch;
     this.maxErrorBodyBytes = options.maxErrorBodyBytes ?? 64 * 1024;
+    this.now = options.now ?? (() => performance.now());
   }
 
   /** Sends one chat completion (streamed) and resolves with the assembled text, usage and timings. */
@@ -121,7 +128,7 @@ export class ChatCompletionsClient {
     body['stream'] = true;
     body['stream_options'] = { include_usage: true };
 
-    const t0 = performance.now();
+    const t0 = this.now();
     let res: Response;
     try {
       res = await this.fetchImpl(url, {
@@ -164,7 +171,7 @@ export class ChatCompletionsClient {
           if (state.done) break;
         }
       }
-      endAt = performance.now();
+      endAt = this.now();
     } catch (err) {
       reader.cancel().catch(() => undefined);
       if (err instanceof LlmEndpointError) throw err;
@@ -250,7 +257,7 @@ export class ChatCompletionsClient {
       const delta = isObject(c['delta']) ? c['delta'] : undefined;
       const content = delta ? delta['content'] : c['text'];
       if (typeof content === 'string' && content.length > 0) {
-        state.firstAt ??= performance.now();
+        state.firstAt ??= this.now();
         state.text += content;
         state.chunks++;
       }
@@ -282,7 +289,7 @@ export class ChatCompletionsClient {
         });
       throw this.transportError(err, endpoint, timeoutSignal, request.signal, 'body');
     }
-    const e2e = performance.now() - t0;
+    const e2e = this.now() - t0;
     const choice = isObject(parsed) && Array.isArray(parsed['choices']) && isObject(parsed['choices'][0]) ? parsed['choices'][0] : undefined;
     if (!isObject(parsed) || choice === undefined) {
       throw new LlmEndpointError(`${endpoint} answered 200 without choices`, { source: 'engine', retriable: true, endpoint, status: res.status });

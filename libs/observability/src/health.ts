@@ -1,6 +1,12 @@
-/** A named dependency check; resolves when the dependency answers, throws otherwise. */
+/** A named readiness check; resolves when the thing checked answers, throws otherwise. */
 export interface ReadinessCheck {
   name: string;
+  /**
+   * True for an external dependency the service's record handlers need (Postgres, Redis, the schema registry): while
+   * it fails, the service's Kafka consumers stop fetching and retriable failures wait for it instead of being
+   * dead-lettered. False/absent for the service's own state (consumer joined, draining).
+   */
+  dependency?: boolean;
   check(): Promise<void>;
 }
 
@@ -26,6 +32,24 @@ export class ReadinessRegistry {
     this.draining = true;
   }
 
+  /** Names of the dependency checks (see ReadinessCheck.dependency) failing now; empty when all answer. */
+  async failingDependencies(timeoutMs = 2000): Promise<string[]> {
+    const failing: string[] = [];
+    await Promise.all(
+      this.checks
+        .filter((c) => c.dependency)
+        .map(async (c) => {
+          try {
+            await withTimeout(c.check(), timeoutMs, c.name);
+          } catch {
+            failing.push(c.name);
+          }
+        }),
+    );
+    return failing.sort();
+  }
+
+  /** Runs every check; `ready` is true when all pass and the service is not draining. Failing checks carry their error. */
   async report(timeoutMs = 2000): Promise<ReadinessReport> {
     const checks: ReadinessReport['checks'] = {};
     await Promise.all(

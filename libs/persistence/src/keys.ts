@@ -8,8 +8,12 @@ export const RedisKeys = {
   jobCancel: (jobId: string) => `job:cancel:${jobId}`,
   exactCache: (tenantId: string, cacheKey: string) => `cache:exact:${tenantId}:${cacheKey}`,
   budgetSpent: (tenantId: string, month: string) => `budget:spent:${tenantId}:${month}`,
+  /** Set once the router published its decision for a job (routed, cache hit, refused...): a redelivery is skipped. */
+  jobRouted: (jobId: string) => `routed:${jobId}`,
   /** Set once a job attempt's completion and usage events were published. */
   completionDone: (jobId: string, attempt: number) => `completion:${jobId}:${attempt}`,
+  /** Set once a document's chunks (for this content and embedding model) were embedded and published. */
+  documentEmbedded: (tenantId: string, documentId: string, contentHash: string, modelTag: string) => `embedded:${tenantId}:${documentId}:${contentHash}:${modelTag}`,
   /** Held (with a renewed TTL) by the worker instance running a job attempt. */
   inferenceLease: (jobId: string, attempt: number) => `inference:lease:${jobId}:${attempt}`,
 } as const;

@@ -1,42 +1,56 @@
-import { Global, Inject, Injectable, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Global, Inject, Injectable, Module, Optional, type DynamicModule, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
-import { PLATFORM_CONFIG } from '@llmgov/kafka-runtime';
-import type { PlatformConfig } from '@llmgov/config';
+import { PLATFORM_CONFIG, type PlatformConfig } from '@llmgov/config';
 import { ReadinessRegistry } from '@llmgov/observability';
 import { createPgPool } from './postgres.js';
 import { createRedis } from './redis.js';
 
-export const PG_POOL = Symbol('PG_POOL');
-export const REDIS = Symbol('REDIS');
+import { PG_POOL, REDIS } from './tokens.js';
+import { AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository, JobFlagsRepository } from './redis-state.js';
+
+/** Which stores a service needs. Each one named is a dependency: readiness fails and consumers pause while it is down. */
+export interface PersistenceOptions {
+  postgres: boolean;
+  redis: boolean;
+}
 
 @Injectable()
 class PersistenceLifecycle implements OnModuleInit, OnApplicationShutdown {
   constructor(
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
-    @Inject(REDIS) private readonly redis: Redis,
     private readonly readiness: ReadinessRegistry,
+    @Optional() @Inject(PG_POOL) private readonly pool?: pg.Pool,
+    @Optional() @Inject(REDIS) private readonly redis?: Redis,
   ) {}
 
   onModuleInit(): void {
-    this.readiness.register({ name: 'postgres', check: async () => void (await this.pool.query('SELECT 1')) });
-    this.readiness.register({ name: 'redis', check: async () => void (await this.redis.ping()) });
+    const pool = this.pool;
+    const redis = this.redis;
+    if (pool) this.readiness.register({ name: 'postgres', dependency: true, check: async () => void (await pool.query('SELECT 1')) });
+    if (redis) this.readiness.register({ name: 'redis', dependency: true, check: async () => void (await redis.ping()) });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.pool.end().catch(() => undefined);
-    this.redis.disconnect();
+    await this.pool?.end().catch(() => undefined);
+    this.redis?.disconnect();
   }
 }
 
-/** Provides PG_POOL (pg.Pool) and REDIS (ioredis) from the platform config, with readiness checks. */
+/**
+ * Provides PG_POOL (pg.Pool) and/or REDIS (ioredis) from the platform config, with the shared Redis state
+ * repositories (job flags, answer cache, budget spend, effect markers) when Redis is used, each registered as a readiness
+ * dependency (see ReadinessRegistry.failingDependencies): a service lists only the stores it uses, so an outage of
+ * another store neither fails its readiness nor pauses its consumers.
+ */
 @Global()
-@Module({
-  providers: [
-    { provide: PG_POOL, inject: [PLATFORM_CONFIG], useFactory: (c: PlatformConfig) => createPgPool(c.DATABASE_URL) },
-    { provide: REDIS, inject: [PLATFORM_CONFIG], useFactory: (c: PlatformConfig) => createRedis(c.REDIS_URL) },
-    PersistenceLifecycle,
-  ],
-  exports: [PG_POOL, REDIS],
-})
-export class PersistenceModule {}
+@Module({})
+export class PersistenceModule {
+  static forRoot(options: PersistenceOptions): DynamicModule {
+    const providers = [];
+    if (options.postgres) providers.push({ provide: PG_POOL, inject: [PLATFORM_CONFIG], useFactory: (c: PlatformConfig) => createPgPool(c.DATABASE_URL) });
+    if (options.redis) providers.push({ provide: REDIS, inject: [PLATFORM_CONFIG], useFactory: (c: PlatformConfig) => createRedis(c.REDIS_URL) });
+    const repositories = options.redis ? [JobFlagsRepository, AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository] : [];
+    const exported = [...providers.map((p) => p.provide), ...repositories];
+    return { module: PersistenceModule, global: true, providers: [...providers, ...repositories, PersistenceLifecycle], exports: exported };
+  }
+}

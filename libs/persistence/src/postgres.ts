@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { RetriableError } from '@llmgov/kafka-runtime';
+import { RetriableError } from '@llmgov/errors';
 
 export type { Pool, PoolClient } from 'pg';
 
@@ -40,15 +40,23 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
   } catch (err) {
     throw classifyPgError(err);
   }
+  // pg-pool listens for errors only on idle clients: a checked-out client whose connection dies between two queries
+  // emits 'error' with no listener, which would kill the process. Keep the error and fail the transaction with it.
+  let lost: unknown;
+  const onError = (err: unknown): void => void (lost ??= err);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
+    if (lost !== undefined) throw lost;
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw classifyPgError(err);
+    if (lost === undefined) await client.query('ROLLBACK').catch(() => undefined);
+    throw classifyPgError(lost ?? err);
   } finally {
-    client.release();
+    client.removeListener('error', onError);
+    // A client whose connection failed is destroyed rather than returned to the pool.
+    client.release(lost instanceof Error ? lost : lost !== undefined);
   }
 }

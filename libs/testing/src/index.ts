@@ -1,3 +1,5 @@
 export * from './eventually.js';
 export * from './kafka-probes.js';
 export * from './recording-publisher.js';
+export * from './query-plans.js';
+export * from './redis-state-doubles.js';

@@ -1,6 +1,7 @@
 import { LanceDbVectorStore, type LanceDbVectorStoreOptions } from './lancedb-store.js';
 import { QdrantVectorStore, type QdrantVectorStoreOptions } from './qdrant-store.js';
 import type { VectorStore } from './types.js';
+import { DelayedVectorStore, FAULT_DELAY_FILE_ENV } from './fault-delay.js';
 
 export type VectorStoreConfig = ({ kind: 'lancedb' } & LanceDbVectorStoreOptions) | ({ kind: 'qdrant' } & Omit<QdrantVectorStoreOptions, 'client'>);
 
@@ -31,11 +32,19 @@ export interface VectorStoreSettings {
   QDRANT_URL?: string | undefined;
 }
 
-/** createVectorStore from the services' validated environment. @throws Error when qdrant is chosen without QDRANT_URL. */
-export function vectorStoreFromSettings(s: VectorStoreSettings): VectorStore {
+/**
+ * createVectorStore from the services' validated environment. With the test-only `VECTOR_STORE_FAULT_DELAY_FILE`
+ * set (the chaos suite), the store is wrapped in a {@link DelayedVectorStore}.
+ * @throws Error when qdrant is chosen without QDRANT_URL.
+ */
+export function vectorStoreFromSettings(s: VectorStoreSettings, env: Record<string, string | undefined> = process.env): VectorStore {
+  let store: VectorStore;
   if (s.VECTOR_STORE === 'qdrant') {
     if (!s.QDRANT_URL) throw new Error('VECTOR_STORE=qdrant needs QDRANT_URL');
-    return createVectorStore({ kind: 'qdrant', url: s.QDRANT_URL });
+    store = createVectorStore({ kind: 'qdrant', url: s.QDRANT_URL });
+  } else {
+    store = createVectorStore({ kind: 'lancedb', dir: s.VECTOR_STORE_DIR });
   }
-  return createVectorStore({ kind: 'lancedb', dir: s.VECTOR_STORE_DIR });
+  const delayFile = env[FAULT_DELAY_FILE_ENV];
+  return delayFile ? new DelayedVectorStore(store, { file: delayFile }) : store;
 }

@@ -7,3 +7,4 @@ export { LanceDbVectorStore, type LanceDbVectorStoreOptions } from './lancedb-st
 export { QdrantVectorStore, type QdrantVectorStoreOptions } from './qdrant-store.js';
 export { createVectorStore, vectorStoreFromSettings, type VectorStoreConfig, type VectorStoreSettings } from './factory.js';
 export { MAX_K } from './validate.js';
+export { DelayedVectorStore, FAULT_DELAY_FILE_ENV, type DelayedVectorStoreOptions } from './fault-delay.js';

@@ -45,18 +45,25 @@ describe('CostLedgerRepository against Postgres', { skip: DATABASE_URL ? false :
 
   it('accounts a usage event once, even when delivered twice concurrently', async () => {
     const e = entry();
+    // Three deliveries race; any one of them may win the insert, and the other two must return what it stored.
     const results = await Promise.all([repo.record(e), repo.record(e), repo.record({ ...e, costUsd: 99 })]);
-    assert.equal(results.filter((r) => r.inserted).length, 1);
-    for (const r of results) assert.equal(r.costUsd, 0.0012345678, 'a replay returns the stored cost, never a new price');
-    const rollup = await pool.query('SELECT requests, prompt_tokens::int AS p, completion_tokens::int AS c, cost_usd::text AS usd FROM cost_rollups WHERE tenant_id = $1', [tenant]);
-    assert.deepEqual(rollup.rows, [{ requests: 1, p: 100, c: 20, usd: '0.0012345678' }]);
+    const winners = results.filter((r) => r.inserted);
+    assert.equal(winners.length, 1);
+    for (const r of results) assert.equal(r.costUsd, winners[0]!.costUsd, 'a replay returns the stored cost, never a new price');
+    const rollup = await pool.query('SELECT requests, prompt_tokens::int AS p, completion_tokens::int AS c, cost_usd::numeric::float8 AS usd FROM cost_rollups WHERE tenant_id = $1', [tenant]);
+    assert.deepEqual(rollup.rows, [{ requests: 1, p: 100, c: 20, usd: winners[0]!.costUsd }]);
+    // Sequential replays of a stored event with a new price change nothing.
+    const replay = await repo.record({ ...e, costUsd: 42 });
+    assert.deepEqual([replay.inserted, replay.costUsd], [false, winners[0]!.costUsd]);
   });
 
   it('sums the month to date in micro-USD across days, excluding other months', async () => {
+    const before = await repo.monthToDateMicroUsd(tenant, '2026-11'); // what the previous test left (its winner's price)
     await repo.record(entry({ day: '2026-11-30', costUsd: 0.5 }));
+    await repo.record(entry({ day: '2026-11-05', costUsd: 0.0000014 }));
     await repo.record(entry({ day: '2026-12-01', costUsd: 7 }));
     await repo.record(entry({ day: '2026-10-31', costUsd: 3 }));
-    assert.equal(await repo.monthToDateMicroUsd(tenant, '2026-11'), 501_235); // 0.0012345678 + 0.5 USD, rounded
+    assert.equal((await repo.monthToDateMicroUsd(tenant, '2026-11')) - before, 500_001); // 0.5 + 0.0000014 USD, rounded to micro-USD
     assert.equal(await repo.monthToDateMicroUsd(tenant, '2026-12'), 7_000_000);
     assert.equal(await repo.monthToDateMicroUsd(`${tenant}-none`, '2026-11'), 0);
   });

@@ -10,7 +10,8 @@ import { EMBEDDINGS_CLIENT, EmbeddingService } from './services/embedding.servic
 export const SERVICE_NAME = 'embedder';
 
 @Module({
-  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule],
+  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: false, redis: true })],
+  controllers: [DocumentsHandler],
   providers: [
     { provide: EMBEDDER_CONFIG, useFactory: loadEmbedderConfig },
     {
@@ -18,7 +19,6 @@ export const SERVICE_NAME = 'embedder';
       inject: [EMBEDDER_CONFIG],
       useFactory: (c: EmbedderConfig) => embeddingsClientFromSettings(c),
     },
-    DocumentsHandler,
     EmbeddingService,
   ],
 })

@@ -12,10 +12,10 @@ import { LabelsRepository } from './repositories/labels.repository.js';
 export const SERVICE_NAME = 'feedback-labeler';
 
 @Module({
-  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule],
+  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: true, redis: false })],
+  controllers: [LabelerHandlers],
   providers: [
     { provide: LABELER_CONFIG, useFactory: loadLabelerConfig },
-    LabelerHandlers,
     LabelingService,
     LabelerMetrics,
     JudgedResultsRepository,

@@ -10,6 +10,7 @@ export const SERVICE_NAME = 'indexer';
 
 @Module({
   imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME })],
+  controllers: [ChunksHandler],
   providers: [
     { provide: INDEXER_CONFIG, useFactory: loadIndexerConfig },
     {
@@ -17,7 +18,6 @@ export const SERVICE_NAME = 'indexer';
       inject: [INDEXER_CONFIG],
       useFactory: (c: IndexerConfig) => vectorStoreFromSettings(c),
     },
-    ChunksHandler,
     IndexingService,
   ],
 })

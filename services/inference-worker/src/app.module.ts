@@ -5,6 +5,8 @@ import { PersistenceModule } from '@llmgov/persistence';
 import { WORKER_CONFIG, loadWorkerConfig } from './config.js';
 import { RoutedHandler } from './handlers/routed.handler.js';
 import { InferenceService } from './services/inference.service.js';
+import { JobLeases } from './adapters/job-lease.js';
+import { ChatCompletionsClient } from '@llmgov/llm-clients';
 import { PoolRegistry } from './services/pool-registry.js';
 import { FlowController, SCRAPE_FN } from './services/flow-controller.js';
 import { WorkerMetrics } from './services/worker-metrics.js';
@@ -14,7 +16,8 @@ import { scrapeEngineLoad } from './adapters/engine-metrics-scraper.js';
 export const SERVICE_NAME = 'inference-worker';
 
 @Module({
-  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule],
+  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: false, redis: true })],
+  controllers: [RoutedHandler],
   providers: [
     { provide: WORKER_CONFIG, useFactory: loadWorkerConfig },
     { provide: SCRAPE_FN, useValue: scrapeEngineLoad },
@@ -22,8 +25,10 @@ export const SERVICE_NAME = 'inference-worker';
     PoolRegistry,
     PoolsFileWatcher,
     FlowController,
-    RoutedHandler,
     InferenceService,
+    JobLeases,
+    // The engines' HTTP API (OpenAI-compatible, streaming): the adapter every call goes through.
+    { provide: ChatCompletionsClient, useFactory: () => new ChatCompletionsClient() },
   ],
 })
 export class AppModule {}

@@ -6,18 +6,16 @@ import { JUDGE_CONFIG, loadJudgeConfig } from './config.js';
 import { CompletionsHandler } from './handlers/completions.handler.js';
 import { JudgeService } from './services/judge.service.js';
 import { JudgeMetrics } from './services/judge-metrics.js';
-import { JudgeStateRepository } from './repositories/judge-state.repository.js';
 
 export const SERVICE_NAME = 'judge';
 
 @Module({
-  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule],
+  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: false, redis: true })],
+  controllers: [CompletionsHandler],
   providers: [
     { provide: JUDGE_CONFIG, useFactory: loadJudgeConfig },
-    CompletionsHandler,
     JudgeService,
     JudgeMetrics,
-    JudgeStateRepository,
   ],
 })
 export class AppModule {}

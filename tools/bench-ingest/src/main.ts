@@ -264,7 +264,7 @@ try {
         };
         const value = await serde.encode(Topics.documentSubmitted, doc);
         bytes += value.length;
-        return { key: `${TENANT}/${id}`, value };
+        return { value };
       }),
     );
     await producer.send({ topic: raw, acks: -1, messages: batch });

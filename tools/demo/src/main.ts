@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
+import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import pg from 'pg';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { loadPlatformConfig } from '@llmgov/config';
@@ -16,6 +17,8 @@ import { TraceCollector } from './trace-collector.js';
 import { percentile, recallAtK } from './stats.js';
 
 const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
+/** Submit retries: 5 attempts, exponential backoff from 500 ms (cockatiel). */
+const submitRetry = retry(handleAll, { maxAttempts: 4, backoff: new ExponentialBackoff({ initialDelay: 500, maxDelay: 8_000 }) });
 const positiveInt = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < documents.length; i += 100) {
       const batch = documents.slice(i, i + 100).map((d) => {
         const value: DocumentSubmitted = { ...newEnvelope(d.tenantId, d.documentId), document_id: d.documentId, source: 'squad-v1.1', title: d.title, text: d.text, language: 'en', metadata: { title: d.title } };
-        return { key: `${d.tenantId}/${d.documentId}`, value };
+        return { value };
       });
       await publisher.publishMany(Topics.documentSubmitted, batch);
       pub.increment(batch.length);
@@ -143,13 +146,17 @@ async function main(): Promise<void> {
     let submitErrors = 0;
     await pool(questions, opts.concurrency, async (q) => {
       const t0 = Date.now();
-      const res = await fetch(`${api}/v1/jobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKeys[q.tenantId]}` },
-        body: JSON.stringify({ prompt: q.question, idempotency_key: `${runId}:${q.id}`, budget: budgetFor(q.id), options: { max_tokens: 64, temperature: 0, rag: true }, team: 'qa', feature: 'squad-demo' }),
-      });
-      const body = (await res.json()) as { id?: string; error?: unknown };
-      if (res.status !== 202 || !body.id) {
+      // The idempotency key makes a retry after a connection error or a 503 safe: it returns the job already created.
+      const { res, body } = await submitRetry.execute(async () => {
+        const r = await fetch(`${api}/v1/jobs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKeys[q.tenantId]}` },
+          body: JSON.stringify({ prompt: q.question, idempotency_key: `${runId}:${q.id}`, budget: budgetFor(q.id), options: { max_tokens: 64, temperature: 0, rag: true }, team: 'qa', feature: 'squad-demo' }),
+        });
+        if (r.status >= 500) throw new Error(`HTTP ${r.status}`);
+        return { res: r, body: (await r.json()) as { id?: string; error?: unknown } };
+      }).catch((err: unknown) => ({ res: { status: 0 }, body: { error: (err as Error).message } as { id?: string; error?: unknown } }));
+      if ((res.status !== 202 && res.status !== 200) || !body.id) {
         submitErrors++;
         console.error(`submit ${q.id}: HTTP ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
       } else {
@@ -166,8 +173,9 @@ async function main(): Promise<void> {
     while (finals.size < jobOf.size && Date.now() < deadline) {
       const pending = [...jobOf.keys()].filter((id) => !finals.has(id));
       await pool(pending, opts.concurrency, async (id) => {
-        const res = await fetch(`${api}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${apiKeys[jobOf.get(id)!.tenantId]}` } });
-        if (!res.ok) return;
+        // The API may be briefly unavailable (a restart, a dependency outage): such a poll simply counts as "not final yet".
+        const res = await fetch(`${api}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${apiKeys[jobOf.get(id)!.tenantId]}` } }).catch(() => undefined);
+        if (!res?.ok) return;
         const job = (await res.json()) as { status: string; result: never; error: unknown };
         if (TERMINAL.has(job.status)) finals.set(id, { status: job.status, result: job.result, error: job.error, completedAt: Date.now() });
       });
@@ -245,6 +253,11 @@ async function main(): Promise<void> {
     if (opts.summary) {
       await writeFile(opts.summary, JSON.stringify(summary, null, 2));
       console.log(`summary written to ${opts.summary}`);
+    }
+    const notFinal = byState['not_final'] ?? 0;
+    if (notFinal > 0 || submitErrors > 0) {
+      console.error(`demo: ${notFinal} job(s) not in a final state after ${opts.timeout} s and ${submitErrors} submit error(s); see .local/logs/`);
+      process.exitCode = 1;
     }
   } finally {
     await collector.stop().catch(() => undefined);

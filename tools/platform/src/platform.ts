@@ -1,19 +1,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PlatformConfig } from '@llmgov/config';
-import { spawnManaged, type ManagedProcess } from './processes.js';
+import { spawnManaged, type ManagedProcess, type RestartPolicy, type SupervisorEvent } from './processes.js';
 
 /** The eight services, in pipeline order. */
-export const SERVICE_NAMES = [
-  'ingest-validator',
-  'embedder',
-  'indexer',
-  'router',
-  'inference-worker',
-  'judge',
-  'feedback-labeler',
-  'cost-attributor',
-] as const;
+export const SERVICE_NAMES = ['ingest-validator', 'embedder', 'indexer', 'router', 'inference-worker', 'judge', 'feedback-labeler', 'cost-attributor'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /** Repository root (this file is tools/platform/dist/src/platform.js). */
@@ -21,7 +12,12 @@ export const repoRoot = (): string => path.resolve(path.dirname(fileURLToPath(im
 
 /** Local test engines standing in for the vLLM pools, one per tier (see tools/vllm-sim/README.md). */
 export const LOCAL_ENGINES = [
-  { tier: 'S', model: 'local-sim-s', port: 18001, args: ['--max-num-seqs', '16', '--max-waiting', '64', '--decode-base-ms', '4', '--decode-ms-per-seq', '0.5'] },
+  {
+    tier: 'S',
+    model: 'local-sim-s',
+    port: 18001,
+    args: ['--max-num-seqs', '16', '--max-waiting', '64', '--decode-base-ms', '4', '--decode-ms-per-seq', '0.5'],
+  },
   { tier: 'M', model: 'local-sim-m', port: 18002, args: ['--max-num-seqs', '8', '--max-waiting', '32', '--decode-base-ms', '8', '--decode-ms-per-seq', '1'] },
   { tier: 'L', model: 'local-sim-l', port: 18003, args: ['--max-num-seqs', '4', '--max-waiting', '16', '--decode-base-ms', '15', '--decode-ms-per-seq', '2'] },
 ] as const;
@@ -37,12 +33,23 @@ export interface StartOptions {
   engines?: boolean;
   services?: readonly ServiceName[];
   onStarted?: (p: ManagedProcess) => void;
+  /**
+   * Restart policy of every process (engines and services): a process that exits without being stopped is
+   * restarted on its port with backoff, as Kubernetes would. Default: {@link RestartPolicy}'s defaults; false turns it off.
+   */
+  restart?: RestartPolicy | false;
+  /** Called for every supervisor event (exit, restart, ready again, crash loop). */
+  onSupervisorEvent?: (e: SupervisorEvent) => void;
+  /** Children in their own process groups, so that Ctrl-C reaches only this process (see SpawnOptions.ownProcessGroup). */
+  ownProcessGroup?: boolean;
 }
 
 export interface RunningPlatform {
   engines: ManagedProcess[];
   services: Map<ServiceName, ManagedProcess>;
-  /** SIGTERM every process (services first, so they drain), SIGKILL after a timeout. */
+  /** Restarts per process name after unexpected exits. */
+  restarts(): Record<string, number>;
+  /** SIGTERM every process (services first, so they drain), SIGKILL after a timeout; none is restarted. */
   stop(): Promise<void>;
 }
 
@@ -53,27 +60,36 @@ export async function startPlatform(opts: StartOptions): Promise<RunningPlatform
   const basePort = opts.basePort ?? 18100;
   const engines: ManagedProcess[] = [];
   const services = new Map<ServiceName, ManagedProcess>();
+  const supervision = {
+    restart: opts.restart ?? {},
+    ownProcessGroup: opts.ownProcessGroup ?? false,
+    ...(opts.onSupervisorEvent ? { onEvent: opts.onSupervisorEvent } : {}),
+  };
   const stop = async () => {
+    [...services.values(), ...engines].forEach((p) => p.unsupervise());
     await Promise.all([...services.values()].map((s) => s.stop()));
     await Promise.all(engines.map((e) => e.stop()));
   };
   try {
     if (opts.engines !== false) {
-      engines.push(
-        ...(await Promise.all(
-          LOCAL_ENGINES.map((e) =>
-            spawnManaged({
-              name: `vllm-sim-${e.tier.toLowerCase()}`,
-              script: path.join(root, 'tools/vllm-sim/dist/src/main.js'),
-              args: ['--port', String(e.port), '--model', e.model, ...e.args],
-              env: {},
-              port: e.port,
-              logDir,
-              readyPath: '/health',
-            }),
-          ),
-        )),
+      // allSettled, so that when one fails to start, the others are still known and stopped below.
+      const started = await Promise.allSettled(
+        LOCAL_ENGINES.map((e) =>
+          spawnManaged({
+            name: `vllm-sim-${e.tier.toLowerCase()}`,
+            script: path.join(root, 'tools/vllm-sim/dist/src/main.js'),
+            args: ['--port', String(e.port), '--model', e.model, ...e.args],
+            env: {},
+            port: e.port,
+            logDir,
+            readyPath: '/health',
+            ...supervision,
+          }),
+        ),
       );
+      for (const r of started) if (r.status === 'fulfilled') engines.push(r.value);
+      const failed = started.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
       engines.forEach((e) => opts.onStarted?.(e));
     }
     const c = opts.config;
@@ -85,10 +101,12 @@ export async function startPlatform(opts: StartOptions): Promise<RunningPlatform
       KAFKA_TOPIC_PREFIX: c.KAFKA_TOPIC_PREFIX,
       VECTOR_STORE_DIR: process.env.VECTOR_STORE_DIR ?? path.join(root, '.local', 'vectors'),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      // Local processes on loopback: ingest-validator accepts its development API keys only in this mode.
+      PLATFORM_MODE: 'local',
       ...opts.env,
     };
     const names = opts.services ?? SERVICE_NAMES;
-    await Promise.all(
+    const results = await Promise.allSettled(
       names.map(async (name) => {
         const port = basePort + SERVICE_NAMES.indexOf(name);
         const p = await spawnManaged({
@@ -99,14 +117,18 @@ export async function startPlatform(opts: StartOptions): Promise<RunningPlatform
           logDir,
           readyPath: '/health/ready',
           readyTimeoutMs: 90_000,
+          ...supervision,
         });
         services.set(name, p);
         opts.onStarted?.(p);
       }),
     );
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   } catch (err) {
     await stop();
     throw err;
   }
-  return { engines, services, stop };
+  const restarts = () => Object.fromEntries([...engines, ...services.values()].map((p) => [p.name, p.restarts]));
+  return { engines, services, stop, restarts };
 }

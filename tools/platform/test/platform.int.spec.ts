@@ -110,6 +110,35 @@ describe('end to end through every service', { timeout: 180_000 }, () => {
     assert.equal(label.label, 'GOOD');
   });
 
+  it('a completion published twice (a worker killed after publishing, before its marker) has one effect downstream', async () => {
+    // Replays the exact bytes the worker published for the job, as its restarted successor would.
+    const [completion] = await recordsWithKey(kafka, Topics.inferenceCompleted, jobId);
+    // Usage events are keyed by tenant (the catalog's key for billing): pick this job's among tenant-a's.
+    const tenantUsage = await recordsWithKey(kafka, Topics.usageRecorded, 'tenant-a');
+    const usageJobs = await Promise.all(tenantUsage.map(async (m) => (await serde.decode<UsageRecorded>(m.value)).job_id));
+    const usage = tenantUsage.find((_, i) => usageJobs[i] === jobId);
+    assert.ok(completion && usage, 'the worker published a completion and a usage event');
+    const [c] = await producer.send({ topic: Topics.inferenceCompleted, messages: [{ key: jobId, value: completion.value, headers: completion.headers }] });
+    const [u] = await producer.send({ topic: Topics.usageRecorded, messages: [{ key: usage.key, value: usage.value, headers: usage.headers }] });
+    await waitForCommitted(kafka, 'judge', Topics.inferenceCompleted, c!.partition, c!.baseOffset!, 60_000);
+    await waitForCommitted(kafka, 'cost-attributor', Topics.usageRecorded, u!.partition, u!.baseOffset!, 60_000);
+    const judged = await recordsWithKey(kafka, Topics.inferenceJudged, jobId);
+    const judgedIds = new Set(await Promise.all(judged.map(async (m) => (await serde.decode<{ event_id: string }>(m.value)).event_id)));
+    assert.equal(judgedIds.size, 1, 'a re-judged duplicate carries the same event id, so its consumers dedupe it');
+    // The labeler has handled every judged record there is now, the duplicate included.
+    const admin = kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(Topics.inferenceJudged).finally(() => admin.disconnect());
+    for (const e of ends.filter((e) => Number(e.high) > 0)) {
+      await waitForCommitted(kafka, 'feedback-labeler', Topics.inferenceJudged, e.partition, String(Number(e.high) - 1), 60_000);
+    }
+    const ledger = await db.query("SELECT 1 FROM cost_ledger WHERE job_id = $1 AND kind = 'COMPLETION'", [jobId]);
+    assert.equal(ledger.rowCount, 1, 'billed once');
+    const results = await db.query('SELECT 1 FROM judged_results WHERE job_id = $1', [jobId]);
+    assert.equal(results.rowCount, 1, 'one judged result');
+    assert.equal((await jobToFinal(jobId)).status, 'completed', 'the job stays completed');
+  });
+
   it('keeps tenants apart: tenant-b never retrieves tenant-a documents', async () => {
     const res = await http('POST', '/v1/jobs', { key: KEY_B, body: { prompt: `When was the Zorbulon lighthouse ${run} built?` } });
     const id = ((await res.json()) as { id: string }).id;

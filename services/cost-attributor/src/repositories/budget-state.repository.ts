@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { REDIS, RedisKeys, type Redis } from '@llmgov/persistence';
-import { RetriableError } from '@llmgov/kafka-runtime';
+import { RetriableError } from '@llmgov/errors';
 import type { BudgetAlertLevel } from '@llmgov/contracts';
 
 /** Budget keys outlive their month so late events of the previous month still find them: 62 days, in seconds. */

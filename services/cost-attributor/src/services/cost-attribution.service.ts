@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventPublisher, Outcome, ValidationError, newEnvelope, type HandlerOutcome, deterministicEventId } from '@llmgov/kafka-runtime';
+import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome, deterministicEventId } from '@llmgov/kafka-runtime';
+import { ValidationError } from '@llmgov/errors';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import { Topics, type BudgetAlert, type CostRecorded, type UsageRecorded } from '@llmgov/contracts';
 import { COST_CONFIG, PRICE_CATALOG, type CostConfig } from '../config.js';
@@ -103,7 +104,7 @@ export class CostAttributionService {
       route: usage.route,
       day,
     };
-    await this.publisher.publish(Topics.costRecorded, { key: usage.tenant_id, value: cost });
+    await this.publisher.publish(Topics.costRecorded, { value: cost });
 
     const month = billingMonth(day);
     const spentMicroUsd = await this.ledger.monthToDateMicroUsd(usage.tenant_id, month);
@@ -133,7 +134,7 @@ export class CostAttributionService {
         ratio: budgetUsd > 0 ? Math.round((spentUsd / budgetUsd) * 10_000) / 10_000 : 1,
         level,
       };
-      await this.publisher.publish(Topics.budgetAlert, { key: tenantId, value: alert });
+      await this.publisher.publish(Topics.budgetAlert, { value: alert });
       if (await this.budgets.markAlertSent(tenantId, month, level)) {
         this.metrics.alerts.inc({ level });
         this.logger.warn({ tenant_id: tenantId, period: month, level, spent_usd: spentUsd, budget_usd: budgetUsd }, 'budget threshold reached');

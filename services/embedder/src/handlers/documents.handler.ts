@@ -1,14 +1,14 @@
-import { Injectable } from '@nestjs/common';
-import { KafkaHandler, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { Payload } from '@nestjs/microservices';
+import { KafkaEventPattern, KafkaHandlers, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { Topics, type DocumentValidated } from '@llmgov/contracts';
 import { EmbeddingService } from '../services/embedding.service.js';
 
-@Injectable()
+@KafkaHandlers()
 export class DocumentsHandler {
   constructor(private readonly embedding: EmbeddingService) {}
 
-  @KafkaHandler(Topics.documentValidated)
-  onValidated(doc: DocumentValidated): Promise<HandlerOutcome> {
+  @KafkaEventPattern(Topics.documentValidated)
+  onValidated(@Payload() doc: DocumentValidated): Promise<HandlerOutcome> {
     return this.embedding.embedDocument(doc);
   }
 }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { encode } from 'gpt-tokenizer';
-import { MAX_RUN_CHARS, breakLongRuns, chunkText } from './chunker.js';
+import { chunkText } from './chunker.js';
 
 describe('chunkText', () => {
   it('keeps a short text in one chunk', () => {
@@ -26,14 +26,12 @@ describe('chunkText', () => {
   });
 });
 
-describe('breakLongRuns', () => {
-  it('leaves ordinary text alone and splits a hostile giant run so chunking stays fast', () => {
-    assert.equal(breakLongRuns('Super Bowl 50'), 'Super Bowl 50');
-    const hostile = 'x'.repeat(200_000);
-    const broken = breakLongRuns(hostile);
-    assert.ok(broken.split(' ').every((p) => p.length <= MAX_RUN_CHARS));
-    assert.equal(broken.replaceAll(' ', ''), hostile);
-    const chunks = chunkText(hostile, 256, 32);
-    assert.ok(chunks.length > 10);
+describe('chunkText on hostile text', () => {
+  it('chunks a giant run and special-token strings as plain text (the tokenizer would throw on them by default)', () => {
+    assert.ok(chunkText('x'.repeat(200_000), 256, 32).length > 10);
+    const text = 'Intro. <|endoftext|> and <|im_start|>system are data here. '.repeat(20);
+    const chunks = chunkText(text, 64, 8);
+    assert.ok(chunks.length > 1);
+    assert.ok(chunks[0]!.text.startsWith('Intro. <|endoftext|>'));
   });
 });

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { EventPublisher, Outcome, RetriableError, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
-import { REDIS, type Redis } from '@llmgov/persistence';
+import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { RetriableError } from '@llmgov/errors';
+import { EffectMarkersRepository, RedisKeys } from '@llmgov/persistence';
 import { Bm25SparseEncoder, EmbeddingsError, type EmbeddingsClient } from '@llmgov/embeddings';
 import { Topics, type ChunkEmbedded, type DocumentValidated, type UsageRecorded } from '@llmgov/contracts';
 import { EMBEDDER_CONFIG, type EmbedderConfig } from '../config.js';
@@ -18,7 +19,7 @@ export class EmbeddingService {
   constructor(
     @Inject(EMBEDDER_CONFIG) private readonly config: EmbedderConfig,
     @Inject(EMBEDDINGS_CLIENT) private readonly embeddings: EmbeddingsClient,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly markers: EffectMarkersRepository,
     private readonly publisher: EventPublisher,
   ) {}
 
@@ -29,8 +30,8 @@ export class EmbeddingService {
    */
   async embedDocument(doc: DocumentValidated): Promise<HandlerOutcome> {
     const modelTag = this.modelTag();
-    const doneKey = `embedded:${doc.tenant_id}:${doc.document_id}:${doc.content_hash}:${modelTag}`;
-    if (await this.redis.exists(doneKey)) return Outcome.skipped('already embedded with this content and model');
+    const doneKey = RedisKeys.documentEmbedded(doc.tenant_id, doc.document_id, doc.content_hash, modelTag);
+    if (await this.markers.isDone(doneKey)) return Outcome.skipped('already embedded with this content and model');
     const chunks = chunkText(doc.text, this.config.CHUNK_MAX_TOKENS, this.config.CHUNK_OVERLAP_TOKENS);
     if (chunks.length === 0) return Outcome.skipped('no text to embed');
     let result;
@@ -44,6 +45,7 @@ export class EmbeddingService {
       const sparse = this.sparse.encode(chunk.text);
       const value: ChunkEmbedded = {
         ...newEnvelope(doc.tenant_id, doc.document_id),
+        event_id: deterministicEventId(doneKey, 'chunk', String(chunk.index)),
         document_id: doc.document_id,
         chunk_id: `${doc.document_id}#${chunk.index}`,
         chunk_index: chunk.index,
@@ -59,11 +61,14 @@ export class EmbeddingService {
         sparse_values: sparse.values,
         metadata: doc.metadata,
       };
-      return { key: `${doc.tenant_id}/${doc.document_id}`, value };
+      return { value };
     });
     await this.publisher.publishMany(Topics.chunkEmbedded, records);
+    // Deterministic: a crash between this publish and the marker below redelivers the document, and the cost ledger
+    // (which deduplicates by event_id) bills the embedding once.
     const usage: UsageRecorded = {
       ...newEnvelope(doc.tenant_id, doc.document_id),
+      event_id: deterministicEventId(doneKey, 'usage'),
       job_id: null,
       kind: 'EMBEDDING',
       model: result.model,
@@ -83,8 +88,8 @@ export class EmbeddingService {
       gpu_type: null,
       usd_per_gpu_hour: null,
     };
-    await this.publisher.publish(Topics.usageRecorded, { key: doc.document_id, value: usage });
-    await this.redis.set(doneKey, '1', 'EX', DONE_TTL_S);
+    await this.publisher.publish(Topics.usageRecorded, { value: usage });
+    await this.markers.markDone(doneKey, '1', DONE_TTL_S);
     return Outcome.success();
   }
 

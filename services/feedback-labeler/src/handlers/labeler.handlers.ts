@@ -1,20 +1,20 @@
-import { Injectable } from '@nestjs/common';
-import { KafkaHandler, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { Payload } from '@nestjs/microservices';
+import { KafkaEventPattern, KafkaHandlers, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { Topics, type FeedbackSubmitted, type InferenceJudged } from '@llmgov/contracts';
 import { LabelingService } from '../services/labeling.service.js';
 
 /** Kafka entry points of feedback-labeler: judged results (the join side) and user feedback. */
-@Injectable()
+@KafkaHandlers()
 export class LabelerHandlers {
   constructor(private readonly labeling: LabelingService) {}
 
-  @KafkaHandler(Topics.inferenceJudged)
-  onJudged(ev: InferenceJudged): Promise<HandlerOutcome> {
+  @KafkaEventPattern(Topics.inferenceJudged)
+  onJudged(@Payload() ev: InferenceJudged): Promise<HandlerOutcome> {
     return this.labeling.recordJudged(ev);
   }
 
-  @KafkaHandler(Topics.feedbackSubmitted)
-  onFeedback(fb: FeedbackSubmitted): Promise<HandlerOutcome> {
+  @KafkaEventPattern(Topics.feedbackSubmitted)
+  onFeedback(@Payload() fb: FeedbackSubmitted): Promise<HandlerOutcome> {
     return this.labeling.recordFeedback(fb);
   }
 }

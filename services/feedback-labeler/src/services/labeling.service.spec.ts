@@ -1,7 +1,8 @@
 import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import { ValidationError, type EventPublisher, deterministicEventId } from '@llmgov/kafka-runtime';
+import { type EventPublisher, deterministicEventId } from '@llmgov/kafka-runtime';
+import { ValidationError } from '@llmgov/errors';
 import { createLogger, type PlatformMetrics } from '@llmgov/observability';
 import { Topics, type FeedbackKind, type FeedbackSubmitted, type InferenceJudged, type LabelCurated } from '@llmgov/contracts';
 import type { JudgedResultRow, JudgedResultsRepository } from '../repositories/judged-results.repository.js';

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventPublisher, Outcome, ValidationError, newEnvelope, type HandlerOutcome, deterministicEventId } from '@llmgov/kafka-runtime';
+import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome, deterministicEventId } from '@llmgov/kafka-runtime';
+import { ValidationError } from '@llmgov/errors';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import { Topics, type FeedbackSubmitted, type InferenceJudged, type LabelCurated } from '@llmgov/contracts';
 import { JudgedResultsRepository, type JudgedResultRow } from '../repositories/judged-results.repository.js';
@@ -107,7 +108,7 @@ export class LabelingService {
       judge_verdict: judged.verdict,
       agrees_with_judge: agrees,
     };
-    await this.publisher.publish(Topics.labelCurated, { key: fb.job_id, value });
+    await this.publisher.publish(Topics.labelCurated, { value });
     const inserted = await this.labels.insertLabel({
       feedback_event_id: fb.feedback_event_id,
       job_id: fb.job_id,

@@ -1,14 +1,14 @@
-import { Injectable } from '@nestjs/common';
-import { KafkaHandler, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { Payload } from '@nestjs/microservices';
+import { KafkaEventPattern, KafkaHandlers, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { Topics, type ChunkEmbedded } from '@llmgov/contracts';
 import { IndexingService } from '../services/indexing.service.js';
 
-@Injectable()
+@KafkaHandlers()
 export class ChunksHandler {
   constructor(private readonly indexing: IndexingService) {}
 
-  @KafkaHandler(Topics.chunkEmbedded)
-  onChunk(chunk: ChunkEmbedded): Promise<HandlerOutcome> {
+  @KafkaEventPattern(Topics.chunkEmbedded)
+  onChunk(@Payload() chunk: ChunkEmbedded): Promise<HandlerOutcome> {
     return this.indexing.index(chunk);
   }
 }

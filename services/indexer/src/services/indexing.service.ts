@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { Gauge } from 'prom-client';
-import { EventPublisher, Outcome, RetriableError, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { RetriableError } from '@llmgov/errors';
 import { PlatformMetrics } from '@llmgov/observability';
 import { pointId, type ChunkPoint, type VectorStore } from '@llmgov/vector-store';
 import { Topics, type ChunkEmbedded, type IndexStatus } from '@llmgov/contracts';
@@ -67,7 +68,7 @@ export class IndexingService implements OnModuleInit {
       index_lag_ms: lagMs,
       error: null,
     };
-    await this.publisher.publish(Topics.indexStatus, { key: `${chunk.tenant_id}/${chunk.document_id}`, value: status });
+    await this.publisher.publish(Topics.indexStatus, { value: status });
     return Outcome.success();
   }
 

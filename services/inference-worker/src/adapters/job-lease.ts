@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from '@llmgov/persistence';
+import { Inject, Injectable } from '@nestjs/common';
+import { REDIS, type Redis } from '@llmgov/persistence';
 
 /** Identifies this process as a lease owner. */
 export const INSTANCE_ID = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -31,14 +32,25 @@ export class JobLease {
     this.timer.unref();
   }
 
-  /** Takes the lease if nobody holds it. @returns the lease, or undefined when another owner holds it. */
+  async release(): Promise<void> {
+    clearInterval(this.timer);
+    await this.redis.eval(RELEASE, 1, this.key, INSTANCE_ID);
+  }
+
+  /** Takes the lease if nobody holds it (used by JobLeases). @returns the lease, or undefined when another owner holds it. */
   static async acquire(redis: Redis, key: string, ttlMs: number): Promise<JobLease | undefined> {
     const ok = await redis.set(key, INSTANCE_ID, 'PX', ttlMs, 'NX');
     return ok === 'OK' ? new JobLease(redis, key, ttlMs) : undefined;
   }
+}
 
-  async release(): Promise<void> {
-    clearInterval(this.timer);
-    await this.redis.eval(RELEASE, 1, this.key, INSTANCE_ID);
+/** The injectable side of JobLease: takes leases on the platform's Redis. */
+@Injectable()
+export class JobLeases {
+  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+
+  /** @returns the lease, or undefined when another owner holds it. */
+  acquire(key: string, ttlMs: number): Promise<JobLease | undefined> {
+    return JobLease.acquire(this.redis, key, ttlMs);
   }
 }

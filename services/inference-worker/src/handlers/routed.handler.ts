@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { KafkaHandler, type HandlerOutcome, type RecordContext } from '@llmgov/kafka-runtime';
+import { Ctx, Payload } from '@nestjs/microservices';
+import { KafkaEventPattern, KafkaHandlers, type HandlerOutcome, type RecordContext } from '@llmgov/kafka-runtime';
 import { Topics, type InferenceRequestRouted } from '@llmgov/contracts';
 import { InferenceService } from '../services/inference.service.js';
 
@@ -7,22 +7,22 @@ import { InferenceService } from '../services/inference.service.js';
  * One handler per tier topic, each in its own consumer group (`inference-worker.S`, `.M`, `.L`) so a saturated pool
  * pauses only its own tier; all delegate to the same service, which picks the tier's pool.
  */
-@Injectable()
+@KafkaHandlers()
 export class RoutedHandler {
   constructor(private readonly inference: InferenceService) {}
 
-  @KafkaHandler(Topics.inferenceRoutedS, { group: 'S' })
-  onTierS(req: InferenceRequestRouted, ctx: RecordContext): Promise<HandlerOutcome> {
+  @KafkaEventPattern(Topics.inferenceRoutedS, { group: 'S' })
+  onTierS(@Payload() req: InferenceRequestRouted, @Ctx() ctx: RecordContext): Promise<HandlerOutcome> {
     return this.inference.infer(req, ctx);
   }
 
-  @KafkaHandler(Topics.inferenceRoutedM, { group: 'M' })
-  onTierM(req: InferenceRequestRouted, ctx: RecordContext): Promise<HandlerOutcome> {
+  @KafkaEventPattern(Topics.inferenceRoutedM, { group: 'M' })
+  onTierM(@Payload() req: InferenceRequestRouted, @Ctx() ctx: RecordContext): Promise<HandlerOutcome> {
     return this.inference.infer(req, ctx);
   }
 
-  @KafkaHandler(Topics.inferenceRoutedL, { group: 'L' })
-  onTierL(req: InferenceRequestRouted, ctx: RecordContext): Promise<HandlerOutcome> {
+  @KafkaEventPattern(Topics.inferenceRoutedL, { group: 'L' })
+  onTierL(@Payload() req: InferenceRequestRouted, @Ctx() ctx: RecordContext): Promise<HandlerOutcome> {
     return this.inference.infer(req, ctx);
   }
 }

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import { EventPublisher, NonRetriableError, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome, type RecordContext } from '@llmgov/kafka-runtime';
+import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome, type RecordContext } from '@llmgov/kafka-runtime';
+import { NonRetriableError, type NonRetriableCode } from '@llmgov/errors';
 import { LOGGER, type Logger } from '@llmgov/observability';
-import { REDIS, RedisKeys, type Redis } from '@llmgov/persistence';
+import { EffectMarkersRepository, JobFlagsRepository, RedisKeys } from '@llmgov/persistence';
 import { ChatCompletionsClient, LlmEndpointError, type CompletionResult } from '@llmgov/llm-clients';
 import {
   Topics,
@@ -19,7 +20,7 @@ import type { CallOutcome, EndpointLease } from './endpoint-pool.js';
 import { PoolRegistry } from './pool-registry.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import { buildMessages } from './prompt-builder.js';
-import { JobLease } from '../adapters/job-lease.js';
+import { JobLeases, type JobLease } from '../adapters/job-lease.js';
 
 const DONE_TTL_S = 7 * 24 * 3600;
 /** Lease of a running job attempt (renewed every third of it); a crashed holder's work is taken over after this, ms. */
@@ -56,11 +57,12 @@ class NoEndpointError extends Error {
  */
 @Injectable()
 export class InferenceService {
-  private readonly client = new ChatCompletionsClient();
-
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly client: ChatCompletionsClient,
+    private readonly markers: EffectMarkersRepository,
+    private readonly jobFlags: JobFlagsRepository,
+    private readonly leases: JobLeases,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly publisher: EventPublisher,
     private readonly pools: PoolRegistry,
@@ -69,8 +71,8 @@ export class InferenceService {
 
   async infer(req: InferenceRequestRouted, ctx: RecordContext): Promise<HandlerOutcome> {
     const doneKey = RedisKeys.completionDone(req.job_id, req.attempt);
-    if (await this.redis.exists(doneKey)) return Outcome.skipped('this job attempt already finished');
-    if (await this.redis.exists(RedisKeys.jobCancel(req.job_id))) {
+    if (await this.markers.isDone(doneKey)) return Outcome.skipped('this job attempt already finished');
+    if (await this.jobFlags.isCancelled(req.job_id)) {
       await this.status(req, 'cancelled', { code: 'cancelled', message: 'cancelled by the submitter' });
       return Outcome.skipped('job cancelled');
     }
@@ -96,9 +98,9 @@ export class InferenceService {
   private async takeLease(req: InferenceRequestRouted, doneKey: string): Promise<JobLease | undefined> {
     const key = RedisKeys.inferenceLease(req.job_id, req.attempt);
     for (;;) {
-      const lease = await JobLease.acquire(this.redis, key, LEASE_TTL_MS);
+      const lease = await this.leases.acquire(key, LEASE_TTL_MS);
       // Checked after taking the lease: the previous holder may have finished just before it let go.
-      const done = (await this.redis.exists(doneKey)) === 1;
+      const done = await this.markers.isDone(doneKey);
       if (lease && !done) return lease;
       await lease?.release();
       if (done) return undefined;
@@ -147,17 +149,20 @@ export class InferenceService {
         }
       });
     } catch (err) {
-      const code = err instanceof NoEndpointError ? 'deadline_exceeded' : err instanceof LlmEndpointError ? `engine_${err.source}` : 'inference_error';
+      const code: NonRetriableCode =
+        err instanceof NoEndpointError ? 'deadline_exceeded' : err instanceof LlmEndpointError ? `engine_${err.source === 'engine' ? 'error' : err.source}` : 'inference_error';
       const message = `inference failed after ${calls} call(s) on ${tried.size} endpoint(s): ${(err as Error).message}`;
       if (err instanceof LlmEndpointError || err instanceof NoEndpointError) {
+        // A copy of this record delivered elsewhere (a rebalance during an outage) may have finished the attempt meanwhile.
+        if (await this.markers.isDone(doneKey)) return Outcome.skipped('another delivery finished this job attempt meanwhile');
         await this.fail(req, code, message);
-        await this.redis.set(doneKey, 'failed', 'EX', DONE_TTL_S);
+        await this.markers.markDone(doneKey, 'failed', DONE_TTL_S);
         throw new NonRetriableError(message, code, { cause: err });
       }
       throw err; // our own failure (e.g. a bug): the runtime's retry and DLQ policy applies
     }
     await this.publishCompletion(req, served, Math.max(0, sentAt - req.occurred_at));
-    await this.redis.set(doneKey, 'completed', 'EX', DONE_TTL_S);
+    await this.markers.markDone(doneKey, 'completed', DONE_TTL_S);
     this.logger.debug({ job_id: req.job_id, endpoint: served.endpoint.url, e2e_ms: served.result.timings.e2e_ms, offset: ctx.offset }, 'inference completed');
     return Outcome.success();
   }
@@ -217,8 +222,10 @@ export class InferenceService {
       gpu_type: endpoint.gpu_type,
       usd_per_gpu_hour: endpoint.usd_per_gpu_hour,
     };
-    await this.publisher.publish(Topics.inferenceCompleted, { key: req.job_id, value: completed });
-    await this.publisher.publish(Topics.usageRecorded, { key: req.job_id, value: usage });
+    await this.publisher.publish(Topics.inferenceCompleted, { value: completed });
+    await this.publisher.publish(Topics.usageRecorded, { value: usage });
+    // The OpenAI Batch `finalizing` state: the answer exists and is being judged and billed.
+    await this.status(req, 'finalizing', null);
   }
 
   private async fail(req: InferenceRequestRouted, code: string, message: string): Promise<void> {
@@ -226,8 +233,8 @@ export class InferenceService {
     await this.status(req, 'failed', { code, message });
   }
 
-  private async status(req: InferenceRequestRouted, state: JobState, error: JobError): Promise<void> {
+  private async status(req: InferenceRequestRouted, state: JobState, error: JobError | null): Promise<void> {
     const ev: JobStatusChanged = { ...newEnvelope(req.tenant_id, req.job_id), job_id: req.job_id, state, stage: 'inference', result: null, error };
-    await this.publisher.publish(Topics.jobStatus, { key: req.job_id, value: ev });
+    await this.publisher.publish(Topics.jobStatus, { value: ev });
   }
 }

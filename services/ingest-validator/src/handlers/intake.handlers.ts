@@ -1,29 +1,29 @@
-import { Injectable } from '@nestjs/common';
-import { KafkaHandler, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { Payload } from '@nestjs/microservices';
+import { KafkaEventPattern, KafkaHandlers, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { Topics, type DocumentSubmitted, type InferenceRequestSubmitted, type JobStatusChanged } from '@llmgov/contracts';
 import { DocumentIntakeService } from '../services/document-intake.service.js';
 import { JobsService } from '../services/jobs.service.js';
 
 /** Kafka entry points of ingest-validator: raw documents, raw inference requests, and the job-status projection. */
-@Injectable()
+@KafkaHandlers()
 export class IntakeHandlers {
   constructor(
     private readonly documents: DocumentIntakeService,
     private readonly jobs: JobsService,
   ) {}
 
-  @KafkaHandler(Topics.documentSubmitted)
-  onDocument(doc: DocumentSubmitted): Promise<HandlerOutcome> {
+  @KafkaEventPattern(Topics.documentSubmitted)
+  onDocument(@Payload() doc: DocumentSubmitted): Promise<HandlerOutcome> {
     return this.documents.accept(doc);
   }
 
-  @KafkaHandler(Topics.inferenceSubmitted)
-  onInferenceRequest(req: InferenceRequestSubmitted): Promise<HandlerOutcome> {
+  @KafkaEventPattern(Topics.inferenceSubmitted)
+  onInferenceRequest(@Payload() req: InferenceRequestSubmitted): Promise<HandlerOutcome> {
     return this.jobs.intake(req);
   }
 
-  @KafkaHandler(Topics.jobStatus)
-  onJobStatus(ev: JobStatusChanged): Promise<HandlerOutcome> {
+  @KafkaEventPattern(Topics.jobStatus)
+  onJobStatus(@Payload() ev: JobStatusChanged): Promise<HandlerOutcome> {
     return this.jobs.applyStatus(ev);
   }
 }

@@ -5,6 +5,8 @@ import { JobsService, type JobView } from '../services/jobs.service.js';
 import { DocumentIntakeService } from '../services/document-intake.service.js';
 import { ApiErrorFilter } from './error.filter.js';
 import { ApiKeyGuard, TenantId } from './api-key.guard.js';
+import { JsonBodyGuard } from './json-body.guard.js';
+import { ValidationService } from '../services/validation.service.js';
 import { documentSubmissionSchema, feedbackSchema, jobSubmissionSchema } from './api-schemas.js';
 
 interface HttpResponse {
@@ -21,10 +23,12 @@ export class ApiController {
     private readonly jobs: JobsService,
     private readonly documents: DocumentIntakeService,
     private readonly publisher: EventPublisher,
+    private readonly validation: ValidationService,
   ) {}
 
-  /** 202 with the new job; 200 with the existing job when the idempotency key was used before. */
+  /** 202 with the new job; 200 with the existing job when the idempotency key was used before with the same request; 422 with a different one. */
   @Post('jobs')
+  @UseGuards(JsonBodyGuard)
   async submitJob(@TenantId() tenantId: string, @Body() body: unknown, @Res() res: HttpResponse): Promise<void> {
     const { job, created } = await this.jobs.submit(tenantId, jobSubmissionSchema.parse(body));
     res.status(created ? 202 : 200).json(job);
@@ -43,14 +47,17 @@ export class ApiController {
 
   @Post('documents')
   @HttpCode(202)
+  @UseGuards(JsonBodyGuard)
   async submitDocument(@TenantId() tenantId: string, @Body() body: unknown): Promise<{ document_id: string; event_id: string }> {
     const doc = documentSubmissionSchema.parse(body);
     const record = await this.documents.submit({ ...doc, tenant_id: tenantId, title: doc.title ?? null, language: doc.language ?? null });
     return { document_id: record.document_id, event_id: record.event_id };
   }
 
+  /** 202; the correction and comment are stored downstream, so they are normalised and PII-masked here. */
   @Post('feedback')
   @HttpCode(202)
+  @UseGuards(JsonBodyGuard)
   async submitFeedback(@TenantId() tenantId: string, @Body() body: unknown): Promise<{ event_id: string }> {
     const fb = feedbackSchema.parse(body);
     await this.jobs.get(tenantId, fb.job_id);
@@ -58,11 +65,11 @@ export class ApiController {
       ...newEnvelope(tenantId, fb.job_id),
       job_id: fb.job_id,
       kind: fb.kind,
-      correction: fb.correction ?? null,
+      correction: fb.correction == null ? null : this.validation.maskedText(fb.correction),
       user_id: fb.user_id ?? null,
-      comment: fb.comment ?? null,
+      comment: fb.comment == null ? null : this.validation.maskedText(fb.comment),
     };
-    await this.publisher.publish(Topics.feedbackSubmitted, { key: fb.job_id, value });
+    await this.publisher.publish(Topics.feedbackSubmitted, { value });
     return { event_id: value.event_id };
   }
 }

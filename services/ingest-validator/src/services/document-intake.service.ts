@@ -21,7 +21,7 @@ export class DocumentIntakeService {
   async submit(doc: Omit<DocumentSubmitted, 'event_id' | 'occurred_at' | 'schema_version' | 'correlation_id'>): Promise<DocumentSubmitted> {
     const record: DocumentSubmitted = { ...newEnvelope(doc.tenant_id, doc.document_id), ...doc };
     this.validation.validateDocument(record);
-    await this.publisher.publish(Topics.documentSubmitted, { key: `${doc.tenant_id}/${doc.document_id}`, value: record });
+    await this.publisher.publish(Topics.documentSubmitted, { value: record });
     return record;
   }
 
@@ -35,7 +35,7 @@ export class DocumentIntakeService {
     const previous = await this.documents.currentHash(doc.tenant_id, doc.document_id);
     if (previous === validated.content_hash) return Outcome.skipped('duplicate content');
     const value: DocumentValidated = { ...newEnvelope(doc.tenant_id, doc.document_id), ...validated };
-    await this.publisher.publish(Topics.documentValidated, { key: `${doc.tenant_id}/${doc.document_id}`, value });
+    await this.publisher.publish(Topics.documentValidated, { value });
     await this.documents.recordHash(doc.tenant_id, doc.document_id, validated.content_hash);
     return Outcome.success();
   }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictException, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
-import { EventPublisher, Outcome, ValidationError, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
-import { REDIS, RedisKeys, type Redis } from '@llmgov/persistence';
+import { ConflictException, Inject, Injectable, NotFoundException, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
+import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { ValidationError } from '@llmgov/errors';
+import { JobFlagsRepository } from '@llmgov/persistence';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import {
   Topics,
@@ -13,6 +14,8 @@ import {
 import { JobsRepository, type JobRow } from '../repositories/jobs.repository.js';
 import { ValidationService } from './validation.service.js';
 import { TERMINAL_STATES } from './job-lifecycle.js';
+import { INGEST_CONFIG, type IngestConfig } from '../config.js';
+import { requestFingerprint } from './request-fingerprint.js';
 
 /** What a submitter sends to `POST /v1/jobs` (already shape-checked by the controller). */
 export interface JobSubmission {
@@ -53,17 +56,21 @@ const toUnix = (d: Date | null): number | null => (d ? Math.floor(d.getTime() / 
 @Injectable()
 export class JobsService {
   constructor(
+    @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
     private readonly jobs: JobsRepository,
     private readonly validation: ValidationService,
     private readonly publisher: EventPublisher,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly jobFlags: JobFlagsRepository,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   /**
-   * Creates a job (or returns the tenant's existing job for the same idempotency key) and publishes it to
-   * `inference.request.submitted.v1`.
-   * @throws ValidationError (400) with every reason; ServiceUnavailableException (503) when Kafka does not acknowledge.
+   * Creates a job (or returns the tenant's existing job for the same idempotency key and the same request) and
+   * publishes it to `inference.request.submitted.v1`. The jobs row keeps only the normalised, PII-masked prompt
+   * (what the pipeline forwards) and a fingerprint of the request, never the raw text.
+   * @throws ValidationError (400) with every reason; UnprocessableEntityException (422, `idempotency_key_reused`)
+   *   when the key was used before with a different request (as the IETF Idempotency-Key draft and Stripe do);
+   *   ServiceUnavailableException (503) when Kafka does not acknowledge.
    */
   async submit(tenantId: string, body: JobSubmission): Promise<{ job: JobView; created: boolean }> {
     const jobId = randomUUID();
@@ -79,28 +86,50 @@ export class JobsService {
       feature: body.feature ?? null,
       metadata: body.metadata ?? {},
     };
-    this.validation.validateInferenceRequest(request);
+    const validated = this.validation.validateInferenceRequest(request);
+    const fingerprint = requestFingerprint(body);
     const { job, created } = await this.jobs.create({
       jobId,
       tenantId,
       idempotencyKey: request.idempotency_key,
-      request: { prompt: request.prompt, budget: request.budget, options: request.options, team: request.team, feature: request.feature },
+      request: { prompt: validated.prompt, budget: request.budget, options: request.options, team: request.team, feature: request.feature },
+      requestFingerprint: fingerprint,
     });
-    if (!created) return { job: toView(job), created: false };
-    try {
-      await this.publisher.publish(Topics.inferenceSubmitted, { key: jobId, value: request });
-    } catch (err) {
-      this.logger.error({ err, job_id: jobId }, 'job publish failed; job withdrawn');
-      await this.jobs.delete(jobId);
-      throw new ServiceUnavailableException('the job could not be queued; retry with the same idempotency key');
+    if (!created) {
+      // A row without a fingerprint predates migration 004 or came from the raw topic: nothing to compare.
+      if (job.request_fingerprint !== null && job.request_fingerprint !== fingerprint) {
+        throw new UnprocessableEntityException({
+          code: 'idempotency_key_reused',
+          message: `idempotency_key was already used for job ${job.job_id} with a different request; send a new key for a new request`,
+        });
+      }
+      return { job: toView(job), created: false };
     }
-    return { job: toView(job), created: true };
+    const published = this.publisher.publish(Topics.inferenceSubmitted, { value: request }).then(
+      () => 'queued' as const,
+      (err: unknown) => err,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.config.SUBMIT_PUBLISH_TIMEOUT_MS)));
+    const outcome = await Promise.race([published, timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'queued') return { job: toView(job), created: true };
+    if (outcome === 'timeout') {
+      // Kafka is slow or down: answer now rather than hold the caller. The publish goes on; if it never lands, the
+      // job stays `validating` and the expiry sweeper ends it, so a retry with the same key always finds a job.
+      this.logger.warn({ job_id: jobId, timeout_ms: this.config.SUBMIT_PUBLISH_TIMEOUT_MS }, 'job publish not acknowledged in time');
+      void published.then((r) => r !== 'queued' && this.logger.error({ err: r, job_id: jobId }, 'job publish failed after the caller was answered'));
+      throw new ServiceUnavailableException(`the job was not confirmed queued within ${this.config.SUBMIT_PUBLISH_TIMEOUT_MS} ms; retry with the same idempotency key`);
+    }
+    this.logger.error({ err: outcome, job_id: jobId }, 'job publish failed; job withdrawn');
+    await this.jobs.delete(jobId);
+    throw new ServiceUnavailableException('the job could not be queued; retry with the same idempotency key');
   }
 
   /** @throws NotFoundException when the job does not exist for this tenant (other tenants' jobs are not revealed). */
   async get(tenantId: string, jobId: string): Promise<JobView> {
     const job = await this.jobs.find(tenantId, jobId);
-    if (!job) throw new NotFoundException(`job ${jobId} not found`);
+    if (!job) throw new NotFoundException(`job ${jobId.slice(0, 100)} not found`);
     return toView(job);
   }
 
@@ -111,12 +140,12 @@ export class JobsService {
    */
   async cancel(tenantId: string, jobId: string): Promise<JobView> {
     const job = await this.jobs.find(tenantId, jobId);
-    if (!job) throw new NotFoundException(`job ${jobId} not found`);
+    if (!job) throw new NotFoundException(`job ${jobId.slice(0, 100)} not found`);
     if (TERMINAL_STATES.has(job.state)) throw new ConflictException(`job ${jobId} is already ${job.state}`);
-    await this.redis.set(RedisKeys.jobCancel(jobId), '1', 'EX', CANCEL_FLAG_TTL_S);
+    await this.jobFlags.markCancelled(jobId, CANCEL_FLAG_TTL_S);
     const event: JobStatusChanged = { ...newEnvelope(tenantId, jobId), job_id: jobId, state: 'cancelling', stage: 'api', result: null, error: null };
     await this.jobs.applyStatus(event);
-    await this.publisher.publish(Topics.jobStatus, { key: jobId, value: event });
+    await this.publisher.publish(Topics.jobStatus, { value: event });
     return this.get(tenantId, jobId);
   }
 
@@ -130,18 +159,18 @@ export class JobsService {
       validated = this.validation.validateInferenceRequest(req);
     } catch (err) {
       if (err instanceof ValidationError && this.validation.isKnownTenant(req.tenant_id)) {
-        await this.jobs.create({ jobId: req.job_id, tenantId: req.tenant_id, idempotencyKey: null, request: { prompt: req.prompt.slice(0, 2000) } }).catch(() => undefined);
+        await this.jobs.create({ jobId: req.job_id, tenantId: req.tenant_id, idempotencyKey: null, request: { prompt: this.validation.maskedText(req.prompt, 2000) } }).catch(() => undefined);
         await this.publishStatus(req.tenant_id, req.job_id, 'failed', 'ingest', { code: err.code, message: err.message });
       }
       throw err;
     }
-    if (await this.redis.exists(RedisKeys.jobCancel(req.job_id))) {
+    if (await this.jobFlags.isCancelled(req.job_id)) {
       await this.publishStatus(req.tenant_id, req.job_id, 'cancelled', 'ingest', { code: 'cancelled', message: 'cancelled by the submitter' });
       return Outcome.skipped('job cancelled');
     }
     await this.jobs.create({ jobId: req.job_id, tenantId: req.tenant_id, idempotencyKey: req.idempotency_key, request: { prompt: validated.prompt, budget: req.budget, options: req.options } });
     const value: InferenceRequestValidated = { ...newEnvelope(req.tenant_id, req.job_id), ...validated };
-    await this.publisher.publish(Topics.inferenceValidated, { key: req.job_id, value });
+    await this.publisher.publish(Topics.inferenceValidated, { value });
     return Outcome.success();
   }
 
@@ -153,7 +182,7 @@ export class JobsService {
 
   private async publishStatus(tenantId: string, jobId: string, state: JobState, stage: string, error: { code: string; message: string } | null): Promise<void> {
     const event: JobStatusChanged = { ...newEnvelope(tenantId, jobId), job_id: jobId, state, stage, result: null, error };
-    await this.publisher.publish(Topics.jobStatus, { key: jobId, value: event });
+    await this.publisher.publish(Topics.jobStatus, { value: event });
   }
 }
 

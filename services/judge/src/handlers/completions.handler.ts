@@ -1,15 +1,15 @@
-import { Injectable } from '@nestjs/common';
-import { KafkaHandler, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { Payload } from '@nestjs/microservices';
+import { KafkaEventPattern, KafkaHandlers, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { Topics, type InferenceCompleted } from '@llmgov/contracts';
 import { JudgeService } from '../services/judge.service.js';
 
 /** Kafka entry point of the judge: every completion, from a worker or from the router's cache. */
-@Injectable()
+@KafkaHandlers()
 export class CompletionsHandler {
   constructor(private readonly judge: JudgeService) {}
 
-  @KafkaHandler(Topics.inferenceCompleted)
-  onCompletion(completion: InferenceCompleted): Promise<HandlerOutcome> {
+  @KafkaEventPattern(Topics.inferenceCompleted)
+  onCompletion(@Payload() completion: InferenceCompleted): Promise<HandlerOutcome> {
     return this.judge.judge(completion);
   }
 }

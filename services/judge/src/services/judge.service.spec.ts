@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import type { EventPublisher } from '@llmgov/kafka-runtime';
 import { createLogger, type PlatformMetrics } from '@llmgov/observability';
 import { Topics, type InferenceCompleted, type InferenceJudged, type JobStatusChanged } from '@llmgov/contracts';
-import type { ExactCacheEntry, JudgeStateRepository } from '../repositories/judge-state.repository.js';
+import type { AnswerCacheRepository, ExactCacheEntry, JobFlagsRepository } from '@llmgov/persistence';
 import { JudgeMetrics } from './judge-metrics.js';
 import { JudgeService, retrievedDocumentIds } from './judge.service.js';
 import { FALLBACK_TEXT } from './verdict.js';
@@ -16,7 +16,7 @@ class FakeState {
   async isCancelled(jobId: string): Promise<boolean> {
     return this.cancelled.has(jobId);
   }
-  async fillExactCache(tenantId: string, cacheKey: string, entry: ExactCacheEntry, ttl: number): Promise<void> {
+  async fill(tenantId: string, cacheKey: string, entry: ExactCacheEntry, ttl: number): Promise<void> {
     this.cache.set(`${tenantId}:${cacheKey}`, { entry, ttl });
   }
 }
@@ -68,7 +68,8 @@ describe(JudgeService.name, () => {
     metrics = new JudgeMetrics({ registry: new Registry() } as unknown as PlatformMetrics);
     sut = new JudgeService(
       { JUDGE_MIN_GROUNDEDNESS: 0.5, JUDGE_CACHE_TTL_S: 86_400 },
-      state as unknown as JudgeStateRepository,
+      state as unknown as JobFlagsRepository,
+      state as unknown as AnswerCacheRepository,
       publisher as unknown as EventPublisher,
       metrics,
       createLogger('judge-test', 'silent'),

@@ -3,7 +3,7 @@ import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome, deterministi
 import { LOGGER, type Logger } from '@llmgov/observability';
 import { Topics, type ContextChunk, type InferenceCompleted, type InferenceJudged, type JobStatusChanged } from '@llmgov/contracts';
 import { JUDGE_CONFIG, type JudgeConfig } from '../config.js';
-import { JudgeStateRepository } from '../repositories/judge-state.repository.js';
+import { AnswerCacheRepository, JobFlagsRepository } from '@llmgov/persistence';
 import { JudgeMetrics } from './judge-metrics.js';
 import { groundedness, relevance } from './scoring.js';
 import { decideVerdict } from './verdict.js';
@@ -30,7 +30,8 @@ export function judgedEventName(jobId: string, attempt: number): string {
 export class JudgeService {
   constructor(
     @Inject(JUDGE_CONFIG) private readonly config: JudgeConfig,
-    private readonly state: JudgeStateRepository,
+    private readonly jobFlags: JobFlagsRepository,
+    private readonly answers: AnswerCacheRepository,
     private readonly publisher: EventPublisher,
     private readonly metrics: JudgeMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -44,7 +45,7 @@ export class JudgeService {
    * @throws RetriableError when Redis or Kafka cannot be reached (the runtime retries, then dead-letters).
    */
   async judge(c: InferenceCompleted): Promise<HandlerOutcome> {
-    if (await this.state.isCancelled(c.job_id)) {
+    if (await this.jobFlags.isCancelled(c.job_id)) {
       await this.publishStatus(c, {
         state: 'cancelled',
         result: null,
@@ -75,7 +76,7 @@ export class JudgeService {
       judge_method: 'DETERMINISTIC',
       reasons: decision.reasons,
     };
-    await this.publisher.publish(Topics.inferenceJudged, { key: c.job_id, value: judged });
+    await this.publisher.publish(Topics.inferenceJudged, { value: judged });
 
     await this.publishStatus(c, {
       state: 'completed',
@@ -94,7 +95,7 @@ export class JudgeService {
     this.metrics.record(decision.verdict, c.tier, g);
 
     if (decision.verdict === 'PASS' && !c.from_cache) {
-      await this.state.fillExactCache(
+      await this.answers.fill(
         c.tenant_id,
         c.cache_key,
         { text: decision.finalText, finish_reason: c.finish_reason, model: c.model, tier: c.tier, context: c.context },
@@ -116,6 +117,6 @@ export class JudgeService {
       stage: 'judge',
       ...change,
     };
-    await this.publisher.publish(Topics.jobStatus, { key: c.job_id, value: event });
+    await this.publisher.publish(Topics.jobStatus, { value: event });
   }
 }

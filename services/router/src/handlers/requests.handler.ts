@@ -1,14 +1,14 @@
-import { Injectable } from '@nestjs/common';
-import { KafkaHandler, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { Payload } from '@nestjs/microservices';
+import { KafkaEventPattern, KafkaHandlers, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { Topics, type InferenceRequestValidated } from '@llmgov/contracts';
 import { RoutingService } from '../services/routing.service.js';
 
-@Injectable()
+@KafkaHandlers()
 export class RequestsHandler {
   constructor(private readonly routing: RoutingService) {}
 
-  @KafkaHandler(Topics.inferenceValidated)
-  onValidated(req: InferenceRequestValidated): Promise<HandlerOutcome> {
+  @KafkaEventPattern(Topics.inferenceValidated)
+  onValidated(@Payload() req: InferenceRequestValidated): Promise<HandlerOutcome> {
     return this.routing.route(req);
   }
 }

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { encode } from 'gpt-tokenizer';
-import { EventPublisher, Outcome, RetriableError, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { RetriableError } from '@llmgov/errors';
 import { PlatformMetrics } from '@llmgov/observability';
-import { REDIS, RedisKeys, type Redis } from '@llmgov/persistence';
-import type { EmbeddingsClient } from '@llmgov/embeddings';
+import { AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository, JobFlagsRepository, RedisKeys, type ExactCacheEntry } from '@llmgov/persistence';
+import { Bm25SparseEncoder, countTokens, type EmbeddingsClient } from '@llmgov/embeddings';
 import type { VectorStore } from '@llmgov/vector-store';
 import {
   Topics,
@@ -17,22 +17,14 @@ import {
   type JobError,
   type JobState,
   type JobStatusChanged,
-  type Tier,
 } from '@llmgov/contracts';
 import { ROUTER_CONFIG, type RouterConfig } from '../config.js';
 import { chooseTier } from './tier-policy.js';
 
 export const VECTOR_STORE = Symbol('VECTOR_STORE');
 export const EMBEDDINGS_CLIENT = Symbol('EMBEDDINGS_CLIENT');
-
-/** What the judge stores in the exact cache (see RedisKeys.exactCache). */
-interface CachedAnswer {
-  text: string;
-  finish_reason: string;
-  model: string;
-  tier: Tier;
-  context: ContextChunk[];
-}
+/** The routed marker outlives any redelivery: 7 days, seconds. */
+const ROUTED_MARKER_TTL_S = 7 * 24 * 3600;
 
 /**
  * The routing policy: cancellation and deadline guards, exact cache, budget check, retrieval (RAG),
@@ -41,10 +33,15 @@ interface CachedAnswer {
 @Injectable()
 export class RoutingService {
   private readonly decisions: Counter<'route' | 'tier'>;
+  /** The same BM25 encoder the embedder indexes chunks with; its query side is the lexical leg of hybrid search. */
+  private readonly sparse = new Bm25SparseEncoder();
 
   constructor(
     @Inject(ROUTER_CONFIG) private readonly config: RouterConfig,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly jobFlags: JobFlagsRepository,
+    private readonly answers: AnswerCacheRepository,
+    private readonly spend: BudgetSpendRepository,
+    private readonly markers: EffectMarkersRepository,
     @Inject(VECTOR_STORE) private readonly store: VectorStore,
     @Inject(EMBEDDINGS_CLIENT) private readonly embeddings: EmbeddingsClient,
     private readonly publisher: EventPublisher,
@@ -58,8 +55,22 @@ export class RoutingService {
     });
   }
 
+  /**
+   * Routes one validated request once: a redelivered request (the router died after publishing, before its commit) is
+   * skipped by a Redis marker set after the decision was published, and every record it publishes has a deterministic
+   * event id, so the window between publish and marker yields at most a same-id duplicate that consumers dedupe.
+   * @throws RetriableError when Redis, retrieval or Kafka is unavailable.
+   */
   async route(req: InferenceRequestValidated): Promise<HandlerOutcome> {
-    if (await this.redis.exists(RedisKeys.jobCancel(req.job_id))) {
+    const marker = RedisKeys.jobRouted(req.job_id);
+    if (await this.markers.isDone(marker)) return Outcome.skipped('already routed (redelivered)');
+    const outcome = await this.decide(req);
+    await this.markers.markDone(marker, outcome.status, ROUTED_MARKER_TTL_S);
+    return outcome;
+  }
+
+  private async decide(req: InferenceRequestValidated): Promise<HandlerOutcome> {
+    if (await this.jobFlags.isCancelled(req.job_id)) {
       await this.status(req, 'cancelled', { code: 'cancelled', message: 'cancelled by the submitter' });
       this.decisions.inc({ route: 'cancelled', tier: 'none' });
       return Outcome.skipped('job cancelled');
@@ -71,7 +82,7 @@ export class RoutingService {
       return Outcome.skipped('deadline passed');
     }
     const cacheKey = createHash('sha256').update(`${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}`).digest('hex');
-    const cached = await this.cacheLookup(req.tenant_id, cacheKey);
+    const cached = await this.answers.get(req.tenant_id, cacheKey);
     if (cached) {
       await this.publishCacheHit(req, cached, cacheKey, deadlineAt);
       this.decisions.inc({ route: 'cache_hit', tier: cached.tier });
@@ -79,7 +90,7 @@ export class RoutingService {
     }
     const budget = this.config.TENANT_BUDGETS_USD.get(req.tenant_id);
     if (budget !== undefined) {
-      const spentMicro = Number((await this.redis.get(RedisKeys.budgetSpent(req.tenant_id, new Date().toISOString().slice(0, 7)))) ?? 0);
+      const spentMicro = await this.spend.monthToDateMicroUsd(req.tenant_id, new Date().toISOString().slice(0, 7));
       if (spentMicro / 1e6 >= budget) {
         await this.status(req, 'failed', { code: 'budget_exceeded', message: `tenant budget of ${budget} USD for this month is spent` });
         this.decisions.inc({ route: 'refused_budget', tier: 'none' });
@@ -88,11 +99,12 @@ export class RoutingService {
     }
     const context = req.options.rag ? await this.retrieve(req.tenant_id, req.prompt) : [];
     const { tier, reason } = chooseTier(
-      { tierHint: req.options.tier_hint, promptTokens: encode(req.prompt).length, minQuality: req.budget.min_quality, maxCostUsd: req.budget.max_cost_usd },
+      { tierHint: req.options.tier_hint, promptTokens: countTokens(req.prompt), minQuality: req.budget.min_quality, maxCostUsd: req.budget.max_cost_usd },
       this.config.TIER_M_PROMPT_TOKENS,
     );
     const routed: InferenceRequestRouted = {
       ...newEnvelope(req.tenant_id, req.job_id),
+      event_id: deterministicEventId(req.job_id, '1', 'routed'),
       job_id: req.job_id,
       tier,
       model: this.config.TIER_MODELS[tier],
@@ -109,7 +121,7 @@ export class RoutingService {
       team: req.team,
       feature: req.feature,
     };
-    await this.publisher.publish(routedTopicForTier(tier), { key: req.job_id, value: routed });
+    await this.publisher.publish(routedTopicForTier(tier), { value: routed });
     await this.status(req, 'in_progress', null);
     this.decisions.inc({ route: req.options.rag ? 'rag' : 'direct', tier });
     return Outcome.success();
@@ -119,9 +131,11 @@ export class RoutingService {
   private async retrieve(tenantId: string, prompt: string): Promise<ContextChunk[]> {
     try {
       const { vectors } = await this.embeddings.embed([prompt]);
+      // Both lexical forms go along: Qdrant searches the sparse vector, LanceDB its own full-text index of `text`.
       const hits = await this.store.search(this.config.VECTOR_COLLECTION, {
         tenantId,
         dense: vectors[0]!,
+        sparse: this.sparse.encodeQuery(prompt),
         text: prompt,
         k: this.config.RETRIEVAL_K,
         mode: this.retrievalMode(),
@@ -137,19 +151,11 @@ export class RoutingService {
     return this.config.EMBEDDINGS === 'local' ? 'sparse' : 'hybrid';
   }
 
-  private async cacheLookup(tenantId: string, cacheKey: string): Promise<CachedAnswer | undefined> {
-    const raw = await this.redis.get(RedisKeys.exactCache(tenantId, cacheKey));
-    if (!raw) return undefined;
-    try {
-      return JSON.parse(raw) as CachedAnswer;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private async publishCacheHit(req: InferenceRequestValidated, cached: CachedAnswer, cacheKey: string, deadlineAt: number): Promise<void> {
+  private async publishCacheHit(req: InferenceRequestValidated, cached: ExactCacheEntry, cacheKey: string, deadlineAt: number): Promise<void> {
     const completed: InferenceCompleted = {
       ...newEnvelope(req.tenant_id, req.job_id),
+      // The id of the job's attempt-1 completion, as the worker would give it: one answer per attempt, whoever serves it.
+      event_id: deterministicEventId(req.job_id, '1', 'completed'),
       job_id: req.job_id,
       tier: cached.tier,
       model: cached.model,
@@ -171,12 +177,20 @@ export class RoutingService {
       deadline_at: deadlineAt,
       budget: req.budget,
     };
-    await this.publisher.publish(Topics.inferenceCompleted, { key: req.job_id, value: completed });
+    await this.publisher.publish(Topics.inferenceCompleted, { value: completed });
     await this.status(req, 'in_progress', null);
   }
 
   private async status(req: InferenceRequestValidated, state: JobState, error: JobError | null): Promise<void> {
-    const ev: JobStatusChanged = { ...newEnvelope(req.tenant_id, req.job_id), job_id: req.job_id, state, stage: 'router', result: null, error };
-    await this.publisher.publish(Topics.jobStatus, { key: req.job_id, value: ev });
+    const ev: JobStatusChanged = {
+      ...newEnvelope(req.tenant_id, req.job_id),
+      event_id: deterministicEventId(req.job_id, 'router', state),
+      job_id: req.job_id,
+      state,
+      stage: 'router',
+      result: null,
+      error,
+    };
+    await this.publisher.publish(Topics.jobStatus, { value: ev });
   }
 }

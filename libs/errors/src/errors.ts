@@ -1,3 +1,32 @@
+/** Codes of retriable failures: a dependency that may come back. */
+export type RetriableCode =
+  | 'retriable'
+  | 'postgres_unavailable'
+  | 'redis_unavailable'
+  | 'registry_unavailable'
+  | 'embeddings_unavailable'
+  | 'vector_store_unavailable'
+  | 'retrieval_unavailable';
+
+/** Codes of failures that retrying cannot fix: the record, or the work it asks for, is at fault. */
+export type NonRetriableCode =
+  | 'non_retriable'
+  | 'undecodable'
+  | 'unknown_schema'
+  | 'validation_failed'
+  | 'invalid_usage'
+  | 'tenant_mismatch'
+  | 'deadline_exceeded'
+  | 'inference_error'
+  /** An engine call failed for good; the suffix is the LLM client's error source (engine, network, timeout, rate_limit, client...). */
+  | `engine_${string}`;
+
+/**
+ * Every error code of the platform: the DLQ header `dlq.error.code`, the `error.code` of a failed job, the
+ * `error_code` of logs. `unexpected` is a non-platform error (a bug).
+ */
+export type ErrorCode = RetriableCode | NonRetriableCode | 'unexpected';
+
 /**
  * Error taxonomy of the platform. Every error a handler throws is classified by `retriable`:
  * - retriable (timeouts, 5xx, connection errors, a dependency briefly down): retried with jittered
@@ -10,7 +39,7 @@
 export abstract class PlatformError extends Error {
   abstract readonly retriable: boolean;
   /** A stable machine-readable code, written to the DLQ header `dlq.error.code`. */
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -22,7 +51,7 @@ export class RetriableError extends PlatformError {
   readonly retriable = true;
   constructor(
     message: string,
-    readonly code = 'retriable',
+    readonly code: RetriableCode = 'retriable',
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -34,7 +63,7 @@ export class NonRetriableError extends PlatformError {
   readonly retriable = false;
   constructor(
     message: string,
-    readonly code = 'non_retriable',
+    readonly code: NonRetriableCode = 'non_retriable',
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -62,7 +91,7 @@ export class UnknownSchemaError extends NonRetriableError {
 export class ValidationError extends NonRetriableError {
   constructor(
     readonly reasons: string[],
-    code = 'validation_failed',
+    code: NonRetriableCode = 'validation_failed',
   ) {
     super(`validation failed: ${reasons.join('; ')}`, code);
   }
@@ -75,7 +104,7 @@ export function isRetriable(err: unknown): boolean {
 }
 
 /** A short code for metrics and DLQ headers. */
-export function errorCode(err: unknown): string {
+export function errorCode(err: unknown): ErrorCode {
   if (err instanceof PlatformError) return err.code;
   return isRetriable(err) ? 'retriable' : 'unexpected';
 }

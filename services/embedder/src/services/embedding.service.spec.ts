@@ -1,0 +1,65 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { HashingEmbedder } from '@llmgov/embeddings';
+import { RecordingPublisher } from '@llmgov/testing';
+import { Topics, type DocumentValidated, type UsageRecorded } from '@llmgov/contracts';
+import type { EventPublisher } from '@llmgov/kafka-runtime';
+import type { EffectMarkersRepository } from '@llmgov/persistence';
+import { loadEmbedderConfig } from '../config.js';
+import { EmbeddingService } from './embedding.service.js';
+
+/** Effect-marker double; `crash` drops every marker (a crash before the marker was written). */
+function fakeMarkers() {
+  const keys = new Map<string, string>();
+  const markers = { isDone: async (k: string) => keys.has(k), markDone: async (k: string, v: string) => void keys.set(k, v) };
+  return { markers: markers as unknown as EffectMarkersRepository, crash: () => keys.clear() };
+}
+
+const doc = (over: Partial<DocumentValidated> = {}): DocumentValidated =>
+  ({
+    event_id: 'e1',
+    tenant_id: 'tenant-a',
+    occurred_at: 0,
+    schema_version: 1,
+    correlation_id: 'd1',
+    document_id: 'd1',
+    source: 'spec',
+    title: 'T',
+    text: 'The Normans were the people who in the 10th and 11th centuries gave their name to Normandy.',
+    language: 'en',
+    content_hash: 'h1',
+    metadata: {},
+    ...over,
+  }) as DocumentValidated;
+
+describe(EmbeddingService.name, () => {
+  const config = loadEmbedderConfig();
+  const setup = () => {
+    const publisher = new RecordingPublisher();
+    const { markers, crash } = fakeMarkers();
+    const sut = new EmbeddingService(config, new HashingEmbedder({ dimensions: 64 }), markers, publisher as unknown as EventPublisher);
+    return { sut, publisher, crash };
+  };
+
+  it('a redelivery after a crash before the marker republishes the same usage event id, so billing counts it once', async () => {
+    const { sut, publisher, crash } = setup();
+    assert.equal((await sut.embedDocument(doc())).status, 'success');
+    crash();
+    assert.equal((await sut.embedDocument(doc())).status, 'success');
+    const usage = publisher.on<UsageRecorded>(Topics.usageRecorded);
+    assert.equal(usage.length, 2);
+    assert.equal(usage[0]!.event_id, usage[1]!.event_id);
+    const chunks = publisher.on<{ event_id: string }>(Topics.chunkEmbedded);
+    assert.equal(chunks[0]!.event_id, chunks[chunks.length / 2]!.event_id, 'chunk events are deterministic too');
+  });
+
+  it('skips a document already embedded with the same content and model, and bills new content anew', async () => {
+    const { sut, publisher } = setup();
+    await sut.embedDocument(doc());
+    assert.equal((await sut.embedDocument(doc())).status, 'skipped');
+    await sut.embedDocument(doc({ content_hash: 'h2', text: 'New text of the same document.' }));
+    const usage = publisher.on<UsageRecorded>(Topics.usageRecorded);
+    assert.equal(usage.length, 2);
+    assert.notEqual(usage[0]!.event_id, usage[1]!.event_id);
+  });
+});

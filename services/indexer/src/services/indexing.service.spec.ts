@@ -1,0 +1,151 @@
+import { afterEach, describe, it, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import { RetriableError } from '@llmgov/errors';
+import { PlatformMetrics } from '@llmgov/observability';
+import { RecordingPublisher } from '@llmgov/testing';
+import { pointId, type ChunkPoint, type VectorStore } from '@llmgov/vector-store';
+import { Topics, type ChunkEmbedded, type IndexStatus } from '@llmgov/contracts';
+import type { EventPublisher } from '@llmgov/kafka-runtime';
+import { loadIndexerConfig } from '../config.js';
+import { IndexingService } from './indexing.service.js';
+
+/** A vector store double: records collection set-up and every upsert; `failUpserts` makes writes fail. */
+class FakeVectorStore {
+  readonly calls: string[] = [];
+  readonly upserts: { collection: string; points: ChunkPoint[] }[] = [];
+  failUpserts = false;
+  async ensureCollection(name: string, opts: { dimensions: number }) {
+    this.calls.push(`ensure ${name} ${opts.dimensions}`);
+  }
+  async setAlias(alias: string, collection: string) {
+    this.calls.push(`alias ${alias} -> ${collection}`);
+  }
+  async upsert(collection: string, points: ChunkPoint[]) {
+    if (this.failUpserts) throw new Error('connection refused');
+    this.upserts.push({ collection, points });
+  }
+}
+
+const chunk = (i: number, over: Partial<ChunkEmbedded> = {}): ChunkEmbedded =>
+  ({
+    event_id: `e${i}`,
+    tenant_id: 'tenant-a',
+    occurred_at: 0,
+    schema_version: 1,
+    correlation_id: 'doc-1',
+    document_id: 'doc-1',
+    chunk_id: `tenant-a:doc-1:${i}:hash-v1`,
+    chunk_index: i,
+    chunk_count: 2,
+    title: 'Notre Dame',
+    text: `Chunk ${i} text.`,
+    token_count: 3,
+    content_hash: 'h1',
+    embedding_model: 'local-hashing',
+    embedding_model_version: 'hash-v1-d8',
+    dense: [0.5, -0.5, 0.25, -0.25, 0.5, 0, -0.125, 0.125],
+    sparse_indices: [17, 4096],
+    sparse_values: [1.5, 0.75],
+    metadata: {},
+    ...over,
+  }) as ChunkEmbedded;
+
+function setup(over: { batchMax?: number; waitMs?: number } = {}) {
+  const config = {
+    ...loadIndexerConfig(),
+    EMBEDDING_DIMENSIONS: 8,
+    VECTOR_COLLECTION: 'chunks',
+    VECTOR_COLLECTION_VERSION: 'chunks_v7',
+    INDEX_BATCH_MAX: over.batchMax ?? 2,
+    INDEX_BATCH_WAIT_MS: over.waitMs ?? 50,
+  };
+  const store = new FakeVectorStore();
+  const publisher = new RecordingPublisher();
+  const sut = new IndexingService(config, store as unknown as VectorStore, publisher as unknown as EventPublisher, new PlatformMetrics('spec'));
+  return { sut, store, publisher };
+}
+
+describe(IndexingService.name, () => {
+  afterEach(() => mock.timers.reset());
+
+  it('on init creates the versioned collection with the configured dimensions and points the alias at it', async () => {
+    const { sut, store } = setup();
+    await sut.onModuleInit();
+    assert.deepEqual(store.calls, ['ensure chunks_v7 8', 'alias chunks -> chunks_v7']);
+  });
+
+  it('upserts concurrent chunks in one batch through the alias, under deterministic point ids, then reports each UPSERTED', async () => {
+    mock.timers.enable({ apis: ['Date'], now: 1_767_225_601_500 });
+    const { sut, store, publisher } = setup();
+    const outcomes = await Promise.all([sut.index(chunk(0, { occurred_at: 1_767_225_600_000 })), sut.index(chunk(1, { occurred_at: 1_767_225_600_000 }))]);
+    assert.deepEqual(outcomes, [{ status: 'success' }, { status: 'success' }]);
+    assert.equal(store.upserts.length, 1, 'one write for the batch');
+    const { collection, points } = store.upserts[0]!;
+    assert.equal(collection, 'chunks');
+    assert.deepEqual(
+      points.map((p) => p.id),
+      [pointId('tenant-a', 'tenant-a:doc-1:0:hash-v1'), pointId('tenant-a', 'tenant-a:doc-1:1:hash-v1')],
+    );
+    assert.deepEqual(points[0]!.sparse, { indices: [17, 4096], values: [1.5, 0.75] });
+    assert.equal(points[0]!.embeddingModel, 'local-hashing@hash-v1-d8');
+    assert.deepEqual(points[0]!.metadata, { title: 'Notre Dame' });
+    const status = publisher.on<IndexStatus>(Topics.indexStatus);
+    assert.deepEqual(
+      status.map((s) => [s.chunk_id, s.status, s.collection, s.index_lag_ms, s.error]),
+      [
+        ['tenant-a:doc-1:0:hash-v1', 'UPSERTED', 'chunks_v7', 1_500, null],
+        ['tenant-a:doc-1:1:hash-v1', 'UPSERTED', 'chunks_v7', 1_500, null],
+      ],
+    );
+    assert.deepEqual(publisher.keysOn(Topics.indexStatus), ['tenant-a/doc-1', 'tenant-a/doc-1']);
+  });
+
+  it('a redelivered chunk is upserted under the same point id (replaced, not duplicated)', async () => {
+    const { sut, store } = setup({ batchMax: 1 });
+    await sut.index(chunk(0));
+    await sut.index(chunk(0, { event_id: 'redelivered' }));
+    assert.deepEqual(
+      store.upserts.map((u) => u.points[0]!.id),
+      [pointId('tenant-a', 'tenant-a:doc-1:0:hash-v1'), pointId('tenant-a', 'tenant-a:doc-1:0:hash-v1')],
+    );
+    // The same chunk id under another tenant is another point.
+    await sut.index(chunk(0, { tenant_id: 'tenant-b' }));
+    assert.notEqual(store.upserts[2]!.points[0]!.id, store.upserts[0]!.points[0]!.id);
+  });
+
+  it('a lone chunk is written once INDEX_BATCH_WAIT_MS passed, not before', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    const { sut, store } = setup({ batchMax: 10, waitMs: 50 });
+    let done = false;
+    const indexing = sut.index(chunk(0)).then(() => (done = true));
+    mock.timers.tick(49);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(store.upserts.length, 0);
+    assert.equal(done, false);
+    mock.timers.tick(1);
+    await indexing;
+    assert.equal(store.upserts.length, 1);
+  });
+
+  it('skips a chunk whose vector does not have the collection’s dimensions, without writing it', async () => {
+    const { sut, store, publisher } = setup({ batchMax: 1 });
+    const outcome = await sut.index(chunk(0, { dense: [1, 2, 3] }));
+    assert.deepEqual(outcome, { status: 'skipped', reason: 'dense vector has 3 dimensions, collection expects 8' });
+    assert.equal(store.upserts.length, 0);
+    assert.equal(publisher.sent.length, 0);
+  });
+
+  it('a failed store write fails every chunk of the batch with a retriable vector_store_unavailable, and reports nothing', async () => {
+    const { sut, store, publisher } = setup();
+    store.failUpserts = true;
+    const results = await Promise.allSettled([sut.index(chunk(0)), sut.index(chunk(1))]);
+    for (const r of results) {
+      assert.equal(r.status, 'rejected');
+      const err = (r as PromiseRejectedResult).reason as unknown;
+      assert.ok(err instanceof RetriableError);
+      assert.equal(err.code, 'vector_store_unavailable');
+      assert.match(err.message, /connection refused/);
+    }
+    assert.equal(publisher.sent.length, 0);
+  });
+});

@@ -1,0 +1,245 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NonRetriableError } from '@llmgov/errors';
+import { deterministicEventId, type EventPublisher, type RecordContext } from '@llmgov/kafka-runtime';
+import { ChatCompletionsClient, LlmEndpointError, type CompletionRequest, type CompletionResult } from '@llmgov/llm-clients';
+import { PlatformMetrics, createLogger } from '@llmgov/observability';
+import { RedisKeys, type EffectMarkersRepository, type JobFlagsRepository } from '@llmgov/persistence';
+import { MemoryEffectMarkers, MemoryJobFlags, RecordingPublisher } from '@llmgov/testing';
+import { Topics, type InferenceCompleted, type InferenceRequestRouted, type JobStatusChanged, type UsageRecorded } from '@llmgov/contracts';
+import { loadWorkerConfig } from '../config.js';
+import type { JobLeases } from '../adapters/job-lease.js';
+import { InferenceService } from './inference.service.js';
+import { PoolRegistry } from './pool-registry.js';
+import { WorkerMetrics } from './worker-metrics.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixture = JSON.parse(
+  readFileSync(path.resolve(here, '../../../../../schemas/fixtures/inference.request.routed.v1/valid-direct-s.json'), 'utf8'),
+) as InferenceRequestRouted;
+
+/** A small pool config: two S endpoints (so a retry can move to the other one), one M and one L. */
+const dir = mkdtempSync(path.join(os.tmpdir(), 'inference-spec-'));
+const POOLS_FILE = path.join(dir, 'pools.json');
+const endpoint = (url: string, max_num_seqs = 4) => ({ url, max_inflight: 2, max_num_seqs, gpu_type: 'NVIDIA L4 24GB', usd_per_gpu_hour: 0.8 });
+writeFileSync(
+  POOLS_FILE,
+  JSON.stringify({
+    version: 3,
+    pools: {
+      S: { model: 'sim-s', endpoints: [endpoint('http://s1.test'), endpoint('http://s2.test')] },
+      M: { model: 'sim-m', endpoints: [endpoint('http://m1.test')] },
+      L: { model: 'sim-l', endpoints: [endpoint('http://l1.test')] },
+    },
+  }),
+);
+
+/** A ChatCompletionsClient double that answers each call from a script: a result, or an error to throw. */
+class FakeChatClient {
+  readonly calls: CompletionRequest[] = [];
+  script: ((req: CompletionRequest) => CompletionResult | Error | Promise<CompletionResult | Error>)[] = [];
+  async complete(req: CompletionRequest): Promise<CompletionResult> {
+    this.calls.push(req);
+    const step = this.script.shift() ?? ((r: CompletionRequest) => answer(r.endpoint));
+    const out = await step(req);
+    if (out instanceof Error) throw out;
+    return out;
+  }
+}
+
+const answer = (url: string): CompletionResult => ({
+  text: 'Saint Bernadette Soubirous.',
+  finish_reason: 'stop',
+  usage: { prompt_tokens: 40, completion_tokens: 6 },
+  timings: { ttft_ms: 20, tpot_ms: 5, e2e_ms: 400 },
+  endpoint: url,
+  model: 'sim-s',
+});
+const engineDown = (url: string) => new LlmEndpointError('503 Service Unavailable', { source: 'engine', retriable: true, endpoint: url, status: 503 });
+
+/** JobLeases double: every acquire gets a lease (unless `held`), and releases are counted. */
+class FakeLeases {
+  acquired: string[] = [];
+  released = 0;
+  held = false;
+  async acquire(key: string) {
+    if (this.held) return undefined;
+    this.acquired.push(key);
+    return { release: async () => void this.released++ };
+  }
+}
+
+function setup() {
+  const config = { ...loadWorkerConfig(), POOLS_FILE, INFERENCE_MAX_ATTEMPTS: 3, RETRY_INITIAL_MS: 1, RETRY_MAX_MS: 1 };
+  const logger = createLogger('spec', 'silent');
+  const metrics = new WorkerMetrics(new PlatformMetrics('spec'));
+  const client = new FakeChatClient();
+  const markers = new MemoryEffectMarkers();
+  const flags = new MemoryJobFlags();
+  const leases = new FakeLeases();
+  const publisher = new RecordingPublisher();
+  const sut = new InferenceService(
+    config,
+    client as unknown as ChatCompletionsClient,
+    markers as unknown as EffectMarkersRepository,
+    flags as unknown as JobFlagsRepository,
+    leases as unknown as JobLeases,
+    logger,
+    publisher as unknown as EventPublisher,
+    new PoolRegistry(config, logger, metrics),
+    metrics,
+  );
+  return { sut, client, markers, flags, leases, publisher };
+}
+
+const routed = (over: Partial<InferenceRequestRouted> = {}): InferenceRequestRouted => ({
+  ...fixture,
+  occurred_at: Date.now(),
+  deadline_at: Date.now() + 60_000,
+  ...over,
+});
+const ctx: RecordContext = { topic: Topics.inferenceRoutedS, partition: 0, offset: '7', key: fixture.job_id, headers: {}, timestamp: 0, attempt: 1 };
+const doneKey = RedisKeys.completionDone(fixture.job_id, fixture.attempt);
+const statuses = (p: RecordingPublisher) => p.on<JobStatusChanged>(Topics.jobStatus).map((s) => [s.state, s.error?.code ?? null]);
+
+describe(InferenceService.name, () => {
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('publishes the completion and the usage with deterministic ids, then finalizing, then marks the attempt done', async () => {
+    const { sut, client, markers, leases, publisher } = setup();
+    assert.deepEqual(await sut.infer(routed(), ctx), { status: 'success' });
+    assert.equal(client.calls.length, 1);
+    assert.equal(client.calls[0]!.model, 'sim-s', 'the pool’s model');
+    assert.deepEqual(
+      publisher.sent.map((s) => s.topic),
+      [Topics.inferenceCompleted, Topics.usageRecorded, Topics.jobStatus],
+      'completion and usage before the status',
+    );
+    // Keys follow the catalog: the job id for the completion and its status, the tenant for the usage (billing order).
+    assert.deepEqual(
+      publisher.sent.map((s) => s.key),
+      [fixture.job_id, fixture.tenant_id, fixture.job_id],
+    );
+    const [completed] = publisher.on<InferenceCompleted>(Topics.inferenceCompleted);
+    assert.equal(completed!.event_id, deterministicEventId(fixture.job_id, '1', 'completed'));
+    assert.equal(completed!.text, 'Saint Bernadette Soubirous.');
+    assert.equal(completed!.endpoint, client.calls[0]!.endpoint);
+    const [usage] = publisher.on<UsageRecorded>(Topics.usageRecorded);
+    assert.equal(usage!.event_id, deterministicEventId(fixture.job_id, '1', 'usage'));
+    assert.equal(usage!.gpu_seconds, 0.4 / 4, 'e2e seconds over max_num_seqs');
+    assert.equal(usage!.pool, 'tier-S');
+    assert.deepEqual(statuses(publisher), [['finalizing', null]]);
+    assert.equal(markers.done.get(doneKey), 'completed');
+    assert.deepEqual(leases.acquired, [RedisKeys.inferenceLease(fixture.job_id, fixture.attempt)]);
+    assert.equal(leases.released, 1);
+  });
+
+  it('a redelivery of a finished attempt is skipped without calling the engine', async () => {
+    const { sut, client, publisher } = setup();
+    await sut.infer(routed(), ctx);
+    assert.deepEqual(await sut.infer(routed(), ctx), { status: 'skipped', reason: 'this job attempt already finished' });
+    assert.equal(client.calls.length, 1);
+    assert.equal(publisher.on(Topics.inferenceCompleted).length, 1);
+  });
+
+  it('a crash before the marker republishes the same event ids (consumers count it once)', async () => {
+    const { sut, markers, publisher } = setup();
+    await sut.infer(routed(), ctx);
+    markers.clear();
+    await sut.infer(routed(), ctx);
+    const ids = publisher.on<InferenceCompleted>(Topics.inferenceCompleted).map((c) => c.event_id);
+    assert.equal(ids.length, 2);
+    assert.equal(ids[0], ids[1]);
+  });
+
+  it('a cancelled job gets a cancelled status and no call', async () => {
+    const { sut, client, flags, publisher } = setup();
+    flags.cancelled.add(fixture.job_id);
+    assert.deepEqual(await sut.infer(routed(), ctx), { status: 'skipped', reason: 'job cancelled' });
+    assert.equal(client.calls.length, 0);
+    assert.deepEqual(statuses(publisher), [['cancelled', 'cancelled']]);
+  });
+
+  it('a job whose deadline passed is failed with deadline_exceeded and not called', async () => {
+    const { sut, client, publisher } = setup();
+    assert.deepEqual(await sut.infer(routed({ deadline_at: Date.now() - 1 }), ctx), { status: 'skipped', reason: 'deadline passed' });
+    assert.equal(client.calls.length, 0);
+    assert.deepEqual(statuses(publisher), [['failed', 'deadline_exceeded']]);
+  });
+
+  it('retries a retriable engine failure on the other endpoint and completes', async () => {
+    const { sut, client, publisher } = setup();
+    client.script = [(r) => engineDown(r.endpoint)];
+    assert.deepEqual(await sut.infer(routed(), ctx), { status: 'success' });
+    assert.equal(client.calls.length, 2);
+    assert.notEqual(client.calls[0]!.endpoint, client.calls[1]!.endpoint, 'the retry went to the endpoint not yet tried');
+    assert.equal(publisher.on<InferenceCompleted>(Topics.inferenceCompleted)[0]!.endpoint, client.calls[1]!.endpoint);
+    assert.deepEqual(statuses(publisher), [['finalizing', null]]);
+  });
+
+  for (const [source, code] of [
+    ['engine', 'engine_error'],
+    ['timeout', 'engine_timeout'],
+    ['network', 'engine_network'],
+  ] as const) {
+    it(`every call failing at source ${source} fails the job (${code}) and throws a NonRetriableError for the DLQ`, async () => {
+      const { sut, client, markers, leases, publisher } = setup();
+      const fail = (r: CompletionRequest) => new LlmEndpointError(`${source} failed`, { source, retriable: true, endpoint: r.endpoint });
+      client.script = [fail, fail, fail];
+      await assert.rejects(sut.infer(routed(), ctx), (err: unknown) => {
+        assert.ok(err instanceof NonRetriableError);
+        assert.equal(err.code, code);
+        assert.match(err.message, /after 3 call\(s\) on 2 endpoint\(s\)/);
+        return true;
+      });
+      assert.equal(client.calls.length, 3, 'INFERENCE_MAX_ATTEMPTS calls');
+      assert.deepEqual(statuses(publisher), [['failed', code]]);
+      assert.equal(publisher.on(Topics.inferenceCompleted).length, 0);
+      assert.equal(markers.done.get(doneKey), 'failed', 'a redelivery does not call again');
+      assert.equal(leases.released, 1);
+    });
+  }
+
+  it('a refusal of the request (4xx) is not retried', async () => {
+    const { sut, client, publisher } = setup();
+    client.script = [(r) => new LlmEndpointError('400 Bad Request', { source: 'client', retriable: false, endpoint: r.endpoint, status: 400 })];
+    await assert.rejects(sut.infer(routed(), ctx), (err: unknown) => err instanceof NonRetriableError && err.code === 'engine_client');
+    assert.equal(client.calls.length, 1);
+    assert.deepEqual(statuses(publisher), [['failed', 'engine_client']]);
+  });
+
+  it('an attempt another delivery finished meanwhile is skipped, without a failed status', async () => {
+    const { sut, client, markers, publisher } = setup();
+    const failAfterOtherFinished = async (r: CompletionRequest) => {
+      await markers.markDone(doneKey, 'completed'); // the other delivery's marker lands while this call fails
+      return engineDown(r.endpoint);
+    };
+    client.script = [failAfterOtherFinished, failAfterOtherFinished, failAfterOtherFinished];
+    assert.deepEqual(await sut.infer(routed(), ctx), { status: 'skipped', reason: 'another delivery finished this job attempt meanwhile' });
+    assert.deepEqual(statuses(publisher), []);
+    assert.equal(markers.done.get(doneKey), 'completed', 'the other delivery’s marker is kept');
+  });
+
+  it('waits for no call when another instance held the lease and finished the attempt', async () => {
+    const { sut, client, leases, markers, publisher } = setup();
+    leases.held = true;
+    let checks = 0;
+    markers.isDone = async () => ++checks > 1; // not done at the first check, done once the lease was refused
+    assert.deepEqual(await sut.infer(routed(), ctx), { status: 'skipped', reason: 'another instance finished this job attempt' });
+    assert.equal(client.calls.length, 0);
+    assert.equal(publisher.sent.length, 0);
+  });
+
+  it('our own failure (not an engine error) is rethrown for the runtime’s retry policy, without failing the job', async () => {
+    const { sut, client, markers, publisher } = setup();
+    client.script = [() => Promise.reject(new TypeError('bug'))];
+    await assert.rejects(sut.infer(routed(), ctx), TypeError);
+    assert.equal(client.calls.length, 1);
+    assert.deepEqual(statuses(publisher), []);
+    assert.equal(markers.done.has(doneKey), false);
+  });
+});

@@ -1,0 +1,98 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ValidationError } from '@llmgov/errors';
+import { RecordingPublisher } from '@llmgov/testing';
+import { Topics, type DocumentSubmitted, type DocumentValidated } from '@llmgov/contracts';
+import type { EventPublisher } from '@llmgov/kafka-runtime';
+import { loadIngestConfig } from '../config.js';
+import type { DocumentsRepository } from '../repositories/documents.repository.js';
+import { DocumentIntakeService } from './document-intake.service.js';
+import { ValidationService } from './validation.service.js';
+
+/** The documents table in memory: the content hash last accepted per tenant and document. */
+class FakeDocumentsRepository {
+  readonly hashes = new Map<string, string>();
+  async currentHash(tenantId: string, documentId: string) {
+    return this.hashes.get(`${tenantId}/${documentId}`);
+  }
+  async recordHash(tenantId: string, documentId: string, contentHash: string) {
+    this.hashes.set(`${tenantId}/${documentId}`, contentHash);
+  }
+}
+
+const raw = (over: Partial<DocumentSubmitted> = {}): DocumentSubmitted => ({
+  event_id: '0b6d7c1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e',
+  tenant_id: 'tenant-a',
+  occurred_at: 0,
+  schema_version: 1,
+  correlation_id: 'doc-1',
+  document_id: 'doc-1',
+  source: 'spec',
+  title: null,
+  text: 'Architecturally, the school has a Catholic character. Contact: dean@nd.edu',
+  language: 'en',
+  metadata: { squad_split: 'dev' },
+  ...over,
+});
+
+function setup() {
+  const config = loadIngestConfig({ PLATFORM_MODE: 'local' });
+  const documents = new FakeDocumentsRepository();
+  const publisher = new RecordingPublisher();
+  const sut = new DocumentIntakeService(new ValidationService(config), documents as unknown as DocumentsRepository, publisher as unknown as EventPublisher);
+  return { sut, documents, publisher };
+}
+
+describe(DocumentIntakeService.name, () => {
+  it('submit: publishes a valid document to the raw topic keyed tenant/document, with a fresh envelope', async () => {
+    const { sut, publisher } = setup();
+    const { event_id: _e, occurred_at: _o, schema_version: _s, correlation_id: _c, ...doc } = raw();
+    const record = await sut.submit(doc);
+    assert.equal(record.correlation_id, 'doc-1');
+    assert.deepEqual(publisher.keysOn(Topics.documentSubmitted), ['tenant-a/doc-1']);
+    assert.equal(publisher.on<DocumentSubmitted>(Topics.documentSubmitted)[0]!.text, doc.text, 'the raw text: validation runs again on the topic');
+  });
+
+  it('submit: an invalid document throws every reason and publishes nothing', async () => {
+    const { sut, publisher } = setup();
+    const { event_id: _e, occurred_at: _o, schema_version: _s, correlation_id: _c, ...doc } = raw({ tenant_id: 'tenant-z', text: '' });
+    await assert.rejects(sut.submit(doc), (err: unknown) => err instanceof ValidationError && err.reasons.length === 2);
+    assert.equal(publisher.sent.length, 0);
+  });
+
+  it('accept: forwards the validated, masked document and records its hash after the publish', async () => {
+    const { sut, documents, publisher } = setup();
+    assert.deepEqual(await sut.accept(raw()), { status: 'success' });
+    const [validated] = publisher.on<DocumentValidated>(Topics.documentValidated);
+    assert.equal(validated!.text, 'Architecturally, the school has a Catholic character. Contact: [EMAIL]');
+    assert.deepEqual(publisher.keysOn(Topics.documentValidated), ['tenant-a/doc-1']);
+    assert.equal(documents.hashes.get('tenant-a/doc-1'), validated!.content_hash);
+  });
+
+  it('accept: the same content again is skipped; new content for the same document is forwarded', async () => {
+    const { sut, publisher } = setup();
+    await sut.accept(raw());
+    assert.deepEqual(await sut.accept(raw({ event_id: 'another-delivery' })), { status: 'skipped', reason: 'duplicate content' });
+    assert.equal((await sut.accept(raw({ text: 'A revised text.' }))).status, 'success');
+    assert.equal(publisher.on(Topics.documentValidated).length, 2);
+    // The same content under another tenant is that tenant's own document.
+    assert.equal((await sut.accept(raw({ tenant_id: 'tenant-b' }))).status, 'success');
+  });
+
+  it('accept: a failed publish records no hash, so the redelivery forwards the document', async () => {
+    const { sut, documents, publisher } = setup();
+    publisher.before = () => Promise.reject(new Error('broker down'));
+    await assert.rejects(sut.accept(raw()), /broker down/);
+    assert.equal(documents.hashes.size, 0);
+    publisher.before = undefined;
+    assert.equal((await sut.accept(raw())).status, 'success');
+    assert.equal(publisher.on(Topics.documentValidated).length, 1);
+  });
+
+  it('accept: an invalid document throws a ValidationError (dead-lettered by the runtime) and forwards nothing', async () => {
+    const { sut, documents, publisher } = setup();
+    await assert.rejects(sut.accept(raw({ language: 'tlh' })), ValidationError);
+    assert.equal(publisher.sent.length, 0);
+    assert.equal(documents.hashes.size, 0);
+  });
+});

@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import type { JobSubmission } from './jobs.service.js';
+
+/**
+ * JSON with object keys sorted at every level, so that two bodies that differ only in key order (or in an
+ * optional field sent as null versus left out, see requestFingerprint) have the same text. Written here: it is
+ * six lines over plain JSON values, and the workspace has no canonical-JSON dependency.
+ */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+    return `{${entries
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * SHA-256 (hex) of the canonical job request: the body after the API's defaults are applied, optional fields
+ * as null when absent, keys sorted, `idempotency_key` left out. Two submissions with the same key are the same
+ * request exactly when their fingerprints are equal (Stripe compares a reused key's parameters the same way).
+ */
+export function requestFingerprint(body: JobSubmission): string {
+  const canonical = canonicalJson({
+    prompt: body.prompt,
+    system_prompt: body.system_prompt ?? null,
+    budget: body.budget,
+    options: { ...body.options, tier_hint: body.options.tier_hint ?? null },
+    team: body.team ?? null,
+    feature: body.feature ?? null,
+    metadata: body.metadata ?? {},
+  });
+  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+}

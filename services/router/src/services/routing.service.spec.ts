@@ -1,0 +1,82 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HashingEmbedder } from '@llmgov/embeddings';
+import { QdrantVectorStore } from '@llmgov/vector-store';
+import { PlatformMetrics } from '@llmgov/observability';
+import { RecordingPublisher } from '@llmgov/testing';
+import { Topics, type InferenceRequestRouted, type InferenceRequestValidated } from '@llmgov/contracts';
+import type { EventPublisher } from '@llmgov/kafka-runtime';
+import type { AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository, JobFlagsRepository } from '@llmgov/persistence';
+import { loadRouterConfig } from '../config.js';
+import { RoutingService } from './routing.service.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixture = JSON.parse(
+  readFileSync(path.resolve(here, '../../../../../schemas/fixtures/inference.request.validated.v1/valid-full.json'), 'utf8'),
+) as InferenceRequestValidated;
+
+/** Redis-state doubles: no cancel flag, no cached answer, no spend. */
+const jobFlags = { isCancelled: async () => false } as unknown as JobFlagsRepository;
+const answers = { get: async () => undefined } as unknown as AnswerCacheRepository;
+const spend = { monthToDateMicroUsd: async () => 0 } as unknown as BudgetSpendRepository;
+/** Effect markers in memory. */
+const markerDouble = () => {
+  const keys = new Set<string>();
+  return { isDone: async (k: string) => keys.has(k), markDone: async (k: string) => void keys.add(k) } as unknown as EffectMarkersRepository;
+};
+
+describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`, () => {
+  let server: Server;
+  let url: string;
+  const queries: Record<string, unknown>[] = [];
+
+  before(async () => {
+    // Answers Qdrant's query endpoint with one hit; records the request bodies.
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        queries.push(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: 'ok', time: 0, result: { points: [{ id: 1, score: 0.5, version: 1, payload: { chunkId: 'd1#0', documentId: 'd1', text: 'Bernadette Soubirous' } }] } }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  for (const mode of ['hybrid', 'sparse'] as const) {
+    it(`routes a RAG request in ${mode} mode: the query carries the BM25 sparse vector Qdrant needs`, async () => {
+      queries.length = 0;
+      const publisher = new RecordingPublisher();
+      const config = { ...loadRouterConfig(), RETRIEVAL_MODE: mode };
+      const sut = new RoutingService(config, jobFlags, answers, spend, markerDouble(), new QdrantVectorStore({ url }), new HashingEmbedder({ dimensions: 8 }), publisher as unknown as EventPublisher, new PlatformMetrics('spec'));
+      const req: InferenceRequestValidated = { ...fixture, occurred_at: Date.now() };
+      assert.equal((await sut.route(req)).status, 'success');
+      const routed = [...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedS), ...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedM), ...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedL)];
+      assert.equal(routed.length, 1);
+      assert.deepEqual(routed[0]!.context.map((c) => c.document_id), ['d1']);
+      const body = JSON.stringify(queries.at(-1));
+      assert.match(body, /"indices":\[\d/, 'a non-empty sparse query vector was sent');
+      assert.match(body, /"using":"sparse"/);
+    });
+  }
+
+  it('routes a request once: a redelivery after the decision was published is skipped', async () => {
+    const publisher = new RecordingPublisher();
+    const sut = new RoutingService({ ...loadRouterConfig(), RETRIEVAL_MODE: 'hybrid' }, jobFlags, answers, spend, markerDouble(), new QdrantVectorStore({ url }), new HashingEmbedder({ dimensions: 8 }), publisher as unknown as EventPublisher, new PlatformMetrics('spec'));
+    const req: InferenceRequestValidated = { ...fixture, occurred_at: Date.now() };
+    assert.equal((await sut.route(req)).status, 'success');
+    assert.deepEqual(await sut.route(req), { status: 'skipped', reason: 'already routed (redelivered)' });
+    assert.equal(publisher.sent.filter((r) => r.topic.startsWith('inference.request.routed')).length, 1);
+  });
+});
