@@ -429,7 +429,7 @@ const summary = {
   load_at_end: loadAverage(),
   phases: results,
   ratio_by_round: ratios,
-  ratio_median: median(ratios),
+  ratio_median: Math.round(median(ratios) * 1000) / 1000,
   target_ratio: 0.8,
 };
 if (o.json) console.log(JSON.stringify(summary, null, 2));
