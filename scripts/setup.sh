@@ -15,6 +15,9 @@ done
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 run() { bash "$root/scripts/with-node22.sh" "$@"; }
+# onnxruntime-node (under @huggingface/transformers, tools/embeddings-server) ships its CPU binaries in the npm tarball;
+# its post-install would download GPU binaries from outside the registries, which fails here. Skip it.
+export ONNXRUNTIME_NODE_INSTALL=skip ONNXRUNTIME_NODE_INSTALL_CUDA=skip
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # `npm install` with the committed lock installs the locked versions. Not `npm ci`: npm 11 here writes lock
   # files without entries for other platforms' optional packages (@lancedb/lancedb-darwin-arm64, @nx/nx-*),
