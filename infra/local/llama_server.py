@@ -81,8 +81,7 @@ def main(argv: list[str]) -> int:
     params.endpoint_slots = True
     params.ui = False
     params.warmup = True
-    if args.alias:
-        params.model_alias = {args.alias}
+    params.model_alias = {args.alias or os.path.basename(args.model).removesuffix(".gguf")}
     if args.threads > 0:
         params.cpuparams.n_threads = args.threads
         params.cpuparams_batch.n_threads = args.threads
