@@ -5,6 +5,7 @@ export {
   ModelFilesMissingError,
   REQUIRED_MODEL_FILES,
   defaultModelDir,
+  lengthGroups,
   type EmbeddingModel,
   type LoadModelOptions,
 } from './model.js';
