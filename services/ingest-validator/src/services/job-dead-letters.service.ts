@@ -1,5 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AvroSerde, DlqHeaders, EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome, type RecordContext } from '@llmgov/kafka-runtime';
+import {
+  AvroSerde,
+  DlqHeaders,
+  EventPublisher,
+  Outcome,
+  deterministicEventId,
+  newEnvelope,
+  type HandlerOutcome,
+  type RecordContext,
+} from '@llmgov/kafka-runtime';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import { Topics, type JobStatusChanged } from '@llmgov/contracts';
 import { JobsRepository } from '../repositories/jobs.repository.js';
