@@ -5,7 +5,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-bash scripts/setup.sh
+# The real local models (llama.cpp engines, the embedding model) are part of the stack the tests use.
+SETUP_MODELS=1 bash scripts/setup.sh
 bash infra/local/up.sh
 # shellcheck disable=SC1091
 source .local/stack.env

@@ -33,32 +33,7 @@ if command -v flock >/dev/null 2>&1; then
 fi
 
 # ================================================================ installers =========================
-APT_UPDATED=0
-apt_install() {
-  local sudo="" created_policy=0
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || die "need root (or sudo) to install: $*  -> run: sudo apt-get install -y $*"
-    sudo="sudo"
-  fi
-  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install these yourself: $*"
-  # Keep Debian's postinst from starting system services (postgres on 5432, redis on 6379): we run our own.
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null && $sudo chmod +x /usr/sbin/policy-rc.d
-    created_policy=1
-  fi
-  local rc=0
-  if [ "$APT_UPDATED" -eq 0 ]; then
-    log "apt-get update"
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$LOG_DIR/apt.log" 2>&1 || rc=$?
-    APT_UPDATED=1
-  fi
-  if [ "$rc" -eq 0 ]; then
-    log "apt-get install $*"
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >>"$LOG_DIR/apt.log" 2>&1 || rc=$?
-  fi
-  [ "$created_policy" -eq 1 ] && $sudo rm -f /usr/sbin/policy-rc.d
-  [ "$rc" -eq 0 ] || { tail -n 15 "$LOG_DIR/apt.log" >&2; die "apt-get install $* failed (log: $LOG_DIR/apt.log). Check that the Debian mirror is reachable, then re-run."; }
-}
+# apt_install lives in lib.sh (shared with models.sh).
 
 JAVA=""
 ensure_java() {

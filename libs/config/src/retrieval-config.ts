@@ -13,8 +13,14 @@ export const retrievalEnv = {
   VECTOR_STORE: z.enum(['lancedb', 'qdrant']).default('lancedb'),
   VECTOR_STORE_DIR: z.string().default('.local/vectors'),
   QDRANT_URL: z.url().optional(),
-  VECTOR_COLLECTION: z.string().regex(/^[A-Za-z0-9_-]+$/).default('chunks'),
-  VECTOR_COLLECTION_VERSION: z.string().regex(/^[A-Za-z0-9_-]+$/).default('chunks_v1'),
+  VECTOR_COLLECTION: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('chunks'),
+  VECTOR_COLLECTION_VERSION: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('chunks_v1'),
   EMBEDDINGS: z.enum(['local', 'openai']).default('local'),
   EMBEDDINGS_URL: z.url().optional(),
   EMBEDDINGS_MODEL: z.string().optional(),

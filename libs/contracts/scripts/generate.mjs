@@ -147,7 +147,10 @@ function jsDoc(lines, indent) {
   if (lines.length === 0) return '';
   const clean = lines.map((l) => l.replace(/\*\//g, '*\\/'));
   if (clean.length === 1 && !clean[0].includes('\n')) return `${indent}/** ${clean[0]} */\n`;
-  return `${indent}/**\n${clean.flatMap((l) => l.split('\n')).map((l) => (l ? `${indent} * ${l}` : `${indent} *`)).join('\n')}\n${indent} */\n`;
+  return `${indent}/**\n${clean
+    .flatMap((l) => l.split('\n'))
+    .map((l) => (l ? `${indent} * ${l}` : `${indent} *`))
+    .join('\n')}\n${indent} */\n`;
 }
 
 function logicalNote(t) {
@@ -206,9 +209,7 @@ function generate() {
     const first = canonical(entries[0]);
     const differing = entries.find((e) => canonical(e) !== first);
     if (differing) {
-      throw new GenerationError(
-        `${fullName} is defined differently in ${entries[0].file} and ${differing.file}; shared named types must be identical`,
-      );
+      throw new GenerationError(`${fullName} is defined differently in ${entries[0].file} and ${differing.file}; shared named types must be identical`);
     }
     const short = shortNameOf(fullName);
     if (shortNames.has(short) && shortNames.get(short) !== fullName) {
@@ -222,16 +223,16 @@ function generate() {
   const out = new Map();
   if (sharedNames.length > 0) {
     const body = sharedNames.map((n) => emitNamed({ ...byName.get(n)[0], sharedBy: byName.get(n).map((e) => e.file) }, new Set())).join('\n');
-    out.set(
-      'shared.ts',
-      `${HEADER('named types that several schemas/*.avsc define identically')}\n${body}`,
-    );
+    out.set('shared.ts', `${HEADER('named types that several schemas/*.avsc define identically')}\n${body}`);
   }
   for (const p of parsed) {
     const refs = new Set();
     const own = [...p.named.values()].filter((e) => !shared.has(e.fullName));
     const body = own.map((e) => emitNamed(e, refs)).join('\n');
-    const imports = [...refs].filter((r) => shared.has(r)).map(shortNameOf).sort();
+    const imports = [...refs]
+      .filter((r) => shared.has(r))
+      .map(shortNameOf)
+      .sort();
     const importLine = imports.length > 0 ? `import type { ${imports.join(', ')} } from './shared.js';\n\n` : '';
     out.set(`${p.base}.ts`, `${HEADER(`schemas/${p.file}`)}\n${importLine}${body}`);
   }

@@ -96,10 +96,7 @@ export type CompatibilityResult = { compatible: true } | { compatible: false; re
  * (the Avro spec's rules: new fields need defaults, removed enum symbols break old data, types must promote).
  * A local pre-flight before registering; the registry's own check stays authoritative.
  */
-export function checkBackwardCompatible(
-  next: RawRecordSchema | AvroType,
-  previous: RawRecordSchema | AvroType,
-): CompatibilityResult {
+export function checkBackwardCompatible(next: RawRecordSchema | AvroType, previous: RawRecordSchema | AvroType): CompatibilityResult {
   try {
     const reader = next instanceof avro.Type ? next : avro.Type.forSchema(next as avro.Schema);
     const writer = previous instanceof avro.Type ? previous : avro.Type.forSchema(previous as avro.Schema);
@@ -138,10 +135,7 @@ export interface RegisterSchemasOptions {
  * @throws the client's errors, e.g. `ConfluentSchemaRegistryError` with status 409 when a schema is not BACKWARD
  *         compatible with the latest version of its subject.
  */
-export async function registerSchemas(
-  registry: SchemaRegistry,
-  opts: RegisterSchemasOptions = {},
-): Promise<Map<TopicName, number>> {
+export async function registerSchemas(registry: SchemaRegistry, opts: RegisterSchemasOptions = {}): Promise<Map<TopicName, number>> {
   const prefix = opts.subjectPrefix ?? '';
   const specs = opts.topics ? opts.topics.map((t) => topicSpec(t)) : topicCatalog;
   const ids = new Map<TopicName, number>();
@@ -157,12 +151,7 @@ export async function registerSchemas(
   return ids;
 }
 
-async function putCompatibility(
-  baseUrl: string,
-  subject: string,
-  compatibility: COMPATIBILITY,
-  headers: Record<string, string> = {},
-): Promise<void> {
+async function putCompatibility(baseUrl: string, subject: string, compatibility: COMPATIBILITY, headers: Record<string, string> = {}): Promise<void> {
   const url = new URL(`config/${encodeURIComponent(subject)}`, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
   const res = await fetch(url, {
     method: 'PUT',
@@ -188,7 +177,11 @@ export interface Fixture {
  */
 export function fixturesFor(name: SchemaName): { valid: Fixture[]; invalid: Fixture[] } {
   const dir = join(schemasDir(), 'fixtures', name);
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+    : [];
   const load = (file: string): Fixture => ({ file, value: JSON.parse(readFileSync(join(dir, file), 'utf8')) });
   return {
     valid: files.filter((f) => f.startsWith('valid-')).map(load),

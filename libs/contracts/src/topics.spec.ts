@@ -40,14 +40,19 @@ describe('topic catalog', () => {
   });
 
   it('gives every topic a schema file that exists, and every schema file a topic', () => {
-    const files = readdirSync(schemasDir()).filter((f) => f.endsWith('.avsc')).sort();
+    const files = readdirSync(schemasDir())
+      .filter((f) => f.endsWith('.avsc'))
+      .sort();
     for (const spec of topicCatalog) {
       assert.ok(files.includes(spec.schemaFile), `${spec.name}: ${spec.schemaFile} missing`);
       assert.equal(spec.schemaFile, `${spec.schemaName}.avsc`);
       assert.equal(spec.schemaName, topicSchemas[spec.name]);
     }
     assert.deepEqual([...new Set(topicCatalog.map((s) => s.schemaFile))].sort(), files);
-    assert.deepEqual(files.map((f) => f.replace(/\.avsc$/, '')), [...schemaNames].sort());
+    assert.deepEqual(
+      files.map((f) => f.replace(/\.avsc$/, '')),
+      [...schemaNames].sort(),
+    );
   });
 
   it('names topics <domain>.<entity>.<event>.v<major>, with the routed tier as an extra segment', () => {
@@ -112,9 +117,7 @@ describe('topic catalog', () => {
     for (const tier of Object.values(Tier)) assert.equal(tierForRoutedTopic(routedTopicForTier(tier)), tier);
     assert.equal(tierForRoutedTopic(Topics.inferenceCompleted), undefined);
     assert.throws(() => routedTopicForTier('XL' as Tier), /unknown tier "XL"/);
-    const routed = new Set<SchemaName>(
-      [Topics.inferenceRoutedS, Topics.inferenceRoutedM, Topics.inferenceRoutedL].map((t) => topicSpec(t).schemaName),
-    );
+    const routed = new Set<SchemaName>([Topics.inferenceRoutedS, Topics.inferenceRoutedM, Topics.inferenceRoutedL].map((t) => topicSpec(t).schemaName));
     assert.deepEqual([...routed], ['inference.request.routed.v1']);
     assert.equal(schemaRecordNames['inference.request.routed.v1'], 'com.llmgov.inference.InferenceRequestRouted');
   });

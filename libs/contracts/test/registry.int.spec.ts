@@ -9,16 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import {
-  checkBackwardCompatible,
-  fixturesFor,
-  rawSchema,
-  registerSchemas,
-  topicCatalog,
-  Topics,
-  type RawRecordSchema,
-  type TopicName,
-} from '../src/index.js';
+import { checkBackwardCompatible, fixturesFor, rawSchema, registerSchemas, topicCatalog, Topics, type RawRecordSchema, type TopicName } from '../src/index.js';
 
 const url = process.env.SCHEMA_REGISTRY_URL;
 const base = url?.endsWith('/') ? url : `${url}/`;

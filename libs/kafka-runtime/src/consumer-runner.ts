@@ -485,7 +485,15 @@ export class KafkaConsumerRunner {
         }
       } catch (err) {
         if (err instanceof AbandonedAtStop) throw err;
-        const fields = { topic, partition, offset: message.offset, attempts, error_class: errorClass(err), error_code: errorCode(err), error: errorMessage(err) };
+        const fields = {
+          topic,
+          partition,
+          offset: message.offset,
+          attempts,
+          error_class: errorClass(err),
+          error_code: errorCode(err),
+          error: errorMessage(err),
+        };
         if (topic.endsWith('.dlq')) {
           // A dead-letter topic has no DLQ of its own: the record stays in its DLQ (where it already is) and is skipped here.
           logger.error(fields, 'dead-letter record could not be handled; it stays in its DLQ');

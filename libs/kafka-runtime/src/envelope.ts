@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { v5 } from 'uuid';
 
 /** The envelope fields every record value starts with (see schemas/README.md). */
 export interface Envelope {
@@ -25,16 +26,10 @@ export function newEnvelope(tenantId: string, correlationId: string, schemaVersi
 export const EVENT_ID_NAMESPACE = 'eee45f2e-0391-4c1d-bb9d-67ccfb397f5e';
 
 /**
- * A deterministic event id: the name-based UUID version 5 (RFC 9562 section 5.5: SHA-1 of the namespace bytes
- * and the UTF-8 name, first 16 bytes, version nibble 5, variant bits 10) of `parts` joined by ':'.
- * Use it where a redelivered input must produce the same output event, so consumers that deduplicate by
- * `event_id` (the cost ledger, labels) count it once.
+ * A deterministic event id: the name-based UUID version 5 (RFC 9562 section 5.5, by the `uuid` package) of `parts`
+ * joined by ':' in EVENT_ID_NAMESPACE. Use it where a redelivered input must produce the same output event, so
+ * consumers that deduplicate by `event_id` (the cost ledger, labels) count it once.
  */
 export function deterministicEventId(...parts: string[]): string {
-  const ns = Buffer.from(EVENT_ID_NAMESPACE.replace(/-/g, ''), 'hex');
-  const bytes = createHash('sha1').update(ns).update(parts.join(':'), 'utf8').digest().subarray(0, 16);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return v5(parts.join(':'), EVENT_ID_NAMESPACE);
 }

@@ -1,11 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Module,
-  type BeforeApplicationShutdown,
-  type DynamicModule,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnModuleInit } from '@nestjs/common';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Kafka, Producer } from 'kafkajs';
 import { PLATFORM_CONFIG, loadPlatformConfig, type PlatformConfig } from '@llmgov/config';

@@ -21,7 +21,10 @@ export type KafkaEventPatternOptions<T extends ConsumableTopic> = T extends Topi
  * (and the RecordContext), so a handler on the wrong topic does not compile. The pattern's extras carry the consumer
  * group and raw flag to KafkaRuntimeTransport. Put it on methods of a `@KafkaHandlers()` controller.
  */
-export function KafkaEventPattern<T extends ConsumableTopic>(topic: T, ...options: T extends TopicName ? [KafkaEventPatternOptions<T>?] : [KafkaEventPatternOptions<T>]) {
+export function KafkaEventPattern<T extends ConsumableTopic>(
+  topic: T,
+  ...options: T extends TopicName ? [KafkaEventPatternOptions<T>?] : [KafkaEventPatternOptions<T>]
+) {
   const extras = (options[0] ?? {}) as { group?: string; raw?: boolean };
   const pattern = EventPattern(topic, { group: extras.group, raw: extras.raw === true }) as MethodDecorator;
   return <M extends (value: ConsumedValue<T>, ctx: RecordContext) => Promise<HandlerOutcome | void>>(

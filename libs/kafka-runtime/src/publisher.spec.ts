@@ -49,7 +49,10 @@ describe(EventPublisher.name, () => {
     const sut = new EventPublisher(producer, serde);
     failNext(new Error('broker down'));
     const results = await Promise.allSettled(['a', 'b'].map((id) => sut.publish(Topics.jobStatus, { value: status(id) })));
-    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
     await sut.publish(Topics.jobStatus, { value: status('c') });
     assert.deepEqual(requests, [[{ topic: Topics.jobStatus, keys: ['c'] }]]);
   });
@@ -59,7 +62,13 @@ describe(EventPublisher.name, () => {
     const sut = new EventPublisher(producer, serde);
     const ids = Array.from({ length: 1200 }, (_, i) => `j${i}`);
     await Promise.all(ids.map((id) => sut.publish(Topics.jobStatus, { value: status(id) })));
-    assert.deepEqual(requests.map((r) => r[0]!.keys.length), [500, 500, 200]);
-    assert.deepEqual(requests.flatMap((r) => r[0]!.keys), ids);
+    assert.deepEqual(
+      requests.map((r) => r[0]!.keys.length),
+      [500, 500, 200],
+    );
+    assert.deepEqual(
+      requests.flatMap((r) => r[0]!.keys),
+      ids,
+    );
   });
 });

@@ -11,4 +11,22 @@ export {
 } from './chat-completions-client.js';
 export { LlmEndpointError, classifyStatus, parseRetryAfter, type LlmErrorSource, type LlmEndpointErrorInit } from './errors.js';
 export { SseParser, type SseEvent } from './sse.js';
-export { scrapeVllmMetrics, parsePrometheusText, vllmLoadFromSamples, metricsUrl, type PromSample, type ScrapeOptions, type VllmLoad } from './vllm-metrics.js';
+export {
+  scrapeVllmMetrics,
+  parsePrometheusText,
+  vllmLoadFromSamples,
+  metricsUrl,
+  fetchEngineText,
+  type PromSample,
+  type ScrapeOptions,
+  type VllmLoad,
+} from './vllm-metrics.js';
+export {
+  scrapeEngineMetrics,
+  detectMetricsDialect,
+  llamacppLoadFromSamples,
+  fetchLlamacppTotalSlots,
+  type EngineLoad,
+  type EngineMetricsDialect,
+  type EngineScrapeOptions,
+} from './engine-metrics.js';

@@ -148,36 +148,44 @@ export function metricsUrl(baseUrl: string): string {
 }
 
 /**
- * Scrapes a vLLM server's `/metrics` and returns its saturation gauges. Throws {@link LlmEndpointError}: `timeout`,
- * `network`, HTTP-classified errors, or `engine` (not retriable) when a gauge is absent.
+ * GETs one URL of an engine and returns the body text. Throws {@link LlmEndpointError}: `timeout`, `network`,
+ * HTTP-classified errors (non-2xx), or `client` when the caller's signal aborts. `what` names the request in messages.
  */
-export async function scrapeVllmMetrics(baseUrl: string, options: ScrapeOptions = {}): Promise<VllmLoad> {
-  const endpoint = baseUrl;
+export async function fetchEngineText(url: string, endpoint: string, what: string, options: ScrapeOptions = {}, accept = 'text/plain'): Promise<string> {
   const timeoutSignal = AbortSignal.timeout(options.timeoutMs ?? 2000);
   const signal = options.signal ? AbortSignal.any([options.signal, timeoutSignal]) : timeoutSignal;
   const fetchImpl = options.fetch ?? globalThis.fetch;
-  let text: string;
   try {
-    const res = await fetchImpl(metricsUrl(baseUrl), { headers: { accept: 'text/plain', ...options.headers }, signal });
+    const res = await fetchImpl(url, { headers: { accept, ...options.headers }, signal });
     if (!res.ok) {
       await res.body?.cancel().catch(() => undefined);
-      throw new LlmEndpointError(`${endpoint} /metrics answered HTTP ${res.status}`, { ...classifyStatus(res.status), endpoint, status: res.status });
+      throw new LlmEndpointError(`${endpoint} ${what} answered HTTP ${res.status}`, { ...classifyStatus(res.status), endpoint, status: res.status });
     }
-    text = await res.text();
+    return await res.text();
   } catch (err) {
     if (err instanceof LlmEndpointError) throw err;
     if (options.signal?.aborted)
-      throw new LlmEndpointError(`metrics scrape of ${endpoint} cancelled`, { source: 'client', retriable: false, cancelled: true, endpoint, cause: err });
+      throw new LlmEndpointError(`${what} scrape of ${endpoint} cancelled`, { source: 'client', retriable: false, cancelled: true, endpoint, cause: err });
     if (timeoutSignal.aborted)
-      throw new LlmEndpointError(`metrics scrape of ${endpoint} timed out`, { source: 'timeout', retriable: true, endpoint, cause: err });
+      throw new LlmEndpointError(`${what} scrape of ${endpoint} timed out`, { source: 'timeout', retriable: true, endpoint, cause: err });
     const cause = (err as { cause?: { code?: string } }).cause;
-    throw new LlmEndpointError(`metrics scrape of ${endpoint} failed: ${cause?.code ?? (err as Error).message}`, {
+    throw new LlmEndpointError(`${what} scrape of ${endpoint} failed: ${cause?.code ?? (err as Error).message}`, {
       source: 'network',
       retriable: true,
       endpoint,
       cause: err,
     });
   }
+}
+
+/**
+ * Scrapes a vLLM server's `/metrics` and returns its saturation gauges. Throws {@link LlmEndpointError}: `timeout`,
+ * `network`, HTTP-classified errors, or `engine` (not retriable) when a gauge is absent. For llama.cpp servers, or to
+ * detect the engine from its metric names, use `scrapeEngineMetrics` (engine-metrics.ts).
+ */
+export async function scrapeVllmMetrics(baseUrl: string, options: ScrapeOptions = {}): Promise<VllmLoad> {
+  const endpoint = baseUrl;
+  const text = await fetchEngineText(metricsUrl(baseUrl), endpoint, '/metrics', options);
   const { load, missing } = vllmLoadFromSamples(parsePrometheusText(text), options.modelName);
   if (missing.length > 0) {
     const which = options.modelName === undefined ? '' : ` for model_name=${JSON.stringify(options.modelName)}`;

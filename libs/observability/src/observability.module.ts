@@ -50,11 +50,7 @@ export class ObservabilityModule {
       module: ObservabilityModule,
       global: true,
       controllers: [HealthController],
-      providers: [
-        { provide: LOGGER, useValue: logger },
-        { provide: PlatformMetrics, useValue: new PlatformMetrics(service) },
-        ReadinessRegistry,
-      ],
+      providers: [{ provide: LOGGER, useValue: logger }, { provide: PlatformMetrics, useValue: new PlatformMetrics(service) }, ReadinessRegistry],
       exports: [LOGGER, PlatformMetrics, ReadinessRegistry],
     };
   }

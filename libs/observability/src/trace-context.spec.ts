@@ -29,7 +29,12 @@ describe(ReadinessRegistry.name, () => {
     const sut = new ReadinessRegistry();
     sut.register({ name: 'ok', check: async () => {} });
     assert.equal((await sut.report()).ready, true);
-    sut.register({ name: 'down', check: async () => { throw new Error('connection refused'); } });
+    sut.register({
+      name: 'down',
+      check: async () => {
+        throw new Error('connection refused');
+      },
+    });
     const report = await sut.report();
     assert.equal(report.ready, false);
     assert.equal(report.checks['down']?.error, 'connection refused');

@@ -13,7 +13,8 @@ export const RedisKeys = {
   /** Set once a job attempt's completion and usage events were published. */
   completionDone: (jobId: string, attempt: number) => `completion:${jobId}:${attempt}`,
   /** Set once a document's chunks (for this content and embedding model) were embedded and published. */
-  documentEmbedded: (tenantId: string, documentId: string, contentHash: string, modelTag: string) => `embedded:${tenantId}:${documentId}:${contentHash}:${modelTag}`,
+  documentEmbedded: (tenantId: string, documentId: string, contentHash: string, modelTag: string) =>
+    `embedded:${tenantId}:${documentId}:${contentHash}:${modelTag}`,
   /** Held (with a renewed TTL) by the worker instance running a job attempt. */
   inferenceLease: (jobId: string, attempt: number) => `inference:lease:${jobId}:${attempt}`,
 } as const;

@@ -25,7 +25,9 @@ export async function migrate(connectionString: string): Promise<number[]> {
     const applied = await postgrator.migrate();
     // postgrator only moves forward from the highest applied version: a migration merged in with a lower number than
     // one already applied would be skipped silently, leaving the schema short of what the code expects.
-    const done = new Set((await client.query<{ version: string }>('SELECT version::text AS version FROM schema_migrations')).rows.map((r) => Number(r.version)));
+    const done = new Set(
+      (await client.query<{ version: string }>('SELECT version::text AS version FROM schema_migrations')).rows.map((r) => Number(r.version)),
+    );
     const skipped = (await postgrator.getMigrations()).filter((m) => m.action === 'do' && !done.has(m.version)).map((m) => m.filename);
     if (skipped.length > 0) {
       throw new Error(`migrations ${skipped.join(', ')} are numbered below the highest applied version and were not applied; renumber them above it`);

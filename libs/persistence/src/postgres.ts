@@ -25,7 +25,8 @@ const RETRIABLE_SQLSTATE = /^(08|40|53|57P)/;
  */
 export function classifyPgError(err: unknown): unknown {
   const code = (err as { code?: string } | null)?.code;
-  if (typeof code === 'string' && RETRIABLE_SQLSTATE.test(code)) return new RetriableError(`postgres: ${(err as Error).message}`, 'postgres_unavailable', { cause: err });
+  if (typeof code === 'string' && RETRIABLE_SQLSTATE.test(code))
+    return new RetriableError(`postgres: ${(err as Error).message}`, 'postgres_unavailable', { cause: err });
   if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || /timeout|terminated|Connection/i.test(String((err as Error)?.message))) {
     return new RetriableError(`postgres: ${(err as Error).message}`, 'postgres_unavailable', { cause: err });
   }

@@ -10,7 +10,9 @@ export function isRedisConnectionError(err: unknown): boolean {
   if (!(err instanceof Error) || err.name === 'ReplyError') return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code)) return true;
-  return err.name === 'MaxRetriesPerRequestError' || /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Reached the max retries/i.test(err.message);
+  return (
+    err.name === 'MaxRetriesPerRequestError' || /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Reached the max retries/i.test(err.message)
+  );
 }
 
 /**

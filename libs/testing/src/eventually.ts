@@ -3,7 +3,11 @@
  * `what` and the last error. For state in another process (a row in Postgres, a consumer group offset)
  * there is no event to await, so integration tests poll; unit tests should await events instead.
  */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  opts: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   let last: unknown;
   for (;;) {

@@ -21,7 +21,12 @@ function headerStrings(h: IHeaders | undefined): Record<string, string> {
  * Reads `topic` from the beginning with a throw-away consumer group and resolves with the first record
  * for which `match` returns true (it may be async, e.g. to Avro-decode). Rejects after `timeoutMs`.
  */
-export async function waitForRecord(kafka: Kafka, topic: string, match: (r: SeenRecord) => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<SeenRecord> {
+export async function waitForRecord(
+  kafka: Kafka,
+  topic: string,
+  match: (r: SeenRecord) => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<SeenRecord> {
   const consumer = kafka.consumer({ groupId: `test-probe-${randomUUID()}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });

@@ -13,7 +13,11 @@ import { BudgetStateRepository } from './repositories/budget-state.repository.js
 export const SERVICE_NAME = 'cost-attributor';
 
 @Module({
-  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: true, redis: true })],
+  imports: [
+    ObservabilityModule.forRoot(SERVICE_NAME),
+    KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }),
+    PersistenceModule.forRoot({ postgres: true, redis: true }),
+  ],
   controllers: [UsageHandler],
   providers: [
     { provide: COST_CONFIG, useFactory: loadCostConfig },

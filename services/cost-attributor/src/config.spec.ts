@@ -13,7 +13,13 @@ describe('cost-attributor config', () => {
 
   it('parses TENANT_BUDGETS_USD', () => {
     const c = loadPlatformConfig(costEnv, { TENANT_BUDGETS_USD: ' tenant-a=100, tenant-b=0.5 ,', CATALOG_PATH: '/etc/prices.json' });
-    assert.deepEqual([...c.TENANT_BUDGETS_USD], [['tenant-a', 100], ['tenant-b', 0.5]]);
+    assert.deepEqual(
+      [...c.TENANT_BUDGETS_USD],
+      [
+        ['tenant-a', 100],
+        ['tenant-b', 0.5],
+      ],
+    );
     assert.equal(c.CATALOG_PATH, '/etc/prices.json');
   });
 

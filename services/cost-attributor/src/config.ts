@@ -13,7 +13,10 @@ export const tenantBudgets = z
   .default('')
   .transform((s, ctx) => {
     const budgets = new Map<string, number>();
-    for (const entry of s.split(',').map((e) => e.trim()).filter(Boolean)) {
+    for (const entry of s
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean)) {
       const [tenant, amount, ...rest] = entry.split('=').map((p) => p.trim());
       const usd = Number(amount);
       if (!tenant || !TENANT_RE.test(tenant) || amount === undefined || amount === '' || rest.length > 0 || !Number.isFinite(usd) || usd < 0) {

@@ -50,7 +50,10 @@ describe('CostLedgerRepository against Postgres', { skip: DATABASE_URL ? false :
     const winners = results.filter((r) => r.inserted);
     assert.equal(winners.length, 1);
     for (const r of results) assert.equal(r.costUsd, winners[0]!.costUsd, 'a replay returns the stored cost, never a new price');
-    const rollup = await pool.query('SELECT requests, prompt_tokens::int AS p, completion_tokens::int AS c, cost_usd::numeric::float8 AS usd FROM cost_rollups WHERE tenant_id = $1', [tenant]);
+    const rollup = await pool.query(
+      'SELECT requests, prompt_tokens::int AS p, completion_tokens::int AS c, cost_usd::numeric::float8 AS usd FROM cost_rollups WHERE tenant_id = $1',
+      [tenant],
+    );
     assert.deepEqual(rollup.rows, [{ requests: 1, p: 100, c: 20, usd: winners[0]!.costUsd }]);
     // Sequential replays of a stored event with a new price change nothing.
     const replay = await repo.record({ ...e, costUsd: 42 });

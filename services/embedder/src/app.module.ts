@@ -10,7 +10,11 @@ import { EMBEDDINGS_CLIENT, EmbeddingService } from './services/embedding.servic
 export const SERVICE_NAME = 'embedder';
 
 @Module({
-  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: false, redis: true })],
+  imports: [
+    ObservabilityModule.forRoot(SERVICE_NAME),
+    KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }),
+    PersistenceModule.forRoot({ postgres: false, redis: true }),
+  ],
   controllers: [DocumentsHandler],
   providers: [
     { provide: EMBEDDER_CONFIG, useFactory: loadEmbedderConfig },

@@ -12,14 +12,12 @@ import { LabelsRepository } from './repositories/labels.repository.js';
 export const SERVICE_NAME = 'feedback-labeler';
 
 @Module({
-  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: true, redis: false })],
-  controllers: [LabelerHandlers],
-  providers: [
-    { provide: LABELER_CONFIG, useFactory: loadLabelerConfig },
-    LabelingService,
-    LabelerMetrics,
-    JudgedResultsRepository,
-    LabelsRepository,
+  imports: [
+    ObservabilityModule.forRoot(SERVICE_NAME),
+    KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }),
+    PersistenceModule.forRoot({ postgres: true, redis: false }),
   ],
+  controllers: [LabelerHandlers],
+  providers: [{ provide: LABELER_CONFIG, useFactory: loadLabelerConfig }, LabelingService, LabelerMetrics, JudgedResultsRepository, LabelsRepository],
 })
 export class AppModule {}

@@ -81,7 +81,10 @@ describe('LabelingService against Postgres', { skip: DATABASE_URL ? false : 'DAT
     await sut.recordFeedback(direct);
     await sut.recordFeedback(direct);
     assert.equal(sent.length, 2);
-    const rows = await pool.query('SELECT feedback_event_id, label, source, judge_verdict, agrees_with_judge, correction FROM labels WHERE tenant_id = $1 ORDER BY label', [tenant]);
+    const rows = await pool.query(
+      'SELECT feedback_event_id, label, source, judge_verdict, agrees_with_judge, correction FROM labels WHERE tenant_id = $1 ORDER BY label',
+      [tenant],
+    );
     assert.deepEqual(rows.rows, [
       { feedback_event_id: early.event_id, label: 'BAD', source: 'EXPLICIT', judge_verdict: 'PASS', agrees_with_judge: false, correction: 'better answer' },
       { feedback_event_id: direct.event_id, label: 'GOOD', source: 'EXPLICIT', judge_verdict: 'PASS', agrees_with_judge: true, correction: null },

@@ -16,7 +16,11 @@ import { scrapeEngineLoad } from './adapters/engine-metrics-scraper.js';
 export const SERVICE_NAME = 'inference-worker';
 
 @Module({
-  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: false, redis: true })],
+  imports: [
+    ObservabilityModule.forRoot(SERVICE_NAME),
+    KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }),
+    PersistenceModule.forRoot({ postgres: false, redis: true }),
+  ],
   controllers: [RoutedHandler],
   providers: [
     { provide: WORKER_CONFIG, useFactory: loadWorkerConfig },

@@ -18,7 +18,11 @@ import { DocumentsRepository } from './repositories/documents.repository.js';
 export const SERVICE_NAME = 'ingest-validator';
 
 @Module({
-  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: true, redis: true })],
+  imports: [
+    ObservabilityModule.forRoot(SERVICE_NAME),
+    KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }),
+    PersistenceModule.forRoot({ postgres: true, redis: true }),
+  ],
   controllers: [IntakeHandlers, DeadLettersHandler, ApiController],
   providers: [
     { provide: INGEST_CONFIG, useFactory: loadIngestConfig },

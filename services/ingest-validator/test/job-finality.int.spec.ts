@@ -36,16 +36,23 @@ const api = (method: string, p: string, body?: unknown) =>
   });
 
 const submit = async (latencyMs: number): Promise<string> => {
-  const res = await api('POST', '/v1/jobs', { prompt: `Who wrote the finality test ${run}?`, budget: { latency_ms: latencyMs, max_cost_usd: 0.05, min_quality: 0.5 } });
+  const res = await api('POST', '/v1/jobs', {
+    prompt: `Who wrote the finality test ${run}?`,
+    budget: { latency_ms: latencyMs, max_cost_usd: 0.05, min_quality: 0.5 },
+  });
   assert.equal(res.status, 202);
   return ((await res.json()) as Job).id;
 };
 
 const finalJob = (id: string): Promise<Job> =>
-  eventually(`job ${id} to reach a final state`, async () => {
-    const job = (await (await api('GET', `/v1/jobs/${id}`)).json()) as Job;
-    return ['completed', 'failed', 'expired', 'cancelled'].includes(job.status) ? job : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 100 });
+  eventually(
+    `job ${id} to reach a final state`,
+    async () => {
+      const job = (await (await api('GET', `/v1/jobs/${id}`)).json()) as Job;
+      return ['completed', 'failed', 'expired', 'cancelled'].includes(job.status) ? job : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100 },
+  );
 
 describe('job finality', () => {
   before(async () => {

@@ -10,12 +10,12 @@ import { JudgeMetrics } from './services/judge-metrics.js';
 export const SERVICE_NAME = 'judge';
 
 @Module({
-  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: false, redis: true })],
-  controllers: [CompletionsHandler],
-  providers: [
-    { provide: JUDGE_CONFIG, useFactory: loadJudgeConfig },
-    JudgeService,
-    JudgeMetrics,
+  imports: [
+    ObservabilityModule.forRoot(SERVICE_NAME),
+    KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }),
+    PersistenceModule.forRoot({ postgres: false, redis: true }),
   ],
+  controllers: [CompletionsHandler],
+  providers: [{ provide: JUDGE_CONFIG, useFactory: loadJudgeConfig }, JudgeService, JudgeMetrics],
 })
 export class AppModule {}

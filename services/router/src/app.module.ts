@@ -11,7 +11,11 @@ import { EMBEDDINGS_CLIENT, RoutingService, VECTOR_STORE } from './services/rout
 export const SERVICE_NAME = 'router';
 
 @Module({
-  imports: [ObservabilityModule.forRoot(SERVICE_NAME), KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }), PersistenceModule.forRoot({ postgres: false, redis: true })],
+  imports: [
+    ObservabilityModule.forRoot(SERVICE_NAME),
+    KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }),
+    PersistenceModule.forRoot({ postgres: false, redis: true }),
+  ],
   controllers: [RequestsHandler],
   providers: [
     { provide: ROUTER_CONFIG, useFactory: loadRouterConfig },

@@ -8,7 +8,19 @@ const tierMap = z
 
 const budgets = z
   .string()
-  .transform((s) => new Map(s.split(',').map((p) => p.trim()).filter(Boolean).map((p) => { const [t, v] = p.split('='); return [t ?? '', Number(v)] as const; })))
+  .transform(
+    (s) =>
+      new Map(
+        s
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean)
+          .map((p) => {
+            const [t, v] = p.split('=');
+            return [t ?? '', Number(v)] as const;
+          }),
+      ),
+  )
   .refine((m) => [...m.values()].every((v) => Number.isFinite(v) && v >= 0), 'expected tenant=usd[,tenant=usd]');
 
 /**

@@ -47,9 +47,11 @@ interface Options {
 /** Runs `fn` over `items` with at most `limit` in flight (a plain worker pool; no ordering guarantees). */
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 /**
@@ -72,7 +74,10 @@ function bar(label: string, total: number): cliProgress.SingleBar {
 
 async function main(): Promise<void> {
   const opts = program.opts<Options>();
-  const tenants = opts.tenants.split(',').map((t) => t.trim()).filter(Boolean);
+  const tenants = opts.tenants
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   if (tenants.length < 1) throw new Error('--tenants needs at least one tenant');
   const apiKeys = Object.fromEntries(tenants.map((t) => [t, `demo-key-${t}`]));
   const { documents, questions: allQuestions } = await loadSquad(opts.input, tenants);
@@ -83,10 +88,17 @@ async function main(): Promise<void> {
   console.log(`demo run ${runId}: ${documents.length} paragraphs, ${questions.length} of ${allQuestions.length} questions, tenants ${tenants.join(', ')}`);
 
   const boot = await bootstrapPlatform(config);
-  console.log(`bootstrap: ${boot.topicsCreated.length} topics created, ${boot.schemasRegistered} schemas registered, migrations ${boot.migrationsApplied.join(',') || 'up to date'}`);
+  console.log(
+    `bootstrap: ${boot.topicsCreated.length} topics created, ${boot.schemasRegistered} schemas registered, migrations ${boot.migrationsApplied.join(',') || 'up to date'}`,
+  );
   const platform = await startPlatform({
     config,
-    env: { API_KEYS: Object.entries(apiKeys).map(([t, k]) => `${t}=${k}`).join(','), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    env: {
+      API_KEYS: Object.entries(apiKeys)
+        .map(([t, k]) => `${t}=${k}`)
+        .join(','),
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    },
     onStarted: (p) => console.log(`  ready ${p.name.padEnd(18)} ${p.url}`),
   });
   const api = platform.services.get('ingest-validator')!.url;
@@ -116,7 +128,15 @@ async function main(): Promise<void> {
     const pub = bar('publishing documents', documents.length);
     for (let i = 0; i < documents.length; i += 100) {
       const batch = documents.slice(i, i + 100).map((d) => {
-        const value: DocumentSubmitted = { ...newEnvelope(d.tenantId, d.documentId), document_id: d.documentId, source: 'squad-v1.1', title: d.title, text: d.text, language: 'en', metadata: { title: d.title } };
+        const value: DocumentSubmitted = {
+          ...newEnvelope(d.tenantId, d.documentId),
+          document_id: d.documentId,
+          source: 'squad-v1.1',
+          title: d.title,
+          text: d.text,
+          language: 'en',
+          metadata: { title: d.title },
+        };
         return { value };
       });
       await publisher.publishMany(Topics.documentSubmitted, batch);
@@ -147,15 +167,24 @@ async function main(): Promise<void> {
     await pool(questions, opts.concurrency, async (q) => {
       const t0 = Date.now();
       // The idempotency key makes a retry after a connection error or a 503 safe: it returns the job already created.
-      const { res, body } = await submitRetry.execute(async () => {
-        const r = await fetch(`${api}/v1/jobs`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKeys[q.tenantId]}` },
-          body: JSON.stringify({ prompt: q.question, idempotency_key: `${runId}:${q.id}`, budget: budgetFor(q.id), options: { max_tokens: 64, temperature: 0, rag: true }, team: 'qa', feature: 'squad-demo' }),
-        });
-        if (r.status >= 500) throw new Error(`HTTP ${r.status}`);
-        return { res: r, body: (await r.json()) as { id?: string; error?: unknown } };
-      }).catch((err: unknown) => ({ res: { status: 0 }, body: { error: (err as Error).message } as { id?: string; error?: unknown } }));
+      const { res, body } = await submitRetry
+        .execute(async () => {
+          const r = await fetch(`${api}/v1/jobs`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKeys[q.tenantId]}` },
+            body: JSON.stringify({
+              prompt: q.question,
+              idempotency_key: `${runId}:${q.id}`,
+              budget: budgetFor(q.id),
+              options: { max_tokens: 64, temperature: 0, rag: true },
+              team: 'qa',
+              feature: 'squad-demo',
+            }),
+          });
+          if (r.status >= 500) throw new Error(`HTTP ${r.status}`);
+          return { res: r, body: (await r.json()) as { id?: string; error?: unknown } };
+        })
+        .catch((err: unknown) => ({ res: { status: 0 }, body: { error: (err as Error).message } as { id?: string; error?: unknown } }));
       if ((res.status !== 202 && res.status !== 200) || !body.id) {
         submitErrors++;
         console.error(`submit ${q.id}: HTTP ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
@@ -168,7 +197,10 @@ async function main(): Promise<void> {
     sub.stop();
 
     // 4. Poll every job to a final state.
-    const finals = new Map<string, { status: string; result: { retrieved_document_ids?: string[]; tier?: string; text?: string } | null; error: unknown; completedAt: number }>();
+    const finals = new Map<
+      string,
+      { status: string; result: { retrieved_document_ids?: string[]; tier?: string; text?: string } | null; error: unknown; completedAt: number }
+    >();
     const poll = bar('jobs in a final state', jobOf.size);
     while (finals.size < jobOf.size && Date.now() < deadline) {
       const pending = [...jobOf.keys()].filter((id) => !finals.has(id));
@@ -195,9 +227,13 @@ async function main(): Promise<void> {
     // Wait briefly for the trace and the cost ledger to catch up with the last jobs.
     const jobIds = [...jobOf.keys()];
     const inferred = () => jobIds.filter((id) => collector.jobs.get(id)?.fromCache === false).length;
-    const ledgerRows = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM cost_ledger WHERE job_id = ANY($1) AND kind = 'COMPLETION'", [jobIds])).rows[0]?.n ?? 0);
+    const ledgerRows = async () =>
+      Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM cost_ledger WHERE job_id = ANY($1) AND kind = 'COMPLETION'", [jobIds])).rows[0]?.n ?? 0);
     const catchUp = Date.now() + 30_000;
-    while (Date.now() < catchUp && ((await ledgerRows()) < inferred() || jobIds.some((id) => finals.get(id)?.status === 'completed' && collector.jobs.get(id)?.judgedAt === undefined))) {
+    while (
+      Date.now() < catchUp &&
+      ((await ledgerRows()) < inferred() || jobIds.some((id) => finals.get(id)?.status === 'completed' && collector.jobs.get(id)?.judgedAt === undefined))
+    ) {
       await collector.nextRecord(500);
     }
     const costRows = await db.query<{ tenant_id: string; kind: string; cost: string }>(
@@ -281,12 +317,38 @@ function printSummary(s: {
 }): void {
   const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
   console.log('\n=== summary ===');
-  console.log(`jobs:          ${s.jobs.total} submitted; ${Object.entries(s.jobs.by_state).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(
+    `jobs:          ${s.jobs.total} submitted; ${Object.entries(s.jobs.by_state)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   console.log(`retrieval:     recall@5 ${s.retrieval.recall_at_5.toFixed(3)}, recall@1 ${s.retrieval.recall_at_1.toFixed(3)}`);
   console.log(`cache hits:    ${s.cache.hits}`);
-  console.log(`tier mix:      ${Object.entries(s.tiers).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`);
-  console.log(`judge:         ${Object.entries(s.verdicts).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`);
-  console.log(`cost (USD):    ${Object.entries(s.cost_usd.by_tenant).map(([k, v]) => `${k} ${v.toFixed(6)}`).join(', ') || '-'}  (indexing: ${Object.entries(s.cost_usd.indexing_by_tenant).map(([k, v]) => `${k} ${v.toFixed(6)}`).join(', ') || '-'})`);
+  console.log(
+    `tier mix:      ${
+      Object.entries(s.tiers)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || '-'
+    }`,
+  );
+  console.log(
+    `judge:         ${
+      Object.entries(s.verdicts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || '-'
+    }`,
+  );
+  console.log(
+    `cost (USD):    ${
+      Object.entries(s.cost_usd.by_tenant)
+        .map(([k, v]) => `${k} ${v.toFixed(6)}`)
+        .join(', ') || '-'
+    }  (indexing: ${
+      Object.entries(s.cost_usd.indexing_by_tenant)
+        .map(([k, v]) => `${k} ${v.toFixed(6)}`)
+        .join(', ') || '-'
+    })`,
+  );
   console.log(`DLQ records:   ${s.dlq.total} ${s.dlq.total ? JSON.stringify(s.dlq.by_topic) : ''}`);
   console.log('latency (ms):  stage          p50     p95     n');
   for (const [k, v] of Object.entries(s.latency_ms)) console.log(`               ${k.padEnd(13)} ${fmt(v.p50).padStart(6)}  ${fmt(v.p95).padStart(6)}  ${v.n}`);

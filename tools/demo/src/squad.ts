@@ -45,7 +45,8 @@ export async function loadSquad(file: string, tenants: string[]): Promise<{ docu
     throw new Error(`cannot read ${file} as JSON: ${(err as Error).message}`, { cause: err });
   }
   const parsed = squadSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`${file} is not in the SQuAD v1.1 layout: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new Error(`${file} is not in the SQuAD v1.1 layout: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
   const documents: SquadDocument[] = [];
   const perArticle: SquadQuestion[][] = [];
   parsed.data.data.forEach((article, a) => {

@@ -54,7 +54,22 @@ export class CostLedgerRepository {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10, $11, $12, $13::numeric, $14)
          ON CONFLICT (usage_event_id) DO NOTHING
          RETURNING usage_event_id`,
-        [e.usageEventId, e.tenantId, e.jobId, e.team, e.feature, e.kind, e.model, e.tier, e.day, e.promptTokens, e.completionTokens, e.gpuSeconds, cost, e.priceCatalogVersion],
+        [
+          e.usageEventId,
+          e.tenantId,
+          e.jobId,
+          e.team,
+          e.feature,
+          e.kind,
+          e.model,
+          e.tier,
+          e.day,
+          e.promptTokens,
+          e.completionTokens,
+          e.gpuSeconds,
+          cost,
+          e.priceCatalogVersion,
+        ],
       );
       if (inserted.rows.length === 0) {
         const existing = await client.query<{ cost_usd: string; price_catalog_version: string }>(

@@ -150,7 +150,14 @@ describe(CostAttributionService.name, () => {
     const [cost] = publisher.on<CostRecorded>(Topics.costRecorded);
     assert.equal(cost!.event_id, deterministicEventId(costEventName(u.event_id)));
     assert.deepEqual(
-      { usage: cost!.usage_event_id, usd: cost!.cost_usd, day: cost!.day, route: cost!.route, version: cost!.price_catalog_version, corr: cost!.correlation_id },
+      {
+        usage: cost!.usage_event_id,
+        usd: cost!.cost_usd,
+        day: cost!.day,
+        route: cost!.route,
+        version: cost!.price_catalog_version,
+        corr: cost!.correlation_id,
+      },
       { usage: u.event_id, usd: 0.002, day: '2026-11-05', route: 'rag', version: 'cat-v1', corr: 'job-1' },
     );
     assert.equal(publisher.sent[0]!.key, 'tenant-a');
@@ -191,7 +198,10 @@ describe(CostAttributionService.name, () => {
     assert.equal([...ledger.rollups.values()][0]!.requests, 7);
     assert.equal(budgets.spent.get('tenant-a:2026-11'), 14_000);
     const alerts = publisher.on<BudgetAlert>(Topics.budgetAlert);
-    assert.deepEqual(alerts.map((a) => a.level), ['WARN_80', 'EXCEEDED_100']);
+    assert.deepEqual(
+      alerts.map((a) => a.level),
+      ['WARN_80', 'EXCEEDED_100'],
+    );
     assert.deepEqual(
       { scope: alerts[0]!.scope, period: alerts[0]!.period, budget: alerts[0]!.budget_usd, spent: alerts[0]!.spent_usd, ratio: alerts[0]!.ratio },
       { scope: 'tenant', period: '2026-11', budget: 0.01, spent: 0.008, ratio: 0.8 },
@@ -204,7 +214,10 @@ describe(CostAttributionService.name, () => {
     await sut.attribute(usage({ gpu_seconds: 20 })); // 0.02 USD = 200 %
     await sut.attribute(usage({ gpu_seconds: 20, occurred_at: Date.UTC(2026, 11, 1) }));
     const alerts = publisher.on<BudgetAlert>(Topics.budgetAlert);
-    assert.deepEqual(alerts.map((a) => `${a.period}:${a.level}`), ['2026-11:WARN_80', '2026-11:EXCEEDED_100', '2026-12:WARN_80', '2026-12:EXCEEDED_100']);
+    assert.deepEqual(
+      alerts.map((a) => `${a.period}:${a.level}`),
+      ['2026-11:WARN_80', '2026-11:EXCEEDED_100', '2026-12:WARN_80', '2026-12:EXCEEDED_100'],
+    );
     assert.equal(budgets.spent.get('tenant-a:2026-12'), 20_000);
   });
 
@@ -233,7 +246,17 @@ describe(CostAttributionService.name, () => {
   });
 
   it('stores absent attribution as empty strings and publishes them as null', async () => {
-    const u = usage({ kind: 'EMBEDDING', model: 'local-hashing-ngram', tier: null, team: null, feature: null, job_id: null, prompt_tokens: 50_000, gpu_seconds: 0, tenant_id: 'tenant-b' });
+    const u = usage({
+      kind: 'EMBEDDING',
+      model: 'local-hashing-ngram',
+      tier: null,
+      team: null,
+      feature: null,
+      job_id: null,
+      prompt_tokens: 50_000,
+      gpu_seconds: 0,
+      tenant_id: 'tenant-b',
+    });
     await sut.attribute(u);
     const entry = ledger.ledger.get(u.event_id)!;
     assert.deepEqual([entry.team, entry.feature, entry.tier, entry.jobId], ['', '', '', null]);

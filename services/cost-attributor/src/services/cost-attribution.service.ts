@@ -24,12 +24,18 @@ export function usageProblems(u: UsageRecorded): string[] {
   const reasons: string[] = [];
   if (!TENANT_RE.test(u.tenant_id)) reasons.push('tenant_id is missing or malformed');
   if (u.model.length === 0 || u.model.length > MAX_NAME_CHARS) reasons.push(`model must be 1-${MAX_NAME_CHARS} characters`);
-  for (const [name, v] of [['prompt_tokens', u.prompt_tokens], ['completion_tokens', u.completion_tokens]] as const) {
+  for (const [name, v] of [
+    ['prompt_tokens', u.prompt_tokens],
+    ['completion_tokens', u.completion_tokens],
+  ] as const) {
     if (!Number.isSafeInteger(v) || v < 0) reasons.push(`${name} must be a non-negative integer`);
   }
   if (!Number.isFinite(u.gpu_seconds) || u.gpu_seconds < 0) reasons.push('gpu_seconds must be a finite non-negative number');
   if (!Number.isFinite(u.occurred_at) || u.occurred_at <= 0) reasons.push('occurred_at must be a positive epoch-millisecond time');
-  for (const [name, v] of [['team', u.team], ['feature', u.feature]] as const) {
+  for (const [name, v] of [
+    ['team', u.team],
+    ['feature', u.feature],
+  ] as const) {
     if (v != null && v.length > MAX_NAME_CHARS) reasons.push(`${name} is longer than ${MAX_NAME_CHARS} characters`);
   }
   return reasons;
@@ -66,7 +72,11 @@ export class CostAttributionService {
     if (problems.length > 0) throw new ValidationError(problems, 'invalid_usage');
 
     const priced = priceUsage(this.catalog, usage);
-    if (!priced.known) this.logger.warn({ model: usage.model.slice(0, 64), usage_event_id: usage.event_id, price_catalog_version: priced.catalogVersion }, 'model missing from the price catalog; priced with default');
+    if (!priced.known)
+      this.logger.warn(
+        { model: usage.model.slice(0, 64), usage_event_id: usage.event_id, price_catalog_version: priced.catalogVersion },
+        'model missing from the price catalog; priced with default',
+      );
     const day = billingDay(usage.occurred_at);
     const stored = await this.ledger.record({
       usageEventId: usage.event_id,

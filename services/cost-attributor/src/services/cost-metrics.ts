@@ -17,8 +17,17 @@ export class CostMetrics {
 
   constructor(metrics: PlatformMetrics) {
     const registers = [metrics.registry];
-    this.costUsd = new Counter({ name: 'cost_usd_total', help: 'USD accounted, by tenant and price catalog entry', labelNames: ['tenant', 'model'], registers });
-    this.unknownModel = new Counter({ name: 'cost_unknown_model_total', help: 'Usage events of models missing from the price catalog (priced with default)', registers });
+    this.costUsd = new Counter({
+      name: 'cost_usd_total',
+      help: 'USD accounted, by tenant and price catalog entry',
+      labelNames: ['tenant', 'model'],
+      registers,
+    });
+    this.unknownModel = new Counter({
+      name: 'cost_unknown_model_total',
+      help: 'Usage events of models missing from the price catalog (priced with default)',
+      registers,
+    });
     this.alerts = new Counter({ name: 'budget_alerts_total', help: 'Budget alerts published, by level', labelNames: ['level'], registers });
   }
 }

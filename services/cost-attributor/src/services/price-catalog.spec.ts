@@ -81,6 +81,9 @@ describe('price catalog', () => {
 
   it('names the file in the error message', () => {
     const p = file('neg.json', JSON.stringify({ ...valid, default: { kind: 'api', input_per_1m_tokens: 1, output_per_1m_tokens: -3 } }));
-    assert.throws(() => loadPriceCatalog(p), (err: Error) => err.message.includes(p) && /default\.output_per_1m_tokens/.test(err.message));
+    assert.throws(
+      () => loadPriceCatalog(p),
+      (err: Error) => err.message.includes(p) && /default\.output_per_1m_tokens/.test(err.message),
+    );
   });
 });

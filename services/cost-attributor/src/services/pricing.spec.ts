@@ -15,7 +15,12 @@ const catalog = parsePriceCatalog(
   },
   'test',
 );
-const usage = (model: string, prompt_tokens: number, completion_tokens: number, gpu_seconds: number) => ({ model, prompt_tokens, completion_tokens, gpu_seconds });
+const usage = (model: string, prompt_tokens: number, completion_tokens: number, gpu_seconds: number) => ({
+  model,
+  prompt_tokens,
+  completion_tokens,
+  gpu_seconds,
+});
 
 describe('priceUsage', () => {
   it('prices API models per million tokens', () => {

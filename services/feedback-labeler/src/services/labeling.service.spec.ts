@@ -157,16 +157,19 @@ describe(LabelingService.name, () => {
     assert.equal((await sut.recordFeedback(fb)).status, 'skipped');
     assert.equal(publisher.sent.length, 1);
     assert.equal(labels.labels.size, 1);
-    assert.deepEqual({ ...labels.labels.get(fb.event_id) }, {
-      feedback_event_id: fb.event_id,
-      job_id: 'job-1',
-      tenant_id: 'tenant-a',
-      label: 'BAD',
-      source: 'IMPLICIT',
-      judge_verdict: 'FALLBACK',
-      agrees_with_judge: true,
-      correction: null,
-    });
+    assert.deepEqual(
+      { ...labels.labels.get(fb.event_id) },
+      {
+        feedback_event_id: fb.event_id,
+        job_id: 'job-1',
+        tenant_id: 'tenant-a',
+        label: 'BAD',
+        source: 'IMPLICIT',
+        judge_verdict: 'FALLBACK',
+        agrees_with_judge: true,
+        correction: null,
+      },
+    );
   });
 
   it('parks feedback that arrives first and labels it when the judged result arrives', async () => {

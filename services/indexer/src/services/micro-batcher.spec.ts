@@ -18,8 +18,17 @@ describe(MicroBatcher.name, () => {
   });
 
   it('rejects every add of a failed batch', async () => {
-    const sut = new MicroBatcher<number>(async () => { throw new Error('store down'); }, 2, 5);
+    const sut = new MicroBatcher<number>(
+      async () => {
+        throw new Error('store down');
+      },
+      2,
+      5,
+    );
     const results = await Promise.allSettled([sut.add(1), sut.add(2)]);
-    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
   });
 });

@@ -150,7 +150,11 @@ export class InferenceService {
       });
     } catch (err) {
       const code: NonRetriableCode =
-        err instanceof NoEndpointError ? 'deadline_exceeded' : err instanceof LlmEndpointError ? `engine_${err.source === 'engine' ? 'error' : err.source}` : 'inference_error';
+        err instanceof NoEndpointError
+          ? 'deadline_exceeded'
+          : err instanceof LlmEndpointError
+            ? `engine_${err.source === 'engine' ? 'error' : err.source}`
+            : 'inference_error';
       const message = `inference failed after ${calls} call(s) on ${tried.size} endpoint(s): ${(err as Error).message}`;
       if (err instanceof LlmEndpointError || err instanceof NoEndpointError) {
         // A copy of this record delivered elsewhere (a rebalance during an outage) may have finished the attempt meanwhile.

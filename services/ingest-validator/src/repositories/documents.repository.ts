@@ -9,7 +9,10 @@ export class DocumentsRepository {
   /** The content hash last accepted for the document, if any. */
   async currentHash(tenantId: string, documentId: string): Promise<string | undefined> {
     try {
-      const r = await this.pool.query<{ content_hash: string }>('SELECT content_hash FROM documents WHERE tenant_id = $1 AND document_id = $2', [tenantId, documentId]);
+      const r = await this.pool.query<{ content_hash: string }>('SELECT content_hash FROM documents WHERE tenant_id = $1 AND document_id = $2', [
+        tenantId,
+        documentId,
+      ]);
       return r.rows[0]?.content_hash;
     } catch (err) {
       throw classifyPgError(err);

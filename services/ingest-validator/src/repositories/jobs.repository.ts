@@ -1,3 +1,4 @@
+import { validate as validateUuid } from 'uuid';
 import { Inject, Injectable } from '@nestjs/common';
 import { PG_POOL, classifyPgError, inTransaction, type Pool } from '@llmgov/persistence';
 import type { JobState, JobStatusChanged } from '@llmgov/contracts';
@@ -43,8 +44,7 @@ const STATE_TIME_COLUMN: Record<JobState, string> = {
  * Canonical 8-4-4-4-12 hex form of a UUID. `jobs.job_id` is a uuid column: comparing it to anything else makes
  * Postgres raise (22P02), and casting the column (`job_id::text = $1`) instead defeats its primary-key index.
  */
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (s: string): boolean => UUID_RE.test(s);
+export const isUuid = (s: string): boolean => validateUuid(s);
 
 /** The jobs table (Postgres). Every query is parameterised and compares `job_id` uncast, so its index is used. */
 @Injectable()

@@ -1,11 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AvroSerde, DlqHeaders, EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome, type RecordContext } from '@llmgov/kafka-runtime';
+import {
+  AvroSerde,
+  DlqHeaders,
+  EventPublisher,
+  Outcome,
+  deterministicEventId,
+  newEnvelope,
+  type HandlerOutcome,
+  type RecordContext,
+} from '@llmgov/kafka-runtime';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import { Topics, type JobStatusChanged } from '@llmgov/contracts';
-import { JobsRepository } from '../repositories/jobs.repository.js';
+import { JobsRepository, isUuid } from '../repositories/jobs.repository.js';
 import { TERMINAL_STATES } from './job-lifecycle.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_MESSAGE_CHARS = 500;
 
 /**
@@ -52,10 +60,10 @@ export class JobDeadLettersService {
   }
 
   private async jobIdOf(value: Buffer | null, ctx: RecordContext): Promise<string | undefined> {
-    if (ctx.key && UUID.test(ctx.key)) return ctx.key.toLowerCase();
+    if (ctx.key && isUuid(ctx.key)) return ctx.key.toLowerCase();
     try {
       const decoded = (await this.serde.decode(value)) as { job_id?: unknown };
-      return typeof decoded.job_id === 'string' && UUID.test(decoded.job_id) ? decoded.job_id.toLowerCase() : undefined;
+      return typeof decoded.job_id === 'string' && isUuid(decoded.job_id) ? decoded.job_id.toLowerCase() : undefined;
     } catch (err) {
       this.logger.warn({ topic: ctx.topic, offset: ctx.offset, error: (err as Error).message }, 'dead letter without a job key is undecodable');
       return undefined;

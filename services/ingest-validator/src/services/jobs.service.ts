@@ -4,13 +4,7 @@ import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome } from '@llmg
 import { ValidationError } from '@llmgov/errors';
 import { JobFlagsRepository } from '@llmgov/persistence';
 import { LOGGER, type Logger } from '@llmgov/observability';
-import {
-  Topics,
-  type InferenceRequestSubmitted,
-  type InferenceRequestValidated,
-  type JobState,
-  type JobStatusChanged,
-} from '@llmgov/contracts';
+import { Topics, type InferenceRequestSubmitted, type InferenceRequestValidated, type JobState, type JobStatusChanged } from '@llmgov/contracts';
 import { JobsRepository, type JobRow } from '../repositories/jobs.repository.js';
 import { ValidationService } from './validation.service.js';
 import { TERMINAL_STATES } from './job-lifecycle.js';
@@ -119,7 +113,9 @@ export class JobsService {
       // job stays `validating` and the expiry sweeper ends it, so a retry with the same key always finds a job.
       this.logger.warn({ job_id: jobId, timeout_ms: this.config.SUBMIT_PUBLISH_TIMEOUT_MS }, 'job publish not acknowledged in time');
       void published.then((r) => r !== 'queued' && this.logger.error({ err: r, job_id: jobId }, 'job publish failed after the caller was answered'));
-      throw new ServiceUnavailableException(`the job was not confirmed queued within ${this.config.SUBMIT_PUBLISH_TIMEOUT_MS} ms; retry with the same idempotency key`);
+      throw new ServiceUnavailableException(
+        `the job was not confirmed queued within ${this.config.SUBMIT_PUBLISH_TIMEOUT_MS} ms; retry with the same idempotency key`,
+      );
     }
     this.logger.error({ err: outcome, job_id: jobId }, 'job publish failed; job withdrawn');
     await this.jobs.delete(jobId);
@@ -159,7 +155,9 @@ export class JobsService {
       validated = this.validation.validateInferenceRequest(req);
     } catch (err) {
       if (err instanceof ValidationError && this.validation.isKnownTenant(req.tenant_id)) {
-        await this.jobs.create({ jobId: req.job_id, tenantId: req.tenant_id, idempotencyKey: null, request: { prompt: this.validation.maskedText(req.prompt, 2000) } }).catch(() => undefined);
+        await this.jobs
+          .create({ jobId: req.job_id, tenantId: req.tenant_id, idempotencyKey: null, request: { prompt: this.validation.maskedText(req.prompt, 2000) } })
+          .catch(() => undefined);
         await this.publishStatus(req.tenant_id, req.job_id, 'failed', 'ingest', { code: err.code, message: err.message });
       }
       throw err;
@@ -168,7 +166,12 @@ export class JobsService {
       await this.publishStatus(req.tenant_id, req.job_id, 'cancelled', 'ingest', { code: 'cancelled', message: 'cancelled by the submitter' });
       return Outcome.skipped('job cancelled');
     }
-    await this.jobs.create({ jobId: req.job_id, tenantId: req.tenant_id, idempotencyKey: req.idempotency_key, request: { prompt: validated.prompt, budget: req.budget, options: req.options } });
+    await this.jobs.create({
+      jobId: req.job_id,
+      tenantId: req.tenant_id,
+      idempotencyKey: req.idempotency_key,
+      request: { prompt: validated.prompt, budget: req.budget, options: req.options },
+    });
     const value: InferenceRequestValidated = { ...newEnvelope(req.tenant_id, req.job_id), ...validated };
     await this.publisher.publish(Topics.inferenceValidated, { value });
     return Outcome.success();

@@ -1,3 +1,4 @@
+import { validate as validateUuid } from 'uuid';
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ValidationError } from '@llmgov/errors';
@@ -6,8 +7,6 @@ import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { hasControlCharacters, hasLoneSurrogates, injectionScore, maskPii, normaliseText } from '@llmgov/guardrails';
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,255}$/;
-/** Job ids are UUIDs (the jobs table's key): a producer on the raw topic must send one. */
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TENANT_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const META_KEY_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 const MAX_META_ENTRIES = 32;
@@ -88,7 +87,8 @@ export class ValidationService {
    */
   validateInferenceRequest(req: InferenceRequestSubmitted): Omit<InferenceRequestValidated, 'event_id' | 'occurred_at'> {
     const reasons = this.envelopeReasons(req.tenant_id);
-    if (!UUID_RE.test(req.job_id)) reasons.push('job_id must be a UUID');
+    // Job ids are UUIDs (the jobs table's key): a producer on the raw topic must send one.
+    if (!validateUuid(req.job_id)) reasons.push('job_id must be a UUID');
     const prompt = normaliseText(req.prompt);
     if (prompt.length === 0) reasons.push('prompt is empty after normalisation');
     if (prompt.length > this.config.MAX_PROMPT_CHARS)

@@ -79,7 +79,10 @@ describe(JudgeService.name, () => {
   it('passes a grounded answer, completes the job and fills the exact cache', async () => {
     const outcome = await sut.judge(completion());
     assert.deepEqual(outcome, { status: 'success' });
-    assert.deepEqual(publisher.sent.map((s) => s.topic), [Topics.inferenceJudged, Topics.jobStatus]);
+    assert.deepEqual(
+      publisher.sent.map((s) => s.topic),
+      [Topics.inferenceJudged, Topics.jobStatus],
+    );
     const [judged] = publisher.on<InferenceJudged>(Topics.inferenceJudged);
     assert.equal(judged!.verdict, 'PASS');
     assert.equal(judged!.groundedness, 1);
@@ -146,7 +149,10 @@ describe(JudgeService.name, () => {
     state.cancelled.add('job-1');
     const outcome = await sut.judge(completion());
     assert.equal(outcome.status, 'skipped');
-    assert.deepEqual(publisher.sent.map((s) => s.topic), [Topics.jobStatus]);
+    assert.deepEqual(
+      publisher.sent.map((s) => s.topic),
+      [Topics.jobStatus],
+    );
     const [status] = publisher.on<JobStatusChanged>(Topics.jobStatus);
     assert.equal(status!.state, 'cancelled');
     assert.equal(status!.stage, 'judge');

@@ -54,7 +54,10 @@ export class JudgeService {
       return Outcome.skipped('job cancelled');
     }
 
-    const g = groundedness(c.text, c.context.map((x) => x.text));
+    const g = groundedness(
+      c.text,
+      c.context.map((x) => x.text),
+    );
     const r = relevance(c.prompt, c.text);
     const decision = decideVerdict({ text: c.text, finishReason: c.finish_reason, groundedness: g, minGroundedness: this.config.JUDGE_MIN_GROUNDEDNESS });
     const documentIds = retrievedDocumentIds(c.context);

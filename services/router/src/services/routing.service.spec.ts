@@ -43,7 +43,13 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
       req.on('end', () => {
         queries.push(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>);
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: 'ok', time: 0, result: { points: [{ id: 1, score: 0.5, version: 1, payload: { chunkId: 'd1#0', documentId: 'd1', text: 'Bernadette Soubirous' } }] } }));
+        res.end(
+          JSON.stringify({
+            status: 'ok',
+            time: 0,
+            result: { points: [{ id: 1, score: 0.5, version: 1, payload: { chunkId: 'd1#0', documentId: 'd1', text: 'Bernadette Soubirous' } }] },
+          }),
+        );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -59,12 +65,29 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
       queries.length = 0;
       const publisher = new RecordingPublisher();
       const config = { ...loadRouterConfig(), RETRIEVAL_MODE: mode };
-      const sut = new RoutingService(config, jobFlags, answers, spend, markerDouble(), new QdrantVectorStore({ url }), new HashingEmbedder({ dimensions: 8 }), publisher as unknown as EventPublisher, new PlatformMetrics('spec'));
+      const sut = new RoutingService(
+        config,
+        jobFlags,
+        answers,
+        spend,
+        markerDouble(),
+        new QdrantVectorStore({ url }),
+        new HashingEmbedder({ dimensions: 8 }),
+        publisher as unknown as EventPublisher,
+        new PlatformMetrics('spec'),
+      );
       const req: InferenceRequestValidated = { ...fixture, occurred_at: Date.now() };
       assert.equal((await sut.route(req)).status, 'success');
-      const routed = [...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedS), ...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedM), ...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedL)];
+      const routed = [
+        ...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedS),
+        ...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedM),
+        ...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedL),
+      ];
       assert.equal(routed.length, 1);
-      assert.deepEqual(routed[0]!.context.map((c) => c.document_id), ['d1']);
+      assert.deepEqual(
+        routed[0]!.context.map((c) => c.document_id),
+        ['d1'],
+      );
       const body = JSON.stringify(queries.at(-1));
       assert.match(body, /"indices":\[\d/, 'a non-empty sparse query vector was sent');
       assert.match(body, /"using":"sparse"/);
@@ -73,7 +96,17 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
 
   it('routes a request once: a redelivery after the decision was published is skipped', async () => {
     const publisher = new RecordingPublisher();
-    const sut = new RoutingService({ ...loadRouterConfig(), RETRIEVAL_MODE: 'hybrid' }, jobFlags, answers, spend, markerDouble(), new QdrantVectorStore({ url }), new HashingEmbedder({ dimensions: 8 }), publisher as unknown as EventPublisher, new PlatformMetrics('spec'));
+    const sut = new RoutingService(
+      { ...loadRouterConfig(), RETRIEVAL_MODE: 'hybrid' },
+      jobFlags,
+      answers,
+      spend,
+      markerDouble(),
+      new QdrantVectorStore({ url }),
+      new HashingEmbedder({ dimensions: 8 }),
+      publisher as unknown as EventPublisher,
+      new PlatformMetrics('spec'),
+    );
     const req: InferenceRequestValidated = { ...fixture, occurred_at: Date.now() };
     assert.equal((await sut.route(req)).status, 'success');
     assert.deepEqual(await sut.route(req), { status: 'skipped', reason: 'already routed (redelivered)' });

@@ -4,7 +4,14 @@ import { Counter } from 'prom-client';
 import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { RetriableError } from '@llmgov/errors';
 import { PlatformMetrics } from '@llmgov/observability';
-import { AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository, JobFlagsRepository, RedisKeys, type ExactCacheEntry } from '@llmgov/persistence';
+import {
+  AnswerCacheRepository,
+  BudgetSpendRepository,
+  EffectMarkersRepository,
+  JobFlagsRepository,
+  RedisKeys,
+  type ExactCacheEntry,
+} from '@llmgov/persistence';
 import { Bm25SparseEncoder, countTokens, type EmbeddingsClient } from '@llmgov/embeddings';
 import type { VectorStore } from '@llmgov/vector-store';
 import {
@@ -81,7 +88,9 @@ export class RoutingService {
       this.decisions.inc({ route: 'expired', tier: 'none' });
       return Outcome.skipped('deadline passed');
     }
-    const cacheKey = createHash('sha256').update(`${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}`).digest('hex');
+    const cacheKey = createHash('sha256')
+      .update(`${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}`)
+      .digest('hex');
     const cached = await this.answers.get(req.tenant_id, cacheKey);
     if (cached) {
       await this.publishCacheHit(req, cached, cacheKey, deadlineAt);
