@@ -19,8 +19,7 @@ import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
 import { Topics, dlqTopic, topicSpec, type DocumentSubmitted } from '@llmgov/contracts';
 import { AvroSerde, TopicNamespace, createKafka, deleteNamespace, ensureTopics, newEnvelope } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
-import { bootstrapPlatform, repoRoot, startPlatform } from '@llmgov/platform';
-import { cpuSeconds, loadAverage, stackPids, treeCpuSeconds } from './proc-stats.js';
+import { bootstrapPlatform, cpuSeconds, loadAverage, repoRoot, stackPids, startPlatform, treeCpuSeconds } from '@llmgov/platform';
 
 const int =
   (min: number) =>

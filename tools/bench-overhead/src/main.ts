@@ -34,9 +34,8 @@ import {
 } from '@llmgov/contracts';
 import { AvroSerde, TopicNamespace, createKafka, deleteNamespace, ensureTopics, newEnvelope } from '@llmgov/kafka-runtime';
 import { createLogger, percentile } from '@llmgov/observability';
-import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '@llmgov/platform';
+import { bootstrapPlatform, cpuSeconds, loadAverage, repoRoot, stackPids, startPlatform, treeCpuSeconds, type RunningPlatform } from '@llmgov/platform';
 import { handlerMeans, readAll } from './collect.js';
-import { cpuSeconds, loadAverage, stackPids, treeCpuSeconds } from './proc-stats.js';
 
 const num =
   (min: number) =>

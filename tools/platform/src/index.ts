@@ -1,3 +1,4 @@
 export * from './bootstrap.js';
 export * from './processes.js';
 export * from './platform.js';
+export * from './proc-stats.js';

@@ -60,22 +60,27 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
+  /** The service against the Qdrant stub, with in-memory Redis-state doubles and a recording publisher. */
+  const setup = (mode: 'hybrid' | 'sparse') => {
+    const publisher = new RecordingPublisher();
+    const sut = new RoutingService(
+      { ...loadRouterConfig(), RETRIEVAL_MODE: mode },
+      jobFlags,
+      answers,
+      spend,
+      markerDouble(),
+      new QdrantVectorStore({ url }),
+      new HashingEmbedder({ dimensions: 8 }),
+      publisher as unknown as EventPublisher,
+      new PlatformMetrics('spec'),
+    );
+    return { sut, publisher };
+  };
+
   for (const mode of ['hybrid', 'sparse'] as const) {
     it(`routes a RAG request in ${mode} mode: the query carries the BM25 sparse vector Qdrant needs`, async () => {
       queries.length = 0;
-      const publisher = new RecordingPublisher();
-      const config = { ...loadRouterConfig(), RETRIEVAL_MODE: mode };
-      const sut = new RoutingService(
-        config,
-        jobFlags,
-        answers,
-        spend,
-        markerDouble(),
-        new QdrantVectorStore({ url }),
-        new HashingEmbedder({ dimensions: 8 }),
-        publisher as unknown as EventPublisher,
-        new PlatformMetrics('spec'),
-      );
+      const { sut, publisher } = setup(mode);
       const req: InferenceRequestValidated = { ...fixture, occurred_at: Date.now() };
       assert.equal((await sut.route(req)).status, 'success');
       const routed = [
@@ -95,18 +100,7 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
   }
 
   it('routes a request once: a redelivery after the decision was published is skipped', async () => {
-    const publisher = new RecordingPublisher();
-    const sut = new RoutingService(
-      { ...loadRouterConfig(), RETRIEVAL_MODE: 'hybrid' },
-      jobFlags,
-      answers,
-      spend,
-      markerDouble(),
-      new QdrantVectorStore({ url }),
-      new HashingEmbedder({ dimensions: 8 }),
-      publisher as unknown as EventPublisher,
-      new PlatformMetrics('spec'),
-    );
+    const { sut, publisher } = setup('hybrid');
     const req: InferenceRequestValidated = { ...fixture, occurred_at: Date.now() };
     assert.equal((await sut.route(req)).status, 'success');
     assert.deepEqual(await sut.route(req), { status: 'skipped', reason: 'already routed (redelivered)' });
