@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { Topics, type DocumentSubmitted, type DocumentValidated } from '@llmgov/contracts';
 import { DocumentsRepository } from '../repositories/documents.repository.js';
 import { ValidationService } from './validation.service.js';
@@ -34,7 +34,11 @@ export class DocumentIntakeService {
     const validated = this.validation.validateDocument(doc);
     const previous = await this.documents.currentHash(doc.tenant_id, doc.document_id);
     if (previous === validated.content_hash) return Outcome.skipped('duplicate content');
-    const value: DocumentValidated = { ...newEnvelope(doc.tenant_id, doc.document_id), ...validated };
+    const value: DocumentValidated = {
+      ...newEnvelope(doc.tenant_id, doc.document_id),
+      ...validated,
+      event_id: deterministicEventId(doc.event_id, 'validated'),
+    };
     await this.publisher.publish(Topics.documentValidated, { value });
     await this.documents.recordHash(doc.tenant_id, doc.document_id, validated.content_hash);
     return Outcome.success();

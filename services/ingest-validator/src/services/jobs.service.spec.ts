@@ -326,6 +326,10 @@ describe(JobsService.name, () => {
       assert.deepEqual(publisher.keysOn(Topics.inferenceValidated), [req.job_id]);
       assert.equal(validated[0]!.prompt, 'Where is Notre Dame? Call me at [PHONE]');
       assert.equal(validated[0]!.pii_masked_count, 1);
+      assert.equal(validated[0]!.occurred_at, req.occurred_at, 'the latency budget counts from the submission');
+      assert.notEqual(validated[0]!.event_id, req.event_id, 'the validated event has an id of its own');
+      await sut.intake(req);
+      assert.equal(publisher.on<InferenceRequestValidated>(Topics.inferenceValidated)[1]!.event_id, validated[0]!.event_id, 'deterministic on redelivery');
     });
 
     it('an invalid request of a known tenant fails its job with the reasons, then throws for the DLQ', async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Inject, Injectable, NotFoundException, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
-import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { ValidationError } from '@llmgov/errors';
 import { JobFlagsRepository } from '@llmgov/persistence';
 import { LOGGER, type Logger } from '@llmgov/observability';
@@ -172,7 +172,13 @@ export class JobsService {
       idempotencyKey: req.idempotency_key,
       request: { prompt: validated.prompt, budget: req.budget, options: req.options },
     });
-    const value: InferenceRequestValidated = { ...newEnvelope(req.tenant_id, req.job_id), ...validated };
+    // occurred_at stays the submission's (the latency budget counts from there); the event itself gets its own id,
+    // deterministic so a redelivered submission yields the same validated event.
+    const value: InferenceRequestValidated = {
+      ...newEnvelope(req.tenant_id, req.job_id),
+      ...validated,
+      event_id: deterministicEventId(req.event_id, 'validated'),
+    };
     await this.publisher.publish(Topics.inferenceValidated, { value });
     return Outcome.success();
   }
