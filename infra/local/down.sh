@@ -4,7 +4,8 @@
 #
 #   infra/local/down.sh                    # stop everything
 #   infra/local/down.sh --only kafka       # stop some components
-#   infra/local/down.sh --purge            # stop, then delete their data (Kafka logs, registry DB, Postgres, Redis);
+#   infra/local/down.sh --purge            # stop, then delete their data (Kafka logs, registry DB, Postgres, Redis,
+#                                          # and with the whole stack the local vector store, .local/vectors);
 #                                          # downloaded jars/builds (.local/kafka/libs, .local/registry/build, .local/m2) stay
 set -euo pipefail
 # shellcheck source=infra/local/lib.sh
@@ -60,6 +61,10 @@ if [ "$PURGE" -eq 1 ]; then
     esac
     log "$c: data purged"
   done
-  [ -z "$ONLY" ] && rm -f "$LOCAL/stack.env"
+  if [ -z "$ONLY" ]; then
+    rm -f "$LOCAL/stack.env"
+    # The services' embedded vector store (LanceDB) indexes what the purged topics carried: it goes with them.
+    rm -rf "$LOCAL/vectors" && log "vector store: data purged"
+  fi
 fi
 exit 0
