@@ -9,7 +9,7 @@ import { JobsRepository, type JobRow } from '../repositories/jobs.repository.js'
 import { ValidationService } from './validation.service.js';
 import { TERMINAL_STATES } from './job-lifecycle.js';
 import { INGEST_CONFIG, type IngestConfig } from '../config.js';
-import { requestFingerprint } from './request-fingerprint.js';
+import { canonicalRequest, requestFingerprint } from './request-fingerprint.js';
 
 /** What a submitter sends to `POST /v1/jobs` (already shape-checked by the controller). */
 export interface JobSubmission {
@@ -72,13 +72,7 @@ export class JobsService {
       ...newEnvelope(tenantId, jobId),
       job_id: jobId,
       idempotency_key: body.idempotency_key ?? null,
-      prompt: body.prompt,
-      system_prompt: body.system_prompt ?? null,
-      budget: body.budget,
-      options: { ...body.options, tier_hint: body.options.tier_hint ?? null },
-      team: body.team ?? null,
-      feature: body.feature ?? null,
-      metadata: body.metadata ?? {},
+      ...canonicalRequest(body),
     };
     const validated = this.validation.validateInferenceRequest(request);
     const fingerprint = requestFingerprint(body);

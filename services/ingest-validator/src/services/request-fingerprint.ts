@@ -19,12 +19,11 @@ function canonicalJson(v: unknown): string {
 }
 
 /**
- * SHA-256 (hex) of the canonical job request: the body after the API's defaults are applied, optional fields
- * as null when absent, keys sorted, `idempotency_key` left out. Two submissions with the same key are the same
- * request exactly when their fingerprints are equal (Stripe compares a reused key's parameters the same way).
+ * The job request with the API's defaults applied: optional fields as null (or `{}`) when absent. It is both the
+ * body of the `inference.request.submitted.v1` record and what the idempotency fingerprint hashes.
  */
-export function requestFingerprint(body: JobSubmission): string {
-  const canonical = canonicalJson({
+export function canonicalRequest(body: JobSubmission) {
+  return {
     prompt: body.prompt,
     system_prompt: body.system_prompt ?? null,
     budget: body.budget,
@@ -32,6 +31,16 @@ export function requestFingerprint(body: JobSubmission): string {
     team: body.team ?? null,
     feature: body.feature ?? null,
     metadata: body.metadata ?? {},
-  });
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+  };
+}
+
+/**
+ * SHA-256 (hex) of the canonical job request (canonicalRequest, keys sorted, `idempotency_key` left out). Two
+ * submissions with the same key are the same request exactly when their fingerprints are equal (Stripe compares a
+ * reused key's parameters the same way).
+ */
+export function requestFingerprint(body: JobSubmission): string {
+  return createHash('sha256')
+    .update(canonicalJson(canonicalRequest(body)), 'utf8')
+    .digest('hex');
 }
