@@ -7,7 +7,7 @@ cd "$root"
 for a in "$@"; do
   if [ "$a" = "--help" ] || [ "$a" = "-h" ]; then bash scripts/setup.sh >/dev/null; exec bash scripts/with-node22.sh node tools/demo/dist/src/main.js --help; fi
 done
-bash scripts/setup.sh
+SETUP_MODELS=1 bash scripts/setup.sh
 bash infra/local/up.sh
 # shellcheck disable=SC1091
 source .local/stack.env

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import pg from 'pg';
@@ -11,11 +11,17 @@ import { loadPlatformConfig } from '@llmgov/config';
 import { Topics, dlqTopic, topicCatalog, type DocumentSubmitted } from '@llmgov/contracts';
 import { AvroSerde, EventPublisher, createKafka, newEnvelope } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
-import { bootstrapPlatform, repoRoot, startPlatform, SERVICE_NAMES } from '@llmgov/platform';
+import { bootstrapPlatform, ENGINE_KINDS, repoRoot, startPlatform, SERVICE_NAMES, type EngineKind } from '@llmgov/platform';
 import { loadSquad, type SquadQuestion } from './squad.js';
 import { TraceCollector } from './trace-collector.js';
 import { percentile, recallAtK } from './stats.js';
+import { aggregateScores, scoreAnswer, type AnswerScores } from './squad-eval.js';
 
+/**
+ * Default questions per engine. With real models on a 2-core machine one answer takes about a second of both cores
+ * (prompt processing dominates), so the default run stays within 10 minutes after set-up; see README "The main job".
+ */
+const DEFAULT_QUESTIONS = { llama: 150, sim: 500 } as const;
 const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
 /** Submit retries: 5 attempts, exponential backoff from 500 ms (cockatiel). */
 const submitRetry = retry(handleAll, { maxAttempts: 4, backoff: new ExponentialBackoff({ initialDelay: 500, maxDelay: 8_000 }) });
@@ -28,19 +34,31 @@ const positiveInt = (v: string) => {
 const program = new Command('demo')
   .description('Run the whole platform locally on a SQuAD-format file: index the paragraphs, answer the questions as async jobs, print a summary.')
   .option('--input <path>', 'SQuAD v1.1-format JSON file', path.resolve(repoRoot(), '../shared/data/squad-v1.1-dev-subset.json'))
-  .option('--questions <n>', 'questions to submit as jobs', positiveInt, 500)
+  .option(
+    '--questions <n>',
+    `questions to submit as jobs (default: ${DEFAULT_QUESTIONS.llama} with --engine llama, ${DEFAULT_QUESTIONS.sim} with sim)`,
+    positiveInt,
+  )
+  .addOption(
+    new Option('--engine <kind>', 'llama: real models (llama.cpp engines, MiniLM embeddings); sim: vllm-sim stand-in answers and the hashing embedder')
+      .choices([...ENGINE_KINDS])
+      .default('llama'),
+  )
   .option('--summary <path>', 'also write the summary as JSON to this file')
   .option('--tenants <list>', 'comma-separated tenants; articles are split between them', 'tenant-a,tenant-b')
-  .option('--concurrency <n>', 'HTTP requests in flight while submitting and polling', positiveInt, 32)
+  .option('--max-open-jobs <n>', 'jobs submitted and not yet final at any time (a submitter with a quota)', positiveInt, 32)
+  .option('--max-tokens <n>', 'max_tokens of every job (SQuAD answers are a few words)', positiveInt, 32)
   .option('--timeout <seconds>', 'give up waiting for indexing or jobs after this long', positiveInt, 900)
   .parse();
 
 interface Options {
   input: string;
-  questions: number;
+  questions?: number;
+  engine: EngineKind;
   summary?: string;
   tenants: string;
-  concurrency: number;
+  maxOpenJobs: number;
+  maxTokens: number;
   timeout: number;
 }
 
@@ -81,7 +99,7 @@ async function main(): Promise<void> {
   if (tenants.length < 1) throw new Error('--tenants needs at least one tenant');
   const apiKeys = Object.fromEntries(tenants.map((t) => [t, `demo-key-${t}`]));
   const { documents, questions: allQuestions } = await loadSquad(opts.input, tenants);
-  const questions = allQuestions.slice(0, opts.questions);
+  const questions = allQuestions.slice(0, opts.questions ?? DEFAULT_QUESTIONS[opts.engine]);
   const config = loadPlatformConfig();
   const runId = randomUUID().slice(0, 8);
   const started = Date.now();
@@ -93,6 +111,7 @@ async function main(): Promise<void> {
   );
   const platform = await startPlatform({
     config,
+    engine: opts.engine,
     env: {
       API_KEYS: Object.entries(apiKeys)
         .map(([t, k]) => `${t}=${k}`)
@@ -159,12 +178,31 @@ async function main(): Promise<void> {
     idx.stop();
     const indexSeconds = (Date.now() - indexStart) / 1000;
 
-    // 3. Submit the questions as async jobs over HTTP.
+    // 3 and 4. Submit the questions as async jobs over HTTP and poll each to a final state, keeping at most
+    // --max-open-jobs open at once, as a batch submitter with a quota would: the latency budget then measures the
+    // platform, not a backlog the demo built itself.
     const submittedAt = new Map<string, number>();
     const jobOf = new Map<string, SquadQuestion>();
-    const sub = bar('submitting jobs', questions.length);
+    type Final = { status: string; result: { retrieved_document_ids?: string[]; tier?: string; text?: string } | null; error: unknown; completedAt: number };
+    const finals = new Map<string, Final>();
+    const progress = bar('jobs in a final state', questions.length);
     let submitErrors = 0;
-    await pool(questions, opts.concurrency, async (q) => {
+    const pollJob = async (id: string, q: SquadQuestion): Promise<void> => {
+      // Poll with a growing interval (250 ms → 2 s): real models answer in seconds, the simulator in milliseconds.
+      for (let wait = 250; Date.now() < deadline; wait = Math.min(2_000, wait * 1.5)) {
+        // The API may be briefly unavailable (a restart, a dependency outage): such a poll simply counts as "not final yet".
+        const res = await fetch(`${api}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${apiKeys[q.tenantId]}` } }).catch(() => undefined);
+        if (res?.ok) {
+          const job = (await res.json()) as { status: string; result: Final['result']; error: unknown };
+          if (TERMINAL.has(job.status)) {
+            finals.set(id, { status: job.status, result: job.result, error: job.error, completedAt: Date.now() });
+            return;
+          }
+        }
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    };
+    await pool(questions, opts.maxOpenJobs, async (q) => {
       const t0 = Date.now();
       // The idempotency key makes a retry after a connection error or a 503 safe: it returns the job already created.
       const { res, body } = await submitRetry
@@ -176,7 +214,7 @@ async function main(): Promise<void> {
               prompt: q.question,
               idempotency_key: `${runId}:${q.id}`,
               budget: budgetFor(q.id),
-              options: { max_tokens: 64, temperature: 0, rag: true },
+              options: { max_tokens: opts.maxTokens, temperature: 0, rag: true },
               team: 'qa',
               feature: 'squad-demo',
             }),
@@ -191,30 +229,11 @@ async function main(): Promise<void> {
       } else {
         submittedAt.set(body.id, t0);
         jobOf.set(body.id, q);
+        await pollJob(body.id, q);
       }
-      sub.increment();
+      progress.increment();
     });
-    sub.stop();
-
-    // 4. Poll every job to a final state.
-    const finals = new Map<
-      string,
-      { status: string; result: { retrieved_document_ids?: string[]; tier?: string; text?: string } | null; error: unknown; completedAt: number }
-    >();
-    const poll = bar('jobs in a final state', jobOf.size);
-    while (finals.size < jobOf.size && Date.now() < deadline) {
-      const pending = [...jobOf.keys()].filter((id) => !finals.has(id));
-      await pool(pending, opts.concurrency, async (id) => {
-        // The API may be briefly unavailable (a restart, a dependency outage): such a poll simply counts as "not final yet".
-        const res = await fetch(`${api}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${apiKeys[jobOf.get(id)!.tenantId]}` } }).catch(() => undefined);
-        if (!res?.ok) return;
-        const job = (await res.json()) as { status: string; result: never; error: unknown };
-        if (TERMINAL.has(job.status)) finals.set(id, { status: job.status, result: job.result, error: job.error, completedAt: Date.now() });
-      });
-      poll.update(finals.size);
-      if (finals.size < jobOf.size) await collector.nextRecord(250);
-    }
-    poll.stop();
+    progress.stop();
 
     // 5. Summary.
     const byState: Record<string, number> = {};
@@ -263,12 +282,19 @@ async function main(): Promise<void> {
       if (t?.verdict) verdicts[t.verdict] = (verdicts[t.verdict] ?? 0) + 1;
       if (t?.fromCache) cacheHits++;
     }
+    // SQuAD's official exact match and token F1 of each completed answer against the question's gold answers.
+    const answers = aggregateScores(
+      completed.map(([id, f]) => ({ group: f.result?.tier ?? tr(id)?.tier ?? 'unknown', ...scoreAnswer(f.result?.text ?? '', jobOf.get(id)!.answers) })),
+    );
     const summary = {
       run_id: runId,
+      engine: opts.engine,
+      engines: platform.engineSet.engines.map((e) => ({ name: e.name, role: e.role, tiers: e.tiers, ...e.info })),
       input: opts.input,
       documents: { total: documents.length, indexing_seconds: indexSeconds },
       jobs: { total: questions.length, submitted: jobOf.size, submit_errors: submitErrors, by_state: byState },
       retrieval: { recall_at_5: recallAtK(recallItems, 5), recall_at_1: recallAtK(recallItems, 1), evaluated: recallItems.length },
+      answers: { overall: answers.overall, by_tier: answers.by_group },
       cache: { hits: cacheHits },
       tiers: tierMix,
       verdicts,
@@ -305,6 +331,8 @@ async function main(): Promise<void> {
 }
 
 function printSummary(s: {
+  engines: { name: string; backend: string; model: string; model_file: string | null; quantization: string | null }[];
+  answers: { overall: AnswerScores; by_tier: Record<string, AnswerScores> };
   jobs: { total: number; by_state: Record<string, number> };
   retrieval: { recall_at_5: number; recall_at_1: number };
   cache: { hits: number };
@@ -317,12 +345,22 @@ function printSummary(s: {
 }): void {
   const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
   console.log('\n=== summary ===');
+  for (const e of s.engines)
+    console.log(`engine:        ${e.name.padEnd(12)} ${e.model}${e.model_file ? ` (${e.model_file}, ${e.quantization})` : ''} on ${e.backend}`);
   console.log(
     `jobs:          ${s.jobs.total} submitted; ${Object.entries(s.jobs.by_state)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
   );
   console.log(`retrieval:     recall@5 ${s.retrieval.recall_at_5.toFixed(3)}, recall@1 ${s.retrieval.recall_at_1.toFixed(3)}`);
+  const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) : '-');
+  console.log(
+    `answers:       exact match ${pct(s.answers.overall.exact_match)}, F1 ${pct(s.answers.overall.f1)} (n ${s.answers.overall.n}); ${Object.entries(
+      s.answers.by_tier,
+    )
+      .map(([t, a]) => `${t}: EM ${pct(a.exact_match)} F1 ${pct(a.f1)} (n ${a.n})`)
+      .join(', ')}`,
+  );
   console.log(`cache hits:    ${s.cache.hits}`);
   console.log(
     `tier mix:      ${

@@ -18,6 +18,8 @@ export interface LocalModels {
   gemma3Gguf: string;
   /** all-MiniLM-L6-v2 (tokenizer + int8 ONNX) for tools/embeddings-server. */
   embeddingsModelDir: string;
+  /** The pinned xllamacpp wheel version installed in the venv (llama.cpp's server build). */
+  xllamacppVersion?: string;
 }
 
 /**
@@ -38,10 +40,11 @@ export function localModels(root: string = REPO_ROOT): { models: LocalModels; mi
     gemma3Gguf: vars.get('GEMMA3_GGUF') ?? '',
     embeddingsModelDir: vars.get('EMBEDDINGS_MODEL_DIR') ?? '',
   };
+  const xllamacppVersion = vars.get('XLLAMACPP_VERSION');
   const absent = Object.entries(models).filter(([, path]) => path === '' || !existsSync(path));
   if (absent.length > 0)
     return { missing: `${absent.map(([k, p]) => `${k} (${p || 'unset'})`).join(', ')} missing; run infra/local/models.sh (outside the network namespace)` };
-  return { models };
+  return { models: xllamacppVersion ? { ...models, xllamacppVersion } : models };
 }
 
 export interface LlamaEngineOptions {

@@ -2,3 +2,4 @@ export * from './bootstrap.js';
 export * from './processes.js';
 export * from './platform.js';
 export * from './proc-stats.js';
+export * from './engines.js';

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadPlatformConfig } from '@llmgov/config';
 import { bootstrapPlatform } from './bootstrap.js';
 import { startPlatform, type RunningPlatform } from './platform.js';
+import { ENGINE_KINDS, type EngineKind } from './engines.js';
 
 /** API keys of the local tenants when API_KEYS is not set (local use only: never deploy them). */
 export const LOCAL_API_KEYS = 'tenant-a=dev-key-tenant-a,tenant-b=dev-key-tenant-b';
@@ -32,7 +33,12 @@ program
       'prints the URLs and the local API keys; Ctrl-C (SIGINT) or SIGTERM drains the services, then stops the engines',
   )
   .option('--base-port <port>', 'first service HTTP port (the API, ingest-validator, listens on it)', port, 18100)
-  .action(async (opts: { basePort: number }) => {
+  .addOption(
+    new Option('--engine <kind>', 'llama: real models (llama.cpp engines, MiniLM embeddings server); sim: vllm-sim and the hashing embedder')
+      .choices([...ENGINE_KINDS])
+      .default('llama'),
+  )
+  .action(async (opts: { basePort: number; engine: EngineKind }) => {
     const config = loadPlatformConfig();
     const apiKeys = process.env.API_KEYS ?? LOCAL_API_KEYS;
     const t0 = Date.now();
@@ -59,6 +65,7 @@ program
     const platform = await startPlatform({
       config,
       basePort: opts.basePort,
+      engine: opts.engine,
       env: { API_KEYS: apiKeys },
       ownProcessGroup: true,
       onStarted: (p) => console.log(`ready     ${p.name.padEnd(18)} ${p.url}  log ${p.logFile}`),
@@ -72,6 +79,10 @@ program
     running.platform = platform;
     const api = platform.services.get('ingest-validator')?.url;
     console.log(`\nall ${platform.services.size} services and ${platform.engines.length} engines ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    for (const e of platform.engineSet.engines)
+      console.log(
+        `engine    ${e.name.padEnd(18)} ${e.info.backend}: ${e.info.model}${e.info.model_file ? ` (${e.info.model_file}, ${e.info.quantization})` : ''}`,
+      );
     console.log(`API       ${api}/v1/jobs, ${api}/v1/documents, ${api}/v1/feedback`);
     console.log(
       `stack     Kafka ${config.KAFKA_BROKERS.join(',')}, registry ${config.SCHEMA_REGISTRY_URL}, Postgres ${config.DATABASE_URL.replace(/:[^:@/]+@/, ':***@')}, Redis ${config.REDIS_URL}`,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PlatformConfig } from '@llmgov/config';
+import { localEngines, type EngineKind, type LocalEngines } from './engines.js';
 import { spawnManaged, type ManagedProcess, type RestartPolicy, type SupervisorEvent } from './processes.js';
 
 /** The eight services, in pipeline order. */
@@ -9,18 +10,6 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /** Repository root (this file is tools/platform/dist/src/platform.js). */
 export const repoRoot = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-
-/** Local test engines standing in for the vLLM pools, one per tier (see tools/vllm-sim/README.md). */
-export const LOCAL_ENGINES = [
-  {
-    tier: 'S',
-    model: 'local-sim-s',
-    port: 18001,
-    args: ['--max-num-seqs', '16', '--max-waiting', '64', '--decode-base-ms', '4', '--decode-ms-per-seq', '0.5'],
-  },
-  { tier: 'M', model: 'local-sim-m', port: 18002, args: ['--max-num-seqs', '8', '--max-waiting', '32', '--decode-base-ms', '8', '--decode-ms-per-seq', '1'] },
-  { tier: 'L', model: 'local-sim-l', port: 18003, args: ['--max-num-seqs', '4', '--max-waiting', '16', '--decode-base-ms', '15', '--decode-ms-per-seq', '2'] },
-] as const;
 
 export interface StartOptions {
   config: PlatformConfig;
@@ -31,6 +20,12 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Start local engines (default true). Set false when POOLS_FILE points at real servers (default pools: infra/pools/local.json). */
   engines?: boolean;
+  /**
+   * Which local engines: `sim` (default; vllm-sim per tier and the hashing embedder) or `llama` (real models: llama.cpp
+   * engines and the embeddings server; see {@link localEngines}). The services get the matching pool file and
+   * embeddings settings; `env` can still override them.
+   */
+  engine?: EngineKind;
   services?: readonly ServiceName[];
   onStarted?: (p: ManagedProcess) => void;
   /**
@@ -46,6 +41,8 @@ export interface StartOptions {
 
 export interface RunningPlatform {
   engines: ManagedProcess[];
+  /** The engine set the services were pointed at (its specs also when `engines: false`). */
+  engineSet: LocalEngines;
   services: Map<ServiceName, ManagedProcess>;
   /** Restarts per process name after unexpected exits. */
   restarts(): Record<string, number>;
@@ -70,19 +67,22 @@ export async function startPlatform(opts: StartOptions): Promise<RunningPlatform
     await Promise.all([...services.values()].map((s) => s.stop()));
     await Promise.all(engines.map((e) => e.stop()));
   };
+  const engineSet = localEngines(opts.engine ?? 'sim', root);
   try {
     if (opts.engines !== false) {
       // allSettled, so that when one fails to start, the others are still known and stopped below.
       const started = await Promise.allSettled(
-        LOCAL_ENGINES.map((e) =>
+        engineSet.engines.map((e) =>
           spawnManaged({
-            name: `vllm-sim-${e.tier.toLowerCase()}`,
-            script: path.join(root, 'tools/vllm-sim/dist/src/main.js'),
-            args: ['--port', String(e.port), '--model', e.model, ...e.args],
+            name: e.name,
+            ...(e.command ? { command: e.command } : {}),
+            script: e.script,
+            args: e.args,
             env: {},
             port: e.port,
             logDir,
-            readyPath: '/health',
+            readyPath: e.readyPath,
+            readyTimeoutMs: e.readyTimeoutMs,
             ...supervision,
           }),
         ),
@@ -103,6 +103,7 @@ export async function startPlatform(opts: StartOptions): Promise<RunningPlatform
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
       // Local processes on loopback: ingest-validator accepts its development API keys only in this mode.
       PLATFORM_MODE: 'local',
+      ...engineSet.serviceEnv,
       ...opts.env,
     };
     const names = opts.services ?? SERVICE_NAMES;
@@ -130,5 +131,5 @@ export async function startPlatform(opts: StartOptions): Promise<RunningPlatform
     throw err;
   }
   const restarts = () => Object.fromEntries([...engines, ...services.values()].map((p) => [p.name, p.restarts]));
-  return { engines, services, stop, restarts };
+  return { engines, engineSet, services, stop, restarts };
 }

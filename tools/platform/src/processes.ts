@@ -58,7 +58,9 @@ export interface ManagedProcess {
 
 export interface SpawnOptions {
   name: string;
-  /** Script to run with the current node binary. */
+  /** Executable to run the script with; default the current node binary. */
+  command?: string;
+  /** Script (first argument of `command`). */
   script: string;
   args?: string[];
   env: Record<string, string | undefined>;
@@ -138,7 +140,7 @@ class SupervisedProcess extends EventEmitter implements ManagedProcess {
 
   /** Spawns a child and waits until it answers its ready path. @throws Error naming the log file when it exits or is not ready in time. */
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [this.opts.script, ...(this.opts.args ?? [])], {
+    const child = spawn(this.opts.command ?? process.execPath, [this.opts.script, ...(this.opts.args ?? [])], {
       env: { ...process.env, ...this.opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: this.opts.ownProcessGroup ?? false,
@@ -252,7 +254,7 @@ class SupervisedProcess extends EventEmitter implements ManagedProcess {
 }
 
 /**
- * Spawns `node script` with its output appended to `<logDir>/<name>.log`, then waits until
+ * Spawns `node script` (or `command script`) with its output appended to `<logDir>/<name>.log`, then waits until
  * `GET http://127.0.0.1:<port><readyPath>` answers 200. With `restart`, a child that later exits without
  * `stop()` is restarted on the same port with exponential backoff (see {@link RestartPolicy}); each restart is
  * counted (`restarts`), logged to the log file and reported through `onEvent` / the `'supervisor'` event.

@@ -42,6 +42,11 @@ export class RoutingService {
   private readonly decisions: Counter<'route' | 'tier'>;
   /** The same BM25 encoder the embedder indexes chunks with; its query side is the lexical leg of hybrid search. */
   private readonly sparse = new Bm25SparseEncoder();
+  /** The tier models and the embedding model: cached answers are keyed by them, so a model change starts a fresh cache. */
+  private get modelGeneration(): string {
+    const m = this.config.TIER_MODELS;
+    return `S=${m.S},M=${m.M},L=${m.L},emb=${this.config.EMBEDDINGS}:${this.config.EMBEDDINGS_MODEL ?? 'default'}`;
+  }
 
   constructor(
     @Inject(ROUTER_CONFIG) private readonly config: RouterConfig,
@@ -88,8 +93,9 @@ export class RoutingService {
       this.decisions.inc({ route: 'expired', tier: 'none' });
       return Outcome.skipped('deadline passed');
     }
+    // The tier models are part of the key: an answer cached before a model change is not served after it.
     const cacheKey = createHash('sha256')
-      .update(`${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}`)
+      .update(`${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}\u0000${this.modelGeneration}`)
       .digest('hex');
     const cached = await this.answers.get(req.tenant_id, cacheKey);
     if (cached) {
