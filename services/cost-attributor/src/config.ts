@@ -5,7 +5,7 @@ import { loadPlatformConfig } from '@llmgov/config';
 const TENANT_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /** The catalog shipped with the service: `<package>/price-catalog/v1.json` (this file compiles to `<package>/dist/src/config.js`). */
-export const DEFAULT_CATALOG_PATH = fileURLToPath(new URL('../../price-catalog/v1.json', import.meta.url));
+export const DEFAULT_CATALOG_PATH = fileURLToPath(new URL('../../price-catalog/v2.json', import.meta.url));
 
 /** Parses `tenant=amount[,tenant=amount...]` (amount in USD per calendar month, >= 0) into a map; every bad entry is reported. */
 export const tenantBudgets = z
@@ -30,7 +30,7 @@ export const tenantBudgets = z
 
 /**
  * cost-attributor settings.
- * - `CATALOG_PATH`: price catalog JSON file (default: the shipped `price-catalog/v1.json`).
+ * - `CATALOG_PATH`: price catalog JSON file (default: the shipped `price-catalog/v2.json`).
  * - `TENANT_BUDGETS_USD`: monthly budgets, `tenant=amount[,tenant=amount...]` in USD per calendar month (UTC); tenants
  *   not listed have no budget and get no alerts. Default: none.
  */

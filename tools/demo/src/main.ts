@@ -333,6 +333,7 @@ async function main(): Promise<void> {
 function printSummary(s: {
   engines: { name: string; backend: string; model: string; model_file: string | null; quantization: string | null }[];
   answers: { overall: AnswerScores; by_tier: Record<string, AnswerScores> };
+  documents: { total: number; indexing_seconds: number };
   jobs: { total: number; by_state: Record<string, number> };
   retrieval: { recall_at_5: number; recall_at_1: number };
   cache: { hits: number };
@@ -347,6 +348,7 @@ function printSummary(s: {
   console.log('\n=== summary ===');
   for (const e of s.engines)
     console.log(`engine:        ${e.name.padEnd(12)} ${e.model}${e.model_file ? ` (${e.model_file}, ${e.quantization})` : ''} on ${e.backend}`);
+  console.log(`documents:     ${s.documents.total} indexed in ${s.documents.indexing_seconds.toFixed(1)} s`);
   console.log(
     `jobs:          ${s.jobs.total} submitted; ${Object.entries(s.jobs.by_state)
       .map(([k, v]) => `${k} ${v}`)

@@ -34,9 +34,9 @@ function problemsOf(fn: () => unknown): string[] {
 describe('price catalog', () => {
   it('loads the shipped catalog with the local models', () => {
     const c = loadPriceCatalog(DEFAULT_CATALOG_PATH);
-    assert.equal(c.version, '2026-11-v1');
-    for (const m of ['local-sim-s', 'local-sim-m', 'local-sim-l']) assert.equal(c.models[m]?.kind, 'self_hosted');
-    assert.equal(c.models['local-hashing-ngram']?.kind, 'api');
+    assert.equal(c.version, '2026-11-v2');
+    for (const m of ['local-sim-s', 'local-sim-m', 'local-sim-l', 'smollm2-135m-instruct', 'gemma-3-270m']) assert.equal(c.models[m]?.kind, 'self_hosted');
+    for (const m of ['local-hashing-ngram', 'all-MiniLM-L6-v2']) assert.equal(c.models[m]?.kind, 'api');
     assert.ok(c.sources.some((s) => /illustrative/.test(s)));
   });
 

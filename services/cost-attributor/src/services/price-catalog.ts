@@ -21,7 +21,7 @@ const selfHostedPrice = z.strictObject({
 
 const modelPrice = z.discriminatedUnion('kind', [apiPrice, selfHostedPrice]);
 
-/** The price catalog file format (`price-catalog/v1.json`). */
+/** The price catalog file format (`price-catalog/v*.json`). */
 export const priceCatalogSchema = z.strictObject({
   /** Catalog version, written into every cost record (`price_catalog_version`). */
   version: z.string().min(1).max(64),
