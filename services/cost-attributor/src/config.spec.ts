@@ -7,7 +7,7 @@ describe('cost-attributor config', () => {
   it('defaults to the shipped catalog and no budgets', () => {
     const c = loadPlatformConfig(costEnv, {});
     assert.equal(c.CATALOG_PATH, DEFAULT_CATALOG_PATH);
-    assert.match(c.CATALOG_PATH, /price-catalog\/v1\.json$/);
+    assert.match(c.CATALOG_PATH, /price-catalog\/v2\.json$/);
     assert.equal(c.TENANT_BUDGETS_USD.size, 0);
   });
 
