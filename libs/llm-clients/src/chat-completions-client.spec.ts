@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startEngine, type EngineHandle } from '@llmgov/vllm-sim';
-import { ChatCompletionsClient, chatCompletionsUrl, type CompletionRequest } from './chat-completions-client.js';
+import { ChatCompletionsClient, chatCompletionsUrl, completionsUrl, type ChatCompletionRequest, type CompletionRequest } from './chat-completions-client.js';
 import { LlmEndpointError, type LlmErrorSource } from './errors.js';
 
 const CONTEXT =
   'The Amazon rainforest covers much of the Amazon basin of South America. ' +
   'The forest contains roughly 390 billion individual trees divided into 16,000 species.';
 
-function req(endpoint: string, over: Partial<CompletionRequest> = {}): CompletionRequest {
+function req(endpoint: string, over: Partial<ChatCompletionRequest> = {}): ChatCompletionRequest {
   return {
     endpoint,
     model: 'sim',
@@ -136,6 +136,89 @@ describe('ChatCompletionsClient against vllm-sim', () => {
     const p = client.complete(req(engine.url, { signal: ac.signal, max_tokens: 500, extra: { ignore_eos: true } }));
     setImmediate(() => ac.abort());
     await assert.rejects(p, (e: unknown) => isError('client', false)(e) && (e as LlmEndpointError).cancelled);
+  });
+});
+
+describe('ChatCompletionsClient on the completions API (prompt)', () => {
+  let engine: EngineHandle;
+  const client = new ChatCompletionsClient();
+  before(async () => {
+    engine = await startEngine({ models: ['sim'], prefillBaseMs: 0, prefillMsPerToken: 0, decodeBaseMs: 2, decodeMsPerSeq: 0 });
+  });
+  after(() => engine.close());
+
+  const prompt = `Context: ${CONTEXT}\nQuestion: How many trees does the forest contain?\nAnswer:`;
+
+  it('sends a prompt to /v1/completions and streams the choices[].text back with usage', async () => {
+    assert.equal(completionsUrl('http://h:1/v1/'), 'http://h:1/v1/completions');
+    assert.equal(completionsUrl('http://h:1'), 'http://h:1/v1/completions');
+    const r = await client.complete({ endpoint: engine.url, model: 'sim', prompt, max_tokens: 64, temperature: 0 });
+    assert.equal(r.text, 'The forest contains roughly 390 billion individual trees divided into 16,000 species.');
+    assert.equal(r.finish_reason, 'stop');
+    assert.match(r.id ?? '', /^cmpl-/, 'a text completion id, not a chat one');
+    assert.ok(r.usage.prompt_tokens > 20 && !r.usage.estimated);
+  });
+
+  it('passes stop sequences: the engine ends the text before the first one', async () => {
+    const r = await client.complete({ endpoint: engine.url, model: 'sim', prompt, max_tokens: 64, stop: [' billion', 'zzz'] });
+    assert.equal(r.text, 'The forest contains roughly 390');
+    assert.equal(r.finish_reason, 'stop');
+  });
+
+  it('puts exactly the fields of the API in the body (prompt and stop, or messages) at the right path', async () => {
+    const seen: { url: string; body: Record<string, unknown> }[] = [];
+    await withServer(
+      (rq, res) => {
+        let raw = '';
+        rq.on('data', (c: Buffer) => (raw += c.toString('utf8')));
+        rq.on('end', () => {
+          seen.push({ url: rq.url ?? '', body: JSON.parse(raw) as Record<string, unknown> });
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.end('data: {"choices":[{"index":0,"text":"Paris","finish_reason":"stop"}]}\n\ndata: [DONE]\n\n');
+        });
+      },
+      async (base) => {
+        const a = await client.complete({ endpoint: base, model: 'm', prompt: 'Q: capital of France?\nA:', stop: ['\n'], max_tokens: 5 });
+        assert.equal(a.text, 'Paris');
+        await client.complete({ endpoint: `${base}/v1`, model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 });
+      },
+    );
+    assert.equal(seen[0]!.url, '/v1/completions');
+    assert.equal(seen[0]!.body['prompt'], 'Q: capital of France?\nA:');
+    assert.deepEqual(seen[0]!.body['stop'], ['\n']);
+    assert.equal('messages' in seen[0]!.body, false);
+    assert.equal(seen[1]!.url, '/v1/chat/completions');
+    assert.deepEqual(seen[1]!.body['messages'], [{ role: 'user', content: 'hi' }]);
+    assert.equal('prompt' in seen[1]!.body, false);
+    assert.equal('stop' in seen[1]!.body, false, 'no stop field when none was given');
+  });
+
+  it('refuses malformed requests with a client error before sending anything', async () => {
+    let sent = 0;
+    const counting = new ChatCompletionsClient({
+      fetch: (async () => {
+        sent++;
+        return new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } });
+      }) as typeof fetch,
+    });
+    const base = { endpoint: 'http://engine.invalid', model: 'm', max_tokens: 5 };
+    const cases: [string, unknown, RegExp][] = [
+      ['both', { ...base, prompt: 'x', messages: [{ role: 'user', content: 'y' }] }, /both messages .* and prompt/],
+      ['neither', { ...base }, /neither messages .* nor prompt/],
+      ['prompt not a string', { ...base, prompt: 42 }, /prompt must be a string/],
+      ['empty messages', { ...base, messages: [] }, /non-empty array/],
+      ['message without content', { ...base, messages: [{ role: 'user' }] }, /\{role: string, content: string\}/],
+      ['stop not an array of strings', { ...base, prompt: 'x', stop: '\n' }, /stop must be an array of strings/],
+    ];
+    for (const [name, request, why] of cases) {
+      await assert.rejects(counting.complete(request as CompletionRequest), (e: unknown) => {
+        isError('client', false)(e);
+        assert.match((e as Error).message, why, name);
+        assert.equal((e as LlmEndpointError).endpoint, 'http://engine.invalid');
+        return true;
+      });
+    }
+    assert.equal(sent, 0, 'nothing reached the network');
   });
 });
 

@@ -9,11 +9,13 @@ export interface ChatMessage {
   content: string;
 }
 
-export interface CompletionRequest {
+/** The fields every request has, whichever OpenAI API it goes to. */
+export interface CompletionRequestBase {
   /** Base URL of an OpenAI-compatible server: `http://host:8000` or `http://host:8000/v1` (the path is added). */
   endpoint: string;
   model: string;
-  messages: ChatMessage[];
+  /** Stop sequences (OpenAI `stop`): generation ends before any of them; the server reports `finish_reason: "stop"`. */
+  stop?: string[];
   /** Output cap, tokens. */
   max_tokens: number;
   temperature?: number;
@@ -24,6 +26,27 @@ export interface CompletionRequest {
   /** Extra body fields (e.g. vLLM's `ignore_eos`, `seed`); `stream` and `stream_options` are always set by the client. */
   extra?: Record<string, unknown>;
 }
+
+/** A chat request: `messages`, sent to `/v1/chat/completions`. */
+export interface ChatCompletionRequest extends CompletionRequestBase {
+  messages: ChatMessage[];
+  prompt?: undefined;
+}
+
+/** A text (legacy) completion request: one `prompt` string, sent to `/v1/completions` (for base models). */
+export interface TextCompletionRequest extends CompletionRequestBase {
+  prompt: string;
+  messages?: undefined;
+}
+
+/**
+ * One request to an OpenAI-compatible server. Exactly one of `messages` (chat API) or `prompt` (completions API);
+ * a request with both or neither is refused with a `client` {@link LlmEndpointError} before anything is sent.
+ */
+export type CompletionRequest = ChatCompletionRequest | TextCompletionRequest;
+
+/** Which OpenAI API a request goes to: `chat` (`/v1/chat/completions`) or `completions` (`/v1/completions`). */
+export type CompletionApi = 'chat' | 'completions';
 
 export interface CompletionUsage {
   /** Prompt tokens as counted by the server. */
@@ -74,17 +97,51 @@ export interface ChatCompletionsClientOptions {
   now?: () => number;
 }
 
-/** `…/v1/chat/completions` for a base URL with or without a trailing `/v1`. */
-export function chatCompletionsUrl(endpoint: string): string {
-  const base = endpoint.replace(/\/+$/, '');
-  return /\/v1$/.test(base) ? `${base}/chat/completions` : `${base}/v1/chat/completions`;
-}
-
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** `…/v1/chat/completions` for a base URL with or without a trailing `/v1`. */
+export function chatCompletionsUrl(endpoint: string): string {
+  return apiUrl(endpoint, 'chat/completions');
+}
+
+/** `…/v1/completions` for a base URL with or without a trailing `/v1`. */
+export function completionsUrl(endpoint: string): string {
+  return apiUrl(endpoint, 'completions');
+}
+
+function apiUrl(endpoint: string, path: string): string {
+  const base = endpoint.replace(/\/+$/, '');
+  return /\/v1$/.test(base) ? `${base}/${path}` : `${base}/v1/${path}`;
+}
+
 /**
- * OpenAI-compatible chat-completions client that always streams, so that it can measure TTFT and TPOT as the tokens
+ * The API a request goes to, after checking its shape: exactly one of `messages` (a non-empty array of
+ * `{role, content}` strings) or `prompt` (a string), and `stop` an array of strings when given.
+ * @throws LlmEndpointError `client`, not retriable, naming the problem (JavaScript callers can send anything).
+ */
+export function requestApi(request: CompletionRequest): CompletionApi {
+  const endpoint = request.endpoint;
+  const invalid = (why: string): LlmEndpointError =>
+    new LlmEndpointError(`invalid completion request for ${endpoint}: ${why}`, { source: 'client', retriable: false, endpoint });
+  const r = request as { messages?: unknown; prompt?: unknown; stop?: unknown };
+  const hasMessages = r.messages !== undefined;
+  const hasPrompt = r.prompt !== undefined;
+  if (hasMessages && hasPrompt) throw invalid('it has both messages (chat) and prompt (completions); give exactly one');
+  if (!hasMessages && !hasPrompt) throw invalid('it has neither messages (chat) nor prompt (completions); give exactly one');
+  if (r.stop !== undefined && !(Array.isArray(r.stop) && r.stop.every((s) => typeof s === 'string'))) throw invalid('stop must be an array of strings');
+  if (hasPrompt) {
+    if (typeof r.prompt !== 'string') throw invalid(`prompt must be a string, got ${typeof r.prompt}`);
+    return 'completions';
+  }
+  if (!Array.isArray(r.messages) || r.messages.length === 0) throw invalid('messages must be a non-empty array');
+  if (!r.messages.every((m) => isObject(m) && typeof m['role'] === 'string' && typeof m['content'] === 'string'))
+    throw invalid('every message must be {role: string, content: string}');
+  return 'chat';
+}
+
+/**
+ * OpenAI-compatible client for the chat-completions and completions APIs that always streams, so that it can measure TTFT and TPOT as the tokens
  * arrive. Every failure is thrown as {@link LlmEndpointError}, classified for retries and circuit breakers.
  */
 export class ChatCompletionsClient {
@@ -102,12 +159,17 @@ export class ChatCompletionsClient {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** Sends one chat completion (streamed) and resolves with the assembled text, usage and timings. */
+  /**
+   * Sends one completion (streamed) and resolves with the assembled text, usage and timings: a chat completion
+   * (`messages`, `/v1/chat/completions`) or a text completion (`prompt`, `/v1/completions`).
+   * @throws LlmEndpointError classified as in the README; `client` for a malformed request (see {@link requestApi}).
+   */
   async complete(request: CompletionRequest): Promise<CompletionResult> {
     const endpoint = request.endpoint;
+    const api = requestApi(request);
     let url: string;
     try {
-      url = new URL(chatCompletionsUrl(endpoint)).toString();
+      url = new URL(api === 'chat' ? chatCompletionsUrl(endpoint) : completionsUrl(endpoint)).toString();
     } catch (cause) {
       throw new LlmEndpointError(`invalid endpoint URL ${JSON.stringify(endpoint)}`, { source: 'client', retriable: false, endpoint, cause });
     }
@@ -123,7 +185,10 @@ export class ChatCompletionsClient {
     const timeoutSignal = AbortSignal.timeout(Math.ceil(timeoutMs));
     const signal = request.signal ? AbortSignal.any([request.signal, timeoutSignal]) : timeoutSignal;
 
-    const body: Json = { ...request.extra, model: request.model, messages: request.messages, max_tokens: request.max_tokens };
+    const body: Json = { ...request.extra, model: request.model, max_tokens: request.max_tokens };
+    if (api === 'chat') body['messages'] = request.messages;
+    else body['prompt'] = request.prompt;
+    if (request.stop !== undefined) body['stop'] = request.stop;
     if (request.temperature !== undefined) body['temperature'] = request.temperature;
     body['stream'] = true;
     body['stream_options'] = { include_usage: true };

@@ -1,6 +1,12 @@
 export {
   ChatCompletionsClient,
   chatCompletionsUrl,
+  completionsUrl,
+  requestApi,
+  type ChatCompletionRequest,
+  type TextCompletionRequest,
+  type CompletionRequestBase,
+  type CompletionApi,
   type ChatCompletionsClientOptions,
   type ChatMessage,
   type ChatRole,

@@ -1,17 +1,31 @@
 import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { Tier } from '@llmgov/contracts';
+import { PromptTemplateError, loadPromptTemplate, templateId, type PromptTemplate } from './prompt-template.js';
 
 /** The model tiers, smallest first. */
 export const TIERS = ['S', 'M', 'L'] as const satisfies readonly Tier[];
 
+/**
+ * The repository's default prompt template, infra/prompts/rag-chat.v1.json (this file is
+ * services/inference-worker/dist/src/pools/pool-config.js): the system prompt, then "Context:\n[1] …\n\nQuestion: …".
+ */
+export const DEFAULT_PROMPT_TEMPLATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../../infra/prompts/rag-chat.v1.json');
+
 const endpointSchema = z.object({
-  /** Base URL of an OpenAI-compatible vLLM server (`/v1/chat/completions` and `/metrics` below it). */
+  /** Base URL of an OpenAI-compatible server: vLLM or llama.cpp's (`/v1/…` and `/metrics` below it). */
   url: z.url(),
   /** Requests this worker instance keeps in flight on the endpoint (count). */
   max_inflight: z.int().min(1).max(4096),
-  /** The server's `--max-num-seqs` (count); used for the GPU-seconds estimate. */
+  /**
+   * The server's `--max-num-seqs` (vLLM) or `--parallel` slot count (llama.cpp) (count); used for the GPU-seconds
+   * estimate, and for llama.cpp as the `totalSlots` of the slot-occupancy KV figure.
+   */
   max_num_seqs: z.int().min(1).max(4096),
+  /** Metric names of the engine's `/metrics`: `vllm:*`, `llamacpp:*`, or `auto` (detected on every scrape). */
+  metrics_dialect: z.enum(['vllm', 'llamacpp', 'auto']).default('auto'),
   /** Cost metadata passed to the cost-attributor in usage events. */
   gpu_type: z.string().min(1),
   usd_per_gpu_hour: z.number().nonnegative().finite(),
@@ -19,8 +33,12 @@ const endpointSchema = z.object({
 
 const poolSchema = z
   .object({
-    /** Model name sent in requests (vLLM `--served-model-name`). */
+    /** Model name sent in requests (vLLM `--served-model-name`, llama.cpp `--alias`). */
     model: z.string().min(1),
+    /** OpenAI API the engines are called through: `chat` (`/v1/chat/completions`) or `completions` (`/v1/completions`, base models). */
+    api: z.enum(['chat', 'completions']).default('chat'),
+    /** Prompt template file, relative to the pool file's directory; default: the repository's infra/prompts/rag-chat.v1.json. */
+    prompt_template: z.string().min(1).optional(),
     /** Requests this worker instance keeps in flight on the whole pool (count); default: the sum over endpoints. */
     max_inflight: z.int().min(1).max(65_536).optional(),
     endpoints: z.array(endpointSchema).min(1),
@@ -64,8 +82,12 @@ export const poolsFileSchema = z.object({
   pools: z.object({ S: poolSchema, M: poolSchema, L: poolSchema }),
 });
 
-export type PoolsConfig = z.infer<typeof poolsFileSchema>;
-export type PoolConfig = PoolsConfig['pools'][Tier];
+/** The pool file as validated by the schema (templates not yet loaded). */
+export type PoolsFile = z.infer<typeof poolsFileSchema>;
+/** One tier's pool: the file's fields plus its loaded prompt template. */
+export type PoolConfig = PoolsFile['pools'][Tier] & { template: PromptTemplate };
+/** A loaded pool config: the file with every pool's prompt template read and validated. */
+export type PoolsConfig = Omit<PoolsFile, 'pools'> & { pools: Record<Tier, PoolConfig> };
 export type EndpointConfig = PoolConfig['endpoints'][number];
 export type SaturationConfig = PoolsConfig['saturation'];
 export type BreakerConfig = PoolsConfig['circuit_breaker'];
@@ -74,8 +96,13 @@ export class PoolsConfigError extends Error {
   override readonly name = 'PoolsConfigError';
 }
 
-/** Parses and validates pool config JSON. @throws PoolsConfigError naming every invalid field. */
-export function parsePoolsConfig(text: string, source = 'pools config'): PoolsConfig {
+/**
+ * Parses and validates pool config JSON and loads each pool's prompt template (`prompt_template` resolved against
+ * `baseDir`, default: the directory of `source` when it is a path, else the working directory), checking that the
+ * template's `api` is the pool's.
+ * @throws PoolsConfigError naming the file and every invalid field, including the template file and its field.
+ */
+export function parsePoolsConfig(text: string, source = 'pools config', baseDir = path.dirname(path.resolve(source))): PoolsConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -87,7 +114,26 @@ export function parsePoolsConfig(text: string, source = 'pools config'): PoolsCo
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new PoolsConfigError(`${source}: ${problems.join('; ')}`);
   }
-  return parsed.data;
+  const file = parsed.data;
+  const problems: string[] = [];
+  const pools = {} as Record<Tier, PoolConfig>;
+  for (const tier of TIERS) {
+    const pool = file.pools[tier];
+    const templateFile = pool.prompt_template !== undefined ? path.resolve(baseDir, pool.prompt_template) : DEFAULT_PROMPT_TEMPLATE;
+    try {
+      const template = loadPromptTemplate(templateFile);
+      if (template.api !== pool.api)
+        throw new PromptTemplateError(
+          `prompt template ${templateFile} (${templateId(template)}) is for api "${template.api}", the pool's api is "${pool.api}"`,
+        );
+      pools[tier] = { ...pool, template };
+    } catch (err) {
+      if (!(err instanceof PromptTemplateError)) throw err;
+      problems.push(`pools.${tier}.prompt_template: ${err.message}`);
+    }
+  }
+  if (problems.length > 0) throw new PoolsConfigError(`${source}: ${problems.join('; ')}`);
+  return { ...file, pools };
 }
 
 /** Largest pool config file read, bytes: a few hundred endpoints fit in far less. */

@@ -4,8 +4,15 @@ import { EndpointPool } from './endpoint-pool.js';
 
 const sat = { queue_depth_threshold: 5, kv_cache_util_threshold: 0.8, metrics_staleness_ms: 1_000, high_watermark: 1, low_watermark: 0.7 };
 const breaker = { consecutive_failures: 3, failure_ratio: 0.1, window_ms: 10_000, min_requests: 10, recovery_ms: 5_000, half_open_probes: 1 };
-const ep = (url: string, max_inflight = 2) => ({ url, max_inflight, max_num_seqs: 4, gpu_type: 'L4', usd_per_gpu_hour: 1 });
-const pool = (urls: string[], max?: number) => ({ model: 'm', endpoints: urls.map((u) => ep(u)), ...(max ? { max_inflight: max } : {}) });
+const ep = (url: string, max_inflight = 2) => ({ url, max_inflight, max_num_seqs: 4, metrics_dialect: 'auto' as const, gpu_type: 'L4', usd_per_gpu_hour: 1 });
+const template = { name: 't', version: 1, api: 'chat' as const, messages: [{ role: 'user' as const, content: '{{question}}' }], file: '/t.json' };
+const pool = (urls: string[], max?: number) => ({
+  model: 'm',
+  api: 'chat' as const,
+  template,
+  endpoints: urls.map((u) => ep(u)),
+  ...(max ? { max_inflight: max } : {}),
+});
 
 describe(EndpointPool.name, () => {
   it('bounds in-flight calls per endpoint and per pool, and waits for a slot', async () => {

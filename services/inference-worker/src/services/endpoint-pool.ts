@@ -1,5 +1,6 @@
 import type { Tier } from '@llmgov/contracts';
 import { poolMaxInflight, type BreakerConfig, type EndpointConfig, type PoolConfig, type SaturationConfig } from '../pools/pool-config.js';
+import type { PromptTemplate } from '../pools/prompt-template.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { pickBest, type Candidate } from './endpoint-scoring.js';
 import { endpointSaturation, poolSaturation, type EngineLoad } from './saturation.js';
@@ -27,6 +28,8 @@ export interface EndpointSnapshot {
   inflight: number;
   breaker: BreakerState;
   saturation: number;
+  /** Metrics dialect of the last scrape (`vllm`, `llamacpp`), when known. */
+  dialect?: string;
 }
 
 /** How often a waiting `acquire` re-checks on its own (open circuits half-open with time), ms. */
@@ -54,6 +57,21 @@ export class EndpointPool {
 
   get model(): string {
     return this.cfg.model;
+  }
+
+  /** The OpenAI API the pool's engines are called through. */
+  get api(): PoolConfig['api'] {
+    return this.cfg.api;
+  }
+
+  /** The pool's prompt template (loaded and validated with the config). */
+  get template(): PromptTemplate {
+    return this.cfg.template;
+  }
+
+  /** The endpoints' configs (url, limits, metrics dialect), in file order. */
+  get endpointConfigs(): EndpointConfig[] {
+    return [...this.endpoints.values()].map((s) => s.cfg);
   }
 
   /** This worker's in-flight bound for the pool (count). */
@@ -159,6 +177,7 @@ export class EndpointPool {
       inflight: s.inflight,
       breaker: s.breaker.state,
       saturation: endpointSaturation(s.load, now, this.saturationCfg),
+      ...(s.load?.dialect !== undefined ? { dialect: s.load.dialect } : {}),
     }));
   }
 

@@ -71,12 +71,12 @@ export class FlowController implements OnModuleInit, OnApplicationBootstrap, OnA
       await Promise.all(
         TIERS.flatMap((tier) => {
           const pool = this.registry.pool(tier);
-          return pool.urls.map(async (url) => {
+          return pool.endpointConfigs.map(async (endpoint) => {
             try {
-              pool.setLoad(url, await this.scrape(url, timeoutMs));
+              pool.setLoad(endpoint.url, await this.scrape(endpoint, timeoutMs));
             } catch (err) {
-              this.metrics.scrapeErrors.inc({ endpoint: url });
-              this.logger.debug({ endpoint: url, error: (err as Error).message }, 'metrics scrape failed');
+              this.metrics.scrapeErrors.inc({ endpoint: endpoint.url });
+              this.logger.debug({ endpoint: endpoint.url, error: (err as Error).message }, 'metrics scrape failed');
             }
           });
         }),

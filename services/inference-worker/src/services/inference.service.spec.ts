@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,19 @@ const fixture = JSON.parse(
 const dir = mkdtempSync(path.join(os.tmpdir(), 'inference-spec-'));
 const POOLS_FILE = path.join(dir, 'pools.json');
 const endpoint = (url: string, max_num_seqs = 4) => ({ url, max_inflight: 2, max_num_seqs, gpu_type: 'NVIDIA L4 24GB', usd_per_gpu_hour: 0.8 });
+// Tier L speaks the completions API through a template beside the pool file (a path relative to it).
+mkdirSync(path.join(dir, 'prompts'));
+writeFileSync(
+  path.join(dir, 'prompts', 'qa-completions.v2.json'),
+  JSON.stringify({
+    name: 'qa-completions',
+    version: 2,
+    api: 'completions',
+    max_context_chunks: 1,
+    stop: ['\n'],
+    prompt: 'Context: {{context}}\nQ: {{question}}\nA:',
+  }),
+);
 writeFileSync(
   POOLS_FILE,
   JSON.stringify({
@@ -33,7 +46,7 @@ writeFileSync(
     pools: {
       S: { model: 'sim-s', endpoints: [endpoint('http://s1.test'), endpoint('http://s2.test')] },
       M: { model: 'sim-m', endpoints: [endpoint('http://m1.test')] },
-      L: { model: 'sim-l', endpoints: [endpoint('http://l1.test')] },
+      L: { model: 'sim-l', api: 'completions', prompt_template: 'prompts/qa-completions.v2.json', endpoints: [endpoint('http://l1.test')] },
     },
   }),
 );
@@ -136,6 +149,45 @@ describe(InferenceService.name, () => {
     assert.equal(markers.done.get(doneKey), 'completed');
     assert.deepEqual(leases.acquired, [RedisKeys.inferenceLease(fixture.job_id, fixture.attempt)]);
     assert.equal(leases.released, 1);
+  });
+
+  it("sends the default template's chat layout: the system prompt, then the numbered context and the question", async () => {
+    const { sut, client } = setup();
+    const context = [
+      { chunk_id: 'c1', document_id: 'd1', text: 'Lourdes is in France.', score: 0.9 },
+      { chunk_id: 'c2', document_id: 'd2', text: 'In 1858 Mary appeared to Bernadette.', score: 0.8 },
+    ];
+    await sut.infer(routed({ context }), ctx);
+    const call = client.calls[0]!;
+    assert.equal(call.prompt, undefined);
+    assert.equal(call.stop, undefined);
+    assert.deepEqual(call.messages, [
+      { role: 'system', content: 'Answer briefly.' },
+      {
+        role: 'user',
+        content: `Context:\n[1] Lourdes is in France.\n\n[2] In 1858 Mary appeared to Bernadette.\n\nQuestion: ${fixture.prompt}`,
+      },
+    ]);
+    await sut.infer(routed({ job_id: 'no-context', system_prompt: null, context: [] }), ctx);
+    assert.deepEqual(client.calls[1]!.messages, [
+      { role: 'system', content: loadWorkerConfig().DEFAULT_SYSTEM_PROMPT },
+      { role: 'user', content: `Question: ${fixture.prompt}` },
+    ]);
+  });
+
+  it("sends a completions pool's rendered prompt with the template's stop sequences", async () => {
+    const { sut, client, publisher } = setup();
+    const context = [
+      { chunk_id: 'c1', document_id: 'd1', text: 'Lourdes is in France.', score: 0.9 },
+      { chunk_id: 'c2', document_id: 'd2', text: 'Not placed: max_context_chunks is 1.', score: 0.8 },
+    ];
+    assert.deepEqual(await sut.infer(routed({ tier: 'L', context }), ctx), { status: 'success' });
+    const call = client.calls[0]!;
+    assert.equal(call.endpoint, 'http://l1.test');
+    assert.equal(call.messages, undefined);
+    assert.equal(call.prompt, `Context: [1] Lourdes is in France.\nQ: ${fixture.prompt}\nA:`);
+    assert.deepEqual(call.stop, ['\n']);
+    assert.equal(publisher.on<InferenceCompleted>(Topics.inferenceCompleted)[0]!.model, 'sim-l');
   });
 
   it('a redelivery of a finished attempt is skipped without calling the engine', async () => {

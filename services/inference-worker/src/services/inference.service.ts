@@ -19,7 +19,7 @@ import type { EndpointConfig } from '../pools/pool-config.js';
 import type { CallOutcome, EndpointLease } from './endpoint-pool.js';
 import { PoolRegistry } from './pool-registry.js';
 import { WorkerMetrics } from './worker-metrics.js';
-import { buildMessages } from './prompt-builder.js';
+import { renderPrompt } from '../pools/prompt-template.js';
 import { JobLeases, type JobLease } from '../adapters/job-lease.js';
 
 const DONE_TTL_S = 7 * 24 * 3600;
@@ -130,14 +130,23 @@ export class InferenceService {
         tried.add(lease.endpoint.url);
         sentAt = Date.now();
         try {
-          const result = await this.client.complete({
+          // The pool's versioned template: chat messages, or a completions prompt with its stop sequences.
+          const rendered = renderPrompt(pool.template, {
+            systemPrompt: req.system_prompt ?? this.config.DEFAULT_SYSTEM_PROMPT,
+            question: req.prompt,
+            context: req.context,
+          });
+          const common = {
             endpoint: lease.endpoint.url,
             model: pool.model,
-            messages: buildMessages(req.system_prompt ?? this.config.DEFAULT_SYSTEM_PROMPT, req.prompt, req.context),
             max_tokens: req.max_tokens,
             temperature: req.temperature,
             deadlineMs: req.deadline_at,
-          });
+            ...(rendered.stop !== undefined ? { stop: rendered.stop } : {}),
+          };
+          const result = await this.client.complete(
+            rendered.api === 'chat' ? { ...common, messages: rendered.messages } : { ...common, prompt: rendered.prompt },
+          );
           pool.release(lease, 'success');
           return { endpoint: lease.endpoint, result };
         } catch (err) {

@@ -3,6 +3,7 @@ import type { Tier } from '@llmgov/contracts';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import { WORKER_CONFIG, type WorkerConfig } from '../config.js';
 import { TIERS, loadPoolsConfig, type PoolsConfig } from '../pools/pool-config.js';
+import { templateId } from '../pools/prompt-template.js';
 import { EndpointPool } from './endpoint-pool.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
@@ -29,6 +30,27 @@ export class PoolRegistry {
       L: new EndpointPool('L', c.pools.L, c.saturation, c.circuit_breaker),
     };
     metrics.configVersion.set(c.version);
+    this.publishTemplates();
+    logger.info({ version: c.version, file: config.POOLS_FILE, templates: this.templates() }, 'pool config loaded');
+  }
+
+  /** Each tier's prompt template as `name@version`, its api and file (for logs). */
+  templates(): Record<Tier, { template: string; api: string; file: string }> {
+    const of = (t: Tier) => ({
+      template: templateId(this.current.pools[t].template),
+      api: this.current.pools[t].api,
+      file: this.current.pools[t].template.file,
+    });
+    return { S: of('S'), M: of('M'), L: of('L') };
+  }
+
+  /** `inference_prompt_template_info{tier, template, api}` = 1 for the templates in use (older ones removed). */
+  private publishTemplates(): void {
+    this.metrics.promptTemplate.reset();
+    for (const tier of TIERS) {
+      const pool = this.current.pools[tier];
+      this.metrics.promptTemplate.set({ tier, template: templateId(pool.template), api: pool.api }, 1);
+    }
   }
 
   get config(): PoolsConfig {
@@ -49,8 +71,14 @@ export class PoolRegistry {
     this.current = next;
     for (const tier of TIERS) this.pools[tier].configure(next.pools[tier], next.saturation, next.circuit_breaker);
     this.metrics.configVersion.set(next.version);
+    this.publishTemplates();
     this.logger.info(
-      { previous_version: previous, version: next.version, endpoints: Object.fromEntries(TIERS.map((t) => [t, this.pools[t].urls])) },
+      {
+        previous_version: previous,
+        version: next.version,
+        endpoints: Object.fromEntries(TIERS.map((t) => [t, this.pools[t].urls])),
+        templates: this.templates(),
+      },
       'pool config applied',
     );
     for (const l of this.listeners) l(next);

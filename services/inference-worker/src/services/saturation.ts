@@ -1,6 +1,10 @@
 import type { SaturationConfig } from '../pools/pool-config.js';
 
-/** Last scrape of an endpoint's vLLM gauges (`vllm:num_requests_running`, `…_waiting`, `vllm:kv_cache_usage_perc`). */
+/**
+ * Last scrape of an endpoint's saturation gauges, whatever the engine: vLLM's `vllm:num_requests_running`,
+ * `…_waiting`, `vllm:kv_cache_usage_perc`, or llama.cpp's `llamacpp:requests_processing`, `…_deferred` and slot
+ * occupancy (see `scrapeEngineMetrics` in @llmgov/llm-clients for the mapping).
+ */
 export interface EngineLoad {
   running: number;
   waiting: number;
@@ -8,6 +12,8 @@ export interface EngineLoad {
   kvCacheUsage: number;
   /** Epoch ms of the scrape. */
   scrapedAt: number;
+  /** Which engine's metric names were read (`vllm`, `llamacpp`), when the scraper says. */
+  dialect?: string;
 }
 
 /**

@@ -24,6 +24,8 @@ export class WorkerMetrics {
   readonly flowControl: Counter<'tier' | 'action'>;
   readonly configVersion: Gauge;
   readonly configReloads: Counter<'outcome'>;
+  /** 1 for each tier's prompt template in use (`template` = `name@version`), Prometheus' `_info` convention. */
+  readonly promptTemplate: Gauge<'tier' | 'template' | 'api'>;
 
   constructor(platform: PlatformMetrics) {
     const registers = [platform.registry];
@@ -60,6 +62,12 @@ export class WorkerMetrics {
     this.scrapeErrors = new Counter({ name: 'inference_metrics_scrape_errors_total', help: 'Failed /metrics scrapes', labelNames: ['endpoint'], registers });
     this.flowControl = new Counter({ name: 'inference_flow_control_total', help: 'Pause and resume decisions', labelNames: ['tier', 'action'], registers });
     this.configVersion = new Gauge({ name: 'inference_pool_config_version', help: 'Version of the pool config in use', registers });
+    this.promptTemplate = new Gauge({
+      name: 'inference_prompt_template_info',
+      help: 'Prompt template in use per tier (name@version) and the API it renders for; value 1',
+      labelNames: ['tier', 'template', 'api'],
+      registers,
+    });
     this.configReloads = new Counter({
       name: 'inference_pool_config_reloads_total',
       help: 'Pool config reloads by outcome',
