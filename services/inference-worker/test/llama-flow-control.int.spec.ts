@@ -37,6 +37,10 @@ const FAR_DEADLINE_MS = 10 * 60_000;
 const MAX_INFLIGHT = 3;
 
 const found = localModels();
+/** Each test starts with this: without the model files it fails with the reason and the fix. */
+function requireModels(): void {
+  if (found.missing !== undefined) assert.fail(`the real llama.cpp models are not installed: ${found.missing} (or bash scripts/setup.sh --models)`);
+}
 
 let config: PlatformConfig;
 let kafka: Kafka;
@@ -186,7 +190,6 @@ const TEMPLATE = 'inference_prompt_template_info';
 // ------------------------------------------------------------------------------------------------ lifecycle
 
 before(async () => {
-  if (found.missing !== undefined) throw new Error(`the real llama.cpp models are not installed: ${found.missing} (or bash scripts/setup.sh --models)`);
   config = loadPlatformConfig();
   tmpDir = mkdtempSync(path.join(os.tmpdir(), 'iw-llama-it-'));
   kafka = createKafka(`it-iw-llama-${run}`, config.KAFKA_BROKERS, createLogger('it', 'error'));
@@ -196,7 +199,8 @@ before(async () => {
   await producer.connect();
   serde = new AvroSerde(new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }));
   // One slot, a small KV cache: one request runs, the others are deferred by the engine.
-  engine = await startLlamaEngine({ model: found.models.smollm2Gguf, parallel: 1, ctxSize: 1024, alias: 'smollm2-135m-instruct' });
+  if (found.missing === undefined)
+    engine = await startLlamaEngine({ model: found.models.smollm2Gguf, parallel: 1, ctxSize: 1024, alias: 'smollm2-135m-instruct' });
 });
 
 after(async () => {
@@ -213,6 +217,7 @@ describe('inference worker on a real llama.cpp engine (SmolLM2-135M-Instruct, on
   const group = `it-iw-llama-${run}`;
 
   it('pauses the tier consumer while the engine reports its slot busy and requests deferred, resumes when it drains, and completes every job', async (t) => {
+    requireModels();
     worker = await startWorker(group, writePools(1, { api: 'chat', prompt_template: path.join(PROMPTS, 'squad-chat-smollm2.v1.json') }));
     const before0 = await metrics();
     assert.equal(before0.get(FLOW, { tier: 'M', action: 'pause' }), 0, 'not paused before the load: the idle engine was scraped');
@@ -253,6 +258,7 @@ describe('inference worker on a real llama.cpp engine (SmolLM2-135M-Instruct, on
   });
 
   it('switches the pool to the completions API and its versioned template on a reload, and rejects an invalid template', async (t) => {
+    requireModels();
     assert.ok(worker, 'the worker of the first test still runs');
     // An invalid template: the reload is rejected and version 1 stays.
     const broken = path.join(tmpDir, 'broken.v1.json');
