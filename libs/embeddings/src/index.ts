@@ -8,3 +8,4 @@ export { createEmbeddingsClient, embeddingsClientFromSettings, type EmbeddingsCo
 export { tokenize, normalizeText, ENGLISH_STOP_WORDS, MAX_TOKEN_LENGTH, type TokenizeOptions } from './text.js';
 export { fnv1a32, fmix32, featureHash, hashedBucket } from './hash.js';
 export { encodeText, countTokens, decodeTokens, breakLongRuns, MAX_RUN_CHARS } from './tokens.js';
+export { chunkText, type Chunk } from './chunker.js';

@@ -3,10 +3,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { RetriableError } from '@llmgov/errors';
 import { EffectMarkersRepository, RedisKeys } from '@llmgov/persistence';
-import { Bm25SparseEncoder, EmbeddingsError, type EmbeddingsClient } from '@llmgov/embeddings';
+import { Bm25SparseEncoder, EmbeddingsError, chunkText, type EmbeddingsClient } from '@llmgov/embeddings';
 import { Topics, type ChunkEmbedded, type DocumentValidated, type UsageRecorded } from '@llmgov/contracts';
 import { EMBEDDER_CONFIG, type EmbedderConfig } from '../config.js';
-import { chunkText } from './chunker.js';
 
 export const EMBEDDINGS_CLIENT = Symbol('EMBEDDINGS_CLIENT');
 const DONE_TTL_S = 30 * 24 * 3600;
