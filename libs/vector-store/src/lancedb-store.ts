@@ -33,9 +33,17 @@ export interface LanceDbVectorStoreOptions {
    * hashing embedder is (see README, SQuAD numbers).
    */
   hybridWeights?: { dense: number; lexical: number };
+  /**
+   * RRF constant k of hybrid search, Σ w / (k + rank) with ranks from 1. Default {@link RRF_K} = 60, the paper's value.
+   * A smaller k lets the top ranks of each list weigh more against agreement further down.
+   */
+  rrfK?: number;
   /** Where failures of background optimisation are reported. Default `console.warn`. */
   onBackgroundError?: (err: unknown, table: string) => void;
 }
+
+/** Weights of hybrid search's dense and lexical lists when `hybridWeights` is not given: plain RRF. */
+export const DEFAULT_HYBRID_WEIGHTS: Readonly<{ dense: number; lexical: number }> = Object.freeze({ dense: 1, lexical: 1 });
 
 const PRIMARY_KEY_METADATA = 'lance-schema:unenforced-primary-key:position';
 const HIT_COLUMNS = ['id', 'chunkId', 'documentId', 'text'];
@@ -83,7 +91,14 @@ export class LanceDbVectorStore implements VectorStore {
   private readonly tables = new Map<string, Promise<TableState>>();
   private closed = false;
 
+  /** @throws VectorStoreError (invalid_argument) when `rrfK` or a hybrid weight is negative or not a number. */
   constructor(options: LanceDbVectorStoreOptions) {
+    const { rrfK, hybridWeights: w } = options;
+    if (rrfK !== undefined && !(rrfK >= 0 && Number.isFinite(rrfK)))
+      throw new VectorStoreError(`rrfK must be a finite number >= 0, got ${rrfK}`, 'invalid_argument');
+    if (w !== undefined && !([w.dense, w.lexical].every((x) => x >= 0 && Number.isFinite(x)) && w.dense + w.lexical > 0)) {
+      throw new VectorStoreError(`hybridWeights must be finite, >= 0 and not both 0, got ${JSON.stringify(w)}`, 'invalid_argument');
+    }
     this.options = options;
     this.dir = resolvePath(options.dir);
     this.aliases = new AliasFile(this.dir);
@@ -176,8 +191,8 @@ export class LanceDbVectorStore implements VectorStore {
         case 'hybrid': {
           const n = hybridCandidates(q.k);
           const [dense, lexical] = await Promise.all([this.denseSearch(state.table, q.dense, where, n), this.textSearch(state.table, q.text ?? '', where, n)]);
-          const w = this.options.hybridWeights;
-          return reciprocalRankFusion<Row>([dense, lexical], (r) => r.id, RRF_K, w ? [w.dense, w.lexical] : undefined)
+          const w = this.options.hybridWeights ?? DEFAULT_HYBRID_WEIGHTS;
+          return reciprocalRankFusion<Row>([dense, lexical], (r) => r.id, this.options.rrfK ?? RRF_K, [w.dense, w.lexical])
             .slice(0, q.k)
             .map(({ item, score }) => hit(item, score));
         }
