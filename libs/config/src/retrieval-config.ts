@@ -9,6 +9,11 @@ import { intFromEnv } from './load-config.js';
  * - `EMBEDDING_DIMENSIONS`: dense vector size.
  * - `CHUNK_MAX_TOKENS`, `CHUNK_OVERLAP_TOKENS`: chunk size and overlap in tokens (cl100k_base).
  */
+/** Default chunk size of the embedder, cl100k_base tokens (`CHUNK_MAX_TOKENS`). */
+export const DEFAULT_CHUNK_MAX_TOKENS = 256;
+/** Default overlap of neighbouring chunks, cl100k_base tokens (`CHUNK_OVERLAP_TOKENS`). */
+export const DEFAULT_CHUNK_OVERLAP_TOKENS = 32;
+
 export const retrievalEnv = {
   VECTOR_STORE: z.enum(['lancedb', 'qdrant']).default('lancedb'),
   VECTOR_STORE_DIR: z.string().default('.local/vectors'),
@@ -25,6 +30,6 @@ export const retrievalEnv = {
   EMBEDDINGS_URL: z.url().optional(),
   EMBEDDINGS_MODEL: z.string().optional(),
   EMBEDDING_DIMENSIONS: intFromEnv(8, 8192).default(384),
-  CHUNK_MAX_TOKENS: intFromEnv(16, 8192).default(256),
-  CHUNK_OVERLAP_TOKENS: intFromEnv(0, 1024).default(32),
+  CHUNK_MAX_TOKENS: intFromEnv(16, 8192).default(DEFAULT_CHUNK_MAX_TOKENS),
+  CHUNK_OVERLAP_TOKENS: intFromEnv(0, 1024).default(DEFAULT_CHUNK_OVERLAP_TOKENS),
 };
