@@ -128,8 +128,9 @@ describe(LanceDbVectorStore.name, () => {
         await store.close();
       }
     };
-    assert.deepEqual(await order({}), ['B', 'A'], 'plain RRF: B is in both lists');
-    assert.deepEqual(await order({ hybridWeights: { dense: 3, lexical: 1 } }), ['B', 'A']);
+    assert.deepEqual(await order({}), ['B', 'A'], 'defaults: B is in both lists');
+    assert.deepEqual(await order({ rrfK: 60, hybridWeights: { dense: 1, lexical: 1 } }), ['B', 'A'], 'plain RRF');
+    assert.deepEqual(await order({ hybridWeights: { dense: 3, lexical: 1 }, rrfK: 60 }), ['B', 'A']);
     assert.deepEqual(await order({ hybridWeights: { dense: 3, lexical: 1 }, rrfK: 0 }), ['A', 'B']);
     assert.deepEqual(await order({ hybridWeights: { dense: 1, lexical: 0 } }), ['A', 'B'], 'lexical weight 0: dense order');
     assert.throws(() => new LanceDbVectorStore({ dir, rrfK: -1 }), /rrfK/);

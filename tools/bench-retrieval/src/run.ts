@@ -3,7 +3,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { chunkText, OpenAIEmbeddingsClient } from '@llmgov/embeddings';
 import { loadEmbeddingModel, startEmbeddingsServer, type EmbeddingsServerHandle } from '@llmgov/embeddings-server';
-import { DEFAULT_HYBRID_WEIGHTS, LanceDbVectorStore, pointId, RRF_K, type ChunkPoint, type SearchMode } from '@llmgov/vector-store';
+import { DEFAULT_HYBRID_RRF_K, DEFAULT_HYBRID_WEIGHTS, LanceDbVectorStore, pointId, type ChunkPoint, type SearchMode } from '@llmgov/vector-store';
 import { loadSquad } from '@llmgov/demo';
 import { percentile, ScoreAccumulator, type RetrievalScores } from './metrics.js';
 import { lexicalQuery, variantLabel, type HybridVariant, type LexicalQueryForm } from './settings.js';
@@ -181,11 +181,11 @@ export async function runRetrievalBench(o: BenchOptions, progress: BenchProgress
     };
     row('bm25', 'sparse', o.query, base, { query: o.query });
     row('dense', 'dense', o.query, base, {});
-    row('hybrid', 'hybrid', o.query, base, { query: o.query, rrfK: RRF_K, ...DEFAULT_HYBRID_WEIGHTS });
+    row('hybrid', 'hybrid', o.query, base, { query: o.query, rrfK: DEFAULT_HYBRID_RRF_K, ...DEFAULT_HYBRID_WEIGHTS });
     for (const v of o.variants) {
       const query = v.query ?? o.query;
       const weights = { dense: v.dense ?? DEFAULT_HYBRID_WEIGHTS.dense, lexical: v.lexical ?? DEFAULT_HYBRID_WEIGHTS.lexical };
-      const rrfK = v.rrfK ?? RRF_K;
+      const rrfK = v.rrfK ?? DEFAULT_HYBRID_RRF_K;
       // A store instance per setting on the same directory: the same table, searched with other fusion options.
       const store = new LanceDbVectorStore({ dir, rrfK, hybridWeights: weights, optimizeEveryWrites: 0, optimizeEveryRows: 0 });
       stores.push(store);
