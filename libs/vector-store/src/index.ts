@@ -8,3 +8,4 @@ export { QdrantVectorStore, type QdrantVectorStoreOptions } from './qdrant-store
 export { createVectorStore, vectorStoreFromSettings, type VectorStoreConfig, type VectorStoreSettings } from './factory.js';
 export { MAX_K } from './validate.js';
 export { DelayedVectorStore, FAULT_DELAY_FILE_ENV, type DelayedVectorStoreOptions } from './fault-delay.js';
+export { indexVersion, INDEX_REVISION, type EmbeddingSpace } from './index-version.js';
