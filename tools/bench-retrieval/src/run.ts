@@ -3,7 +3,15 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { chunkText, OpenAIEmbeddingsClient } from '@llmgov/embeddings';
 import { loadEmbeddingModel, startEmbeddingsServer, type EmbeddingsServerHandle } from '@llmgov/embeddings-server';
-import { DEFAULT_HYBRID_RRF_K, DEFAULT_HYBRID_WEIGHTS, LanceDbVectorStore, pointId, type ChunkPoint, type SearchMode } from '@llmgov/vector-store';
+import {
+  DEFAULT_HYBRID_RRF_K,
+  DEFAULT_HYBRID_WEIGHTS,
+  indexVersion,
+  LanceDbVectorStore,
+  pointId,
+  type ChunkPoint,
+  type SearchMode,
+} from '@llmgov/vector-store';
 import { loadSquad } from '@llmgov/demo';
 import { percentile, ScoreAccumulator, type RetrievalScores } from './metrics.js';
 import { lexicalQuery, variantLabel, type HybridVariant, type LexicalQueryForm } from './settings.js';
@@ -12,8 +20,6 @@ import { lexicalQuery, variantLabel, type HybridVariant, type LexicalQueryForm }
 const TENANT = 'bench';
 /** Chunks retrieved per question and mode: recall@10 and MRR@10 read the top 10. */
 const K = 10;
-/** Collection name in the bench's own temporary LanceDB directory. */
-const COLLECTION = 'squad_chunks';
 
 export interface BenchOptions {
   /** SQuAD v1.1-format file. */
@@ -55,7 +61,8 @@ export interface BenchSummary {
   paragraphs: number;
   questions: number;
   chunking: { maxTokens: number; overlapTokens: number; chunks: number; meanTokens: number; paragraphsSplit: number };
-  model: { name: string; dimensions: number; maxTokens: number; modelDir: string; server: string };
+  /** `collection`: the index version the platform's indexer would give these chunks (libs/vector-store `indexVersion`). */
+  model: { name: string; dimensions: number; maxTokens: number; modelDir: string; server: string; collection: string };
   indexing: { embedSeconds: number; chunksPerSecond: number; modelTokens: number; upsertSeconds: number };
   /** One /v1/embeddings request per question through OpenAIEmbeddingsClient, ms. */
   queryEmbeddingMs: { p50: number; p95: number };
@@ -143,7 +150,7 @@ export async function runRetrievalBench(o: BenchOptions, progress: BenchProgress
     progress.phase('embedding chunks', points.length);
     const dense: (number[] | Float32Array)[] = [];
     let modelTokens = 0;
-    let modelTag = '';
+    let space = { model: model.name, modelVersion: model.name, dimensions: model.dimensions };
     const tEmbed = performance.now();
     for (let i = 0; i < points.length; i += o.batch) {
       aborted();
@@ -154,24 +161,27 @@ export async function runRetrievalBench(o: BenchOptions, progress: BenchProgress
       );
       dense.push(...r.vectors);
       modelTokens += r.usage.prompt_tokens;
-      modelTag = `${r.model}@${r.modelVersion}`;
+      space = { model: r.model, modelVersion: r.modelVersion, dimensions: r.dimensions };
       progress.tick(batch.length);
     }
     const embedSeconds = (performance.now() - tEmbed) / 1000;
     progress.done();
 
     dir = await mkdtemp(join(os.tmpdir(), 'bench-retrieval-'));
+    // Named as the indexer names the platform's collection for this model (in the bench's own temporary directory).
+    const collection = indexVersion(space);
+    const modelTag = `${space.model}@${space.modelVersion}`;
     const base = new LanceDbVectorStore({ dir, optimizeEveryWrites: 0, optimizeEveryRows: 0 });
     stores.push(base);
     const tUpsert = performance.now();
-    await base.ensureCollection(COLLECTION, { dimensions: model.dimensions });
+    await base.ensureCollection(collection, { dimensions: model.dimensions });
     for (let i = 0; i < points.length; i += 500) {
       await base.upsert(
-        COLLECTION,
+        collection,
         points.slice(i, i + 500).map((p, j) => ({ ...p, dense: dense[i + j]!, embeddingModel: modelTag })),
       );
     }
-    await base.optimize(COLLECTION); // FTS and fragments up to date, as a backfilled platform index would be
+    await base.optimize(collection); // FTS and fragments up to date, as a backfilled platform index would be
     const upsertSeconds = (performance.now() - tUpsert) / 1000;
 
     // --- rows ----------------------------------------------------------------------------------------------------
@@ -206,7 +216,7 @@ export async function runRetrievalBench(o: BenchOptions, progress: BenchProgress
         let text = texts.get(r.query);
         if (text === undefined) texts.set(r.query, (text = lexicalQuery(q.question, r.query)));
         const ts = performance.now();
-        const hits = await r.store.search(COLLECTION, { tenantId: TENANT, dense: vectors[0]!, text, k: K, mode: r.mode });
+        const hits = await r.store.search(collection, { tenantId: TENANT, dense: vectors[0]!, text, k: K, mode: r.mode });
         r.searchMs.push(performance.now() - ts);
         r.scores.add(
           hits.map((h) => h.documentId),
@@ -245,7 +255,14 @@ export async function runRetrievalBench(o: BenchOptions, progress: BenchProgress
         meanTokens: round(tokens / points.length, 1),
         paragraphsSplit: split,
       },
-      model: { name: model.name, dimensions: model.dimensions, maxTokens: model.maxTokens, modelDir: o.modelDir, server: 'in-process, HTTP on loopback' },
+      model: {
+        name: model.name,
+        dimensions: model.dimensions,
+        maxTokens: model.maxTokens,
+        modelDir: o.modelDir,
+        server: 'in-process, HTTP on loopback',
+        collection,
+      },
       indexing: {
         embedSeconds: round(embedSeconds, 1),
         chunksPerSecond: round(points.length / embedSeconds, 1),
