@@ -122,12 +122,12 @@ try {
     progress,
     abort.signal,
   );
-  const command = `npm run bench:retrieval -- ${process.argv.slice(2).join(' ')}`.trim();
+  const args = process.argv.slice(2); // the CLI's arguments, as `npm run bench:retrieval -- ARGS` passes them
   if (o.summary) {
     mkdirSync(path.dirname(path.resolve(o.summary)), { recursive: true });
-    writeFileSync(o.summary, `${JSON.stringify({ command, ...summary }, null, 2)}\n`);
+    writeFileSync(o.summary, `${JSON.stringify({ args, ...summary }, null, 2)}\n`);
   }
-  if (o.json) process.stdout.write(`${JSON.stringify({ command, ...summary }, null, 2)}\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify({ args, ...summary }, null, 2)}\n`);
   else process.stdout.write(`${formatTable(summary)}\n${o.summary ? `summary: ${o.summary}\n` : ''}`);
 } catch (err) {
   progress.done();
