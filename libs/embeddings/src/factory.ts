@@ -1,4 +1,4 @@
-import { HashingEmbedder } from './hashing-embedder.js';
+import { HASHING_EMBEDDER_MODEL, HASHING_EMBEDDER_VERSION, HashingEmbedder } from './hashing-embedder.js';
 import { OpenAIEmbeddingsClient } from './openai-client.js';
 import type { EmbeddingsClient } from './types.js';
 
@@ -58,4 +58,17 @@ export function embeddingsClientFromSettings(s: EmbeddingsSettings): EmbeddingsC
     ...(s.EMBEDDINGS_URL ? { baseUrl: s.EMBEDDINGS_URL } : {}),
     ...(s.EMBEDDINGS_MODEL ? { model: s.EMBEDDINGS_MODEL } : {}),
   });
+}
+
+/**
+ * The embedding space the configured client is expected to produce: `{model, modelVersion, dimensions}`. For `local`,
+ * the hashing embedder's model and version (`local-hashing-ngram`, `v1`); for `openai`, `EMBEDDINGS_MODEL` as name and
+ * version (what `OpenAIEmbeddingsClient` reports when the server answers under the requested name). The served identity
+ * in each `EmbeddingsResult` is the authority; this is what a service that embeds nothing (the indexer) expects.
+ * @throws Error when `EMBEDDINGS=openai` has no `EMBEDDINGS_MODEL`.
+ */
+export function configuredEmbeddingSpace(s: EmbeddingsSettings): { model: string; modelVersion: string; dimensions: number } {
+  if (s.EMBEDDINGS === 'local') return { model: HASHING_EMBEDDER_MODEL, modelVersion: HASHING_EMBEDDER_VERSION, dimensions: s.EMBEDDING_DIMENSIONS };
+  if (!s.EMBEDDINGS_MODEL) throw new Error('EMBEDDINGS=openai needs EMBEDDINGS_MODEL');
+  return { model: s.EMBEDDINGS_MODEL, modelVersion: s.EMBEDDINGS_MODEL, dimensions: s.EMBEDDING_DIMENSIONS };
 }

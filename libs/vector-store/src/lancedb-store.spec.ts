@@ -107,4 +107,34 @@ describe(LanceDbVectorStore.name, () => {
     }
     await assert.rejects(store.count('named_v1'), /closed/);
   });
+  it('hybrid fusion follows the rrfK and hybridWeights options, and rejects bad ones', async () => {
+    // Query vector e1 and text "zeta". Dense list: A (cosine 1), then B (cosine 0.71); lexical list: B only.
+    // Weighted RRF with dense 3, lexical 1: A = 3/(k+1), B = 3/(k+2) + 1/(k+1), so B - A = (k-1)/((k+1)(k+2)):
+    // B first at k = 60, A first at k = 0.
+    const e = (i: number, j?: number): number[] => Array.from({ length: DIMS }, (_, d) => (d === i || d === j ? 1 : 0));
+    const pts: ChunkPoint[] = [
+      { ...point('t', 'dA', 'A', 'alpha only'), dense: e(0) },
+      { ...point('t', 'dB', 'B', 'zeta and more'), dense: e(0, 1) },
+    ];
+    const setup = new LanceDbVectorStore({ dir });
+    await setup.ensureCollection('fusion', { dimensions: DIMS });
+    await setup.upsert('fusion', pts);
+    await setup.close();
+    const order = async (options: { rrfK?: number; hybridWeights?: { dense: number; lexical: number } }): Promise<string[]> => {
+      const store = new LanceDbVectorStore({ dir, ...options });
+      try {
+        return (await store.search('fusion', { tenantId: 't', dense: e(0), text: 'zeta', k: 2, mode: 'hybrid' })).map((h) => h.chunkId);
+      } finally {
+        await store.close();
+      }
+    };
+    assert.deepEqual(await order({}), ['B', 'A'], 'defaults: B is in both lists');
+    assert.deepEqual(await order({ rrfK: 60, hybridWeights: { dense: 1, lexical: 1 } }), ['B', 'A'], 'plain RRF');
+    assert.deepEqual(await order({ hybridWeights: { dense: 3, lexical: 1 }, rrfK: 60 }), ['B', 'A']);
+    assert.deepEqual(await order({ hybridWeights: { dense: 3, lexical: 1 }, rrfK: 0 }), ['A', 'B']);
+    assert.deepEqual(await order({ hybridWeights: { dense: 1, lexical: 0 } }), ['A', 'B'], 'lexical weight 0: dense order');
+    assert.throws(() => new LanceDbVectorStore({ dir, rrfK: -1 }), /rrfK/);
+    assert.throws(() => new LanceDbVectorStore({ dir, hybridWeights: { dense: 0, lexical: 0 } }), /hybridWeights/);
+    assert.throws(() => new LanceDbVectorStore({ dir, hybridWeights: { dense: Number.NaN, lexical: 1 } }), /hybridWeights/);
+  });
 });

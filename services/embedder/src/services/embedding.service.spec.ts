@@ -1,12 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { HashingEmbedder } from '@llmgov/embeddings';
+import { HashingEmbedder, type EmbeddingsClient } from '@llmgov/embeddings';
 import { RecordingPublisher } from '@llmgov/testing';
 import { Topics, type DocumentValidated, type UsageRecorded } from '@llmgov/contracts';
 import type { EventPublisher } from '@llmgov/kafka-runtime';
 import type { EffectMarkersRepository } from '@llmgov/persistence';
 import { loadEmbedderConfig } from '../config.js';
-import { EmbeddingService } from './embedding.service.js';
+import { EmbeddingService, modelTag } from './embedding.service.js';
 
 /** Effect-marker double; `crash` drops every marker (a crash before the marker was written). */
 function fakeMarkers() {
@@ -34,11 +34,22 @@ const doc = (over: Partial<DocumentValidated> = {}): DocumentValidated =>
 
 describe(EmbeddingService.name, () => {
   const config = loadEmbedderConfig();
-  const setup = () => {
+  const setup = (embeddings: EmbeddingsClient = new HashingEmbedder({ dimensions: 64 }), shared = fakeMarkers()) => {
     const publisher = new RecordingPublisher();
-    const { markers, crash } = fakeMarkers();
-    const sut = new EmbeddingService(config, new HashingEmbedder({ dimensions: 64 }), markers, publisher as unknown as EventPublisher);
-    return { sut, publisher, crash };
+    const sut = new EmbeddingService(config, embeddings, shared.markers, publisher as unknown as EventPublisher);
+    return { sut, publisher, crash: shared.crash };
+  };
+
+  /** An endpoint serving a real-looking model under one name whose version can change (a new revision deployed). */
+  const servedModel = () => {
+    const inner = new HashingEmbedder({ dimensions: 64 });
+    const served = { version: 'rev-1' };
+    const client: EmbeddingsClient = {
+      embed: async (texts) => {
+        return { ...(await inner.embed(texts)), model: 'all-MiniLM-L6-v2', modelVersion: served.version };
+      },
+    };
+    return { client, served };
   };
 
   it('a redelivery after a crash before the marker republishes the same usage event id, so billing counts it once', async () => {
@@ -61,5 +72,26 @@ describe(EmbeddingService.name, () => {
     const usage = publisher.on<UsageRecorded>(Topics.usageRecorded);
     assert.equal(usage.length, 2);
     assert.notEqual(usage[0]!.event_id, usage[1]!.event_id);
+  });
+
+  it('keys idempotency on the served model and version: a new version behind the same name re-embeds', async () => {
+    const { client, served } = servedModel();
+    const { sut, publisher } = setup(client);
+    assert.equal((await sut.embedDocument(doc())).status, 'success');
+    assert.deepEqual(await sut.embedDocument(doc()), { status: 'skipped', reason: 'already embedded with this content and model' });
+    served.version = 'rev-2';
+    assert.equal((await sut.embedDocument(doc())).status, 'success', 'rev-2 has not embedded it yet');
+    assert.equal((await sut.embedDocument(doc())).status, 'skipped');
+    const chunks = publisher.on<{ event_id: string; embedding_model_version: string }>(Topics.chunkEmbedded);
+    assert.deepEqual(
+      chunks.map((c) => c.embedding_model_version),
+      ['rev-1', 'rev-2'],
+    );
+    assert.notEqual(chunks[0]!.event_id, chunks[1]!.event_id);
+    assert.equal(publisher.on<UsageRecorded>(Topics.usageRecorded).length, 2, 'billed once per model version');
+  });
+
+  it('modelTag names model, version and dimensions', () => {
+    assert.equal(modelTag({ model: 'all-MiniLM-L6-v2', modelVersion: 'rev-1', dimensions: 384 }), 'all-MiniLM-L6-v2@rev-1:384');
   });
 });

@@ -3,10 +3,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { RetriableError } from '@llmgov/errors';
 import { EffectMarkersRepository, RedisKeys } from '@llmgov/persistence';
-import { Bm25SparseEncoder, EmbeddingsError, type EmbeddingsClient } from '@llmgov/embeddings';
+import { Bm25SparseEncoder, EmbeddingsError, chunkText, type EmbeddingsClient, type EmbeddingsResult } from '@llmgov/embeddings';
 import { Topics, type ChunkEmbedded, type DocumentValidated, type UsageRecorded } from '@llmgov/contracts';
 import { EMBEDDER_CONFIG, type EmbedderConfig } from '../config.js';
-import { chunkText } from './chunker.js';
 
 export const EMBEDDINGS_CLIENT = Symbol('EMBEDDINGS_CLIENT');
 const DONE_TTL_S = 30 * 24 * 3600;
@@ -24,14 +23,15 @@ export class EmbeddingService {
   ) {}
 
   /**
-   * Idempotent by (tenant, document, content hash, model version): a redelivered or re-submitted document
-   * with unchanged content is skipped; the marker is written only after every chunk was acknowledged.
+   * Idempotent by (tenant, document, content hash, embedding space): a redelivered document whose chunks the model now
+   * serving already embedded is not published again; the marker is written only after every chunk was acknowledged.
+   * The embedding space is what the endpoint reports with the vectors (model, model version, dimensions), not the
+   * configured name, so a new model or version behind the same name re-embeds. Hence the document is embedded before
+   * the marker is read: only then is the serving model known. That costs one embedding per redelivery, which is rare
+   * (ingest-validator already drops unchanged re-submissions by content hash), and never publishes a stale space's key.
    * @throws RetriableError when the embeddings endpoint fails retriably.
    */
   async embedDocument(doc: DocumentValidated): Promise<HandlerOutcome> {
-    const modelTag = this.modelTag();
-    const doneKey = RedisKeys.documentEmbedded(doc.tenant_id, doc.document_id, doc.content_hash, modelTag);
-    if (await this.markers.isDone(doneKey)) return Outcome.skipped('already embedded with this content and model');
     const chunks = chunkText(doc.text, this.config.CHUNK_MAX_TOKENS, this.config.CHUNK_OVERLAP_TOKENS);
     if (chunks.length === 0) return Outcome.skipped('no text to embed');
     let result;
@@ -41,6 +41,8 @@ export class EmbeddingService {
       if (err instanceof EmbeddingsError && err.retriable) throw new RetriableError(err.message, 'embeddings_unavailable', { cause: err });
       throw err;
     }
+    const doneKey = RedisKeys.documentEmbedded(doc.tenant_id, doc.document_id, doc.content_hash, modelTag(result));
+    if (await this.markers.isDone(doneKey)) return Outcome.skipped('already embedded with this content and model');
     const records = chunks.map((chunk, i) => {
       const sparse = this.sparse.encode(chunk.text);
       const value: ChunkEmbedded = {
@@ -92,9 +94,12 @@ export class EmbeddingService {
     await this.markers.markDone(doneKey, '1', DONE_TTL_S);
     return Outcome.success();
   }
+}
 
-  /** Identifies the embedding space: kind, model and dimensions. A change re-embeds every document. */
-  private modelTag(): string {
-    return `${this.config.EMBEDDINGS}:${this.config.EMBEDDINGS_MODEL ?? 'default'}:${this.config.EMBEDDING_DIMENSIONS}`;
-  }
+/**
+ * The embedding space of a result as the idempotency key's model part: `<model>@<modelVersion>:<dimensions>`, as the
+ * endpoint reported them. A change of any of the three re-embeds every document.
+ */
+export function modelTag(result: Pick<EmbeddingsResult, 'model' | 'modelVersion' | 'dimensions'>): string {
+  return `${result.model}@${result.modelVersion}:${result.dimensions}`;
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { RetriableError } from '@llmgov/errors';
 import { PlatformMetrics } from '@llmgov/observability';
 import { RecordingPublisher } from '@llmgov/testing';
-import { pointId, type ChunkPoint, type VectorStore } from '@llmgov/vector-store';
+import { HASHING_EMBEDDER_MODEL, HASHING_EMBEDDER_VERSION } from '@llmgov/embeddings';
+import { indexVersion, pointId, type ChunkPoint, type VectorStore } from '@llmgov/vector-store';
 import { Topics, type ChunkEmbedded, type IndexStatus } from '@llmgov/contracts';
 import type { EventPublisher } from '@llmgov/kafka-runtime';
 import { loadIndexerConfig } from '../config.js';
@@ -41,8 +42,8 @@ const chunk = (i: number, over: Partial<ChunkEmbedded> = {}): ChunkEmbedded =>
     text: `Chunk ${i} text.`,
     token_count: 3,
     content_hash: 'h1',
-    embedding_model: 'local-hashing',
-    embedding_model_version: 'hash-v1-d8',
+    embedding_model: HASHING_EMBEDDER_MODEL,
+    embedding_model_version: HASHING_EMBEDDER_VERSION,
     dense: [0.5, -0.5, 0.25, -0.25, 0.5, 0, -0.125, 0.125],
     sparse_indices: [17, 4096],
     sparse_values: [1.5, 0.75],
@@ -50,12 +51,15 @@ const chunk = (i: number, over: Partial<ChunkEmbedded> = {}): ChunkEmbedded =>
     ...over,
   }) as ChunkEmbedded;
 
-function setup(over: { batchMax?: number; waitMs?: number } = {}) {
+/** The collection of the hashing embedder's 8-dimension space: where chunks go when no collection is pinned. */
+const HASHING_8 = indexVersion({ model: HASHING_EMBEDDER_MODEL, modelVersion: HASHING_EMBEDDER_VERSION, dimensions: 8 });
+
+function setup(over: { batchMax?: number; waitMs?: number; pinned?: string } = {}) {
   const config = {
     ...loadIndexerConfig(),
     EMBEDDING_DIMENSIONS: 8,
     VECTOR_COLLECTION: 'chunks',
-    VECTOR_COLLECTION_VERSION: 'chunks_v7',
+    VECTOR_COLLECTION_VERSION: over.pinned,
     INDEX_BATCH_MAX: over.batchMax ?? 2,
     INDEX_BATCH_WAIT_MS: over.waitMs ?? 50,
   };
@@ -68,26 +72,69 @@ function setup(over: { batchMax?: number; waitMs?: number } = {}) {
 describe(IndexingService.name, () => {
   afterEach(() => mock.timers.reset());
 
-  it('on init creates the versioned collection with the configured dimensions and points the alias at it', async () => {
+  it("on init creates the configured model's collection, named after its embedding space, and points the alias at it", async () => {
     const { sut, store } = setup();
+    await sut.onModuleInit();
+    assert.match(HASHING_8, /^chunks_local-hashing-ngram-v1-[0-9a-f]{8}_8_v1$/);
+    assert.deepEqual(store.calls, [`ensure ${HASHING_8} 8`, `alias chunks -> ${HASHING_8}`]);
+  });
+
+  it('on init creates a pinned VECTOR_COLLECTION_VERSION as is', async () => {
+    const { sut, store } = setup({ pinned: 'chunks_v7' });
     await sut.onModuleInit();
     assert.deepEqual(store.calls, ['ensure chunks_v7 8', 'alias chunks -> chunks_v7']);
   });
 
-  it('upserts concurrent chunks in one batch through the alias, under deterministic point ids, then reports each UPSERTED', async () => {
+  it("writes each chunk into its own model's collection, so the hashing embedder and MiniLM never share one", async () => {
+    const { sut, store, publisher } = setup({ batchMax: 3, waitMs: 1 });
+    await sut.onModuleInit();
+    const minilm = { embedding_model: 'all-MiniLM-L6-v2', embedding_model_version: 'all-MiniLM-L6-v2' };
+    await Promise.all([sut.index(chunk(0)), sut.index(chunk(1, minilm)), sut.index(chunk(2, minilm))]);
+    await sut.index(chunk(3, minilm)); // a later batch: its collection is not created again
+    const minilmCollection = 'chunks_all-MiniLM-L6-v2_8_v1';
+    assert.deepEqual(
+      store.upserts.slice(0, 2).map((u) => [u.collection, u.points.map((p) => p.embeddingModel)]),
+      [
+        [HASHING_8, ['local-hashing-ngram@v1']],
+        [minilmCollection, ['all-MiniLM-L6-v2@all-MiniLM-L6-v2', 'all-MiniLM-L6-v2@all-MiniLM-L6-v2']],
+      ],
+    );
+    assert.deepEqual(
+      store.calls.filter((c) => c.startsWith('ensure')),
+      [`ensure ${HASHING_8} 8`, `ensure ${minilmCollection} 8`],
+      'each collection is created once',
+    );
+    assert.deepEqual(
+      publisher.on<IndexStatus>(Topics.indexStatus).map((s) => s.collection),
+      [HASHING_8, minilmCollection, minilmCollection, minilmCollection],
+    );
+  });
+
+  it("refuses, with the reason, a chunk of another model than a pinned collection's", async () => {
+    const { sut, store, publisher } = setup({ batchMax: 1, pinned: 'chunks_v7' });
+    const outcome = await sut.index(chunk(0, { embedding_model: 'all-MiniLM-L6-v2', embedding_model_version: 'all-MiniLM-L6-v2' }));
+    assert.deepEqual(outcome, {
+      status: 'skipped',
+      reason: 'chunk embedded with all-MiniLM-L6-v2@all-MiniLM-L6-v2; the pinned collection chunks_v7 holds local-hashing-ngram@v1 only',
+    });
+    assert.equal(store.upserts.length, 0);
+    assert.equal(publisher.sent.length, 0);
+  });
+
+  it('upserts concurrent chunks in one batch into the pinned collection, under deterministic point ids, then reports each UPSERTED', async () => {
     mock.timers.enable({ apis: ['Date'], now: 1_767_225_601_500 });
-    const { sut, store, publisher } = setup();
+    const { sut, store, publisher } = setup({ pinned: 'chunks_v7' });
     const outcomes = await Promise.all([sut.index(chunk(0, { occurred_at: 1_767_225_600_000 })), sut.index(chunk(1, { occurred_at: 1_767_225_600_000 }))]);
     assert.deepEqual(outcomes, [{ status: 'success' }, { status: 'success' }]);
     assert.equal(store.upserts.length, 1, 'one write for the batch');
     const { collection, points } = store.upserts[0]!;
-    assert.equal(collection, 'chunks');
+    assert.equal(collection, 'chunks_v7');
     assert.deepEqual(
       points.map((p) => p.id),
       [pointId('tenant-a', 'tenant-a:doc-1:0:hash-v1'), pointId('tenant-a', 'tenant-a:doc-1:1:hash-v1')],
     );
     assert.deepEqual(points[0]!.sparse, { indices: [17, 4096], values: [1.5, 0.75] });
-    assert.equal(points[0]!.embeddingModel, 'local-hashing@hash-v1-d8');
+    assert.equal(points[0]!.embeddingModel, 'local-hashing-ngram@v1');
     assert.deepEqual(points[0]!.metadata, { title: 'Notre Dame' });
     const status = publisher.on<IndexStatus>(Topics.indexStatus);
     assert.deepEqual(
@@ -118,6 +165,7 @@ describe(IndexingService.name, () => {
     const { sut, store } = setup({ batchMax: 10, waitMs: 50 });
     let done = false;
     const indexing = sut.index(chunk(0)).then(() => (done = true));
+    await new Promise<void>((resolve) => setImmediate(resolve)); // the collection check, then the chunk waits in the batch
     mock.timers.tick(49);
     await new Promise<void>((resolve) => setImmediate(resolve));
     assert.equal(store.upserts.length, 0);
@@ -127,8 +175,8 @@ describe(IndexingService.name, () => {
     assert.equal(store.upserts.length, 1);
   });
 
-  it('skips a chunk whose vector does not have the collection’s dimensions, without writing it', async () => {
-    const { sut, store, publisher } = setup({ batchMax: 1 });
+  it('skips a chunk whose vector does not have the pinned collection’s dimensions, without writing it', async () => {
+    const { sut, store, publisher } = setup({ batchMax: 1, pinned: 'chunks_v7' });
     const outcome = await sut.index(chunk(0, { dense: [1, 2, 3] }));
     assert.deepEqual(outcome, { status: 'skipped', reason: 'dense vector has 3 dimensions, collection expects 8' });
     assert.equal(store.upserts.length, 0);

@@ -3,18 +3,36 @@ import { Gauge } from 'prom-client';
 import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { RetriableError } from '@llmgov/errors';
 import { PlatformMetrics } from '@llmgov/observability';
-import { pointId, type ChunkPoint, type VectorStore } from '@llmgov/vector-store';
+import { configuredEmbeddingSpace } from '@llmgov/embeddings';
+import { indexVersion, pointId, type ChunkPoint, type EmbeddingSpace, type VectorStore } from '@llmgov/vector-store';
 import { Topics, type ChunkEmbedded, type IndexStatus } from '@llmgov/contracts';
 import { INDEXER_CONFIG, type IndexerConfig } from '../config.js';
 import { MicroBatcher } from './micro-batcher.js';
 
 export const VECTOR_STORE = Symbol('VECTOR_STORE');
 
-/** Upserts embedded chunks into the vector store in micro-batches and reports index status and lag. */
+/** A point on its way to the store, with the collection it belongs to. */
+interface Pending {
+  collection: string;
+  point: ChunkPoint;
+}
+
+/**
+ * Upserts embedded chunks into the vector store in micro-batches and reports index status and lag.
+ *
+ * Each chunk goes into the collection of its embedding space, `indexVersion({model, modelVersion, dimensions})` of the
+ * model that embedded it (as the chunk record says), so vectors of two models never share a collection; the router
+ * searches the collection of its query vector's space by the same function. With `VECTOR_COLLECTION_VERSION` pinned,
+ * every chunk goes there, and a chunk of another space than the configured one is refused.
+ */
 @Injectable()
 export class IndexingService implements OnModuleInit {
-  private readonly batcher: MicroBatcher<ChunkPoint>;
+  private readonly batcher: MicroBatcher<Pending>;
   private readonly lag: Gauge;
+  /** The space the configuration names: created at start-up, and the only one a pinned collection accepts. */
+  private readonly configured: EmbeddingSpace;
+  /** Collections known to exist (created or checked by this instance), by name. */
+  private readonly ensured = new Map<string, Promise<void>>();
 
   constructor(
     @Inject(INDEXER_CONFIG) private readonly config: IndexerConfig,
@@ -22,7 +40,8 @@ export class IndexingService implements OnModuleInit {
     private readonly publisher: EventPublisher,
     metrics: PlatformMetrics,
   ) {
-    this.batcher = new MicroBatcher((points) => this.upsert(points), config.INDEX_BATCH_MAX, config.INDEX_BATCH_WAIT_MS);
+    this.batcher = new MicroBatcher((items) => this.upsert(items), config.INDEX_BATCH_MAX, config.INDEX_BATCH_WAIT_MS);
+    this.configured = configuredEmbeddingSpace(config);
     this.lag = new Gauge({
       name: 'index_lag_seconds',
       help: 'Seconds from a chunk event occurring to its point being searchable (last upsert)',
@@ -30,32 +49,53 @@ export class IndexingService implements OnModuleInit {
     });
   }
 
-  /** Creates the versioned collection and points the alias at it (idempotent). */
+  /** Creates the configured model's collection (or the pinned one) and points the alias at it (idempotent). */
   async onModuleInit(): Promise<void> {
-    await this.store.ensureCollection(this.config.VECTOR_COLLECTION_VERSION, { dimensions: this.config.EMBEDDING_DIMENSIONS });
-    await this.store.setAlias(this.config.VECTOR_COLLECTION, this.config.VECTOR_COLLECTION_VERSION);
+    const collection = this.config.VECTOR_COLLECTION_VERSION ?? indexVersion(this.configured);
+    await this.ensure(collection, this.configured.dimensions);
+    await this.store.setAlias(this.config.VECTOR_COLLECTION, collection);
   }
 
   /**
-   * Upserts one chunk (batched with concurrent ones) under a deterministic point id, then publishes UPSERTED
-   * with the index lag in ms. Redelivery re-upserts the same point id: no duplicate.
+   * Upserts one chunk (batched with concurrent ones) under a deterministic point id into its embedding space's
+   * collection (created on first use), then publishes UPSERTED with the index lag in ms. Redelivery re-upserts the same
+   * point id: no duplicate. Skips, with the reason, a chunk that a pinned collection cannot hold.
    * @throws RetriableError when the store write fails.
    */
   async index(chunk: ChunkEmbedded): Promise<HandlerOutcome> {
-    if (chunk.dense.length !== this.config.EMBEDDING_DIMENSIONS) {
-      return Outcome.skipped(`dense vector has ${chunk.dense.length} dimensions, collection expects ${this.config.EMBEDDING_DIMENSIONS}`);
+    const space: EmbeddingSpace = { model: chunk.embedding_model, modelVersion: chunk.embedding_model_version, dimensions: chunk.dense.length };
+    const pinned = this.config.VECTOR_COLLECTION_VERSION;
+    if (pinned !== undefined) {
+      if (space.dimensions !== this.configured.dimensions) {
+        return Outcome.skipped(`dense vector has ${space.dimensions} dimensions, collection expects ${this.configured.dimensions}`);
+      }
+      if (space.model !== this.configured.model || space.modelVersion !== this.configured.modelVersion) {
+        return Outcome.skipped(
+          `chunk embedded with ${space.model}@${space.modelVersion}; the pinned collection ${pinned} holds ${this.configured.model}@${this.configured.modelVersion} only`,
+        );
+      }
     }
+    let collection: string;
+    try {
+      collection = pinned ?? indexVersion(space);
+    } catch (err) {
+      return Outcome.skipped(`no collection for this chunk's embedding space: ${(err as Error).message}`);
+    }
+    await this.ensure(collection, space.dimensions);
     await this.batcher.add({
-      id: pointId(chunk.tenant_id, chunk.chunk_id),
-      tenantId: chunk.tenant_id,
-      documentId: chunk.document_id,
-      chunkId: chunk.chunk_id,
-      text: chunk.text,
-      dense: chunk.dense,
-      sparse: { indices: chunk.sparse_indices, values: chunk.sparse_values },
-      contentHash: chunk.content_hash,
-      embeddingModel: `${chunk.embedding_model}@${chunk.embedding_model_version}`,
-      metadata: { title: chunk.title },
+      collection,
+      point: {
+        id: pointId(chunk.tenant_id, chunk.chunk_id),
+        tenantId: chunk.tenant_id,
+        documentId: chunk.document_id,
+        chunkId: chunk.chunk_id,
+        text: chunk.text,
+        dense: chunk.dense,
+        sparse: { indices: chunk.sparse_indices, values: chunk.sparse_values },
+        contentHash: chunk.content_hash,
+        embeddingModel: `${chunk.embedding_model}@${chunk.embedding_model_version}`,
+        metadata: { title: chunk.title },
+      },
     });
     const lagMs = Math.max(0, Date.now() - chunk.occurred_at);
     this.lag.set(lagMs / 1000);
@@ -63,7 +103,7 @@ export class IndexingService implements OnModuleInit {
       ...newEnvelope(chunk.tenant_id, chunk.document_id),
       document_id: chunk.document_id,
       chunk_id: chunk.chunk_id,
-      collection: this.config.VECTOR_COLLECTION_VERSION,
+      collection,
       status: 'UPSERTED',
       index_lag_ms: lagMs,
       error: null,
@@ -72,9 +112,29 @@ export class IndexingService implements OnModuleInit {
     return Outcome.success();
   }
 
-  private async upsert(points: ChunkPoint[]): Promise<void> {
+  /** Creates the collection once per instance; a failure is retried by the next chunk. @throws RetriableError */
+  private ensure(collection: string, dimensions: number): Promise<void> {
+    let ready = this.ensured.get(collection);
+    if (!ready) {
+      ready = this.store.ensureCollection(collection, { dimensions }).catch((err: unknown) => {
+        this.ensured.delete(collection);
+        throw new RetriableError(`cannot create collection ${collection}: ${(err as Error).message}`, 'vector_store_unavailable', { cause: err });
+      });
+      this.ensured.set(collection, ready);
+    }
+    return ready;
+  }
+
+  /** One store write per collection in the batch (almost always one: chunks of one model). */
+  private async upsert(items: Pending[]): Promise<void> {
+    const byCollection = new Map<string, ChunkPoint[]>();
+    for (const { collection, point } of items) {
+      const points = byCollection.get(collection);
+      if (points) points.push(point);
+      else byCollection.set(collection, [point]);
+    }
     try {
-      await this.store.upsert(this.config.VECTOR_COLLECTION, points);
+      for (const [collection, points] of byCollection) await this.store.upsert(collection, points);
     } catch (err) {
       throw new RetriableError(`vector store upsert failed: ${(err as Error).message}`, 'vector_store_unavailable', { cause: err });
     }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HashingEmbedder } from '@llmgov/embeddings';
-import { QdrantVectorStore } from '@llmgov/vector-store';
+import { indexVersion, QdrantVectorStore } from '@llmgov/vector-store';
 import { PlatformMetrics } from '@llmgov/observability';
 import { RecordingPublisher } from '@llmgov/testing';
 import { Topics, type InferenceRequestRouted, type InferenceRequestValidated } from '@llmgov/contracts';
@@ -34,6 +34,7 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
   let server: Server;
   let url: string;
   const queries: Record<string, unknown>[] = [];
+  const paths: string[] = [];
 
   before(async () => {
     // Answers Qdrant's query endpoint with one hit; records the request bodies.
@@ -41,6 +42,7 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
+        paths.push(req.url ?? '');
         queries.push(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>);
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(
@@ -61,10 +63,10 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
   });
 
   /** The service against the Qdrant stub, with in-memory Redis-state doubles and a recording publisher. */
-  const setup = (mode: 'hybrid' | 'sparse') => {
+  const setup = (mode: 'hybrid' | 'sparse', pinned?: string) => {
     const publisher = new RecordingPublisher();
     const sut = new RoutingService(
-      { ...loadRouterConfig(), RETRIEVAL_MODE: mode },
+      { ...loadRouterConfig(), RETRIEVAL_MODE: mode, VECTOR_COLLECTION_VERSION: pinned },
       jobFlags,
       answers,
       spend,
@@ -98,6 +100,18 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
       assert.match(body, /"using":"sparse"/);
     });
   }
+
+  it("searches the collection of the query vector's embedding space, named as the indexer names it, or the pinned one", async () => {
+    const embedder = new HashingEmbedder({ dimensions: 8 });
+    const expected = indexVersion({ model: embedder.model, modelVersion: embedder.modelVersion, dimensions: 8 });
+    assert.match(expected, /^chunks_local-hashing-ngram-v1-[0-9a-f]{8}_8_v1$/);
+    paths.length = 0;
+    await setup('hybrid').sut.route({ ...fixture, job_id: 'space-derived', occurred_at: Date.now() });
+    assert.deepEqual(paths, [`/collections/${expected}/points/query`]);
+    paths.length = 0;
+    await setup('hybrid', 'chunks_pinned').sut.route({ ...fixture, job_id: 'space-pinned', occurred_at: Date.now() });
+    assert.deepEqual(paths, ['/collections/chunks_pinned/points/query']);
+  });
 
   it('routes a request once: a redelivery after the decision was published is skipped', async () => {
     const { sut, publisher } = setup('hybrid');

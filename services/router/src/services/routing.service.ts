@@ -13,7 +13,7 @@ import {
   type ExactCacheEntry,
 } from '@llmgov/persistence';
 import { Bm25SparseEncoder, countTokens, type EmbeddingsClient } from '@llmgov/embeddings';
-import type { VectorStore } from '@llmgov/vector-store';
+import { indexVersion, type VectorStore } from '@llmgov/vector-store';
 import {
   Topics,
   routedTopicForTier,
@@ -142,12 +142,18 @@ export class RoutingService {
     return Outcome.success();
   }
 
-  /** Top-k chunks of the tenant for the prompt. @throws RetriableError when embedding or search fails. */
+  /**
+   * Top-k chunks of the tenant for the prompt, from the collection of the query vector's embedding space
+   * (`indexVersion` of the model that embedded the prompt, as the indexer names it; or the pinned
+   * `VECTOR_COLLECTION_VERSION`), so the query is never compared with another model's vectors.
+   * @throws RetriableError when embedding or search fails (also when no chunk of this model was ever indexed).
+   */
   private async retrieve(tenantId: string, prompt: string): Promise<ContextChunk[]> {
     try {
-      const { vectors } = await this.embeddings.embed([prompt]);
+      const { vectors, model, modelVersion, dimensions } = await this.embeddings.embed([prompt]);
+      const collection = this.config.VECTOR_COLLECTION_VERSION ?? indexVersion({ model, modelVersion, dimensions });
       // Both lexical forms go along: Qdrant searches the sparse vector, LanceDB its own full-text index of `text`.
-      const hits = await this.store.search(this.config.VECTOR_COLLECTION, {
+      const hits = await this.store.search(collection, {
         tenantId,
         dense: vectors[0]!,
         sparse: this.sparse.encodeQuery(prompt),

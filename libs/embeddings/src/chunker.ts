@@ -1,4 +1,4 @@
-import { decodeTokens, encodeText } from '@llmgov/embeddings';
+import { decodeTokens, encodeText } from './tokens.js';
 
 /** One chunk of a document: its text, position and size in tokens (cl100k_base via gpt-tokenizer). */
 export interface Chunk {
