@@ -102,7 +102,21 @@ export function localEngines(kind: EngineKind, root: string): LocalEngines {
     script: path.join(root, 'infra/local/llama_server.py'),
     // Two slots: llama.cpp adds no throughput with more on 2 cores, but a second slot lets a short request start
     // while a long one decodes. The KV cache (ctx-size tokens) is split between the slots.
-    args: ['--model', file, '--port', String(port), '--alias', alias, '--parallel', '2', '--ctx-size', String(ctxSize), '--start-timeout', '170'],
+    args: [
+      '--model',
+      file,
+      '--port',
+      String(port),
+      '--alias',
+      alias,
+      '--parallel',
+      '2',
+      '--ctx-size',
+      String(ctxSize),
+      '--start-timeout',
+      '170',
+      ...(process.env['LLAMA_THREADS'] ? ['--threads', process.env['LLAMA_THREADS']] : []),
+    ],
     port,
     readyPath: '/health',
     readyTimeoutMs: 180_000,

@@ -4,10 +4,15 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { eventually } from '@llmgov/testing';
 import { spawnManaged, type ManagedProcess, type SupervisorEvent } from './processes.js';
 
 let dir: string;
@@ -141,4 +146,37 @@ describe('spawnManaged supervisor', () => {
     assert.match(e.message, /no restart policy/);
     await p.stop();
   });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`takes its children down when the supervising program is killed with ${signal} and does not handle it`, async () => {
+      // A program that supervises one child and prints its pid, with no signal handler of its own (like the demo).
+      const parent = path.join(dir, `parent-${signal}.mjs`);
+      const processesJs = path.join(path.dirname(fileURLToPath(import.meta.url)), 'processes.js');
+      await writeFile(
+        parent,
+        `import { spawnManaged } from ${JSON.stringify(processesJs)};
+const port = Number(process.argv[2]);
+const p = await spawnManaged({ name: 'orphan-${signal}', script: ${JSON.stringify(script)}, env: { PORT: String(port) }, port, logDir: ${JSON.stringify(dir)}, readyPath: '/health' });
+console.log(p.child.pid);
+setInterval(() => undefined, 1000);
+`,
+      );
+      const prog = spawn(process.execPath, [parent, String(await freePort())], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const [line] = (await once(createInterface({ input: prog.stdout! }), 'line')) as [string];
+      const childPid = Number(line);
+      assert.ok(childPid > 0);
+      const exited = once(prog, 'exit');
+      prog.kill(signal);
+      const [code] = (await exited) as [number | null];
+      assert.equal(code, signal === 'SIGTERM' ? 143 : 130, 'exits with 128 + the signal number, as the default action would');
+      await eventually(`child ${childPid} gone`, async () => {
+        try {
+          const stat = await readFile(`/proc/${childPid}/stat`, 'utf8');
+          return stat.split(') ')[1]?.startsWith('Z') ? true : undefined; // a zombie not yet reaped is dead too
+        } catch {
+          return true;
+        }
+      });
+    });
+  }
 });

@@ -92,6 +92,18 @@ function track(child: ChildProcess): void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.on('exit', () => liveChildren.forEach((c) => c.kill('SIGKILL')));
+    // A signal's default action kills this process without running 'exit' listeners, which would orphan the children.
+    // So keep the default (exit) but through process.exit, unless the program handles the signal itself (then this
+    // listener is not the only one and does nothing; e.g. `platform up` drains on SIGINT).
+    for (const [signal, code] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+      ['SIGHUP', 129],
+    ] as const) {
+      process.on(signal, () => {
+        if (process.listenerCount(signal) === 1) process.exit(code);
+      });
+    }
   }
   liveChildren.add(child);
   child.once('exit', () => liveChildren.delete(child));
