@@ -22,6 +22,12 @@ import { aggregateScores, scoreAnswer, type AnswerScores } from './squad-eval.js
  * (prompt processing dominates), so the default run stays within 10 minutes after set-up; see README "The main job".
  */
 const DEFAULT_QUESTIONS = { llama: 150, sim: 500 } as const;
+/**
+ * Jobs open at once. Real engines serve about one answer per second each, so more open jobs only queue longer: with 32
+ * open, tier S's queue outgrew the 120 s latency budget (15 of 150 jobs failed `deadline_exceeded`); 8 keep both
+ * engines busy at the same throughput.
+ */
+const DEFAULT_MAX_OPEN_JOBS = { llama: 8, sim: 32 } as const;
 const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
 /** Submit retries: 5 attempts, exponential backoff from 500 ms (cockatiel). */
 const submitRetry = retry(handleAll, { maxAttempts: 4, backoff: new ExponentialBackoff({ initialDelay: 500, maxDelay: 8_000 }) });
@@ -46,7 +52,11 @@ const program = new Command('demo')
   )
   .option('--summary <path>', 'also write the summary as JSON to this file')
   .option('--tenants <list>', 'comma-separated tenants; articles are split between them', 'tenant-a,tenant-b')
-  .option('--max-open-jobs <n>', 'jobs submitted and not yet final at any time (a submitter with a quota)', positiveInt, 32)
+  .option(
+    '--max-open-jobs <n>',
+    `jobs submitted and not yet final at any time, a submitter with a quota (default: ${DEFAULT_MAX_OPEN_JOBS.llama} with --engine llama, ${DEFAULT_MAX_OPEN_JOBS.sim} with sim)`,
+    positiveInt,
+  )
   .option('--max-tokens <n>', 'max_tokens of every job (SQuAD answers are a few words)', positiveInt, 32)
   .option('--timeout <seconds>', 'give up waiting for indexing or jobs after this long', positiveInt, 900)
   .parse();
@@ -57,7 +67,7 @@ interface Options {
   engine: EngineKind;
   summary?: string;
   tenants: string;
-  maxOpenJobs: number;
+  maxOpenJobs?: number;
   maxTokens: number;
   timeout: number;
 }
@@ -202,7 +212,7 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, wait));
       }
     };
-    await pool(questions, opts.maxOpenJobs, async (q) => {
+    await pool(questions, opts.maxOpenJobs ?? DEFAULT_MAX_OPEN_JOBS[opts.engine], async (q) => {
       const t0 = Date.now();
       // The idempotency key makes a retry after a connection error or a 503 safe: it returns the job already created.
       const { res, body } = await submitRetry
