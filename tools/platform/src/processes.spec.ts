@@ -157,26 +157,45 @@ describe('spawnManaged supervisor', () => {
         `import { spawnManaged } from ${JSON.stringify(processesJs)};
 const port = Number(process.argv[2]);
 const p = await spawnManaged({ name: 'orphan-${signal}', script: ${JSON.stringify(script)}, env: { PORT: String(port) }, port, logDir: ${JSON.stringify(dir)}, readyPath: '/health' });
-console.log(p.child.pid);
+console.log('CHILD_PID=' + p.child.pid);
 setInterval(() => undefined, 1000);
 `,
       );
       const prog = spawn(process.execPath, [parent, String(await freePort())], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const [line] = (await once(createInterface({ input: prog.stdout! }), 'line')) as [string];
-      const childPid = Number(line);
-      assert.ok(childPid > 0);
       const exited = once(prog, 'exit');
-      prog.kill(signal);
-      const [code] = (await exited) as [number | null];
-      assert.equal(code, signal === 'SIGTERM' ? 143 : 130, 'exits with 128 + the signal number, as the default action would');
-      await eventually(`child ${childPid} gone`, async () => {
-        try {
-          const stat = await readFile(`/proc/${childPid}/stat`, 'utf8');
-          return stat.split(') ')[1]?.startsWith('Z') ? true : undefined; // a zombie not yet reaped is dead too
-        } catch {
-          return true;
+      let childPid = 0;
+      try {
+        // Other output may come first (a runner's environment can make Node print warnings); wait for our line.
+        for await (const line of createInterface({ input: prog.stdout! })) {
+          const m = /^CHILD_PID=(\d+)$/.exec(line.trim());
+          if (m) {
+            childPid = Number(m[1]);
+            break;
+          }
         }
-      });
+        assert.ok(childPid > 0, 'the supervising program printed its child pid');
+        prog.kill(signal);
+        const [code] = (await exited) as [number | null];
+        assert.equal(code, signal === 'SIGTERM' ? 143 : 130, 'exits with 128 + the signal number, as the default action would');
+        await eventually(`child ${childPid} gone`, async () => {
+          try {
+            const stat = await readFile(`/proc/${childPid}/stat`, 'utf8');
+            return stat.split(') ')[1]?.startsWith('Z') ? true : undefined; // a zombie not yet reaped is dead too
+          } catch {
+            return true;
+          }
+        });
+      } finally {
+        // Whatever failed above, leave nothing running: a live child would keep this spec's process alive.
+        prog.kill('SIGKILL');
+        if (childPid > 0) {
+          try {
+            process.kill(childPid, 'SIGKILL');
+          } catch {
+            /* already gone */
+          }
+        }
+      }
     });
   }
 });
