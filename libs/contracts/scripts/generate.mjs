@@ -36,6 +36,31 @@ const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(pkgDir, '../..');
 const schemasDir = join(repoRoot, 'schemas');
 const committedDir = join(pkgDir, 'src', 'generated');
+const historyDir = join(schemasDir, 'history');
+
+/**
+ * The current `schema_version` of each schema: 1 + the number of earlier versions kept as
+ * `schemas/history/<schema>.sv<N>.avsc` (N = 1, 2, ... without gaps; a spec checks that the current schema is BACKWARD
+ * compatible with every one of them).
+ */
+function schemaVersionsOf(bases) {
+  const history = existsSync(historyDir) ? readdirSync(historyDir).filter((f) => f.endsWith('.avsc')) : [];
+  const versions = new Map(bases.map((b) => [b, []]));
+  for (const f of history) {
+    const m = /^(.+)\.sv(\d+)\.avsc$/.exec(f);
+    if (!m || !versions.has(m[1])) throw new GenerationError(`schemas/history/${f}: expected <schema>.sv<N>.avsc for an existing schema`);
+    versions.get(m[1]).push(Number(m[2]));
+  }
+  return new Map(
+    [...versions].map(([base, ns]) => {
+      ns.sort((a, b) => a - b);
+      ns.forEach((n, i) => {
+        if (n !== i + 1) throw new GenerationError(`schemas/history: ${base} has sv${ns.join(', sv')}; expected sv1..sv${ns.length} without gaps`);
+      });
+      return [base, ns.length + 1];
+    }),
+  );
+}
 
 const PRIMITIVE_TS = {
   null: 'null',
@@ -237,6 +262,7 @@ function generate() {
     out.set(`${p.base}.ts`, `${HEADER(`schemas/${p.file}`)}\n${importLine}${body}`);
   }
 
+  const versions = schemaVersionsOf(parsed.map((p) => p.base));
   const modules = [...out.keys()].sort((a, b) => (a === 'shared.ts' ? -1 : b === 'shared.ts' ? 1 : a.localeCompare(b)));
   const rootImports = parsed.map((p) => `import type { ${shortNameOf(p.rootName)} } from './${p.base}.js';`).join('\n');
   const index =
@@ -250,7 +276,10 @@ function generate() {
     `/** Full Avro name (namespace.name) of each schema's root record. */\n` +
     `export const schemaRecordNames = {\n${parsed.map((p) => `  '${p.base}': '${p.rootName}',`).join('\n')}\n} as const satisfies { readonly [K in SchemaName]: string };\n\n` +
     `/** Every schema name, sorted. */\n` +
-    `export const schemaNames = Object.keys(schemaRecordNames) as SchemaName[];\n`;
+    `export const schemaNames = Object.keys(schemaRecordNames) as SchemaName[];\n\n` +
+    `/**\n * The current \`schema_version\` of each schema (the envelope field producers write): 1 + the earlier versions kept in\n` +
+    ` * schemas/history/<schema>.sv<N>.avsc. Bumped by every compatible change (schemas/README.md, Evolution).\n */\n` +
+    `export const schemaVersions = {\n${parsed.map((p) => `  '${p.base}': ${versions.get(p.base)},`).join('\n')}\n} as const satisfies { readonly [K in SchemaName]: number };\n`;
   out.set('index.ts', index);
   return out;
 }

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { schemaNames } from './generated/index.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { schemaNames, schemaVersions } from './generated/index.js';
 import {
   avroTypeFor,
   avroTypeForSchema,
@@ -64,6 +65,17 @@ describe('schemas', () => {
         assert.equal(raw.type, 'record');
         assert.equal(raw.namespace, `com.llmgov.${name.split('.')[0]}`);
         assert.match(raw.name, /^[A-Z][A-Za-z0-9]+$/);
+      });
+
+      it('has one schema_version per kept earlier version, and reads every earlier version (BACKWARD)', () => {
+        const history = join(schemasDir(), 'history');
+        const earlier = existsSync(history) ? readdirSync(history).filter((f) => f.startsWith(`${name}.sv`) && f.endsWith('.avsc')) : [];
+        assert.equal(schemaVersions[name], earlier.length + 1);
+        for (const f of earlier) {
+          const previous = JSON.parse(readFileSync(join(history, f), 'utf8')) as RawRecordSchema;
+          const result = checkBackwardCompatible(raw, previous);
+          assert.ok(result.compatible, `${name} cannot read ${f}: ${result.compatible ? '' : result.reason}`);
+        }
       });
 
       it('starts with the envelope fields, in order', () => {

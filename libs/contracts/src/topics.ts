@@ -1,4 +1,4 @@
-import type { SchemaName, SchemaValueMap, Tier } from './generated/index.js';
+import { schemaVersions, type SchemaName, type SchemaValueMap, type Tier } from './generated/index.js';
 
 /**
  * Every Kafka topic of the platform, named `<domain>.<entity>.<event>.v<major>`.
@@ -235,4 +235,9 @@ export function kafkaTopicConfigs(opts: { replicationFactor?: number } = {}): Ar
       configEntries: entries(DLQ_RETENTION_MS, 'delete'),
     })),
   ];
+}
+
+/** The `schema_version` producers write on `topic` today (its schema's {@link schemaVersions} entry). */
+export function schemaVersionOf(topic: TopicName): number {
+  return schemaVersions[topicSchemas[topic]];
 }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Producer } from 'kafkajs';
-import { Topics, type JobStatusChanged } from '@llmgov/contracts';
+import { Topics, schemaVersionOf, type JobStatusChanged, type UsageRecorded } from '@llmgov/contracts';
 import { EventPublisher } from './publisher.js';
 import type { AvroSerde } from './serde.js';
 
@@ -42,6 +42,29 @@ describe(EventPublisher.name, () => {
     const sut = new EventPublisher(producer, serde);
     await Promise.all(['a', 'b', 'c'].map((id) => sut.publish(Topics.jobStatus, { value: status(id) })));
     assert.deepEqual(requests, [[{ topic: Topics.jobStatus, keys: ['a', 'b', 'c'] }]]);
+  });
+
+  it("writes the topic's current schema_version into the envelope, whatever the value said", async () => {
+    const { producer } = fakeProducer();
+    const encoded: { topic: string; value: { schema_version: number } }[] = [];
+    const recording = {
+      encode: async (topic: string, v: { schema_version: number }) => {
+        encoded.push({ topic, value: v });
+        return Buffer.from('x');
+      },
+    } as unknown as AvroSerde;
+    const sut = new EventPublisher(producer, recording);
+    await sut.publish(Topics.jobStatus, { value: { ...status('a'), schema_version: 7 } });
+    await sut.publish(Topics.usageRecorded, { value: { ...status('b'), schema_version: 1 } as unknown as UsageRecorded });
+    assert.deepEqual(
+      encoded.map((e) => [e.topic, e.value.schema_version]),
+      [
+        [Topics.jobStatus, schemaVersionOf(Topics.jobStatus)],
+        [Topics.usageRecorded, schemaVersionOf(Topics.usageRecorded)],
+      ],
+    );
+    assert.equal(schemaVersionOf(Topics.jobStatus), 1);
+    assert.equal(schemaVersionOf(Topics.usageRecorded), 2, 'usage gained policy_version in schema_version 2');
   });
 
   it('fails every call of a request the broker refused, and the next request goes out again', async () => {

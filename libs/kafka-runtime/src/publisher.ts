@@ -1,6 +1,6 @@
 import type { IHeaders, Message, Producer } from 'kafkajs';
 import { CORRELATION_ID_HEADER, TRACEPARENT_HEADER, childTraceparent, currentTraceContext, type PlatformMetrics } from '@llmgov/observability';
-import { messageKey, type TopicName, type TopicValue } from '@llmgov/contracts';
+import { messageKey, schemaVersionOf, type TopicName, type TopicValue } from '@llmgov/contracts';
 import type { AvroSerde } from './serde.js';
 import type { TopicNamespace } from './topic-prefix.js';
 
@@ -56,12 +56,15 @@ export class EventPublisher {
   async publishMany<T extends TopicName>(topic: T, records: PublishRecord<TopicValue<T>>[]): Promise<void> {
     if (records.length === 0) return;
     const ctx = currentTraceContext();
+    const schemaVersion = schemaVersionOf(topic);
     const messages = await Promise.all(
       records.map(async (r) => {
         const headers: IHeaders = { ...(r.headers ?? {}) };
         headers[TRACEPARENT_HEADER] ??= childTraceparent(ctx?.traceparent);
         if (ctx?.correlationId && headers[CORRELATION_ID_HEADER] === undefined) headers[CORRELATION_ID_HEADER] = ctx.correlationId;
-        return { key: messageKey(topic, r.value), value: await this.serde.encode(topic, r.value), headers };
+        // The envelope's schema_version is the topic's current contract version, whatever the producer's newEnvelope() said.
+        const value = { ...r.value, schema_version: schemaVersion };
+        return { key: messageKey(topic, r.value), value: await this.serde.encode(topic, value), headers };
       }),
     );
     await new Promise<void>((resolve, reject) => {

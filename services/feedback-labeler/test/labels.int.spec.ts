@@ -56,6 +56,8 @@ describe('LabelingService against Postgres', { skip: DATABASE_URL ? false : 'DAT
     attempt: 1,
     judge_method: 'DETERMINISTIC',
     reasons: [],
+    route: null,
+    policy_version: null,
   });
   const feedback = (jobId: string, kind: FeedbackKind): FeedbackSubmitted => ({
     event_id: randomUUID(),

@@ -139,6 +139,9 @@ function routed(jobId: string, over: Partial<InferenceRequestRouted> = {}): Infe
     budget: { latency_ms: FAR_DEADLINE_MS, max_cost_usd: 1, min_quality: 0 },
     team: 'it',
     feature: 'inference-worker-it',
+    route: null,
+    policy_version: null,
+    decision_reasons: [],
     ...over,
   };
 }

@@ -422,6 +422,7 @@ describe('no raw PII at rest', { timeout: 120_000 }, () => {
       idempotency_key: null,
       prompt: promptWithPii,
       system_prompt: null,
+      route: null,
       budget: { latency_ms: 5, max_cost_usd: 0.05, min_quality: 0.5 },
       options: { max_tokens: 16, temperature: 0, rag: false, tier_hint: null },
       team: null,

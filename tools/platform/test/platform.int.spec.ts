@@ -229,6 +229,7 @@ describe('idempotency', { timeout: 120_000 }, () => {
       ...newEnvelope('tenant-a', `dup-${run}`),
       job_id: `dup-${run}`,
       kind: 'COMPLETION',
+      policy_version: null,
       model: 'local-sim-s',
       tier: 'S',
       pool: 'tier-S',

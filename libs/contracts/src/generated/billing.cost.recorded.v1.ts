@@ -61,4 +61,9 @@ export interface CostRecorded {
   route: string | null;
   /** Billing day of the usage (UTC) as YYYY-MM-DD. */
   day: string;
+  /**
+   * Policy version, copied from the usage event. Since schema_version 2.
+   * @defaultValue `null`
+   */
+  policy_version: number | null;
 }

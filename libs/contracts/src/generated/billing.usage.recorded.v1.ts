@@ -65,7 +65,7 @@ export interface UsageRecorded {
    */
   feature: string | null;
   /**
-   * Route the router took (e.g. rag, direct, degraded, escalated); null outside inference.
+   * Policy route (named use case, e.g. squad-qa) of the request since schema_version 2; before it, the route the router took (rag, direct). Null outside inference.
    * @defaultValue `null`
    */
   route: string | null;
@@ -96,4 +96,9 @@ export interface UsageRecorded {
    * @defaultValue `null`
    */
   usd_per_gpu_hour: number | null;
+  /**
+   * Policy version the request was routed under; null outside inference or without a policy. Since schema_version 2.
+   * @defaultValue `null`
+   */
+  policy_version: number | null;
 }

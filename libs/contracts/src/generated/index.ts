@@ -76,3 +76,25 @@ export const schemaRecordNames = {
 
 /** Every schema name, sorted. */
 export const schemaNames = Object.keys(schemaRecordNames) as SchemaName[];
+
+/**
+ * The current `schema_version` of each schema (the envelope field producers write): 1 + the earlier versions kept in
+ * schemas/history/<schema>.sv<N>.avsc. Bumped by every compatible change (schemas/README.md, Evolution).
+ */
+export const schemaVersions = {
+  'billing.budget.alert.v1': 1,
+  'billing.cost.recorded.v1': 2,
+  'billing.usage.recorded.v1': 2,
+  'documents.chunk.embedded.v1': 1,
+  'documents.document.submitted.v1': 1,
+  'documents.document.validated.v1': 1,
+  'documents.index.status.v1': 1,
+  'feedback.feedback.submitted.v1': 1,
+  'feedback.label.curated.v1': 1,
+  'inference.request.completed.v1': 2,
+  'inference.request.routed.v1': 2,
+  'inference.request.submitted.v1': 2,
+  'inference.request.validated.v1': 2,
+  'inference.result.judged.v1': 2,
+  'jobs.job.status.v1': 1,
+} as const satisfies { readonly [K in SchemaName]: number };

@@ -88,6 +88,21 @@ export interface InferenceCompleted {
   deadline_at: number;
   /** Budget of the job, so the judge can decide whether an escalation is affordable. */
   budget: Budget;
+  /**
+   * Policy route, copied from the routed request; null when routed without a policy. Since schema_version 2.
+   * @defaultValue `null`
+   */
+  route: string | null;
+  /**
+   * Policy version, copied from the routed request; null when routed without a policy. Since schema_version 2.
+   * @defaultValue `null`
+   */
+  policy_version: number | null;
+  /**
+   * Decision rule ids, copied from the routed request. Since schema_version 2.
+   * @defaultValue `[]`
+   */
+  decision_reasons: string[];
 }
 
 /**

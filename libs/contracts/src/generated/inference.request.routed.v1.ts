@@ -69,4 +69,19 @@ export interface InferenceRequestRouted {
    * @defaultValue `null`
    */
   feature: string | null;
+  /**
+   * Policy route (named use case) the request was routed under; null when routed without a policy. Since schema_version 2.
+   * @defaultValue `null`
+   */
+  route: string | null;
+  /**
+   * Version of the routing policy that made the decision (llmgov policy list); null when routed without a policy. Since schema_version 2.
+   * @defaultValue `null`
+   */
+  policy_version: number | null;
+  /**
+   * Rule ids of the policy decision, in the order they fired (e.g. latency_budget_lt_800ms→no_rag). Since schema_version 2.
+   * @defaultValue `[]`
+   */
+  decision_reasons: string[];
 }

@@ -57,4 +57,9 @@ export interface InferenceRequestSubmitted {
    * @defaultValue `{}`
    */
   metadata: Record<string, string>;
+  /**
+   * Policy route (a named use case of the tenant, e.g. squad-qa) the submitter asked for; null for the tenant's default route. Since schema_version 2.
+   * @defaultValue `null`
+   */
+  route: string | null;
 }

@@ -63,4 +63,9 @@ export interface InferenceRequestValidated {
   injection_score: number;
   /** Number of PII spans (count) replaced with placeholders in prompt and system prompt. */
   pii_masked_count: number;
+  /**
+   * Policy route (a named use case of the tenant, e.g. squad-qa) the submitter asked for; null for the tenant's default route. Since schema_version 2.
+   * @defaultValue `null`
+   */
+  route: string | null;
 }

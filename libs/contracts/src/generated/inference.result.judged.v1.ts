@@ -62,6 +62,16 @@ export interface InferenceJudged {
    * @defaultValue `[]`
    */
   reasons: string[];
+  /**
+   * Policy route, copied from the completion; null when routed without a policy. Since schema_version 2.
+   * @defaultValue `null`
+   */
+  route: string | null;
+  /**
+   * Policy version, copied from the completion; null when routed without a policy. Since schema_version 2.
+   * @defaultValue `null`
+   */
+  policy_version: number | null;
 }
 
 /**

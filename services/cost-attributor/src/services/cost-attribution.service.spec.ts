@@ -112,6 +112,7 @@ function usage(overrides: Partial<UsageRecorded> = {}): UsageRecorded {
     tpot_ms: null,
     gpu_type: null,
     usd_per_gpu_hour: null,
+    policy_version: null,
     ...overrides,
   };
 }

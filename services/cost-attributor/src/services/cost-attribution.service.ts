@@ -112,6 +112,7 @@ export class CostAttributionService {
       team: usage.team,
       feature: usage.feature,
       route: usage.route,
+      policy_version: usage.policy_version,
       day,
     };
     await this.publisher.publish(Topics.costRecorded, { value: cost });

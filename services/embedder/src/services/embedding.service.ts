@@ -83,6 +83,7 @@ export class EmbeddingService {
       team: doc.metadata['team'] ?? null,
       feature: 'indexing',
       route: null,
+      policy_version: null,
       e2e_ms: 0,
       queue_ms: null,
       ttft_ms: null,

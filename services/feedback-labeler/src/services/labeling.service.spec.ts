@@ -113,6 +113,8 @@ function judged(verdict: InferenceJudged['verdict'], overrides: Partial<Inferenc
     attempt: 1,
     judge_method: 'DETERMINISTIC',
     reasons: [],
+    route: null,
+    policy_version: null,
     ...overrides,
   };
 }

@@ -211,6 +211,9 @@ export class InferenceService {
       temperature: req.temperature,
       deadline_at: req.deadline_at,
       budget: req.budget,
+      route: req.route,
+      policy_version: req.policy_version,
+      decision_reasons: req.decision_reasons,
     };
     const usage: UsageRecorded = {
       ...newEnvelope(req.tenant_id, req.job_id),
@@ -227,7 +230,9 @@ export class InferenceService {
       gpu_seconds: t.e2e_ms / 1000 / endpoint.max_num_seqs,
       team: req.team,
       feature: req.feature,
-      route: req.route_reason,
+      // The policy route; requests routed without a policy keep the router's rag/direct reason.
+      route: req.route ?? req.route_reason,
+      policy_version: req.policy_version,
       e2e_ms: t.e2e_ms,
       queue_ms: queueMs,
       ttft_ms: t.ttft_ms,

@@ -38,6 +38,8 @@ export const jobSubmissionSchema = z.strictObject({
     .default({ max_tokens: 256, temperature: 0, rag: true }),
   team: z.string().max(64).nullish(),
   feature: z.string().max(64).nullish(),
+  /** Policy route (a named use case of the tenant); absent for the tenant's default route. */
+  route: z.string().max(64).nullish(),
   metadata,
 });
 

@@ -312,6 +312,7 @@ describe(JobsService.name, () => {
         team: null,
         feature: null,
         metadata: {},
+        route: null,
         ...over,
       };
     };

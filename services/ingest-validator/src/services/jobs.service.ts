@@ -20,6 +20,8 @@ export interface JobSubmission {
   options: { max_tokens: number; temperature: number; rag: boolean; tier_hint?: string | null };
   team?: string | null;
   feature?: string | null;
+  /** Policy route; absent or null for the tenant's default route. */
+  route?: string | null;
   metadata?: Record<string, string>;
 }
 

@@ -30,6 +30,7 @@ export function canonicalRequest(body: JobSubmission) {
     options: { ...body.options, tier_hint: body.options.tier_hint ?? null },
     team: body.team ?? null,
     feature: body.feature ?? null,
+    route: body.route ?? null,
     metadata: body.metadata ?? {},
   };
 }
@@ -40,7 +41,9 @@ export function canonicalRequest(body: JobSubmission) {
  * reused key's parameters the same way).
  */
 export function requestFingerprint(body: JobSubmission): string {
+  // A request without a route hashes as it did before `route` existed, so keys reused across the upgrade still match.
+  const { route, ...rest } = canonicalRequest(body);
   return createHash('sha256')
-    .update(canonicalJson(canonicalRequest(body)), 'utf8')
+    .update(canonicalJson(route === null ? rest : { ...rest, route }), 'utf8')
     .digest('hex');
 }

@@ -41,6 +41,7 @@ const req = (over: Partial<InferenceRequestSubmitted> = {}): InferenceRequestSub
   team: null,
   feature: null,
   metadata: {},
+  route: null,
   ...over,
 });
 

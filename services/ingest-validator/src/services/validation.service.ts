@@ -105,6 +105,7 @@ export class ValidationService {
     for (const [name, v] of [
       ['team', req.team],
       ['feature', req.feature],
+      ['route', req.route],
     ] as const) {
       if (v != null && !/^[A-Za-z0-9_.-]{1,64}$/.test(v)) reasons.push(`${name} must be 1-64 characters of [A-Za-z0-9_.-]`);
     }

@@ -52,6 +52,9 @@ function completion(overrides: Partial<InferenceCompleted> = {}): InferenceCompl
     temperature: 0,
     deadline_at: 1_760_000_030_000,
     budget: { latency_ms: 30_000, max_cost_usd: 0.05, min_quality: 0.5 },
+    route: null,
+    policy_version: null,
+    decision_reasons: [],
     ...overrides,
   };
 }

@@ -78,6 +78,8 @@ export class JudgeService {
       attempt: c.attempt,
       judge_method: 'DETERMINISTIC',
       reasons: decision.reasons,
+      route: c.route,
+      policy_version: c.policy_version,
     };
     await this.publisher.publish(Topics.inferenceJudged, { value: judged });
 

@@ -135,6 +135,9 @@ export class RoutingService {
       budget: req.budget,
       team: req.team,
       feature: req.feature,
+      route: req.route,
+      policy_version: null,
+      decision_reasons: [reason],
     };
     await this.publisher.publish(routedTopicForTier(tier), { value: routed });
     await this.status(req, 'in_progress', null);
@@ -197,6 +200,9 @@ export class RoutingService {
       temperature: req.options.temperature,
       deadline_at: deadlineAt,
       budget: req.budget,
+      route: req.route,
+      policy_version: null,
+      decision_reasons: ['exact_cache_hit'],
     };
     await this.publisher.publish(Topics.inferenceCompleted, { value: completed });
     await this.status(req, 'in_progress', null);
