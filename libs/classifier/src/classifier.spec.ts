@@ -79,6 +79,39 @@ describe('IntentClassifier (centroid)', () => {
   });
 });
 
+describe('IntentClassifier (centred)', () => {
+  const two: ClassifierSettings = {
+    intents: [
+      { name: 'a', examples: ['x'] },
+      { name: 'b', examples: ['y'] },
+    ],
+    complexity_threshold: 0.3,
+    risk_threshold: 0.5,
+  };
+  const xy: EmbedTexts = async (texts) => texts.map((t) => (t === 'x' ? [1, 0] : t === 'y' ? [0, 1] : [1, 1]));
+
+  it('subtracts the mean of the per-intent means from unit examples and query, then takes cosines', async () => {
+    // mean = (0.5, 0.5); centred examples a = (1,−1)/√2, b = (−1,1)/√2; query (0.8,0.6) − mean = (0.3,0.1) → cos a = 1/√5
+    for (const method of [{ kind: 'centroid', center: true } as const, { kind: 'knn', k: 1, center: true } as const]) {
+      const c = await IntentClassifier.create(two, xy, { method });
+      const [a, b] = c.intentScores([8, 6]);
+      assert.equal(a!.intent, 'a');
+      close(a!.score, 1 / Math.sqrt(5));
+      close(b!.score, -1 / Math.sqrt(5));
+    }
+    const plain = await IntentClassifier.create(two, xy, { method: { kind: 'centroid' } });
+    close(plain.intentScores([8, 6])[0]!.score, 0.8);
+  });
+
+  it('refuses examples that coincide with the mean once centred', async () => {
+    const same: EmbedTexts = async (texts) => texts.map(() => [1, 0]);
+    await assert.rejects(
+      IntentClassifier.create(two, same, { method: { kind: 'centroid', center: true } }),
+      /intent "a" example 0 embedding, centred is the zero vector/,
+    );
+  });
+});
+
 describe('IntentClassifier (knn)', () => {
   it('scores the mean of the k best example cosines per intent, and can disagree with the centroid', async () => {
     // A query nearest to one support example, (0,0.6,0.8), but closer to the single legal example than to the support
@@ -164,7 +197,7 @@ describe('IntentClassifier errors', () => {
     );
     // Two examples pointing in opposite directions have no centroid; knn still works with them.
     const opposite = fake((t) => t.map((x, i) => (i === 1 ? [-1, 0, 0] : ok(x))));
-    await assert.rejects(IntentClassifier.create(settings, opposite), /intent "factoid": the 2 vectors cancel out/);
+    await assert.rejects(IntentClassifier.create(settings, opposite, { method: { kind: 'centroid' } }), /intent "factoid": the 2 vectors cancel out/);
     await IntentClassifier.create(settings, opposite, { method: { kind: 'knn', k: 1 } });
     await assert.rejects(
       IntentClassifier.create(settings, async () => {

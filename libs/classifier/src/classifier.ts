@@ -16,11 +16,17 @@ export type EmbedTexts = (texts: string[]) => Promise<ReadonlyArray<ArrayLike<nu
  * How an intent's score is computed from the cosine similarities between the query and its examples:
  * - `centroid`: cosine with the intent's centroid (mean of the unit example embeddings, renormalised);
  * - `knn`: the mean of the intent's `k` highest example cosines (all of them when it has fewer than `k` examples).
+ *
+ * `center: true` first subtracts the mean direction shared by all examples (the mean of the per-intent means of the unit
+ * example vectors, so each intent weighs the same) from every unit example and query vector, and renormalises. Sentence
+ * embeddings share a large common component (every pair of all-MiniLM-L6-v2 vectors has a positive cosine); removing
+ * the common mean is the first step of "all-but-the-top" post-processing (Mu & Viswanath, ICLR 2018), and leaves the
+ * directions that tell intents apart. The scores are then cosines in the centred space.
  */
-export type IntentMethod = { kind: 'centroid' } | { kind: 'knn'; k: number };
+export type IntentMethod = { kind: 'centroid'; center?: boolean } | { kind: 'knn'; k: number; center?: boolean };
 
 /** The method `npm run bench:classifier` measured best on the labelled evaluation set (bench/README.md, "Classifier"). */
-export const DEFAULT_INTENT_METHOD: IntentMethod = { kind: 'centroid' };
+export const DEFAULT_INTENT_METHOD: IntentMethod = { kind: 'centroid', center: true };
 /** Longest request text accepted, UTF-16 code units, before normalisation (the embeddings server's input limit). */
 export const DEFAULT_MAX_TEXT_CHARS = 20_000;
 
@@ -74,6 +80,8 @@ export class IntentClassifier {
   private readonly matrix: Float64Array;
   /** knn: row range [start, end) of intent i is [offsets[i], offsets[i + 1]). */
   private readonly offsets: number[];
+  /** center: the common mean subtracted from every unit vector; undefined otherwise. */
+  private readonly mean: Float64Array | undefined;
   private readonly scratch: Float64Array;
 
   private constructor(
@@ -94,6 +102,16 @@ export class IntentClassifier {
     this.highRisk = settings.intents.map((i) => i.high_risk === true);
     this.dimensions = exampleVectors[0]![0]!.length;
     const d = this.dimensions;
+    if (method.center === true) {
+      const mean = new Float64Array(d);
+      for (const vs of exampleVectors) {
+        for (const v of vs) for (let j = 0; j < d; j++) mean[j]! += v[j]! / vs.length / exampleVectors.length;
+      }
+      this.mean = mean;
+      exampleVectors = exampleVectors.map((vs, i) =>
+        vs.map((v, j) => this.centred(v, `intent "${this.names[i]}" example ${j} embedding, centred`, 'example_embedding_invalid')),
+      );
+    }
     const rows: Float64Array[] =
       method.kind === 'centroid'
         ? exampleVectors.map((vs, i) => {
@@ -167,7 +185,7 @@ export class IntentClassifier {
    * @throws ClassifierError `embedding_dimension_mismatch`, `embedding_not_finite`, `embedding_zero`.
    */
   intentScores(queryEmbedding: ArrayLike<number>): IntentScore[] {
-    const scores = this.scoreAll(unitVector(queryEmbedding, 'query embedding', this.dimensions));
+    const scores = this.scoreAll(this.query(queryEmbedding));
     const order = this.names.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
     return order.map((i) => ({ intent: this.names[i]!, score: scores[i]! }));
   }
@@ -190,7 +208,7 @@ export class IntentClassifier {
     if (injection !== undefined && !(typeof injection === 'number' && injection >= 0 && injection <= 1)) {
       throw new ClassifierError('signal_invalid', `injectionScore must be a number in 0..1, got ${String(injection)}`);
     }
-    const scores = this.scoreAll(unitVector(queryEmbedding, 'query embedding', this.dimensions));
+    const scores = this.scoreAll(this.query(queryEmbedding));
     let best = 0;
     let second = -1;
     for (let i = 1; i < scores.length; i++) {
@@ -214,6 +232,20 @@ export class IntentClassifier {
       risk: risk.risk,
       risk_reasons: risk.reasons,
     };
+  }
+
+  /** The unit query vector, centred when the method says so. */
+  private query(queryEmbedding: ArrayLike<number>): Float64Array {
+    const q = unitVector(queryEmbedding, 'query embedding', this.dimensions);
+    return this.mean === undefined ? q : this.centred(q, 'query embedding, centred', 'embedding_zero');
+  }
+
+  /** unit(v − mean) for a unit vector v. @throws ClassifierError `code` when v is the mean itself. */
+  private centred(v: Float64Array, what: string, code: 'example_embedding_invalid' | 'embedding_zero'): Float64Array {
+    const mean = this.mean!;
+    const out = new Float64Array(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = v[i]! - mean[i]!;
+    return unitVector(out, what, v.length, { dimension: code, finite: code, zero: code });
   }
 
   /** Scores per intent (policy order) for a unit query vector. */
