@@ -46,6 +46,11 @@ const program = new Command('bench-classifier')
     methodArg,
   )
   .option('--repeat <n>', 'timed classify() passes over the evaluation set per method, after a warm-up pass', int(1, 1000), 20)
+  .option(
+    '--squad <path>',
+    'SQuAD file of the SQuAD rows: splits their accuracy into seen and unseen articles ("" to skip)',
+    path.resolve(root, '../shared/data/squad-v1.1-dev-subset.json'),
+  )
   .option('--summary <path>', 'write the results as JSON here')
   .option('--json', 'print the results as JSON on stdout instead of the tables (progress goes to stderr)')
   .option('--model-dir <dir>', 'all-MiniLM-L6-v2 files (infra/local/models.sh)', defaultModelDir())
@@ -54,6 +59,7 @@ program.parse();
 const o = program.opts<{
   policy: string;
   eval: string;
+  squad: string;
   method?: IntentMethod[];
   repeat: number;
   summary?: string;
@@ -78,6 +84,7 @@ try {
       repeat: o.repeat,
       modelDir: o.modelDir,
       ...(o.threads === undefined ? {} : { threads: o.threads }),
+      ...(o.squad === '' ? {} : { squad: o.squad }),
     },
     log,
     abort.signal,

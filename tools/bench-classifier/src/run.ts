@@ -1,8 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { OpenAIEmbeddingsClient } from '@llmgov/embeddings';
 import { loadEmbeddingModel, startEmbeddingsServer, type EmbeddingsServerHandle } from '@llmgov/embeddings-server';
 import { DEFAULT_MAX_TEXT_CHARS, IntentClassifier, type Classification, type ClassifierSettings, type IntentMethod } from '@llmgov/classifier';
-import { loadClassifierSettings, loadEvalSet, splitProblems, type EvalRow } from './eval-set.js';
+import { loadClassifierSettings, loadEvalSet, splitProblems, utteranceKey, type EvalRow } from './eval-set.js';
 import { accuracyReport, distribution, percentile, type AccuracyReport, type Distribution } from './metrics.js';
 
 export interface BenchOptions {
@@ -18,6 +19,11 @@ export interface BenchOptions {
   modelDir: string;
   /** ONNX Runtime intra-op threads of the in-process embeddings server; default: all cores. */
   threads?: number;
+  /**
+   * The SQuAD file the SQuAD rows and examples come from (optional): with it, the SQuAD rows' accuracy is also given
+   * separately for articles that have a policy example (seen topics) and articles that have none (unseen).
+   */
+  squad?: string;
 }
 
 export interface MethodResult {
@@ -52,6 +58,8 @@ export interface BenchSummary {
   /** classify() of a DEFAULT_MAX_TEXT_CHARS-character text (primary method), ms: the longest input accepted. */
   classifyMaxTextMs: Distribution & { chars: number };
   methods: MethodResult[];
+  /** Primary method, SQuAD rows: accuracy on articles with a policy example (seen) and without (unseen); needs `squad`. */
+  squadByTopic?: { seen: { articles: number; rows: number; accuracy: number }; unseen: { articles: number; rows: number; accuracy: number } };
   /** SQuAD rows per article that the primary method classified as something else. */
   squadErrorsByArticle: Record<string, { rows: number; wrong: number; predicted: Record<string, number> }>;
   /** Per true intent, primary method: complexity p50/p90 and the share above the policy's threshold; risk share at or above its threshold; reason counts. */
@@ -222,6 +230,17 @@ export async function runClassifierBench(o: BenchOptions, log: (message: string)
       }
     });
 
+    let squadByTopic: BenchSummary['squadByTopic'];
+    if (o.squad !== undefined) {
+      const seen = await articlesOfExamples(o.squad, settings);
+      const part = (isSeen: boolean) => {
+        const idx = rows.map((r, i) => i).filter((i) => rows[i]!.article !== undefined && seen.has(rows[i]!.article!) === isSeen);
+        const correct = idx.filter((i) => results[0]![i]!.intent === truth[i]).length;
+        return { articles: new Set(idx.map((i) => rows[i]!.article)).size, rows: idx.length, accuracy: idx.length === 0 ? 0 : r4(correct / idx.length) };
+      };
+      squadByTopic = { seen: part(true), unseen: part(false) };
+    }
+
     const scores: BenchSummary['scores'] = {};
     for (const name of intents) {
       const mine = results[0]!.filter((_, i) => truth[i] === name);
@@ -258,6 +277,7 @@ export async function runClassifierBench(o: BenchOptions, log: (message: string)
       embeddingPlusClassifyMs: distribution(endToEndMs, 3),
       classifyMaxTextMs: { ...distribution(longMs, 4), chars: longText.length },
       methods,
+      ...(squadByTopic === undefined ? {} : { squadByTopic }),
       squadErrorsByArticle,
       scores,
       thresholds: { complexity: settings.complexity_threshold, risk: settings.risk_threshold },
@@ -274,6 +294,22 @@ export async function runClassifierBench(o: BenchOptions, log: (message: string)
 }
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** The titles of the SQuAD articles that hold one of the policy's example utterances as a question. */
+async function articlesOfExamples(squadPath: string, settings: ClassifierSettings): Promise<Set<string>> {
+  const doc = JSON.parse(await readFile(squadPath, 'utf8')) as { data?: { title: string; paragraphs: { qas: { question: string }[] }[] }[] };
+  if (!Array.isArray(doc.data)) throw new Error(`${squadPath}: not a SQuAD v1.1 file (no data[])`);
+  const titleOf = new Map<string, string>();
+  for (const a of doc.data) for (const p of a.paragraphs) for (const q of p.qas) titleOf.set(utteranceKey(q.question), a.title);
+  const seen = new Set<string>();
+  for (const i of settings.intents) {
+    for (const e of i.examples) {
+      const title = titleOf.get(utteranceKey(e));
+      if (title !== undefined) seen.add(title);
+    }
+  }
+  return seen;
+}
 
 /** The summary as plain-text tables: accuracy per intent and method, the primary method's confusion matrix, times, scores. */
 export function formatTable(s: BenchSummary): string {
@@ -335,6 +371,14 @@ export function formatTable(s: BenchSummary): string {
         lpad(x.aboveComplexityThreshold.toFixed(2), 8) +
         lpad(x.atOrAboveRiskThreshold.toFixed(2), 12) +
         `   ${reasons}`,
+    );
+  }
+  if (s.squadByTopic) {
+    const { seen, unseen } = s.squadByTopic;
+    lines.push(
+      '',
+      `SQuAD questions, ${primary.method}: articles with a policy example ${seen.accuracy.toFixed(3)} (${seen.rows} rows, ${seen.articles} articles), ` +
+        `without ${unseen.accuracy.toFixed(3)} (${unseen.rows} rows, ${unseen.articles} articles)`,
     );
   }
   const articles = Object.entries(s.squadErrorsByArticle).filter(([, a]) => a.wrong > 0);
