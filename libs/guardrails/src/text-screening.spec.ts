@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasControlCharacters, hasLoneSurrogates, injectionScore, maskPii, normaliseText } from './text-screening.js';
+import { countPiiPlaceholders, detectPii, hasControlCharacters, hasLoneSurrogates, injectionScore, maskPii, normaliseText } from './text-screening.js';
 
 describe('normaliseText', () => {
   it('removes control and bidi characters, collapses spaces, keeps paragraphs', () => {
@@ -28,6 +28,19 @@ describe('maskPii', () => {
   it('leaves years, counts and non-Luhn digit runs alone', () => {
     const text = 'In 1995 there were 1234567890123 visitors and 42 games.';
     assert.deepEqual(maskPii(text), { text, masked: 0 });
+  });
+});
+
+describe('detectPii and countPiiPlaceholders', () => {
+  it('counts per kind what maskPii masks, and the placeholders it leaves', () => {
+    const text = 'mail bob@example.com or amy@example.org, card 4111 1111 1111 1111, call (555) 123-4567';
+    assert.deepEqual(detectPii(text), { EMAIL: 2, CARD: 1, PHONE: 1 });
+    assert.equal(maskPii(text).masked, 4);
+    assert.deepEqual(countPiiPlaceholders(maskPii(text).text), { EMAIL: 2, CARD: 1, PHONE: 1 });
+  });
+  it('finds nothing in ordinary text, and no placeholder in unknown brackets', () => {
+    assert.deepEqual(detectPii('Which NFL team represented the AFC at Super Bowl 50 in 2016?'), {});
+    assert.deepEqual(countPiiPlaceholders('a [NAME] and [email] but one [SSN]'), { SSN: 1 });
   });
 });
 

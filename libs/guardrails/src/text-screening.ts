@@ -42,8 +42,12 @@ export function hasControlCharacters(s: string): boolean {
   return /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/.test(s);
 }
 
+/** The kinds of PII that {@link maskPii} masks; each is replaced by `[LABEL]`. */
+export const PII_LABELS = ['EMAIL', 'CARD', 'SSN', 'PHONE', 'IBAN'] as const;
+export type PiiLabel = (typeof PII_LABELS)[number];
+
 interface PiiRule {
-  label: string;
+  label: PiiLabel;
   pattern: RegExp;
   accept?: (match: string) => boolean;
 }
@@ -72,18 +76,50 @@ const PII_RULES: PiiRule[] = [
   { label: 'IBAN', pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}\b/g },
 ];
 
-/** Replaces e-mail addresses, card numbers (Luhn-valid), US SSNs, phone numbers and IBANs with `[LABEL]`. */
-export function maskPii(text: string): { text: string; masked: number } {
-  let masked = 0;
+/** The rules in order; each runs on the text the previous ones already masked. Counts per kind. */
+function scanPii(text: string): { text: string; counts: Partial<Record<PiiLabel, number>> } {
+  const counts: Partial<Record<PiiLabel, number>> = {};
   let out = text;
   for (const rule of PII_RULES) {
     out = out.replace(rule.pattern, (m) => {
       if (rule.accept && !rule.accept(m)) return m;
-      masked++;
+      counts[rule.label] = (counts[rule.label] ?? 0) + 1;
       return `[${rule.label}]`;
     });
   }
+  return { text: out, counts };
+}
+
+/** Replaces e-mail addresses, card numbers (Luhn-valid), US SSNs, phone numbers and IBANs with `[LABEL]`. */
+export function maskPii(text: string): { text: string; masked: number } {
+  const { text: out, counts } = scanPii(text);
+  let masked = 0;
+  for (const n of Object.values(counts)) masked += n;
   return { text: out, masked };
+}
+
+/**
+ * What {@link maskPii} would mask, counted per kind (kinds absent from the result were not found), e.g.
+ * `{ EMAIL: 1, PHONE: 2 }`. Same rules, same order, so the counts sum to `maskPii(text).masked`.
+ */
+export function detectPii(text: string): Partial<Record<PiiLabel, number>> {
+  return scanPii(text).counts;
+}
+
+const PLACEHOLDER = new RegExp(`\\[(${PII_LABELS.join('|')})\\]`, 'g');
+
+/**
+ * The `[LABEL]` placeholders {@link maskPii} leaves, counted per kind: PII found upstream in a text that was
+ * already masked (the ingest-validator masks prompts before the router sees them). A user who types `[EMAIL]`
+ * literally is counted too.
+ */
+export function countPiiPlaceholders(text: string): Partial<Record<PiiLabel, number>> {
+  const counts: Partial<Record<PiiLabel, number>> = {};
+  for (const m of text.matchAll(PLACEHOLDER)) {
+    const label = m[1] as PiiLabel;
+    counts[label] = (counts[label] ?? 0) + 1;
+  }
+  return counts;
 }
 
 /** Weighted phrases typical of prompt-injection attempts (OWASP LLM01 examples). */
