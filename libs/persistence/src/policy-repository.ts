@@ -139,7 +139,7 @@ const ACTIVATION_SELECT = `
     FROM policy_activations a`;
 
 /**
- * Policy versions, their prompt templates and their activation history in Postgres (migration 006), per namespace.
+ * Policy versions, their prompt templates and their activation history in Postgres (migration 007), per namespace.
  *
  * - `apply` stores a document as the next version (idempotent by SHA-256) with its templates; it does not activate it.
  * - `activate` makes a version active; `rollback` undoes the newest activation still in effect (activate v1, activate

@@ -16,6 +16,13 @@ describe('projectedCostUsd', () => {
     assert.ok(Math.abs(projectedCostUsd(price, { prompt_tokens: 600, completion_tokens: 100 }) - 0.004) < 1e-12);
   });
 
+  it('refuses to estimate a self-hosted price that declares no throughputs', () => {
+    assert.throws(
+      () => projectedCostUsd({ kind: 'self_hosted', usd_per_gpu_hour: 1 }, { prompt_tokens: 1, completion_tokens: 1 }),
+      /no prompt_tokens_per_gpu_s/,
+    );
+  });
+
   it('refuses negative or non-finite token counts', () => {
     const price = { kind: 'api', usd_per_1m_prompt_tokens: 1, usd_per_1m_completion_tokens: 1 } as const;
     assert.throws(() => projectedCostUsd(price, { prompt_tokens: -1, completion_tokens: 0 }), RangeError);

@@ -7,7 +7,7 @@ import type { TierPrice } from './schema.js';
  *   prompt_tokens_per_gpu_s + completion_tokens / completion_tokens_per_gpu_s (the cost-attributor bills the measured
  *   GPU-seconds at the same hourly price).
  * With `completion_tokens` = the request's `max_tokens` this is the worst case that a budget reservation holds.
- * @throws RangeError when a token count is negative or not finite.
+ * @throws RangeError when a token count is negative or not finite, or a self-hosted price has no throughputs to estimate from.
  */
 export function projectedCostUsd(price: TierPrice, tokens: { prompt_tokens: number; completion_tokens: number }): number {
   const { prompt_tokens: p, completion_tokens: c } = tokens;
@@ -16,6 +16,8 @@ export function projectedCostUsd(price: TierPrice, tokens: { prompt_tokens: numb
     case 'api':
       return (p / 1e6) * price.usd_per_1m_prompt_tokens + (c / 1e6) * price.usd_per_1m_completion_tokens;
     case 'self_hosted':
+      if (price.prompt_tokens_per_gpu_s === undefined || price.completion_tokens_per_gpu_s === undefined)
+        throw new RangeError('this self-hosted price declares no prompt_tokens_per_gpu_s and completion_tokens_per_gpu_s to estimate GPU-seconds from');
       return ((p / price.prompt_tokens_per_gpu_s + c / price.completion_tokens_per_gpu_s) / 3600) * price.usd_per_gpu_hour;
   }
 }

@@ -61,18 +61,19 @@ export const apiPriceSchema = z
 
 /**
  * Price of a self-hosted model on a GPU pool: USD per GPU-hour, charged by the GPU-seconds a call uses (the
- * cost-attributor's `self_hosted` pricing). The throughputs turn a request's tokens into a GPU-second estimate before
- * it runs (its worst-case cost): GPU-seconds = prompt_tokens / prompt_tokens_per_gpu_s + max_tokens / completion_tokens_per_gpu_s.
+ * cost-attributor's `self_hosted` pricing). The optional throughputs turn a request's tokens into a GPU-second estimate
+ * before it runs: GPU-seconds = prompt_tokens / prompt_tokens_per_gpu_s + max_tokens / completion_tokens_per_gpu_s
+ * (`projectedCostUsd`); without them a caller bounds the GPU time another way (for example by the request's deadline).
  */
 export const selfHostedPriceSchema = z
   .strictObject({
     kind: z.literal('self_hosted'),
     usd_per_gpu_hour: usd,
     gpu_type: z.string().min(1).max(200).optional(),
-    prompt_tokens_per_gpu_s: z.number().positive().describe('prompt tokens the pool processes per GPU-second (all sequences together)'),
-    completion_tokens_per_gpu_s: z.number().positive().describe('completion tokens the pool generates per GPU-second (all sequences together)'),
+    prompt_tokens_per_gpu_s: z.number().positive().optional().describe('prompt tokens the pool processes per GPU-second (all sequences together)'),
+    completion_tokens_per_gpu_s: z.number().positive().optional().describe('completion tokens the pool generates per GPU-second (all sequences together)'),
   })
-  .describe('A self-hosted model: USD per GPU-hour, and the throughputs that estimate GPU-seconds from tokens.');
+  .describe('A self-hosted model: USD per GPU-hour, and optionally the throughputs that estimate GPU-seconds from tokens.');
 
 export const tierPriceSchema = z.discriminatedUnion('kind', [apiPriceSchema, selfHostedPriceSchema]);
 
