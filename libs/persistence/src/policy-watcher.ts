@@ -69,6 +69,7 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
    * @throws the Postgres error when the first load fails (a router should not start without knowing its policy).
    */
   async start(): Promise<ActivePolicy | undefined> {
+    if (this.timer) return this.latest; // already started
     this.stopped = false;
     if (this.options.listen !== false) await this.ensureListener().catch((err: unknown) => this.report(err));
     this.latest = await this.repo.active();
