@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Static checks that need no running stack: build/typecheck (tsc -b, in setup), lint with zero warnings, format,
-# generated contracts up to date. Every check runs; failures are listed at the end. Tests: `npm test`.
+# generated contracts and the policy JSON Schema up to date. Every check runs; failures are listed at the end. Tests: `npm test`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -13,6 +13,7 @@ check() {
   if ! "$@"; then failed+=("$name"); echo "[check] failed: $name" >&2; fi
 }
 check "generated contracts" bash -c "cd libs/contracts && bash '$root/scripts/with-node22.sh' npm run --silent check:generated"
+check "policy JSON Schema" bash -c "cd libs/policy && bash '$root/scripts/with-node22.sh' npm run --silent check:schema"
 check "lint" run npx eslint --max-warnings 0 .
 check "boundaries" run node scripts/check-boundaries.mjs
 check "format" run npx prettier --check --log-level warn .

@@ -5,3 +5,5 @@ export * from './keys.js';
 export * from './persistence.module.js';
 export * from './tokens.js';
 export * from './redis-state.js';
+export * from './policy-repository.js';
+export * from './policy-watcher.js';

@@ -1,0 +1,223 @@
+import { z } from 'zod';
+
+/**
+ * The policy document (issue 10, section 1): versioned data that binds every request to its SLO, cost and quality
+ * budget. Authored as YAML (`infra/policies/*.yaml`) or JSON, validated by {@link policyDocumentSchema}, published as
+ * JSON Schema in `schemas/policy/policy.schema.json` (generated from this file: `npm run generate:schema -w libs/policy`).
+ *
+ * Units: latency in ms, money in USD, time to live in s, quality on the judge's 0..1 groundedness scale.
+ */
+
+/** The model tiers, cheapest first; `lower_tier` walks this order down. */
+export const TIERS = ['S', 'M', 'L'] as const;
+export type PolicyTier = (typeof TIERS)[number];
+
+/** The degrade steps (issue 10, section 5), each a rule with its own reason id in the decision. */
+export const DEGRADE_STEPS = ['shrink_context', 'lower_tier', 'serve_cache', 'serve_template'] as const;
+export type DegradeStep = (typeof DEGRADE_STEPS)[number];
+
+/** Budget periods, UTC calendar day and month (as the cost-attributor's billing periods). */
+export const BUDGET_PERIODS = ['day', 'month'] as const;
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+
+/** Largest number of entries in any map or list of the document: a policy is hand-written, not bulk data. */
+export const MAX_ENTRIES = 1000;
+
+/** Tenant, route, SLO class and intent names: what the platform's ids and metric labels accept. */
+export const policyName = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-", starting with a letter or digit');
+
+/** A prompt template reference `name@version`: the identity of a file `infra/prompts/NAME.vVERSION.json`. */
+export const templateRef = z
+  .string()
+  .max(200)
+  .regex(/^[A-Za-z0-9._-]+@[1-9][0-9]{0,8}$/, 'a prompt template reference name@version (for example squad-chat-smollm2@1)');
+
+const usd = z.number().nonnegative();
+const ttlSeconds = z
+  .int()
+  .min(0)
+  .max(366 * 86_400);
+const score = z.number().min(0).max(1);
+const boundedRecord = <V extends z.ZodType>(value: V) =>
+  z.record(policyName, value).refine((r) => Object.keys(r).length <= MAX_ENTRIES, `at most ${MAX_ENTRIES} entries`);
+const uniqueList = <T extends z.ZodType>(item: T, what: string) =>
+  z
+    .array(item)
+    .max(MAX_ENTRIES)
+    .refine((a) => new Set(a).size === a.length, `${what} must not repeat`);
+
+/** Price of a token-billed model (a hosted API): USD per one million tokens. */
+export const apiPriceSchema = z
+  .strictObject({
+    kind: z.literal('api'),
+    usd_per_1m_prompt_tokens: usd,
+    usd_per_1m_completion_tokens: usd,
+  })
+  .describe('A token-billed model: USD per 1M prompt and per 1M completion tokens.');
+
+/**
+ * Price of a self-hosted model on a GPU pool: USD per GPU-hour, charged by the GPU-seconds a call uses (the
+ * cost-attributor's `self_hosted` pricing). The optional throughputs turn a request's tokens into a GPU-second estimate
+ * before it runs: GPU-seconds = prompt_tokens / prompt_tokens_per_gpu_s + max_tokens / completion_tokens_per_gpu_s
+ * (`projectedCostUsd`); without them a caller bounds the GPU time another way (for example by the request's deadline).
+ */
+export const selfHostedPriceSchema = z
+  .strictObject({
+    kind: z.literal('self_hosted'),
+    usd_per_gpu_hour: usd,
+    gpu_type: z.string().min(1).max(200).optional(),
+    prompt_tokens_per_gpu_s: z.number().positive().optional().describe('prompt tokens the pool processes per GPU-second (all sequences together)'),
+    completion_tokens_per_gpu_s: z.number().positive().optional().describe('completion tokens the pool generates per GPU-second (all sequences together)'),
+  })
+  .describe('A self-hosted model: USD per GPU-hour, and optionally the throughputs that estimate GPU-seconds from tokens.');
+
+export const tierPriceSchema = z.discriminatedUnion('kind', [apiPriceSchema, selfHostedPriceSchema]);
+
+/** One model tier: the model the pool serves, its price and its prompt template. */
+export const tierSchema = z.strictObject({
+  model: z.string().min(1).max(256).describe('served model name (the pool file’s model)'),
+  price: tierPriceSchema,
+  prompt_template: templateRef.describe('the prompt template the tier renders, name@version; stored with the policy version'),
+});
+
+/**
+ * An SLO class: the budget a route binds its requests to. A request's own budget may tighten the latency, cost and
+ * quality figures but never loosen them (`effectiveSlo`).
+ */
+export const sloClassSchema = z.strictObject({
+  description: z.string().max(2000).optional(),
+  p95_latency_ms: z.int().min(1).max(3_600_000).describe('p95 end-to-end latency budget, ms (under 800 ms: no RAG, prefer tier S or a cached answer)'),
+  max_cost_usd: usd.describe('maximum cost of one request, USD'),
+  min_quality: score.describe('minimum quality, on the judge’s 0..1 groundedness scale'),
+  allowed_tiers: uniqueList(z.enum(TIERS), 'allowed_tiers').min(1).describe('tiers a request of this class may be served by'),
+  rag_allowed: z.boolean().describe('whether retrieval-augmented generation may be used'),
+  cache_allowed: z.boolean().describe('whether a cached answer may be served'),
+  cache_ttl_s: ttlSeconds.describe('time to live of an answer cached for this class, s (an intent’s cache_ttl_s overrides it)'),
+});
+
+/** A named use case of a tenant, bound to an SLO class. */
+export const routeSchema = z.strictObject({
+  description: z.string().max(2000).optional(),
+  slo_class: policyName.describe('a key of slo_classes'),
+  template_answer: z
+    .string()
+    .min(1)
+    .max(8000)
+    .optional()
+    .describe('the deterministic answer of the serve_template degrade step (required when the route’s ladder has that step)'),
+  degrade_ladder: uniqueList(z.enum(DEGRADE_STEPS), 'degrade steps').optional().describe('this route’s own ladder, replacing degrade.ladder'),
+});
+
+export const tenantSchema = z.strictObject({
+  description: z.string().max(2000).optional(),
+  default_route: policyName.describe('the route of a request that names none; a key of routes'),
+  routes: boundedRecord(routeSchema).refine((r) => Object.keys(r).length > 0, 'a tenant needs at least one route'),
+});
+
+/** One intent of the classifier, recognised from its example utterances. */
+export const intentSchema = z.strictObject({
+  name: policyName,
+  description: z.string().max(2000).optional(),
+  examples: z.array(z.string().min(1).max(4000)).min(1).max(MAX_ENTRIES).describe('example utterances of the intent'),
+  high_risk: z.boolean().default(false).describe('a high-risk intent (legal, medical, ...) raises the request’s risk score'),
+  cache_ttl_s: ttlSeconds.optional().describe('time to live of cached answers of this intent, s (overrides the SLO class’s)'),
+});
+
+/** Classifier settings: what `policy.classifier` gives the request classifier. */
+export const classifierSchema = z.strictObject({
+  intents: z.array(intentSchema).min(1).max(MAX_ENTRIES),
+  complexity_threshold: score.describe('at or below it (and risk below risk_threshold) the cache is tried first'),
+  risk_threshold: score.describe('at or above it a request is high risk'),
+});
+
+/**
+ * A budget over one scope: a tenant, optionally narrowed to a team and/or a route, for a UTC day or month. Spend is
+ * reserved against it before dispatch; crossing `alert_at` of the limit raises an alert, and a request that would go
+ * above the limit is throttled as `throttle` says.
+ */
+export const budgetSchema = z.strictObject({
+  tenant: policyName,
+  team: policyName.optional(),
+  route: policyName.optional(),
+  period: z.enum(BUDGET_PERIODS),
+  limit_usd: usd.describe('spend limit of the period, USD'),
+  alert_at: z.number().gt(0).max(1).default(0.8).describe('fraction of the limit that raises an alert'),
+  throttle: z
+    .enum(['degrade', 'refuse'])
+    .default('degrade')
+    .describe('above the limit: degrade (walk the degrade ladder for an answer that costs nothing more, else refuse) or refuse (budget_exceeded)'),
+});
+
+export const degradeSchema = z.strictObject({
+  ladder: uniqueList(z.enum(DEGRADE_STEPS), 'degrade steps').describe('the steps tried in order when a request does not fit its budget or capacity'),
+  shrink_context_max_tokens: z.int().min(0).max(1_000_000).describe('the retrieved-context token budget the shrink_context step cuts to'),
+});
+
+const policyObject = z.strictObject({
+  $schema: z.string().max(2000).optional().describe('the JSON Schema this document follows (for editors)'),
+  description: z.string().max(2000).optional(),
+  tiers: z
+    .strictObject({ S: tierSchema.optional(), M: tierSchema.optional(), L: tierSchema.optional() })
+    .refine((t) => Object.values(t).some((v) => v !== undefined), 'declare at least one tier'),
+  slo_classes: boundedRecord(sloClassSchema),
+  tenants: boundedRecord(tenantSchema),
+  classifier: classifierSchema,
+  budgets: z.array(budgetSchema).max(MAX_ENTRIES).default([]),
+  degrade: degradeSchema,
+});
+
+/** Cross-references the object shape cannot express; each problem is an issue at the path of the offending field. */
+function checkReferences(p: z.output<typeof policyObject>, ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  for (const [className, cls] of Object.entries(p.slo_classes)) {
+    cls.allowed_tiers.forEach((tier, i) => {
+      if (!p.tiers[tier]) issue(['slo_classes', className, 'allowed_tiers', i], `tier ${tier} is not declared in tiers`);
+    });
+  }
+  for (const [tenantId, tenant] of Object.entries(p.tenants)) {
+    if (!(tenant.default_route in tenant.routes))
+      issue(['tenants', tenantId, 'default_route'], `route ${tenant.default_route} is not one of this tenant's routes`);
+    for (const [routeName, route] of Object.entries(tenant.routes)) {
+      const at = ['tenants', tenantId, 'routes', routeName];
+      if (!(route.slo_class in p.slo_classes)) issue([...at, 'slo_class'], `SLO class ${route.slo_class} is not declared in slo_classes`);
+      const ladder = route.degrade_ladder ?? p.degrade.ladder;
+      if (ladder.includes('serve_template') && route.template_answer === undefined)
+        issue([...at, 'template_answer'], "the route's degrade ladder has serve_template, so it needs a template_answer");
+    }
+  }
+  const seenIntents = new Set<string>();
+  p.classifier.intents.forEach((intent, i) => {
+    if (seenIntents.has(intent.name)) issue(['classifier', 'intents', i, 'name'], `intent ${intent.name} is declared twice`);
+    seenIntents.add(intent.name);
+  });
+  const seenScopes = new Set<string>();
+  p.budgets.forEach((b, i) => {
+    const tenant = p.tenants[b.tenant];
+    if (!tenant) issue(['budgets', i, 'tenant'], `tenant ${b.tenant} is not declared in tenants`);
+    else if (b.route !== undefined && !(b.route in tenant.routes)) issue(['budgets', i, 'route'], `route ${b.route} is not one of tenant ${b.tenant}'s routes`);
+    const scope = JSON.stringify([b.tenant, b.team ?? null, b.route ?? null, b.period]);
+    if (seenScopes.has(scope)) issue(['budgets', i], `a ${b.period} budget for this scope is declared twice`);
+    seenScopes.add(scope);
+  });
+}
+
+/** The policy document, with its cross-references checked. */
+export const policyDocumentSchema = policyObject.superRefine(checkReferences);
+
+/** A validated policy document, defaults applied. */
+export type PolicyDocument = z.output<typeof policyDocumentSchema>;
+/** A policy document as authored (defaults optional). */
+export type PolicyDocumentInput = z.input<typeof policyDocumentSchema>;
+export type SloClass = z.output<typeof sloClassSchema>;
+export type PolicyRoute = z.output<typeof routeSchema>;
+export type PolicyTenant = z.output<typeof tenantSchema>;
+export type PolicyTierConfig = z.output<typeof tierSchema>;
+export type TierPrice = z.output<typeof tierPriceSchema>;
+export type ClassifierSettings = z.output<typeof classifierSchema>;
+export type PolicyIntent = z.output<typeof intentSchema>;
+export type PolicyBudget = z.output<typeof budgetSchema>;
+export type DegradeSettings = z.output<typeof degradeSchema>;

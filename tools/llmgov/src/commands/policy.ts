@@ -1,0 +1,269 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import Table from 'cli-table3';
+import { Command } from 'commander';
+import { stringify } from 'yaml';
+import {
+  MAX_POLICY_BYTES,
+  MAX_TEMPLATE_BYTES,
+  TIERS,
+  formatTemplateRef,
+  parsePolicyText,
+  parseTemplateRef,
+  policyDocumentSchema,
+  sha256OfJson,
+  templateContentProblems,
+  templateFileName,
+  type PolicyDocument,
+  type PromptTemplateRecord,
+} from '@llmgov/policy';
+import { PolicyRepository, type ActivationResult, type PolicyVersionRecord } from '@llmgov/persistence';
+import { CliError, actor, paint, positiveInt, printJson, withDatabase, withStoreOptions, type StoreOptions } from '../cli.js';
+import { renderPolicyDiff } from '../diff.js';
+
+/**
+ * Reads a file of at most `maxBytes` as UTF-8 text.
+ * @throws CliError `unreadable_file` when it is missing, not a regular file, too large or not UTF-8.
+ */
+async function readTextFile(file: string, maxBytes: number, what: string): Promise<string> {
+  const fail = (reason: string) => new CliError(`cannot read the ${what} ${file}: ${reason}`, 'unreadable_file');
+  let size: number;
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw fail('not a regular file');
+    size = st.size;
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw fail((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message);
+  }
+  if (size > maxBytes) throw fail(`it is ${size} bytes; at most ${maxBytes} are accepted`);
+  const bytes = await readFile(file).catch((err: unknown) => {
+    throw fail((err as Error).message);
+  });
+  if (bytes.length > maxBytes) throw fail(`it is ${bytes.length} bytes; at most ${maxBytes} are accepted`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw fail('not UTF-8 text');
+  }
+}
+
+/**
+ * Loads the content of every template the policy references from `dir` (`NAME.vVERSION.json`).
+ * @throws CliError `invalid_templates` listing, per tier, each template that is missing, unreadable, not JSON, or not the
+ *   template it is referenced as.
+ */
+async function loadTemplates(policy: PolicyDocument, dir: string): Promise<PromptTemplateRecord[]> {
+  const problems: string[] = [];
+  const loaded = new Map<string, PromptTemplateRecord>();
+  for (const tier of TIERS) {
+    const refText = policy.tiers[tier]?.prompt_template;
+    if (refText === undefined || loaded.has(refText)) continue;
+    const ref = parseTemplateRef(refText);
+    const file = path.join(dir, templateFileName(ref));
+    const at = `tiers.${tier}.prompt_template: template ${refText}`;
+    try {
+      const json: unknown = JSON.parse(await readTextFile(file, MAX_TEMPLATE_BYTES, 'prompt template'));
+      const wrong = templateContentProblems(ref, json);
+      if (wrong.length > 0) problems.push(`${at}: ${file}: ${wrong.join('; ')}`);
+      else loaded.set(refText, { ...ref, content: json as Record<string, unknown> });
+    } catch (err) {
+      problems.push(`${at}: ${err instanceof SyntaxError ? `${file} is not JSON: ${err.message}` : (err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new CliError(`the policy's prompt templates cannot be loaded from ${dir}`, 'invalid_templates', problems);
+  return [...loaded.values()];
+}
+
+/** A stored document laid out in the schema's field order for reading (as stored when it no longer parses). */
+function readable(document: unknown): unknown {
+  const parsed = policyDocumentSchema.safeParse(document);
+  return parsed.success ? parsed.data : document;
+}
+
+/** A bordered text table (cli-table3), without colours so that piped output stays plain. */
+function table(head: string[], rows: (string | number)[][]): string {
+  const t = new Table({ head, style: { head: [], border: [] } });
+  t.push(...rows.map((r) => r.map(String)));
+  return t.toString();
+}
+
+const short = (sha: string) => `${sha.slice(0, 12)}…`;
+const when = (d: Date) =>
+  d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
+
+function describeActivation(r: ActivationResult, verb: string): string {
+  if (!r.activation) return `version ${r.version} is already active; nothing written`;
+  return `${verb}: version ${r.version} is active${r.previous_version === null ? '' : ` (was ${r.previous_version})`}; routers apply it within 5 s`;
+}
+
+interface ApplyOptions extends StoreOptions {
+  dryRun?: boolean;
+  comment?: string;
+  promptsDir?: string;
+}
+
+/** `llmgov policy ...`: apply, activate, rollback, list, show. */
+export function registerPolicyCommands(program: Command): void {
+  const policy = program
+    .command('policy')
+    .description('manage policy versions in Postgres: apply a file as a new version, activate one, roll back, list, show')
+    .addHelpText(
+      'after',
+      `
+A policy is a YAML or JSON file (schema: schemas/policy/policy.schema.json; example: infra/policies/local.yaml).
+Applying stores it as the next version with the prompt templates it references; activating makes it the version every
+router applies (within 5 s); rollback returns to the version active before the newest activation.
+
+Examples:
+  llmgov policy apply infra/policies/local.yaml --dry-run
+  llmgov policy apply infra/policies/local.yaml --comment "tighter FAQ latency"
+  llmgov policy activate 2
+  llmgov policy rollback
+  llmgov policy list --json`,
+    );
+
+  withStoreOptions(
+    policy
+      .command('apply')
+      .description(
+        'validate FILE, print its diff against the active version, and store it as the next version (idempotent: an identical document is not stored twice)',
+      )
+      .argument('<file>', 'policy file, YAML or JSON')
+      .option('--dry-run', 'validate and show the diff only; write nothing')
+      .option('--comment <text>', 'why this version exists, kept with it')
+      .option('--prompts-dir <dir>', "folder of the prompt template files NAME.vVERSION.json (default: ../prompts beside FILE's folder)"),
+  ).action(async (file: string, opts: ApplyOptions) => {
+    const text = await readTextFile(file, MAX_POLICY_BYTES, 'policy file');
+    const document = parsePolicyText(text, file);
+    const promptsDir = opts.promptsDir ?? path.resolve(path.dirname(file), '../prompts');
+    const templates = await loadTemplates(document, promptsDir);
+    const sha256 = sha256OfJson(document);
+    await withDatabase(async (pool) => {
+      const repo = new PolicyRepository(pool, opts.namespace);
+      const active = await repo.active();
+      const same = (await repo.list()).find((v) => v.sha256 === sha256);
+      const diff = renderPolicyDiff(active && { label: `active version ${active.version}`, document: active.document }, { label: file, document });
+      const result = opts.dryRun ? undefined : await repo.apply({ document, templates, created_by: actor(), comment: opts.comment ?? null });
+      if (opts.json) {
+        printJson({
+          file,
+          namespace: opts.namespace,
+          sha256,
+          templates: templates.map(formatTemplateRef),
+          active_version: active?.version ?? null,
+          identical_to_version: same?.version ?? null,
+          diff: { text: diff.text, removed: diff.removed, added: diff.added },
+          dry_run: opts.dryRun === true,
+          result: result ?? null,
+        });
+        return;
+      }
+      console.log(`policy ${file} (sha256 ${short(sha256)}, templates ${templates.map(formatTemplateRef).join(', ')})`);
+      if (!active) console.log(`namespace ${opts.namespace} has no active version yet: the whole document is new (${diff.added} fields)`);
+      else console.log(`against active version ${active.version} of namespace ${opts.namespace}:`);
+      if (!active) {
+        // nothing to compare with: the file itself is the readable form
+      } else if (diff.text === '') console.log('  no changes');
+      else {
+        for (const line of diff.text.trimEnd().split('\n'))
+          console.log(
+            line.startsWith('+') && !line.startsWith('+++')
+              ? paint('green', line)
+              : line.startsWith('-') && !line.startsWith('---')
+                ? paint('red', line)
+                : line,
+          );
+        console.log(`${diff.removed} line(s) removed, ${diff.added} added`);
+      }
+      if (!result) {
+        console.log(same ? `dry run: nothing written (identical to version ${same.version})` : 'dry run: nothing written');
+      } else if (result.created) {
+        console.log(`applied as version ${result.version}; activate it with: llmgov policy activate ${result.version}`);
+      } else {
+        console.log(`identical to version ${result.version}: nothing written`);
+      }
+    });
+  });
+
+  withStoreOptions(
+    policy
+      .command('activate')
+      .description('make VERSION the active version (recorded in the history; routers apply it within 5 s)')
+      .argument('<version>', 'a version number from `llmgov policy list`', positiveInt)
+      .option('--comment <text>', 'why, kept in the history'),
+  ).action(async (version: number, opts: StoreOptions & { comment?: string }) => {
+    await withDatabase(async (pool) => {
+      const r = await new PolicyRepository(pool, opts.namespace).activate(version, actor(), opts.comment ?? null);
+      if (opts.json) printJson(r);
+      else console.log(describeActivation(r, 'activated'));
+    });
+  });
+
+  withStoreOptions(
+    policy
+      .command('rollback')
+      .description('undo the newest activation: the version active before it becomes active again, with its prompt templates')
+      .option('--comment <text>', 'why, kept in the history'),
+  ).action(async (opts: StoreOptions & { comment?: string }) => {
+    await withDatabase(async (pool) => {
+      const r = await new PolicyRepository(pool, opts.namespace).rollback(actor(), opts.comment ?? null);
+      if (opts.json) printJson(r);
+      else console.log(describeActivation(r, 'rolled back'));
+    });
+  });
+
+  withStoreOptions(policy.command('list').description('list the versions (newest last) and the activation history')).action(async (opts: StoreOptions) => {
+    await withDatabase(async (pool) => {
+      const repo = new PolicyRepository(pool, opts.namespace);
+      const [versions, activations] = [await repo.list(), await repo.history()];
+      if (opts.json) {
+        printJson({ namespace: opts.namespace, versions, activations });
+        return;
+      }
+      if (versions.length === 0) {
+        console.log(`namespace ${opts.namespace} has no policy versions; apply one with: llmgov policy apply FILE`);
+        return;
+      }
+      console.log(`policy versions of namespace ${opts.namespace} (* = active):`);
+      console.log(
+        table(
+          ['version', 'active', 'created (UTC)', 'by', 'sha256', 'prompt templates', 'comment'],
+          versions.map((v) => [v.version, v.active ? '*' : '', when(v.created_at), v.created_by, short(v.sha256), v.templates.join('\n'), v.comment ?? '']),
+        ),
+      );
+      console.log('activation history (oldest first):');
+      if (activations.length === 0) console.log('  none: no version has been activated');
+      else
+        console.log(
+          table(
+            ['at (UTC)', 'action', 'version', 'previous', 'by', 'comment'],
+            activations.map((a) => [when(a.activated_at), a.action, a.version, a.previous_version ?? '', a.activated_by, a.comment ?? '']),
+          ),
+        );
+    });
+  });
+
+  withStoreOptions(
+    policy
+      .command('show')
+      .description('print a version (default: the active one) with its document as YAML and its prompt templates')
+      .argument('[version]', 'a version number (default: the active version)', positiveInt),
+  ).action(async (version: number | undefined, opts: StoreOptions) => {
+    await withDatabase(async (pool) => {
+      const v: PolicyVersionRecord = await new PolicyRepository(pool, opts.namespace).show(version);
+      if (opts.json) {
+        printJson(v);
+        return;
+      }
+      console.log(`# version ${v.version}${v.active ? ' (active)' : ''} of namespace ${v.namespace}`);
+      console.log(`# sha256 ${v.sha256}`);
+      console.log(`# created ${when(v.created_at)} by ${v.created_by}${v.comment ? `: ${v.comment}` : ''}`);
+      console.log(`# prompt templates: ${v.templates.join(', ')}`);
+      process.stdout.write(stringify(readable(v.document), { lineWidth: 0 }));
+    });
+  });
+}

@@ -1,0 +1,246 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MAX_POLICY_BYTES } from '@llmgov/policy';
+
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const cliMain = path.join(repoRoot, 'tools/llmgov/dist/src/main.js');
+const localPolicy = readFileSync(path.join(repoRoot, 'infra/policies/local.yaml'), 'utf8');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI as a child process with its own policy namespace. */
+function llmgov(namespace: string, ...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cliMain, ...args],
+      { env: { ...process.env, LLMGOV_POLICY_NAMESPACE: namespace, LLMGOV_USER: 'cli-test', NO_COLOR: '1' }, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const json = <T>(r: Run): T => {
+  assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+};
+
+interface ListJson {
+  versions: { version: number; active: boolean; templates: string[]; comment: string | null }[];
+  activations: { action: string; version: number; previous_version: number | null; activated_by: string }[];
+}
+
+describe('llmgov CLI (built, as a child process) against the real Postgres', () => {
+  let dir: string;
+  let prompts: string;
+  const tpl = `cli-test-${randomUUID().slice(0, 8)}`;
+  const ns = () => `cli-test-${randomUUID()}`;
+  const file = (name: string, content: string | Buffer) => {
+    const p = path.join(dir, name);
+    writeFileSync(p, content);
+    return p;
+  };
+  /** The local policy with tier S on the test template `tpl@version` (and optional further text substitutions). */
+  const policyFile = (name: string, version: number, replace: [string, string][] = []) =>
+    file(
+      name,
+      replace.reduce((text, [from, to]) => text.replace(from, to), localPolicy.replace('squad-chat-smollm2@1', `${tpl}@${version}`)),
+    );
+
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'llmgov-cli-'));
+    prompts = path.join(dir, 'prompts');
+    mkdirSync(prompts);
+    cpSync(path.join(repoRoot, 'infra/prompts'), prompts, { recursive: true });
+    for (const version of [1, 2])
+      writeFileSync(
+        path.join(prompts, `${tpl}.v${version}.json`),
+        JSON.stringify({ name: tpl, version, api: 'chat', messages: [{ role: 'user', content: `v${version}: {{question}}` }] }),
+      );
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints --help for the program and every command, exit 0', async () => {
+    for (const args of [['--help'], ['policy', '--help'], ...['apply', 'activate', 'rollback', 'list', 'show'].map((c) => ['policy', c, '--help'])]) {
+      const r = await llmgov(ns(), ...args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /^Usage: llmgov/m, args.join(' '));
+    }
+    const apply = await llmgov(ns(), 'policy', 'apply', '--help');
+    for (const option of ['--dry-run', '--comment', '--json', '--namespace', '--prompts-dir']) assert.ok(apply.stdout.includes(option), option);
+  });
+
+  it('rollback test: apply v1 and v2, activate v1, activate v2, rollback: v1 is active again with its templates; the history shows all three actions', async () => {
+    const namespace = ns();
+    const v1 = policyFile('v1.yaml', 1);
+    const v2 = policyFile('v2.yaml', 2, [['p95_latency_ms: 700', 'p95_latency_ms: 650']]);
+
+    const dry = await llmgov(namespace, 'policy', 'apply', v1, '--prompts-dir', prompts, '--dry-run');
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /has no active version yet: the whole document is new/);
+    assert.match(dry.stdout, /dry run: nothing written/);
+    assert.deepEqual(json<ListJson>(await llmgov(namespace, 'policy', 'list', '--json')).versions, []);
+
+    const applied = await llmgov(namespace, 'policy', 'apply', v1, '--prompts-dir', prompts, '--comment', 'first');
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.match(applied.stdout, /applied as version 1; activate it with: llmgov policy activate 1/);
+    assert.match((await llmgov(namespace, 'policy', 'apply', v1, '--prompts-dir', prompts)).stdout, /identical to version 1: nothing written/);
+    assert.equal(json<{ version: number }>(await llmgov(namespace, 'policy', 'activate', '1', '--json')).version, 1);
+
+    // The diff against the active version names the changed fields.
+    const diff = await llmgov(namespace, 'policy', 'apply', v2, '--prompts-dir', prompts);
+    assert.equal(diff.code, 0, diff.stderr);
+    assert.match(diff.stdout, /against active version 1/);
+    assert.match(diff.stdout, /^-slo_classes\.fast\.p95_latency_ms: 700$/m);
+    assert.match(diff.stdout, /^\+slo_classes\.fast\.p95_latency_ms: 650$/m);
+    assert.match(diff.stdout, new RegExp(`^\\+tiers\\.S\\.prompt_template: "${tpl}@2"$`, 'm'));
+    assert.match(diff.stdout, /2 line\(s\) removed, 2 added/);
+    assert.match(diff.stdout, /applied as version 2/);
+
+    assert.match((await llmgov(namespace, 'policy', 'activate', '2')).stdout, /activated: version 2 is active \(was 1\)/);
+    const rolled = await llmgov(namespace, 'policy', 'rollback', '--comment', 'v2 regressed');
+    assert.equal(rolled.code, 0, rolled.stderr);
+    assert.match(rolled.stdout, /rolled back: version 1 is active \(was 2\)/);
+
+    const active = json<{ version: number; active: boolean; templates: string[]; template_contents: { name: string; version: number; content: unknown }[] }>(
+      await llmgov(namespace, 'policy', 'show', '--json'),
+    );
+    assert.deepEqual([active.version, active.active], [1, true]);
+    assert.ok(active.templates.includes(`${tpl}@1`));
+    assert.deepEqual(active.template_contents.find((t) => t.name === tpl)?.content, JSON.parse(readFileSync(path.join(prompts, `${tpl}.v1.json`), 'utf8')));
+
+    const list = json<ListJson>(await llmgov(namespace, 'policy', 'list', '--json'));
+    assert.deepEqual(
+      list.versions.map((v) => [v.version, v.active, v.comment]),
+      [
+        [1, true, 'first'],
+        [2, false, null],
+      ],
+    );
+    assert.deepEqual(
+      list.activations.map((a) => [a.action, a.version, a.previous_version, a.activated_by]),
+      [
+        ['activate', 1, null, 'cli-test'],
+        ['activate', 2, 1, 'cli-test'],
+        ['rollback', 1, 2, 'cli-test'],
+      ],
+    );
+    const table = await llmgov(namespace, 'policy', 'list');
+    assert.match(table.stdout, /rollback/);
+
+    const shown = await llmgov(namespace, 'policy', 'show', '2');
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^# version 2 of namespace/m);
+    assert.match(shown.stdout, /p95_latency_ms: 650/);
+  });
+
+  it('reports unknown versions, nothing to roll back and no active version clearly, exit 1', async () => {
+    const namespace = ns();
+    const cases: [string[], RegExp][] = [
+      [['policy', 'rollback'], /error: nothing to roll back: no policy version has been activated/],
+      [['policy', 'show'], /error: no policy version is active/],
+      [['policy', 'activate', '3'], /error: policy version 3 does not exist \(no version has been applied\)/],
+      [['policy', 'show', '3'], /error: policy version 3 does not exist/],
+      [['policy', 'activate', 'latest'], /expected a version number/],
+      [['policy', 'activate', '0'], /expected a version number/],
+      [['policy', 'nonsense'], /unknown command/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await llmgov(namespace, ...args);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(r.stderr, message, args.join(' '));
+      assert.equal(r.stdout, '', args.join(' '));
+    }
+    const asJson = await llmgov(namespace, 'policy', 'rollback', '--json');
+    assert.equal(asJson.code, 1);
+    assert.deepEqual((JSON.parse(asJson.stderr) as { error: { code: string } }).error.code, 'nothing_to_roll_back');
+    assert.deepEqual(json<ListJson & { namespace: string }>(await llmgov(namespace, 'policy', 'list', '--json')), { namespace, versions: [], activations: [] });
+  });
+
+  it('refuses malformed, oversized and hostile files with a clear error and exit 1, writing nothing', async () => {
+    const namespace = ns();
+    const aliasBomb = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 10; i++) aliasBomb.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(', ')}]`);
+    const cases: [string, string | Buffer, RegExp][] = [
+      ['syntax.yaml', 'tiers:\n  S: [unclosed\n', /is not a valid policy\n {2}\(yaml\): .*line \d+, column \d+/],
+      [
+        'schema.yaml',
+        'tiers: {}\nslo_classes: []\nclassifier: {}\ndegrade: { ladder: [teleport] }\nbogus: 1\n',
+        /is not a valid policy\n( {2}[^\n]+: [^\n]+\n){6,}/,
+      ],
+      ['oversized.yaml', `description: "${'x'.repeat(MAX_POLICY_BYTES)}"\n`, /at most 1048576 are accepted/],
+      ['bomb.yaml', aliasBomb.join('\n'), /Excessive alias count/],
+      ['tag.yaml', 'description: !!js/function "function () { process.exit(7) }"\n', /Unresolved tag/],
+      ['include.yaml', 'description: !include /etc/passwd\n', /Unresolved tag/],
+      ['dupes.yaml', 'description: a\ndescription: b\n', /Map keys must be unique/],
+      ['two-docs.yaml', `${localPolicy}\n---\n${localPolicy}`, /2 YAML documents/],
+      ['binary.yaml', Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x80]), /not UTF-8 text/],
+      ['deep.yaml', `${'['.repeat(100_000)}${']'.repeat(100_000)}`, /is not a valid policy\n {2}\(yaml\)/],
+      ['traversal.yaml', localPolicy.replace('squad-chat-smollm2@1', '../../../etc/passwd@1'), /tiers\.S\.prompt_template: .*name@version/],
+      [
+        'no-template.yaml',
+        localPolicy.replace('squad-chat-smollm2@1', `${tpl}-missing@1`),
+        /tiers\.S\.prompt_template: template .*-missing@1: cannot read the prompt template .*: no such file/,
+      ],
+      ['json.json', '{"tiers": ', /is not a valid policy/],
+    ];
+    for (const [name, content, message] of cases) {
+      const r = await llmgov(namespace, 'policy', 'apply', file(name, content), '--prompts-dir', prompts);
+      assert.equal(r.code, 1, `${name}: exit ${r.code}, stderr ${r.stderr.slice(0, 500)}`);
+      assert.match(r.stderr, message, name);
+      assert.match(r.stderr, /^error: /, name);
+      assert.equal(r.stdout, '', name);
+    }
+    for (const target of [path.join(dir, 'missing.yaml'), dir]) {
+      const r = await llmgov(namespace, 'policy', 'apply', target);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /cannot read the policy file .*: (no such file|not a regular file)/);
+    }
+    // A template file that is not the template it is referenced as.
+    const wrongPrompts = path.join(dir, 'wrong-prompts');
+    mkdirSync(wrongPrompts);
+    cpSync(prompts, wrongPrompts, { recursive: true });
+    writeFileSync(path.join(wrongPrompts, `${tpl}.v1.json`), JSON.stringify({ name: 'other', version: 1 }));
+    const wrong = await llmgov(namespace, 'policy', 'apply', policyFile('w.yaml', 1), '--prompts-dir', wrongPrompts);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /its name is "other"/);
+    // Every issue also comes as JSON with --json.
+    const asJson = await llmgov(namespace, 'policy', 'apply', file('schema2.yaml', 'tiers: {}\n'), '--json');
+    assert.equal(asJson.code, 1);
+    const error = (JSON.parse(asJson.stderr) as { error: { code: string; issues: string[] } }).error;
+    assert.equal(error.code, 'invalid_policy');
+    assert.ok(error.issues.includes('tiers: declare at least one tier'), error.issues.join('\n'));
+
+    assert.deepEqual(json<ListJson>(await llmgov(namespace, 'policy', 'list', '--json')).versions, []);
+  });
+
+  it('refuses a changed template under a released name@version, writing nothing', async () => {
+    const namespace = ns();
+    const applied = await llmgov(namespace, 'policy', 'apply', policyFile('c1.yaml', 1), '--prompts-dir', prompts);
+    assert.equal(applied.code, 0, applied.stderr);
+    const edited = path.join(dir, 'edited-prompts');
+    mkdirSync(edited);
+    cpSync(prompts, edited, { recursive: true });
+    writeFileSync(
+      path.join(edited, `${tpl}.v1.json`),
+      JSON.stringify({ name: tpl, version: 1, api: 'chat', messages: [{ role: 'user', content: 'edited {{question}}' }] }),
+    );
+    const r = await llmgov(namespace, 'policy', 'apply', policyFile('c2.yaml', 1, [['p95_latency_ms: 700', 'p95_latency_ms: 600']]), '--prompts-dir', edited);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`template ${tpl}@1 is already registered with other content.*publish it as ${tpl}@2`));
+    assert.deepEqual(
+      json<ListJson>(await llmgov(namespace, 'policy', 'list', '--json')).versions.map((v) => v.version),
+      [1],
+    );
+  });
+});
