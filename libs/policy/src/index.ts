@@ -5,3 +5,4 @@ export * from './canonical.js';
 export * from './templates.js';
 export * from './pricing.js';
 export * from './json-schema.js';
+export * from './decision.js';

@@ -82,6 +82,11 @@ export const tierSchema = z.strictObject({
   model: z.string().min(1).max(256).describe('served model name (the pool file’s model)'),
   price: tierPriceSchema,
   prompt_template: templateRef.describe('the prompt template the tier renders, name@version; stored with the policy version'),
+  expected_quality: score
+    .optional()
+    .describe(
+      'the quality the tier is expected to reach, on the judge’s 0..1 scale: the decision picks the cheapest allowed tier whose expected_quality meets the request’s min_quality (a tier without one is only the last resort)',
+    ),
 });
 
 /**
