@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome, deterministicEventId } from '@llmgov/kafka-runtime';
 import { ValidationError } from '@llmgov/errors';
+import { billingDay, billingMonth, reachedLevels } from '@llmgov/billing';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import { Topics, type BudgetAlert, type CostRecorded, type UsageRecorded } from '@llmgov/contracts';
 import { COST_CONFIG, PRICE_CATALOG, type CostConfig } from '../config.js';
 import { CostLedgerRepository } from '../repositories/cost-ledger.repository.js';
 import { BudgetStateRepository } from '../repositories/budget-state.repository.js';
-import { billingDay, billingMonth, reachedLevels } from './billing-period.js';
 import { CostMetrics } from './cost-metrics.js';
 import type { PriceCatalog } from './price-catalog.js';
 import { priceUsage } from './pricing.js';
