@@ -5,3 +5,4 @@ export * from './keys.js';
 export * from './persistence.module.js';
 export * from './tokens.js';
 export * from './redis-state.js';
+export * from './budgets/index.js';
