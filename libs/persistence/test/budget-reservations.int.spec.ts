@@ -211,13 +211,16 @@ describe('BudgetReservations against Redis', { skip: REDIS_URL ? false : 'REDIS_
     clock.now = T0;
   });
 
-  it('releases every held reservation of a job on its terminal state, once', async () => {
+  it('shortens the leases of a completed job, and releases every held reservation of a failed one, once', async () => {
     const tenant = newTenant();
     const b = budgets();
     const job = randomUUID();
     for (const attempt of [1, 2])
       await b.reserve({ reservationId: jobReservationId(job, attempt), jobId: job, tenant, amountMicroUsd: 1_000, leaseMs: 60_000 });
     await b.settle({ tenant, reservationId: jobReservationId(job, 1), actualMicroUsd: 100 });
+    assert.equal(await b.shortenJobLeases(tenant, job, 60_000), 0, 'both leases end within 60 s already');
+    assert.equal(await b.shortenJobLeases(tenant, job, 5), 1, 'the held one is shortened, never lengthened');
+    assert.equal((await b.get(tenant, jobReservationId(job, 2)))?.leaseUntil, clock.now + 5);
     assert.equal(await b.releaseJob(tenant, job), 1, 'attempt 2 was held; attempt 1 was settled');
     assert.equal(await b.releaseJob(tenant, job), 0);
     assert.deepEqual(await counter(tenant, 'tenant|day:2026-11-05'), { spent: 100, reserved: 0 });

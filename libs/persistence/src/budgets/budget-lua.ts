@@ -137,7 +137,8 @@ return {'extended'}
 /**
  * settle. ARGV[4] id, [5] actual amount, [6] period parts to charge (space-separated: the periods of the usage's
  * time), [7] scope parts of a direct charge when the id is unknown (space-separated), [8] day TTL s, [9] month TTL s.
- * Returns {'already_settled', actual} | {'settled', from_state or 'unreserved', {{counter, spent_after}, ...}}.
+ * Returns {'settled', from_state or 'unreserved', {{counter, spent_after}, ...}} | {'already_settled', actual, {{counter,
+ * spent_now}, ...}} (nothing changed; the counters are read so a redelivered bill can still raise a lost alert).
  * A held reservation's amount leaves `reserved`; `actual` is added to `spent` of every scope × period, once.
  */
 export const SETTLE_LUA = `${PRELUDE}
@@ -146,7 +147,16 @@ local id = ARGV[4]
 local actual = ARGV[5]
 local rkey = prefix .. 'r:' .. id
 local state = redis.call('HGET', rkey, 'state')
-if state == 'settled' then return {'already_settled', redis.call('HGET', rkey, 'actual')} end
+if state == 'settled' then
+  local now_spent = {}
+  for _, s in ipairs(split(redis.call('HGET', rkey, 'scopes'))) do
+    for _, p in ipairs(split(ARGV[6])) do
+      local c = s .. '|' .. p
+      now_spent[#now_spent + 1] = {c, tonumber(redis.call('HGET', prefix .. 'c:' .. c, 'spent') or '0')}
+    end
+  end
+  return {'already_settled', redis.call('HGET', rkey, 'actual'), now_spent}
+end
 local scope_list
 if state then
   scope_list = redis.call('HGET', rkey, 'scopes')
@@ -195,6 +205,25 @@ for _, id in ipairs(redis.call('SMEMBERS', prefix .. 'job:' .. ARGV[4])) do
   if redis.call('HGET', rkey, 'state') == 'held' then
     unhold(rkey)
     finish(rkey, id, 'released')
+    n = n + 1
+  end
+end
+return {n}
+`;
+
+/**
+ * shorten_job. ARGV[4] job id, [5] latest lease end (epoch ms). Moves the lease of every held reservation of the job to
+ * at most that time (never later than it was). Returns {count shortened}.
+ */
+export const SHORTEN_JOB_LUA = `${PRELUDE}
+sweep(${SWEEP_BATCH})
+local n = 0
+local until_ms = tonumber(ARGV[5])
+for _, id in ipairs(redis.call('SMEMBERS', prefix .. 'job:' .. ARGV[4])) do
+  local rkey = prefix .. 'r:' .. id
+  if redis.call('HGET', rkey, 'state') == 'held' and tonumber(redis.call('HGET', rkey, 'lease_until')) > until_ms then
+    redis.call('ZADD', leases, ARGV[5], id)
+    redis.call('HSET', rkey, 'lease_until', ARGV[5])
     n = n + 1
   end
 end

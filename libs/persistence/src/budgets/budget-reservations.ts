@@ -24,6 +24,7 @@ import {
   REPAIR_SPENT_LUA,
   RESERVE_LUA,
   SETTLE_LUA,
+  SHORTEN_JOB_LUA,
   SNAPSHOT_LUA,
 } from './budget-lua.js';
 import { LuaScript, redisCall } from './redis-call.js';
@@ -43,6 +44,7 @@ const SCRIPTS = {
   settle: new LuaScript('budget_settle', SETTLE_LUA),
   release: new LuaScript('budget_release', RELEASE_LUA),
   releaseJob: new LuaScript('budget_release_job', RELEASE_JOB_LUA),
+  shortenJob: new LuaScript('budget_shorten_job', SHORTEN_JOB_LUA),
   snapshot: new LuaScript('budget_snapshot', SNAPSHOT_LUA),
   recount: new LuaScript('budget_recount_reserved', RECOUNT_LUA),
   repairSpent: new LuaScript('budget_repair_spent', REPAIR_SPENT_LUA),
@@ -110,7 +112,7 @@ export interface SettleRequest {
 
 export type SettleResult =
   | { status: 'settled'; from: Exclude<ReservationState, 'settled'> | 'unreserved'; counters: CounterSpend[] }
-  | { status: 'already_settled'; actualMicroUsd: number };
+  | { status: 'already_settled'; actualMicroUsd: number; counters: CounterSpend[] };
 
 /** A reservation as stored. */
 export interface ReservationInfo {
@@ -287,7 +289,7 @@ export class BudgetReservations {
    * `actualMicroUsd` is added to `spent` of each of its scopes for the day and month of `at`. A released or expired
    * reservation is still charged (the money was spent; its reserved amount was already given back). An unknown id is
    * a direct charge to the tenant and the `unreserved` scopes, recorded under that id so it, too, happens once.
-   * @returns the counters' spend after the charge, or `already_settled` (nothing changed).
+   * @returns the counters' spend after the charge, or `already_settled` (nothing changed) with their spend now.
    * @throws ValidationError for malformed arguments; RetriableError when Redis is unreachable.
    */
   async settle(req: SettleRequest): Promise<SettleResult> {
@@ -309,8 +311,8 @@ export class BudgetReservations {
       redisCall(() => this.redis.sadd(BudgetKeys.tenants, req.tenant)),
     ]);
     const r = reply as [string, ...unknown[]];
-    if (r[0] === 'already_settled') return { status: 'already_settled', actualMicroUsd: int(r[1]) };
     const counters = (r[2] as [string, number][]).map(([counter, spent]): CounterSpend => ({ counter, ...parseCounterId(counter), spentMicroUsd: int(spent) }));
+    if (r[0] === 'already_settled') return { status: 'already_settled', actualMicroUsd: int(r[1]), counters };
     return { status: 'settled', from: r[1] as Exclude<ReservationState, 'settled'> | 'unreserved', counters };
   }
 
@@ -336,6 +338,22 @@ export class BudgetReservations {
     checkTenant(tenant);
     checkReservationId(jobId);
     const r = (await SCRIPTS.releaseJob.run(this.redis, BudgetKeys.leases(tenant), [...this.base(tenant, this.now()), jobId])) as [number];
+    return int(r[0]);
+  }
+
+  /**
+   * Shortens the lease of every held reservation of a job to at most `graceMs` from now (never lengthens one): for a
+   * job that completed, whose bill is on its way and will settle it, while a completion that never bills (an answer
+   * served from cache) gives the money back after the grace instead of at the end of its original lease.
+   * @returns how many leases were shortened.
+   * @throws ValidationError for malformed arguments; RetriableError when Redis is unreachable.
+   */
+  async shortenJobLeases(tenant: string, jobId: string, graceMs: number): Promise<number> {
+    checkTenant(tenant);
+    checkReservationId(jobId);
+    checkLease(graceMs);
+    const now = this.now();
+    const r = (await SCRIPTS.shortenJob.run(this.redis, BudgetKeys.leases(tenant), [...this.base(tenant, now), jobId, String(now + graceMs)])) as [number];
     return int(r[0]);
   }
 
