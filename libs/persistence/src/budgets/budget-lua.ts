@@ -14,6 +14,8 @@
 
 /** Expired leases reclaimed per script call (bounds the script's run time). */
 export const SWEEP_BATCH = 64;
+/** Batches the snapshot and recount scripts sweep at most (SWEEP_BATCH × this leases), so no call blocks Redis for long. */
+export const FULL_SWEEP_ROUNDS = 16;
 
 const PRELUDE = `
 local prefix = ARGV[1]
@@ -44,8 +46,11 @@ local function unhold(rkey)
   end
 end
 
+-- A finished reservation keeps only what a late settle or a repeat needs (state, amount, scopes, job, actual) as a
+-- tombstone with a TTL.
 local function finish(rkey, id, state)
-  redis.call('HSET', rkey, 'state', state, 'ended_at', ARGV[2])
+  redis.call('HSET', rkey, 'state', state)
+  redis.call('HDEL', rkey, 'held', 'lease_until', 'created_at')
   redis.call('ZREM', leases, id)
   redis.call('PEXPIRE', rkey, tombstone_ms)
 end
@@ -163,7 +168,7 @@ if state then
   if state == 'held' then unhold(rkey) end
 else
   scope_list = ARGV[7]
-  redis.call('HSET', rkey, 'amount', '0', 'scopes', scope_list, 'held', '', 'created_at', ARGV[2])
+  redis.call('HSET', rkey, 'amount', '0', 'scopes', scope_list)
 end
 local out = {}
 local scope_set = prefix .. 'scopes'
@@ -179,7 +184,7 @@ for _, s in ipairs(split(scope_list)) do
   end
 end
 redis.call('EXPIRE', scope_set, ARGV[9])
-redis.call('HSET', rkey, 'actual', actual, 'settled_from', state or 'unreserved')
+redis.call('HSET', rkey, 'actual', actual)
 finish(rkey, id, 'settled')
 return {'settled', state or 'unreserved', out}
 `;
@@ -233,10 +238,10 @@ return {n}
 /**
  * snapshot. ARGV[4] period parts (space-separated), [5] extra scope parts (space-separated; scopes with a limit but
  * no counter yet). Sweeps every expired lease, then returns {{counter, spent or '', reserved or ''}, ...} for every
- * known scope × period, and the number of held reservations.
+ * known scope × period, and the number of held reservations. (At most FULL_SWEEP_ROUNDS batches are swept per call.)
  */
 export const SNAPSHOT_LUA = `${PRELUDE}
-while sweep(${SWEEP_BATCH}) == ${SWEEP_BATCH} do end
+for _ = 1, ${FULL_SWEEP_ROUNDS} do if sweep(${SWEEP_BATCH}) < ${SWEEP_BATCH} then break end end
 local seen = {}
 local scopes = {}
 for _, s in ipairs(redis.call('SMEMBERS', prefix .. 'scopes')) do if not seen[s] then seen[s] = true; scopes[#scopes + 1] = s end end
@@ -258,7 +263,7 @@ return {out, redis.call('ZCARD', leases)}
  * counter's `reserved` that differs to that sum (0 for none). Returns {{counter, was, now}, ...} of the fixes.
  */
 export const RECOUNT_LUA = `${PRELUDE}
-while sweep(${SWEEP_BATCH}) == ${SWEEP_BATCH} do end
+for _ = 1, ${FULL_SWEEP_ROUNDS} do if sweep(${SWEEP_BATCH}) < ${SWEEP_BATCH} then break end end
 local want = {}
 local check = {}
 local order = {}

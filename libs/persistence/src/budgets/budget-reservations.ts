@@ -33,8 +33,12 @@ const DAY_MS = 86_400_000;
 /** Day counters live 3 days, month counters 62 days (seconds): long enough for late bills and the reconciler. */
 const DAY_COUNTER_TTL_S = 3 * 86_400;
 const MONTH_COUNTER_TTL_S = 62 * 86_400;
-/** A finished reservation stays as a tombstone for 8 days (ms): longer than the usage topic's 7-day retention, so a redelivered bill is still recognised. */
-export const RESERVATION_TOMBSTONE_MS = 8 * DAY_MS;
+/**
+ * A finished reservation stays as a tombstone for 2 days (ms), so a repeated settle or release, or a bill arriving after
+ * its release or expiry, is recognised (about 0.6 KB each in Redis 7; see ADR 0007). A bill redelivered later than that
+ * would be charged again as unreserved; the reconciler repairs such a counter from the ledger.
+ */
+export const RESERVATION_TOMBSTONE_MS = 2 * DAY_MS;
 /** Longest lease (ms); a holder that needs longer extends its lease. */
 export const MAX_LEASE_MS = DAY_MS;
 
