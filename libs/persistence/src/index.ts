@@ -7,3 +7,4 @@ export * from './tokens.js';
 export * from './redis-state.js';
 export * from './policy-repository.js';
 export * from './policy-watcher.js';
+export * from './budgets/index.js';

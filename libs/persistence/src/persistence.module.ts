@@ -6,7 +6,9 @@ import { ReadinessRegistry } from '@llmgov/observability';
 import { createPgPool } from './postgres.js';
 import { createRedis } from './redis.js';
 
-import { PG_POOL, REDIS } from './tokens.js';
+import { BUDGET_LIMITS, PG_POOL, REDIS } from './tokens.js';
+import { RedisBudgetLimits, type BudgetLimitSource } from './budgets/budget-limits.js';
+import { BudgetReservations } from './budgets/budget-reservations.js';
 import { AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository, JobFlagsRepository } from './redis-state.js';
 
 /** Which stores a service needs. Each one named is a dependency: readiness fails and consumers pause while it is down. */
@@ -38,7 +40,8 @@ class PersistenceLifecycle implements OnModuleInit, OnApplicationShutdown {
 
 /**
  * Provides PG_POOL (pg.Pool) and/or REDIS (ioredis) from the platform config, with the shared Redis state
- * repositories (job flags, answer cache, budget spend, effect markers) when Redis is used, each registered as a readiness
+ * repositories (job flags, answer cache, budget spend, effect markers) and the budget reservations (BudgetReservations,
+ * BUDGET_LIMITS) when Redis is used, each registered as a readiness
  * dependency (see ReadinessRegistry.failingDependencies): a service lists only the stores it uses, so an outage of
  * another store neither fails its readiness nor pauses its consumers.
  */
@@ -50,7 +53,18 @@ export class PersistenceModule {
     if (options.postgres) providers.push({ provide: PG_POOL, inject: [PLATFORM_CONFIG], useFactory: (c: PlatformConfig) => createPgPool(c.DATABASE_URL) });
     if (options.redis) providers.push({ provide: REDIS, inject: [PLATFORM_CONFIG], useFactory: (c: PlatformConfig) => createRedis(c.REDIS_URL) });
     const repositories = options.redis ? [JobFlagsRepository, AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository] : [];
-    const exported = [...providers.map((p) => p.provide), ...repositories];
-    return { module: PersistenceModule, global: true, providers: [...providers, ...repositories, PersistenceLifecycle], exports: exported };
+    // Budget reservations (ADR 0007): limits from Redis unless a service overrides BUDGET_LIMITS (the policy document, later).
+    const budgets = options.redis
+      ? [
+          { provide: BUDGET_LIMITS, inject: [REDIS], useFactory: (r: Redis) => new RedisBudgetLimits(r) },
+          {
+            provide: BudgetReservations,
+            inject: [REDIS, BUDGET_LIMITS],
+            useFactory: (r: Redis, limits: BudgetLimitSource) => new BudgetReservations(r, { limits }),
+          },
+        ]
+      : [];
+    const exported = [...providers.map((p) => p.provide), ...repositories, ...budgets.map((b) => b.provide)];
+    return { module: PersistenceModule, global: true, providers: [...providers, ...repositories, ...budgets, PersistenceLifecycle], exports: exported };
   }
 }

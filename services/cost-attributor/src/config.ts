@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { loadPlatformConfig } from '@llmgov/config';
+import { intFromEnv, loadPlatformConfig } from '@llmgov/config';
 
 const TENANT_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -32,15 +32,23 @@ export const tenantBudgets = z
  * cost-attributor settings.
  * - `CATALOG_PATH`: price catalog JSON file (default: the shipped `price-catalog/v2.json`).
  * - `TENANT_BUDGETS_USD`: monthly budgets, `tenant=amount[,tenant=amount...]` in USD per calendar month (UTC); tenants
- *   not listed have no budget and get no alerts. Default: none.
+ *   not listed have no budget and get no alerts. Default: none. (The legacy month-to-date check; the reservation path's
+ *   limits are set with `llmgov budgets set`, ADR 0007.)
+ * - `BUDGET_RECONCILE_INTERVAL_MS`: how often the budget reconciler compares the Redis counters with the ledger and
+ *   repairs drift (ms, default 60 000; 0 turns it off).
+ * - `BUDGET_COMPLETED_GRACE_MS`: when a job completes, its held reservations keep at most this much lease (ms, default
+ *   60 000): its bill settles them; a completion that never bills (a cached answer) gives the money back after it.
  */
 export const costEnv = {
   CATALOG_PATH: z.string().min(1).default(DEFAULT_CATALOG_PATH),
   TENANT_BUDGETS_USD: tenantBudgets,
+  BUDGET_RECONCILE_INTERVAL_MS: intFromEnv(0, 86_400_000).default(60_000),
+  BUDGET_COMPLETED_GRACE_MS: intFromEnv(1, 86_400_000).default(60_000),
 };
 
 export const COST_CONFIG = Symbol('COST_CONFIG');
 export const PRICE_CATALOG = Symbol('PRICE_CATALOG');
 export const loadCostConfig = () => loadPlatformConfig(costEnv);
 /** The fields the cost attributor reads; tests may pass just these. */
-export type CostConfig = Pick<ReturnType<typeof loadCostConfig>, 'CATALOG_PATH' | 'TENANT_BUDGETS_USD'>;
+export type CostConfig = Pick<ReturnType<typeof loadCostConfig>, 'CATALOG_PATH' | 'TENANT_BUDGETS_USD'> &
+  Partial<Pick<ReturnType<typeof loadCostConfig>, 'BUDGET_RECONCILE_INTERVAL_MS' | 'BUDGET_COMPLETED_GRACE_MS'>>;

@@ -34,6 +34,7 @@ describe('CostLedgerRepository against Postgres', { skip: DATABASE_URL ? false :
     kind: 'COMPLETION',
     model: 'local-sim-m',
     tier: 'M',
+    route: '',
     day: '2026-11-05',
     promptTokens: 100,
     completionTokens: 20,
@@ -69,6 +70,62 @@ describe('CostLedgerRepository against Postgres', { skip: DATABASE_URL ? false :
     assert.equal((await repo.monthToDateMicroUsd(tenant, '2026-11')) - before, 500_001); // 0.5 + 0.0000014 USD, rounded to micro-USD
     assert.equal(await repo.monthToDateMicroUsd(tenant, '2026-12'), 7_000_000);
     assert.equal(await repo.monthToDateMicroUsd(`${tenant}-none`, '2026-11'), 0);
+  });
+});
+
+describe('CostLedgerRepository spend per budget scope', { skip: DATABASE_URL ? false : 'DATABASE_URL is not set' }, () => {
+  const tenant = `it-${randomUUID().slice(0, 8)}`;
+  let pool: Pool;
+  let repo: CostLedgerRepository;
+
+  before(async () => {
+    await migrate(DATABASE_URL!);
+    pool = createPgPool(DATABASE_URL!);
+    repo = new CostLedgerRepository(pool);
+  });
+  after(async () => {
+    await pool.query('DELETE FROM cost_ledger WHERE tenant_id = $1', [tenant]);
+    await pool.query('DELETE FROM cost_rollups WHERE tenant_id = $1', [tenant]);
+    await pool.end();
+  });
+
+  const e = (day: string, team: string, route: string, costUsd: number): LedgerEntry => ({
+    usageEventId: randomUUID(),
+    tenantId: tenant,
+    jobId: null,
+    team,
+    feature: '',
+    kind: 'COMPLETION',
+    model: 'm',
+    tier: 'S',
+    route,
+    day,
+    promptTokens: 1,
+    completionTokens: 1,
+    gpuSeconds: 0,
+    costUsd,
+    priceCatalogVersion: 'it',
+  });
+
+  it('sums each event rounded to micro-USD once, per tenant, team and route, for a day and a month', async () => {
+    // 1.4 micro-USD rounds to 1 per event: three events are 3 micro-USD, the amount the budget counters were charged
+    // (rounding the exact sum, 4.2, would give 4 and drift from the counters).
+    const recorded = [
+      await repo.record(e('2026-11-05', 'search', 'faq', 0.0000014)),
+      await repo.record(e('2026-11-05', 'search', 'faq', 0.0000014)),
+      await repo.record(e('2026-11-05', 'ads', '', 0.0000014)),
+      await repo.record(e('2026-11-06', '', 'faq', 0.25)),
+      await repo.record(e('2026-12-01', 'search', 'faq', 9)),
+    ];
+    assert.deepEqual(
+      recorded.map((r) => r.costMicroUsd),
+      [1, 1, 1, 250_000, 9_000_000],
+    );
+    const sorted = (rows: { kind: string; name: string; microUsd: number }[]) => rows.map((r) => `${r.kind}:${r.name}=${r.microUsd}`).sort();
+    assert.deepEqual(sorted(await repo.spendByScope(tenant, 'day', '2026-11-05')), ['route:faq=2', 'team:ads=1', 'team:search=2', 'tenant:=3']);
+    assert.deepEqual(sorted(await repo.spendByScope(tenant, 'month', '2026-11')), ['route:faq=250002', 'team:ads=1', 'team:search=2', 'tenant:=250003']);
+    assert.deepEqual(await repo.spendByScope(tenant, 'day', '2026-11-07'), []);
+    assert.ok((await repo.tenantsWithSpendSince('2026-12-01')).includes(tenant));
   });
 });
 

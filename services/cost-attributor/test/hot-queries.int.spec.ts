@@ -1,5 +1,6 @@
 /**
- * Guard: the cost ledger's hot queries (per-event insert and replay lookup, roll-up upsert, month-to-date sum)
+ * Guard: the cost ledger's hot queries (per-event insert and replay lookup, roll-up upsert, month-to-date sum, the budget
+ * reconciler's spend per scope and tenant list)
  * use an index on populated tables; a sequential scan of `cost_ledger` or `cost_rollups` fails the test.
  * Needs the local stack (DATABASE_URL).
  */
@@ -45,7 +46,7 @@ describe('cost ledger hot queries use their indexes', { skip: DATABASE_URL ? fal
     await pool.end();
   });
 
-  it('record (new and replayed event) and monthToDateMicroUsd', async () => {
+  it('record (new and replayed event), monthToDateMicroUsd, spendByScope and tenantsWithSpendSince', async () => {
     const { pool: p, plans } = explainingPool(pool);
     const repo = new CostLedgerRepository(p);
     const entry: LedgerEntry = {
@@ -57,6 +58,7 @@ describe('cost ledger hot queries use their indexes', { skip: DATABASE_URL ? fal
       kind: 'COMPLETION',
       model: 'm',
       tier: 'S',
+      route: 'faq',
       day: '2026-02-10',
       promptTokens: 1,
       completionTokens: 1,
@@ -67,7 +69,11 @@ describe('cost ledger hot queries use their indexes', { skip: DATABASE_URL ? fal
     assert.equal((await repo.record(entry)).inserted, true);
     assert.equal((await repo.record(entry)).inserted, false);
     assert.ok((await repo.monthToDateMicroUsd(tenant, '2026-02')) >= 500_000);
-    assert.ok(plans.length >= 4, `expected the repository's statements to be planned, got ${plans.length}`);
+    // The budget reconciler's queries.
+    assert.ok((await repo.spendByScope(tenant, 'month', '2026-02')).some((s) => s.kind === 'route' && s.name === 'faq' && s.microUsd === 500_000));
+    assert.ok((await repo.spendByScope(tenant, 'day', '2026-02-10')).some((s) => s.kind === 'tenant'));
+    assert.ok((await repo.tenantsWithSpendSince('2026-02-19')).length > 0);
+    assert.ok(plans.length >= 7, `expected the repository's statements to be planned, got ${plans.length}`);
     assert.deepEqual(
       plans.filter((q) => q.seqScans.some((t) => BIG_TABLES.has(t))).map((q) => q.sql),
       [],

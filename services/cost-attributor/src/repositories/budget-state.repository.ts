@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { REDIS, RedisKeys, type Redis } from '@llmgov/persistence';
+import { BudgetKeys, REDIS, RedisKeys, type Redis } from '@llmgov/persistence';
 import { RetriableError } from '@llmgov/errors';
 import type { BudgetAlertLevel } from '@llmgov/contracts';
 
@@ -33,6 +33,16 @@ export class BudgetStateRepository {
   /** Records that the alert was published (`SET ... NX`). @returns false when it was already recorded. */
   async markAlertSent(tenantId: string, month: string, level: BudgetAlertLevel): Promise<boolean> {
     return (await this.call(() => this.redis.set(budgetAlertKey(tenantId, month, level), '1', 'EX', BUDGET_KEY_TTL_S, 'NX'))) === 'OK';
+  }
+
+  /** True when the alert of a reservation-path budget (counter `<scope>|<period>`) was already published at `level`. */
+  async scopeAlertSent(tenantId: string, counter: string, level: BudgetAlertLevel): Promise<boolean> {
+    return (await this.call(() => this.redis.exists(BudgetKeys.alert(tenantId, counter, level)))) > 0;
+  }
+
+  /** Records that the alert of a counter was published (`SET ... NX`). @returns false when it was already recorded. */
+  async markScopeAlertSent(tenantId: string, counter: string, level: BudgetAlertLevel): Promise<boolean> {
+    return (await this.call(() => this.redis.set(BudgetKeys.alert(tenantId, counter, level), '1', 'EX', BUDGET_KEY_TTL_S, 'NX'))) === 'OK';
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {

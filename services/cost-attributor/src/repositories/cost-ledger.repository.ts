@@ -15,6 +15,8 @@ export interface LedgerEntry {
   kind: string;
   model: string;
   tier: string;
+  /** Policy route (named use case) the call was reserved under; '' when none. */
+  route: string;
   /** Billing day (UTC), YYYY-MM-DD. */
   day: string;
   promptTokens: number;
@@ -31,6 +33,8 @@ export interface LedgerRecord {
   inserted: boolean;
   /** Cost stored for the event in USD (the first pricing wins; a replay never re-prices). */
   costUsd: number;
+  /** The same cost rounded to whole micro-USD by Postgres (`cost_ledger.cost_micro_usd`): what budgets are charged. */
+  costMicroUsd: number;
   priceCatalogVersion: string;
 }
 
@@ -42,7 +46,7 @@ export class CostLedgerRepository {
   /**
    * Exactly-once accounting: in one transaction, inserts the ledger row keyed by usage_event_id
    * (ON CONFLICT DO NOTHING) and, only when that insert happened, adds the event to its roll-up row
-   * (+1 request, +tokens, +cost). A redelivered event changes nothing and returns the stored cost.
+   * (+1 request, +tokens, +cost, +cost in whole micro-USD). A redelivered event changes nothing and returns the stored cost.
    * @throws RetriableError (via classifyPgError) when Postgres is unavailable; the transaction is rolled back.
    */
   async record(e: LedgerEntry): Promise<LedgerRecord> {
@@ -50,10 +54,10 @@ export class CostLedgerRepository {
     return inTransaction(this.pool, async (client) => {
       const inserted = await client.query(
         `INSERT INTO cost_ledger (usage_event_id, tenant_id, job_id, team, feature, kind, model, tier, day,
-           prompt_tokens, completion_tokens, gpu_seconds, cost_usd, price_catalog_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10, $11, $12, $13::numeric, $14)
+           prompt_tokens, completion_tokens, gpu_seconds, cost_usd, price_catalog_version, route)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10, $11, $12, $13::numeric, $14, $15)
          ON CONFLICT (usage_event_id) DO NOTHING
-         RETURNING usage_event_id`,
+         RETURNING cost_micro_usd::text AS micro`,
         [
           e.usageEventId,
           e.tenantId,
@@ -69,28 +73,31 @@ export class CostLedgerRepository {
           e.gpuSeconds,
           cost,
           e.priceCatalogVersion,
+          e.route,
         ],
       );
-      if (inserted.rows.length === 0) {
-        const existing = await client.query<{ cost_usd: string; price_catalog_version: string }>(
-          'SELECT cost_usd::text AS cost_usd, price_catalog_version FROM cost_ledger WHERE usage_event_id = $1',
+      const micro = (inserted.rows as { micro: string }[])[0]?.micro;
+      if (micro === undefined) {
+        const existing = await client.query<{ cost_usd: string; micro: string; price_catalog_version: string }>(
+          'SELECT cost_usd::text AS cost_usd, cost_micro_usd::text AS micro, price_catalog_version FROM cost_ledger WHERE usage_event_id = $1',
           [e.usageEventId],
         );
         const row = existing.rows[0];
         if (!row) throw new Error('ledger insert conflicted but no ledger row was found');
-        return { inserted: false, costUsd: Number(row.cost_usd), priceCatalogVersion: row.price_catalog_version };
+        return { inserted: false, costUsd: Number(row.cost_usd), costMicroUsd: Number(row.micro), priceCatalogVersion: row.price_catalog_version };
       }
       await client.query(
-        `INSERT INTO cost_rollups (tenant_id, day, team, feature, model, tier, requests, prompt_tokens, completion_tokens, cost_usd)
-         VALUES ($1, $2::date, $3, $4, $5, $6, 1, $7, $8, $9::numeric)
-         ON CONFLICT (tenant_id, day, team, feature, model, tier) DO UPDATE SET
+        `INSERT INTO cost_rollups (tenant_id, day, team, feature, model, tier, route, requests, prompt_tokens, completion_tokens, cost_usd, cost_micro_usd)
+         VALUES ($1, $2::date, $3, $4, $5, $6, $7, 1, $8, $9, $10::numeric, $11::bigint)
+         ON CONFLICT (tenant_id, day, team, feature, model, tier, route) DO UPDATE SET
            requests = cost_rollups.requests + 1,
            prompt_tokens = cost_rollups.prompt_tokens + EXCLUDED.prompt_tokens,
            completion_tokens = cost_rollups.completion_tokens + EXCLUDED.completion_tokens,
-           cost_usd = cost_rollups.cost_usd + EXCLUDED.cost_usd`,
-        [e.tenantId, e.day, e.team, e.feature, e.model, e.tier, e.promptTokens, e.completionTokens, cost],
+           cost_usd = cost_rollups.cost_usd + EXCLUDED.cost_usd,
+           cost_micro_usd = cost_rollups.cost_micro_usd + EXCLUDED.cost_micro_usd`,
+        [e.tenantId, e.day, e.team, e.feature, e.model, e.tier, e.route, e.promptTokens, e.completionTokens, cost, micro],
       );
-      return { inserted: true, costUsd: Number(cost), priceCatalogVersion: e.priceCatalogVersion };
+      return { inserted: true, costUsd: Number(cost), costMicroUsd: Number(micro), priceCatalogVersion: e.priceCatalogVersion };
     });
   }
 
@@ -110,4 +117,47 @@ export class CostLedgerRepository {
       throw classifyPgError(err);
     }
   }
+
+  /**
+   * Spend of the tenant in one budget period per scope, in whole micro-USD (the sum of each event's `cost_micro_usd`,
+   * exactly what the budget counters are charged): the tenant's total, and each team's and route's ('' = none, left out).
+   * @param period `day` (periodId YYYY-MM-DD) or `month` (periodId YYYY-MM), UTC
+   * @throws RetriableError (via classifyPgError) when Postgres is unavailable.
+   */
+  async spendByScope(tenantId: string, period: 'day' | 'month', periodId: string): Promise<ScopeSpend[]> {
+    const from = period === 'day' ? periodId : `${periodId}-01`;
+    const span = period === 'day' ? '1 day' : '1 month';
+    try {
+      const r = await this.pool.query<{ kind: 'tenant' | 'team' | 'route'; name: string; micro: string }>(
+        `WITH p AS (
+           SELECT team, route, cost_micro_usd FROM cost_rollups
+           WHERE tenant_id = $1 AND day >= $2::date AND day < ($2::date + $3::interval)
+         )
+         SELECT 'tenant' AS kind, '' AS name, sum(cost_micro_usd)::text AS micro FROM p HAVING count(*) > 0
+         UNION ALL SELECT 'team', team, sum(cost_micro_usd)::text FROM p WHERE team <> '' GROUP BY team
+         UNION ALL SELECT 'route', route, sum(cost_micro_usd)::text FROM p WHERE route <> '' GROUP BY route`,
+        [tenantId, from, span],
+      );
+      return r.rows.map((row) => ({ kind: row.kind, name: row.name, microUsd: Number(row.micro) }));
+    } catch (err) {
+      throw classifyPgError(err);
+    }
+  }
+
+  /** Tenants with roll-ups on or after `fromDay` (YYYY-MM-DD). @throws RetriableError when Postgres is unavailable. */
+  async tenantsWithSpendSince(fromDay: string): Promise<string[]> {
+    try {
+      const r = await this.pool.query<{ tenant_id: string }>('SELECT DISTINCT tenant_id FROM cost_rollups WHERE day >= $1::date ORDER BY tenant_id', [fromDay]);
+      return r.rows.map((row) => row.tenant_id);
+    } catch (err) {
+      throw classifyPgError(err);
+    }
+  }
+}
+
+/** A scope's spend in a period, whole micro-USD; `name` is '' for the tenant scope. */
+export interface ScopeSpend {
+  kind: 'tenant' | 'team' | 'route';
+  name: string;
+  microUsd: number;
 }

@@ -8,6 +8,7 @@ import { Topics, type BudgetAlert, type BudgetAlertLevel, type CostRecorded, typ
 import type { CostLedgerRepository, LedgerEntry, LedgerRecord } from '../repositories/cost-ledger.repository.js';
 import type { BudgetStateRepository } from '../repositories/budget-state.repository.js';
 import { CostAttributionService, costEventName } from './cost-attribution.service.js';
+import type { BudgetSettlementService } from './budget-settlement.service.js';
 import { CostMetrics } from './cost-metrics.js';
 import { parsePriceCatalog } from './price-catalog.js';
 import { RecordingPublisher } from '@llmgov/testing';
@@ -30,7 +31,13 @@ class FakeLedger {
       throw new Error('postgres down');
     }
     const existing = this.ledger.get(e.usageEventId);
-    if (existing) return { inserted: false, costUsd: existing.costUsd, priceCatalogVersion: existing.priceCatalogVersion };
+    if (existing)
+      return {
+        inserted: false,
+        costUsd: existing.costUsd,
+        costMicroUsd: Math.round(existing.costUsd * 1e6),
+        priceCatalogVersion: existing.priceCatalogVersion,
+      };
     this.ledger.set(e.usageEventId, e);
     const key = [e.tenantId, e.day, e.team, e.feature, e.model, e.tier].join('|');
     const r = this.rollups.get(key) ?? { requests: 0, prompt_tokens: 0, completion_tokens: 0, micro: 0 };
@@ -40,7 +47,7 @@ class FakeLedger {
       completion_tokens: r.completion_tokens + e.completionTokens,
       micro: r.micro + Math.round(e.costUsd * 1e6),
     });
-    return { inserted: true, costUsd: e.costUsd, priceCatalogVersion: e.priceCatalogVersion };
+    return { inserted: true, costUsd: e.costUsd, costMicroUsd: Math.round(e.costUsd * 1e6), priceCatalogVersion: e.priceCatalogVersion };
   }
   async monthToDateMicroUsd(tenantId: string, month: string): Promise<number> {
     let micro = 0;
@@ -68,6 +75,19 @@ class FakeBudgets {
     if (this.fired.has(k)) return false;
     this.fired.add(k);
     return true;
+  }
+}
+
+/** BudgetSettlementService's surface the attribution uses: the reservation lookup and the settle calls, recorded. */
+class FakeSettlement {
+  readonly settled: { usageEventId: string; reservationId: string; micro: number; costEventId: string; ledgerRowsAtSettle: number }[] = [];
+  route = '';
+  constructor(private readonly ledger: () => FakeLedger) {}
+  async lookup(u: UsageRecorded): Promise<{ reservationId: string; route: string }> {
+    return { reservationId: `job:${u.job_id}:1`, route: this.route };
+  }
+  async settle(u: UsageRecorded, reservationId: string, micro: number, costEventId: string): Promise<void> {
+    this.settled.push({ usageEventId: u.event_id, reservationId, micro, costEventId, ledgerRowsAtSettle: this.ledger().ledger.size });
   }
 }
 
@@ -122,6 +142,7 @@ describe(CostAttributionService.name, () => {
   let ledger: FakeLedger;
   let budgets: FakeBudgets;
   let metrics: CostMetrics;
+  let settlement: FakeSettlement;
   let sut: CostAttributionService;
 
   beforeEach(() => {
@@ -129,6 +150,7 @@ describe(CostAttributionService.name, () => {
     ledger = new FakeLedger();
     budgets = new FakeBudgets();
     metrics = new CostMetrics({ registry: new Registry() } as unknown as PlatformMetrics);
+    settlement = new FakeSettlement(() => ledger);
     sut = new CostAttributionService(
       { CATALOG_PATH: 'unused', TENANT_BUDGETS_USD: new Map([['tenant-a', 0.01]]) },
       catalog,
@@ -137,7 +159,39 @@ describe(CostAttributionService.name, () => {
       publisher as unknown as EventPublisher,
       metrics,
       createLogger('cost-test', 'silent'),
+      settlement as unknown as BudgetSettlementService,
     );
+  });
+
+  it('settles the reservation after the ledger commit, with the stored cost in micro-USD and the reserved route', async () => {
+    settlement.route = 'support-faq';
+    const u = usage();
+    await sut.attribute(u);
+    assert.equal(ledger.ledger.get(u.event_id)!.route, 'support-faq', 'the ledger row records the route reserved under');
+    assert.deepEqual(settlement.settled, [
+      {
+        usageEventId: u.event_id,
+        reservationId: 'job:job-1:1',
+        micro: 2000,
+        costEventId: deterministicEventId(costEventName(u.event_id)),
+        ledgerRowsAtSettle: 1,
+      },
+    ]);
+    // A redelivery settles again with the stored cost: BudgetReservations makes that a no-op per reservation id.
+    await sut.attribute(u);
+    assert.deepEqual(
+      settlement.settled.map((x) => [x.reservationId, x.micro]),
+      [
+        ['job:job-1:1', 2000],
+        ['job:job-1:1', 2000],
+      ],
+    );
+  });
+
+  it('settles nothing when the ledger write fails', async () => {
+    ledger.failNextRecord = true;
+    await assert.rejects(sut.attribute(usage()), /postgres down/);
+    assert.equal(settlement.settled.length, 0);
   });
 
   it('prices, accounts, publishes the cost record and sets the month-to-date spend', async () => {

@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome, deterministicEventId } from '@llmgov/kafka-runtime';
 import { ValidationError } from '@llmgov/errors';
+import { billingDay, billingMonth, reachedLevels } from '@llmgov/billing';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import { Topics, type BudgetAlert, type CostRecorded, type UsageRecorded } from '@llmgov/contracts';
 import { COST_CONFIG, PRICE_CATALOG, type CostConfig } from '../config.js';
 import { CostLedgerRepository } from '../repositories/cost-ledger.repository.js';
 import { BudgetStateRepository } from '../repositories/budget-state.repository.js';
-import { billingDay, billingMonth, reachedLevels } from './billing-period.js';
+import { BudgetSettlementService } from './budget-settlement.service.js';
 import { CostMetrics } from './cost-metrics.js';
 import type { PriceCatalog } from './price-catalog.js';
 import { priceUsage } from './pricing.js';
@@ -55,16 +56,20 @@ export class CostAttributionService {
     private readonly publisher: EventPublisher,
     private readonly metrics: CostMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly settlement: BudgetSettlementService,
   ) {}
 
   /**
    * 1. price the event (unknown model: catalog default, warn log, `cost_unknown_model_total`; never dropped);
-   * 2. ledger + roll-up in one transaction, keyed by the usage event id (a redelivery changes nothing and reuses the stored cost);
-   * 3. after commit, publish CostRecorded with event_id = UUID v5 of `${usage_event_id}:cost` (republished unchanged on redelivery,
+   * 2. ledger + roll-up in one transaction, keyed by the usage event id (a redelivery changes nothing and reuses the stored
+   *    cost), with the policy route of the reservation the event settles (BudgetSettlementService.lookup);
+   * 3. after commit, settle that reservation to the stored cost in whole micro-USD, exactly once per reservation id, and
+   *    raise the tenant/team/route budget alerts it reached (ADR 0007);
+   * 4. publish CostRecorded with event_id = UUID v5 of `${usage_event_id}:cost` (republished unchanged on redelivery,
    *    so a crash between commit and publish loses nothing);
-   * 4. SET the month-to-date spend (micro-USD, from Postgres) in Redis for the router;
-   * 5. budget alerts at 80 % and 100 %, once per tenant, month and level.
-   * Steps 3-5 are idempotent, so a redelivery repairs whatever a crash left undone.
+   * 5. SET the month-to-date spend (micro-USD, from Postgres) in Redis for the router's legacy check;
+   * 6. legacy `TENANT_BUDGETS_USD` alerts at 80 % and 100 %, once per tenant, month and level.
+   * Steps 3-6 are idempotent, so a redelivery repairs whatever a crash left undone.
    * @throws ValidationError for unusable numbers or names (dead-lettered); RetriableError when Postgres, Redis or Kafka is down.
    */
   async attribute(usage: UsageRecorded): Promise<HandlerOutcome> {
@@ -78,6 +83,7 @@ export class CostAttributionService {
         'model missing from the price catalog; priced with default',
       );
     const day = billingDay(usage.occurred_at);
+    const { reservationId, route } = await this.settlement.lookup(usage);
     const stored = await this.ledger.record({
       usageEventId: usage.event_id,
       tenantId: usage.tenant_id,
@@ -87,6 +93,7 @@ export class CostAttributionService {
       kind: usage.kind,
       model: usage.model,
       tier: usage.tier ?? '',
+      route,
       day,
       promptTokens: usage.prompt_tokens,
       completionTokens: usage.completion_tokens,
@@ -99,9 +106,12 @@ export class CostAttributionService {
       if (!priced.known) this.metrics.unknownModel.inc();
     }
 
+    const costEventId = deterministicEventId(costEventName(usage.event_id));
+    await this.settlement.settle(usage, reservationId, stored.costMicroUsd, costEventId);
+
     const cost: CostRecorded = {
       ...newEnvelope(usage.tenant_id, usage.correlation_id),
-      event_id: deterministicEventId(costEventName(usage.event_id)),
+      event_id: costEventId,
       usage_event_id: usage.event_id,
       job_id: usage.job_id,
       kind: usage.kind,

@@ -1,4 +1,5 @@
-import type { ModelPrice, PriceCatalog } from './price-catalog.js';
+import { usageCostUsd } from '@llmgov/billing';
+import type { PriceCatalog } from './price-catalog.js';
 
 /** The metered quantities of one usage event. */
 export interface MeteredUsage {
@@ -33,23 +34,16 @@ export const roundUsd = (usd: number): number => Math.round(usd * 1e10) / 1e10;
  * - `self_hosted`: gpu_seconds / 3600 × usd_per_gpu_hour (GPU time share × hourly GPU price); tokens are free. The
  *   hourly price is the usage event's own (the serving endpoint's, from the pool config) when it carries one, else
  *   the catalog's.
- * A model missing from the catalog is priced with `default` and reported as `known: false`.
+ * A model missing from the catalog is priced with `default` and reported as `known: false`. The formula is
+ * `usageCostUsd` of @llmgov/billing, which the router's worst-case estimate (`worstCaseCost`) shares.
  */
 export function priceUsage(catalog: PriceCatalog, usage: MeteredUsage): PricedUsage {
   const listed = Object.hasOwn(catalog.models, usage.model) ? catalog.models[usage.model] : undefined;
   const price = listed ?? catalog.default;
-  return { costUsd: roundUsd(costOf(price, usage)), priceKey: listed ? usage.model : 'default', known: listed !== undefined, catalogVersion: catalog.version };
-}
-
-function costOf(price: ModelPrice, u: MeteredUsage): number {
-  switch (price.kind) {
-    case 'api':
-      return (u.prompt_tokens / 1e6) * price.input_per_1m_tokens + (u.completion_tokens / 1e6) * price.output_per_1m_tokens;
-    case 'self_hosted':
-      return (u.gpu_seconds / 3600) * (u.usd_per_gpu_hour != null && u.usd_per_gpu_hour >= 0 ? u.usd_per_gpu_hour : price.usd_per_gpu_hour);
-    default: {
-      const unknown: never = price;
-      throw new Error(`unknown price kind ${JSON.stringify(unknown)}`);
-    }
-  }
+  return {
+    costUsd: roundUsd(usageCostUsd(price, usage)),
+    priceKey: listed ? usage.model : 'default',
+    known: listed !== undefined,
+    catalogVersion: catalog.version,
+  };
 }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { billingDay, billingMonth, reachedLevels } from './billing-period.js';
+import { alertState, billingDay, billingMonth, billingPeriod, reachedLevels, reachedLevelsMicro } from './billing-period.js';
 
 describe('billing periods', () => {
   it('uses UTC days and months', () => {
@@ -9,6 +9,8 @@ describe('billing periods', () => {
     assert.equal(billingDay(lastMsOfOctober + 1), '2026-11-01');
     assert.equal(billingMonth(lastMsOfOctober), '2026-10');
     assert.equal(billingMonth('2026-11-01'), '2026-11');
+    assert.equal(billingPeriod('day', lastMsOfOctober + 1), '2026-11-01');
+    assert.equal(billingPeriod('month', lastMsOfOctober), '2026-10');
   });
 });
 
@@ -30,5 +32,15 @@ describe('reachedLevels', () => {
   it('treats a zero budget as exceeded by any spend', () => {
     assert.deepEqual(reachedLevels(0, 0), []);
     assert.deepEqual(reachedLevels(1, 0), ['WARN_80', 'EXCEEDED_100']);
+  });
+});
+
+describe('alertState', () => {
+  it('is the highest level reached, in micro-USD', () => {
+    assert.equal(alertState(799_999, 1_000_000), 'OK');
+    assert.equal(alertState(800_000, 1_000_000), 'WARN_80');
+    assert.equal(alertState(1_000_000, 1_000_000), 'EXCEEDED_100');
+    assert.deepEqual(reachedLevelsMicro(0, 0), []);
+    assert.equal(alertState(1, 0), 'EXCEEDED_100');
   });
 });

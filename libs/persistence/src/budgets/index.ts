@@ -1,0 +1,3 @@
+export * from './budget-scope.js';
+export * from './budget-limits.js';
+export * from './budget-reservations.js';
