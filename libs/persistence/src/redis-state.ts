@@ -42,6 +42,8 @@ export interface ExactCacheEntry {
   tier: Tier;
   /** Context chunks the answer was grounded in, as in the completion record. */
   context: ContextChunk[];
+  /** The judge's score of the answer, 0..1 (groundedness); absent in entries written before it was recorded. */
+  quality?: number;
 }
 
 /** The exact-answer cache, per tenant. */

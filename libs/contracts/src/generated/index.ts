@@ -96,5 +96,5 @@ export const schemaVersions = {
   'inference.request.submitted.v1': 2,
   'inference.request.validated.v1': 2,
   'inference.result.judged.v1': 2,
-  'jobs.job.status.v1': 1,
+  'jobs.job.status.v1': 2,
 } as const satisfies { readonly [K in SchemaName]: number };

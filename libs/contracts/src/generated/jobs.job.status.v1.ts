@@ -85,6 +85,21 @@ export interface JobResult {
   prompt_tokens: number;
   /** Completion tokens (count) of the final attempt. */
   completion_tokens: number;
+  /**
+   * Policy route the job was served under; null without a policy. Since schema_version 2.
+   * @defaultValue `null`
+   */
+  route: string | null;
+  /**
+   * Version of the routing policy that decided; null without a policy. Since schema_version 2.
+   * @defaultValue `null`
+   */
+  policy_version: number | null;
+  /**
+   * Rule ids of the routing decision, in the order they fired. Since schema_version 2.
+   * @defaultValue `[]`
+   */
+  decision_reasons: string[];
 }
 
 /**

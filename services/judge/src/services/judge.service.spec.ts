@@ -104,10 +104,13 @@ describe(JudgeService.name, () => {
       retrieved_document_ids: ['d1', 'd2'],
       prompt_tokens: 120,
       completion_tokens: 9,
+      route: null,
+      policy_version: null,
+      decision_reasons: [],
     });
     const cached = state.cache.get('tenant-a:abc123');
     assert.equal(cached?.ttl, 86_400);
-    assert.deepEqual(cached?.entry, { text: judged!.final_text, finish_reason: 'stop', model: 'local-sim-m', tier: 'M', context: completion().context });
+    assert.deepEqual(cached?.entry, { text: judged!.final_text, finish_reason: 'stop', model: 'local-sim-m', tier: 'M', context: completion().context, quality: 1 });
     assert.equal((await metrics.verdicts.get()).values.find((v) => v.labels.verdict === 'PASS')?.value, 1);
   });
 

@@ -95,6 +95,9 @@ export class JudgeService {
         retrieved_document_ids: documentIds,
         prompt_tokens: c.usage.prompt_tokens,
         completion_tokens: c.usage.completion_tokens,
+        route: c.route,
+        policy_version: c.policy_version,
+        decision_reasons: c.decision_reasons,
       },
     });
     this.metrics.record(decision.verdict, c.tier, g);
@@ -103,7 +106,7 @@ export class JudgeService {
       await this.answers.fill(
         c.tenant_id,
         c.cache_key,
-        { text: decision.finalText, finish_reason: c.finish_reason, model: c.model, tier: c.tier, context: c.context },
+        { text: decision.finalText, finish_reason: c.finish_reason, model: c.model, tier: c.tier, context: c.context, quality: g },
         this.config.JUDGE_CACHE_TTL_S,
       );
     }
