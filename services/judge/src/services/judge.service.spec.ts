@@ -110,7 +110,14 @@ describe(JudgeService.name, () => {
     });
     const cached = state.cache.get('tenant-a:abc123');
     assert.equal(cached?.ttl, 86_400);
-    assert.deepEqual(cached?.entry, { text: judged!.final_text, finish_reason: 'stop', model: 'local-sim-m', tier: 'M', context: completion().context, quality: 1 });
+    assert.deepEqual(cached?.entry, {
+      text: judged!.final_text,
+      finish_reason: 'stop',
+      model: 'local-sim-m',
+      tier: 'M',
+      context: completion().context,
+      quality: 1,
+    });
     assert.equal((await metrics.verdicts.get()).values.find((v) => v.labels.verdict === 'PASS')?.value, 1);
   });
 
