@@ -6,7 +6,9 @@ import { embeddingsClientFromSettings } from '@llmgov/embeddings';
 import { vectorStoreFromSettings, type VectorStore } from '@llmgov/vector-store';
 import { ROUTER_CONFIG, loadRouterConfig, type RouterConfig } from './config.js';
 import { RequestsHandler } from './handlers/requests.handler.js';
-import { EMBEDDINGS_CLIENT, RoutingService, VECTOR_STORE } from './services/routing.service.js';
+import { RoutingService } from './services/routing.service.js';
+import { ActivePolicySource } from './adapters/active-policy.js';
+import { EMBEDDINGS_CLIENT, VECTOR_STORE } from './tokens.js';
 
 export const SERVICE_NAME = 'router';
 
@@ -29,6 +31,7 @@ export const SERVICE_NAME = 'router';
       inject: [ROUTER_CONFIG],
       useFactory: (c: RouterConfig) => embeddingsClientFromSettings(c),
     },
+    ActivePolicySource,
     RoutingService,
   ],
 })

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intFromEnv, loadPlatformConfig, retrievalEnv } from '@llmgov/config';
+import { boolFromEnv, intFromEnv, loadPlatformConfig, retrievalEnv } from '@llmgov/config';
 
 const tierMap = z
   .string()
@@ -34,6 +34,8 @@ const budgets = z
  *   word overlap that BM25 already scores better.
  * - `TENANT_BUDGETS_USD`: monthly budget per tenant, `tenant=usd,...`; a tenant at or above 100 % is refused.
  * - `TIER_M_PROMPT_TOKENS`: prompts longer than this many tokens go to tier M at least.
+ * - `POLICY_ENABLED` (default true) and `POLICY_NAMESPACE` (default `default`): follow the active routing policy version
+ *   of that namespace in Postgres (`llmgov policy activate`); while none is active the built-in tier rule above applies.
  */
 export const loadRouterConfig = () =>
   loadPlatformConfig({
@@ -43,6 +45,11 @@ export const loadRouterConfig = () =>
     RETRIEVAL_MODE: z.enum(['auto', 'hybrid', 'dense', 'sparse']).default('auto'),
     TENANT_BUDGETS_USD: budgets.default(new Map()),
     TIER_M_PROMPT_TOKENS: intFromEnv(1, 100_000).default(48),
+    POLICY_ENABLED: boolFromEnv.default(true),
+    POLICY_NAMESPACE: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .default('default'),
   });
 export type RouterConfig = ReturnType<typeof loadRouterConfig>;
 export const ROUTER_CONFIG = Symbol('ROUTER_CONFIG');

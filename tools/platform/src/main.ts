@@ -66,6 +66,7 @@ program
       config,
       basePort: opts.basePort,
       engine: opts.engine,
+      policy: true,
       env: { API_KEYS: apiKeys },
       ownProcessGroup: true,
       onStarted: (p) => console.log(`ready     ${p.name.padEnd(18)} ${p.url}  log ${p.logFile}`),

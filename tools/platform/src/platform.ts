@@ -26,6 +26,11 @@ export interface StartOptions {
    * embeddings settings; `env` can still override them.
    */
   engine?: EngineKind;
+  /**
+   * Route by the active policy version in Postgres (router `POLICY_ENABLED`). Default false, so that tests and
+   * benchmarks on a shared stack are not governed by whatever policy someone activated; `npm start` and the demo turn it on.
+   */
+  policy?: boolean;
   services?: readonly ServiceName[];
   onStarted?: (p: ManagedProcess) => void;
   /**
@@ -104,6 +109,7 @@ export async function startPlatform(opts: StartOptions): Promise<RunningPlatform
       // Local processes on loopback: ingest-validator accepts its development API keys only in this mode.
       PLATFORM_MODE: 'local',
       ...engineSet.serviceEnv,
+      POLICY_ENABLED: opts.policy ? 'true' : 'false',
       ...opts.env,
     };
     const names = opts.services ?? SERVICE_NAMES;

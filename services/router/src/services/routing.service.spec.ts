@@ -11,9 +11,10 @@ import { PlatformMetrics } from '@llmgov/observability';
 import { RecordingPublisher } from '@llmgov/testing';
 import { Topics, type InferenceRequestRouted, type InferenceRequestValidated } from '@llmgov/contracts';
 import type { EventPublisher } from '@llmgov/kafka-runtime';
-import type { AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository, JobFlagsRepository } from '@llmgov/persistence';
+import type { AnswerCacheRepository, BudgetReservations, BudgetSpendRepository, EffectMarkersRepository, JobFlagsRepository } from '@llmgov/persistence';
 import { loadRouterConfig } from '../config.js';
 import { RoutingService } from './routing.service.js';
+import type { ActivePolicySource } from '../adapters/active-policy.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = JSON.parse(
@@ -74,6 +75,8 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
       new QdrantVectorStore({ url }),
       new HashingEmbedder({ dimensions: 8 }),
       publisher as unknown as EventPublisher,
+      { current: () => undefined } as unknown as ActivePolicySource,
+      {} as unknown as BudgetReservations,
       new PlatformMetrics('spec'),
     );
     return { sut, publisher };

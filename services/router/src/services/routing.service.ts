@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { Counter } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { RetriableError } from '@llmgov/errors';
 import { PlatformMetrics } from '@llmgov/observability';
 import {
   AnswerCacheRepository,
+  BudgetReservations,
   BudgetSpendRepository,
+  jobReservationId,
   EffectMarkersRepository,
   JobFlagsRepository,
   RedisKeys,
@@ -25,11 +27,12 @@ import {
   type JobState,
   type JobStatusChanged,
 } from '@llmgov/contracts';
+import { PolicyLookupError, decide, effectiveSlo, resolveRoute, type Decision, type DecisionInput, type PolicyTier } from '@llmgov/policy';
 import { ROUTER_CONFIG, type RouterConfig } from '../config.js';
+import { ActivePolicySource, type PolicySnapshot } from '../adapters/active-policy.js';
 import { chooseTier } from './tier-policy.js';
 
-export const VECTOR_STORE = Symbol('VECTOR_STORE');
-export const EMBEDDINGS_CLIENT = Symbol('EMBEDDINGS_CLIENT');
+import { EMBEDDINGS_CLIENT, VECTOR_STORE } from '../tokens.js';
 /** The routed marker outlives any redelivery: 7 days, seconds. */
 const ROUTED_MARKER_TTL_S = 7 * 24 * 3600;
 
@@ -40,6 +43,9 @@ const ROUTED_MARKER_TTL_S = 7 * 24 * 3600;
 @Injectable()
 export class RoutingService {
   private readonly decisions: Counter<'route' | 'tier'>;
+  private readonly policyDecisions: Counter<'route' | 'action' | 'tier'>;
+  private readonly decisionReasons: Counter<'reason'>;
+  private readonly decisionSeconds: Histogram;
   /** The same BM25 encoder the embedder indexes chunks with; its query side is the lexical leg of hybrid search. */
   private readonly sparse = new Bm25SparseEncoder();
   /** The tier models and the embedding model: cached answers are keyed by them, so a model change starts a fresh cache. */
@@ -57,8 +63,28 @@ export class RoutingService {
     @Inject(VECTOR_STORE) private readonly store: VectorStore,
     @Inject(EMBEDDINGS_CLIENT) private readonly embeddings: EmbeddingsClient,
     private readonly publisher: EventPublisher,
+    private readonly policies: ActivePolicySource,
+    private readonly reservations: BudgetReservations,
     metrics: PlatformMetrics,
   ) {
+    this.policyDecisions = new Counter({
+      name: 'router_policy_decisions_total',
+      help: 'Policy decisions by policy route, action (infer, serve_cache, serve_template, refuse) and tier',
+      labelNames: ['route', 'action', 'tier'],
+      registers: [metrics.registry],
+    });
+    this.decisionReasons = new Counter({
+      name: 'router_policy_decision_reasons_total',
+      help: 'Rule ids that fired in policy decisions (e.g. latency_budget_lt_800ms→no_rag)',
+      labelNames: ['reason'],
+      registers: [metrics.registry],
+    });
+    this.decisionSeconds = new Histogram({
+      name: 'router_policy_decision_seconds',
+      help: 'Time of the policy engine itself per request (classification and decide(), without the embedding call and retrieval), seconds',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05],
+      registers: [metrics.registry],
+    });
     this.decisions = new Counter({
       name: 'router_decisions_total',
       help: 'Routing decisions by route (rag, direct, cache_hit, refused_budget, expired, cancelled) and tier',
@@ -93,6 +119,8 @@ export class RoutingService {
       this.decisions.inc({ route: 'expired', tier: 'none' });
       return Outcome.skipped('deadline passed');
     }
+    const policy = this.policies.current();
+    if (policy) return this.decideWithPolicy(req, policy, deadlineAt);
     // The tier models are part of the key: an answer cached before a model change is not served after it.
     const cacheKey = createHash('sha256')
       .update(`${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}\u0000${this.modelGeneration}`)
@@ -146,6 +174,189 @@ export class RoutingService {
   }
 
   /**
+   * The governed path (issue 10): binds the request to its policy route and effective SLO, classifies it on the query
+   * embedding (computed once, reused for retrieval), reads the cache, decides with the pure `decide()`, reserves the
+   * worst-case cost against every budget before dispatch (a refused reservation re-decides with no budget left, so the
+   * degrade ladder applies), then publishes what the decision says. Every outcome carries the policy version, the route
+   * and the decision's reasons.
+   */
+  private async decideWithPolicy(req: InferenceRequestValidated, policy: PolicySnapshot, deadlineAt: number): Promise<HandlerOutcome> {
+    let resolved;
+    try {
+      resolved = resolveRoute(policy.document, req.tenant_id, req.route);
+    } catch (err) {
+      if (!(err instanceof PolicyLookupError)) throw err;
+      await this.status(req, 'failed', { code: err.code, message: `${err.message} (policy version ${policy.version})` });
+      this.policyDecisions.inc({ route: req.route ?? 'default', action: 'refuse', tier: 'none' });
+      return Outcome.skipped(err.message);
+    }
+    const { slo } = effectiveSlo(resolved.sloClass, req.budget);
+    const query = req.options.rag || policy.classifier !== null ? await this.embedQuery(req.prompt) : undefined;
+    const started = performance.now();
+    let classification: DecisionInput['classification'] = null;
+    if (policy.classifier !== null && query !== undefined) {
+      try {
+        classification = policy.classifier.classify(req.prompt, query.vector, { injectionScore: req.injection_score });
+      } catch {
+        classification = null; // a prompt the classifier refuses (e.g. empty after normalisation) is decided unclassified
+      }
+    }
+    const tierTemplates = (['S', 'M', 'L'] as const).map((t) => policy.document.tiers[t]?.prompt_template ?? '-').join(',');
+    const cacheKey = createHash('sha256')
+      .update(
+        `${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}\u0000${this.modelGeneration}\u0000${resolved.routeName}\u0000${tierTemplates}`,
+      )
+      .digest('hex');
+    const cached = slo.cache_allowed ? await this.answers.get(req.tenant_id, cacheKey) : undefined;
+    const input: DecisionInput = {
+      policy: policy.document,
+      policyVersion: policy.version,
+      route: resolved,
+      slo,
+      request: {
+        promptTokens: countTokens(`${req.system_prompt ?? ''}\n${req.prompt}`),
+        maxTokens: req.options.max_tokens,
+        ragRequested: req.options.rag,
+        contextTokens: req.options.rag ? this.config.RETRIEVAL_K * this.config.CHUNK_MAX_TOKENS : 0,
+        tierHint: isTier(req.options.tier_hint) ? req.options.tier_hint : null,
+      },
+      classification,
+      signals: {
+        cache: cached ? { layer: 'exact', tier: cached.tier, quality: cached.quality ?? 0 } : null,
+        budgetRemainingUsd: null,
+        budgetThrottle: 'degrade',
+        capacity: {},
+        safetyViolation: false,
+      },
+    };
+    let decision = decide(input);
+    this.decisionSeconds.observe((performance.now() - started) / 1000);
+    if (decision.action === 'infer' && Number.isFinite(decision.projectedCostUsd)) {
+      const reserved = await this.reservations.reserve({
+        reservationId: jobReservationId(req.job_id, 1),
+        tenant: req.tenant_id,
+        team: req.team,
+        route: resolved.routeName,
+        amountMicroUsd: Math.ceil(decision.projectedCostUsd * 1e6),
+        // Held until the job's deadline plus a minute; the cost-attributor settles it when the completion is billed.
+        leaseMs: Math.max(1, Math.min(24 * 3600_000, deadlineAt - Date.now() + 60_000)),
+        jobId: req.job_id,
+      });
+      if (!reserved.ok && reserved.status === 'refused') {
+        const again = decide({ ...input, signals: { ...input.signals, budgetRemainingUsd: 0 } });
+        decision = { ...again, reasons: [...decision.reasons, 'budget_reservation_refused→redecide', ...again.reasons] };
+      }
+    }
+    for (const reason of decision.reasons) this.decisionReasons.inc({ reason });
+    this.policyDecisions.inc({ route: resolved.routeName, action: decision.action, tier: decision.tier ?? 'none' });
+    return this.execute(req, decision, policy, cacheKey, cached, query, deadlineAt);
+  }
+
+  private async execute(
+    req: InferenceRequestValidated,
+    d: Decision,
+    policy: PolicySnapshot,
+    cacheKey: string,
+    cached: ExactCacheEntry | undefined,
+    query: { vector: number[]; model: string; modelVersion: string; dimensions: number } | undefined,
+    deadlineAt: number,
+  ): Promise<HandlerOutcome> {
+    const stamp = { route: d.route, policy_version: d.policyVersion, decision_reasons: d.reasons };
+    switch (d.action) {
+      case 'refuse':
+        await this.status(req, 'failed', { code: d.refusal ?? 'refused', message: `refused by policy version ${d.policyVersion}: ${d.reasons.join(', ')}` });
+        return Outcome.skipped('refused by policy');
+      case 'serve_template': {
+        const ev: JobStatusChanged = {
+          ...newEnvelope(req.tenant_id, req.job_id),
+          event_id: deterministicEventId(req.job_id, 'router', 'completed'),
+          job_id: req.job_id,
+          state: 'completed',
+          stage: 'router',
+          result: {
+            text: policy.document.tenants[req.tenant_id]?.routes[d.route]?.template_answer ?? '',
+            finish_reason: 'template',
+            tier: 'S',
+            model: 'policy-template',
+            groundedness: 0,
+            retrieved_document_ids: [],
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            ...stamp,
+          },
+          error: null,
+        };
+        await this.publisher.publish(Topics.jobStatus, { value: ev });
+        return Outcome.success();
+      }
+      case 'serve_cache':
+        await this.publishCacheHit(req, cached!, cacheKey, deadlineAt, stamp);
+        return Outcome.success();
+      case 'infer': {
+        const tier = d.tier!;
+        let context = d.rag && query ? await this.search(req.tenant_id, req.prompt, query) : [];
+        if (d.contextTokenBudget !== null) context = shrinkContext(context, d.contextTokenBudget);
+        const routed: InferenceRequestRouted = {
+          ...newEnvelope(req.tenant_id, req.job_id),
+          event_id: deterministicEventId(req.job_id, '1', 'routed'),
+          job_id: req.job_id,
+          tier,
+          model: policy.document.tiers[tier]?.model ?? this.config.TIER_MODELS[tier],
+          prompt: req.prompt,
+          system_prompt: req.system_prompt,
+          context,
+          max_tokens: req.options.max_tokens,
+          temperature: req.options.temperature,
+          deadline_at: deadlineAt,
+          attempt: 1,
+          route_reason: `${d.rag ? 'rag' : 'direct'}:${d.route}`,
+          cache_key: cacheKey,
+          budget: req.budget,
+          team: req.team,
+          feature: req.feature,
+          ...stamp,
+        };
+        await this.publisher.publish(routedTopicForTier(tier), { value: routed });
+        await this.status(req, 'in_progress', null);
+        return Outcome.success();
+      }
+    }
+  }
+
+  /** The prompt's query embedding, once per request (classification and retrieval share it). @throws RetriableError */
+  private async embedQuery(prompt: string): Promise<{ vector: number[]; model: string; modelVersion: string; dimensions: number }> {
+    try {
+      const { vectors, model, modelVersion, dimensions } = await this.embeddings.embed([prompt]);
+      return { vector: Array.from(vectors[0]!), model, modelVersion, dimensions };
+    } catch (err) {
+      throw new RetriableError(`query embedding failed: ${(err as Error).message}`, 'retrieval_unavailable', { cause: err });
+    }
+  }
+
+  /** Top-k chunks for an embedded query (see {@link retrieve}). @throws RetriableError when the search fails. */
+  private async search(
+    tenantId: string,
+    prompt: string,
+    query: { vector: number[]; model: string; modelVersion: string; dimensions: number },
+  ): Promise<ContextChunk[]> {
+    try {
+      const collection =
+        this.config.VECTOR_COLLECTION_VERSION ?? indexVersion({ model: query.model, modelVersion: query.modelVersion, dimensions: query.dimensions });
+      const hits = await this.store.search(collection, {
+        tenantId,
+        dense: query.vector,
+        sparse: this.sparse.encodeQuery(prompt),
+        text: prompt,
+        k: this.config.RETRIEVAL_K,
+        mode: this.retrievalMode(),
+      });
+      return hits.map((h) => ({ chunk_id: h.chunkId, document_id: h.documentId, text: h.text, score: h.score }));
+    } catch (err) {
+      throw new RetriableError(`retrieval failed: ${(err as Error).message}`, 'retrieval_unavailable', { cause: err });
+    }
+  }
+
+  /**
    * Top-k chunks of the tenant for the prompt, from the collection of the query vector's embedding space
    * (`indexVersion` of the model that embedded the prompt, as the indexer names it; or the pinned
    * `VECTOR_COLLECTION_VERSION`), so the query is never compared with another model's vectors.
@@ -175,7 +386,17 @@ export class RoutingService {
     return this.config.EMBEDDINGS === 'local' ? 'sparse' : 'hybrid';
   }
 
-  private async publishCacheHit(req: InferenceRequestValidated, cached: ExactCacheEntry, cacheKey: string, deadlineAt: number): Promise<void> {
+  private async publishCacheHit(
+    req: InferenceRequestValidated,
+    cached: ExactCacheEntry,
+    cacheKey: string,
+    deadlineAt: number,
+    stamp: { route: string | null; policy_version: number | null; decision_reasons: string[] } = {
+      route: req.route,
+      policy_version: null,
+      decision_reasons: ['exact_cache_hit'],
+    },
+  ): Promise<void> {
     const completed: InferenceCompleted = {
       ...newEnvelope(req.tenant_id, req.job_id),
       // The id of the job's attempt-1 completion, as the worker would give it: one answer per attempt, whoever serves it.
@@ -200,9 +421,7 @@ export class RoutingService {
       temperature: req.options.temperature,
       deadline_at: deadlineAt,
       budget: req.budget,
-      route: req.route,
-      policy_version: null,
-      decision_reasons: ['exact_cache_hit'],
+      ...stamp,
     };
     await this.publisher.publish(Topics.inferenceCompleted, { value: completed });
     await this.status(req, 'in_progress', null);
@@ -220,4 +439,19 @@ export class RoutingService {
     };
     await this.publisher.publish(Topics.jobStatus, { value: ev });
   }
+}
+
+const isTier = (t: string | null): t is PolicyTier => t === 'S' || t === 'M' || t === 'L';
+
+/** The leading chunks (in retrieval order) that fit a token budget; at least nothing, never a cut chunk. */
+export function shrinkContext(chunks: ContextChunk[], maxTokens: number): ContextChunk[] {
+  const kept: ContextChunk[] = [];
+  let used = 0;
+  for (const c of chunks) {
+    const n = countTokens(c.text);
+    if (used + n > maxTokens) break;
+    kept.push(c);
+    used += n;
+  }
+  return kept;
 }

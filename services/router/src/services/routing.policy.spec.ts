@@ -1,0 +1,178 @@
+/**
+ * The router's governed path with the real local policy (infra/policies/local.yaml) and in-memory doubles for Redis,
+ * the vector store and the budget reservations: what each decision publishes, and that every outcome carries the
+ * policy version, the route and the decision's reasons.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HashingEmbedder } from '@llmgov/embeddings';
+import { PlatformMetrics } from '@llmgov/observability';
+import { RecordingPublisher } from '@llmgov/testing';
+import { parsePolicyText } from '@llmgov/policy';
+import { Topics, type InferenceCompleted, type InferenceRequestRouted, type InferenceRequestValidated, type JobStatusChanged } from '@llmgov/contracts';
+import type { EventPublisher } from '@llmgov/kafka-runtime';
+import type {
+  AnswerCacheRepository,
+  BudgetReservations,
+  BudgetSpendRepository,
+  EffectMarkersRepository,
+  ExactCacheEntry,
+  JobFlagsRepository,
+  ReserveRequest,
+} from '@llmgov/persistence';
+import type { VectorStore } from '@llmgov/vector-store';
+import { loadRouterConfig } from '../config.js';
+import type { ActivePolicySource, PolicySnapshot } from '../adapters/active-policy.js';
+import { RoutingService, shrinkContext } from './routing.service.js';
+
+/** This file is services/router/dist/src/services/routing.policy.spec.js. */
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../..');
+const document = parsePolicyText(readFileSync(path.join(repoRoot, 'infra/policies/local.yaml'), 'utf8'), 'local.yaml');
+
+function request(over: Partial<InferenceRequestValidated> = {}): InferenceRequestValidated {
+  return {
+    event_id: 'e1',
+    tenant_id: 'tenant-a',
+    occurred_at: Date.now(),
+    schema_version: 2,
+    correlation_id: 'job-1',
+    job_id: 'job-1',
+    idempotency_key: null,
+    prompt: 'Where did Super Bowl 50 take place?',
+    system_prompt: null,
+    budget: { latency_ms: 60_000, max_cost_usd: 0.05, min_quality: 0.5 },
+    options: { max_tokens: 32, temperature: 0, rag: true, tier_hint: null },
+    team: 'qa',
+    feature: 'spec',
+    metadata: {},
+    prompt_hash: 'h1',
+    injection_score: 0,
+    pii_masked_count: 0,
+    route: null,
+    ...over,
+  } as InferenceRequestValidated;
+}
+
+function setup(opts: { cached?: ExactCacheEntry; refuse?: boolean } = {}) {
+  const publisher = new RecordingPublisher();
+  const reserved: ReserveRequest[] = [];
+  const reservations = {
+    reserve: async (r: ReserveRequest) => {
+      reserved.push(r);
+      return opts.refuse
+        ? { ok: false, status: 'refused', reservationId: r.reservationId, refusals: [], message: 'tenant day budget spent' }
+        : { ok: true, status: 'reserved', reservationId: r.reservationId, amountMicroUsd: r.amountMicroUsd, leaseUntil: Date.now() + r.leaseMs };
+    },
+  } as unknown as BudgetReservations;
+  const store = {
+    search: async () => [
+      { chunkId: 'd1#0', documentId: 'd1', text: 'Super Bowl 50 was played at Levi Stadium in Santa Clara.', score: 0.9 },
+      { chunkId: 'd2#0', documentId: 'd2', text: 'The Broncos won.', score: 0.5 },
+    ],
+  } as unknown as VectorStore;
+  const snapshot: PolicySnapshot = { version: 4, document, classifier: null };
+  const sut = new RoutingService(
+    { ...loadRouterConfig(), EMBEDDINGS: 'local' },
+    { isCancelled: async () => false } as unknown as JobFlagsRepository,
+    { get: async () => opts.cached } as unknown as AnswerCacheRepository,
+    {} as unknown as BudgetSpendRepository,
+    { isDone: async () => false, markDone: async () => undefined } as unknown as EffectMarkersRepository,
+    store,
+    new HashingEmbedder({ dimensions: 8 }),
+    publisher as unknown as EventPublisher,
+    { current: () => snapshot } as unknown as ActivePolicySource,
+    reservations,
+    new PlatformMetrics('spec'),
+  );
+  return { sut, publisher, reserved };
+}
+
+describe('RoutingService under a policy', () => {
+  it('routes the default route by policy: tier, RAG, a reservation, and the version, route and reasons on the routed event', async () => {
+    const { sut, publisher, reserved } = setup();
+    await sut.route(request());
+    const [routed] = publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedS);
+    assert.ok(routed, 'routed to tier S: the cheapest tier whose expected quality meets 0.5');
+    assert.equal(routed.route, 'squad-qa');
+    assert.equal(routed.policy_version, 4);
+    assert.equal(routed.model, document.tiers.S!.model);
+    assert.deepEqual(routed.decision_reasons, ['cheapest_tier_meeting_quality→S']);
+    assert.equal(routed.context.length, 2);
+    assert.equal(reserved.length, 1);
+    assert.equal(reserved[0]!.reservationId, 'job:job-1:1');
+    assert.equal(reserved[0]!.route, 'squad-qa');
+    assert.ok(reserved[0]!.amountMicroUsd > 0);
+  });
+
+  it('a fast route (p95 700 ms, RAG not allowed) gets no retrieval and tier S', async () => {
+    const { sut, publisher } = setup();
+    await sut.route(request({ route: 'support-faq' }));
+    const [routed] = publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedS);
+    assert.deepEqual(routed?.context, []);
+    assert.deepEqual(routed?.decision_reasons, ['rag_not_allowed→no_rag', 'latency_budget_lt_800ms→prefer_S']);
+  });
+
+  it('a high-quality route goes to M or L, never S', async () => {
+    const { sut, publisher } = setup();
+    await sut.route(request({ route: 'contract-review' }));
+    const tiers = [Topics.inferenceRoutedS, Topics.inferenceRoutedM, Topics.inferenceRoutedL].map((t) => publisher.on<InferenceRequestRouted>(t).length);
+    assert.equal(tiers[0], 0);
+    assert.equal(tiers[1]! + tiers[2]!, 1);
+  });
+
+  it('fails a request naming a route its tenant does not have, saying which', async () => {
+    const { sut, publisher } = setup();
+    await sut.route(request({ route: 'no-such-route' }));
+    const [status] = publisher.on<JobStatusChanged>(Topics.jobStatus);
+    assert.equal(status?.state, 'failed');
+    assert.equal(status?.error?.code, 'unknown_route');
+    assert.match(status?.error?.message ?? '', /no-such-route/);
+  });
+
+  it('a refused reservation re-decides with no budget left: the route template answers, carrying the reasons', async () => {
+    const { sut, publisher } = setup({ refuse: true });
+    await sut.route(request());
+    assert.equal(publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedS).length, 0);
+    const [status] = publisher.on<JobStatusChanged>(Topics.jobStatus);
+    assert.equal(status?.state, 'completed');
+    assert.equal(status?.result?.finish_reason, 'template');
+    assert.equal(status?.result?.text, document.tenants['tenant-a']!.routes['squad-qa']!.template_answer);
+    assert.equal(status?.result?.policy_version, 4);
+    assert.ok(status?.result?.decision_reasons.includes('budget_reservation_refused→redecide'));
+    assert.ok(status?.result?.decision_reasons.includes('projected_cost_over_budget→serve_template'));
+  });
+
+  it('serves a cached answer that met the quality bar, stamped with the policy decision', async () => {
+    const cached: ExactCacheEntry = { text: 'Levi Stadium', finish_reason: 'stop', model: 'gemma-3-270m', tier: 'M', context: [], quality: 0.9 };
+    const { sut, publisher, reserved } = setup({ cached });
+    await sut.route(request());
+    const [completed] = publisher.on<InferenceCompleted>(Topics.inferenceCompleted);
+    assert.equal(completed?.from_cache, true);
+    assert.equal(completed?.text, 'Levi Stadium');
+    assert.deepEqual(completed?.decision_reasons, ['exact_cache_hit_meets_quality→serve_cache']);
+    assert.equal(reserved.length, 0, 'a cached answer reserves nothing');
+  });
+
+  it('does not serve a cached answer below the quality bar', async () => {
+    const cached: ExactCacheEntry = { text: 'x', finish_reason: 'stop', model: 'm', tier: 'S', context: [], quality: 0.1 };
+    const { sut, publisher } = setup({ cached });
+    await sut.route(request());
+    assert.equal(publisher.on<InferenceCompleted>(Topics.inferenceCompleted).length, 0);
+    assert.equal(publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedS).length, 1);
+  });
+});
+
+describe('shrinkContext', () => {
+  it('keeps the leading whole chunks that fit the token budget', () => {
+    const chunk = (id: string, words: number) => ({ chunk_id: id, document_id: id, text: Array.from({ length: words }, () => 'word').join(' '), score: 1 });
+    const kept = shrinkContext([chunk('a', 10), chunk('b', 10), chunk('c', 10)], 25);
+    assert.deepEqual(
+      kept.map((c) => c.chunk_id),
+      ['a', 'b'],
+    );
+    assert.deepEqual(shrinkContext([chunk('a', 10)], 0), []);
+  });
+});
