@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -51,6 +53,12 @@ const program = new Command('demo')
       .default('llama'),
   )
   .option('--summary <path>', 'also write the summary as JSON to this file')
+  .option(
+    '--policy <path>',
+    'routing policy applied and activated before the run (llmgov policy apply + activate)',
+    path.resolve(repoRoot(), 'infra/policies/local.yaml'),
+  )
+  .option('--no-policy', 'route with the built-in tier rule instead of a policy')
   .option('--tenants <list>', 'comma-separated tenants; articles are split between them', 'tenant-a,tenant-b')
   .option(
     '--max-open-jobs <n>',
@@ -63,6 +71,7 @@ const program = new Command('demo')
 
 interface Options {
   input: string;
+  policy: string | false;
   questions?: number;
   engine: EngineKind;
   summary?: string;
@@ -80,6 +89,39 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
       while (next < items.length) await fn(items[next++]!);
     }),
   );
+}
+
+/**
+ * The policy route of a question, by a stable hash of its id: one in ten asks the fast support FAQ route, one in ten
+ * the high-quality contract-review route, the rest the tenant's default route (squad-qa in infra/policies/local.yaml).
+ */
+function routeFor(questionId: string): string | null {
+  const h = [...questionId].reduce((a, c) => (a * 17 + c.charCodeAt(0)) >>> 0, 11) % 10;
+  return h === 0 ? 'support-faq' : h === 1 ? 'contract-review' : null;
+}
+
+/**
+ * Applies and activates a policy file with the operator CLI (`llmgov policy apply`, then `activate`), as an operator
+ * would, and returns the active version.
+ * @throws Error with the CLI's message when the file is invalid or the database cannot be reached.
+ */
+async function activatePolicy(file: string): Promise<number> {
+  const cli = path.resolve(repoRoot(), 'tools/llmgov/dist/src/main.js');
+  const run = async (...args: string[]) => {
+    try {
+      return JSON.parse((await promisify(execFile)(process.execPath, [cli, ...args, '--json'], { maxBuffer: 16 * 1024 * 1024 })).stdout) as Record<
+        string,
+        unknown
+      >;
+    } catch (err) {
+      throw new Error(`llmgov ${args.join(' ')}: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`, { cause: err });
+    }
+  };
+  const applied = (await run('policy', 'apply', file, '--comment', 'npm run demo')) as { result: { version: number } | null };
+  const version = applied.result?.version;
+  if (version === undefined) throw new Error(`llmgov policy apply ${file} stored no version`);
+  await run('policy', 'activate', String(version));
+  return version;
 }
 
 /**
@@ -119,9 +161,12 @@ async function main(): Promise<void> {
   console.log(
     `bootstrap: ${boot.topicsCreated.length} topics created, ${boot.schemasRegistered} schemas registered, migrations ${boot.migrationsApplied.join(',') || 'up to date'}`,
   );
+  const policyVersion = opts.policy === false ? null : await activatePolicy(opts.policy);
+  if (policyVersion !== null) console.log(`policy: ${opts.policy} active as version ${policyVersion}`);
   const platform = await startPlatform({
     config,
     engine: opts.engine,
+    policy: policyVersion !== null,
     env: {
       API_KEYS: Object.entries(apiKeys)
         .map(([t, k]) => `${t}=${k}`)
@@ -193,7 +238,19 @@ async function main(): Promise<void> {
     // platform, not a backlog the demo built itself.
     const submittedAt = new Map<string, number>();
     const jobOf = new Map<string, SquadQuestion>();
-    type Final = { status: string; result: { retrieved_document_ids?: string[]; tier?: string; text?: string } | null; error: unknown; completedAt: number };
+    type Final = {
+      status: string;
+      result: {
+        retrieved_document_ids?: string[];
+        tier?: string;
+        text?: string;
+        finish_reason?: string;
+        route?: string | null;
+        decision_reasons?: string[];
+      } | null;
+      error: { code?: string } | null;
+      completedAt: number;
+    };
     const finals = new Map<string, Final>();
     const progress = bar('jobs in a final state', questions.length);
     let submitErrors = 0;
@@ -203,7 +260,7 @@ async function main(): Promise<void> {
         // The API may be briefly unavailable (a restart, a dependency outage): such a poll simply counts as "not final yet".
         const res = await fetch(`${api}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${apiKeys[q.tenantId]}` } }).catch(() => undefined);
         if (res?.ok) {
-          const job = (await res.json()) as { status: string; result: Final['result']; error: unknown };
+          const job = (await res.json()) as { status: string; result: Final['result']; error: Final['error'] };
           if (TERMINAL.has(job.status)) {
             finals.set(id, { status: job.status, result: job.result, error: job.error, completedAt: Date.now() });
             return;
@@ -227,6 +284,7 @@ async function main(): Promise<void> {
               options: { max_tokens: opts.maxTokens, temperature: 0, rag: true },
               team: 'qa',
               feature: 'squad-demo',
+              ...(policyVersion !== null && routeFor(q.id) !== null ? { route: routeFor(q.id) } : {}),
             }),
           });
           if (r.status >= 500) throw new Error(`HTTP ${r.status}`);
@@ -292,6 +350,36 @@ async function main(): Promise<void> {
       if (t?.verdict) verdicts[t.verdict] = (verdicts[t.verdict] ?? 0) + 1;
       if (t?.fromCache) cacheHits++;
     }
+    // Policy decisions: by route and outcome (tier, template, refusal), by reason, and what was degraded or refused.
+    const policyDecisions = {
+      by_route: {} as Record<string, Record<string, number>>,
+      by_reason: {} as Record<string, number>,
+      templates: 0,
+      refusals: 0,
+      degraded: 0,
+    };
+    for (const [id, f] of finals) {
+      const route = f.result?.route ?? routeFor(jobOf.get(id)!.id) ?? 'default';
+      const outcome =
+        f.status !== 'completed' ? `${f.status}:${f.error?.code ?? '?'}` : f.result?.finish_reason === 'template' ? 'template' : (f.result?.tier ?? '?');
+      const row = (policyDecisions.by_route[route] ??= {});
+      row[outcome] = (row[outcome] ?? 0) + 1;
+      for (const r of f.result?.decision_reasons ?? []) policyDecisions.by_reason[r] = (policyDecisions.by_reason[r] ?? 0) + 1;
+      if (f.result?.finish_reason === 'template') policyDecisions.templates++;
+      if (f.error?.code === 'budget_exceeded' || f.error?.code === 'safety_violation') policyDecisions.refusals++;
+      if (
+        (f.result?.decision_reasons ?? []).some(
+          (r) => /→(shrink_context|lower_tier|serve_cache|serve_template|reroute)/.test(r) && !r.startsWith('exact_cache_hit_meets'),
+        )
+      )
+        policyDecisions.degraded++;
+    }
+    const routeCost = await db.query<{ tenant_id: string; route: string | null; cost: string }>(
+      "SELECT tenant_id, route, sum(cost_usd)::text AS cost FROM cost_ledger WHERE job_id = ANY($1) AND kind = 'COMPLETION' GROUP BY tenant_id, route",
+      [jobIds],
+    );
+    const costByTenantRoute: Record<string, number> = {};
+    for (const r of routeCost.rows) costByTenantRoute[`${r.tenant_id}/${r.route ?? '-'}`] = Number(r.cost);
     // SQuAD's official exact match and token F1 of each completed answer against the question's gold answers.
     const answers = aggregateScores(
       completed.map(([id, f]) => ({ group: f.result?.tier ?? tr(id)?.tier ?? 'unknown', ...scoreAnswer(f.result?.text ?? '', jobOf.get(id)!.answers) })),
@@ -299,6 +387,7 @@ async function main(): Promise<void> {
     const summary = {
       run_id: runId,
       engine: opts.engine,
+      policy: policyVersion === null ? null : { file: opts.policy, version: policyVersion, decisions: policyDecisions },
       engines: platform.engineSet.engines.map((e) => ({ name: e.name, role: e.role, tiers: e.tiers, ...e.info })),
       input: opts.input,
       documents: { total: documents.length, indexing_seconds: indexSeconds },
@@ -308,7 +397,7 @@ async function main(): Promise<void> {
       cache: { hits: cacheHits },
       tiers: tierMix,
       verdicts,
-      cost_usd: { by_tenant: costByTenant, indexing_by_tenant: indexingCostByTenant },
+      cost_usd: { by_tenant: costByTenant, by_tenant_route: costByTenantRoute, indexing_by_tenant: indexingCostByTenant },
       dlq: { total: Object.values(dlqByTopic).reduce((sum, n) => sum + n, 0), by_topic: dlqByTopic },
       latency_ms: {
         ingest: stage((id) => (tr(id)?.validatedAt ?? NaN) - submittedAt.get(id)!),
@@ -341,6 +430,11 @@ async function main(): Promise<void> {
 }
 
 function printSummary(s: {
+  policy: {
+    file: string | false;
+    version: number;
+    decisions: { by_route: Record<string, Record<string, number>>; by_reason: Record<string, number>; templates: number; refusals: number; degraded: number };
+  } | null;
   engines: { name: string; backend: string; model: string; model_file: string | null; quantization: string | null }[];
   answers: { overall: AnswerScores; by_tier: Record<string, AnswerScores> };
   documents: { total: number; indexing_seconds: number };
@@ -374,6 +468,17 @@ function printSummary(s: {
       .join(', ')}`,
   );
   console.log(`cache hits:    ${s.cache.hits}`);
+  if (s.policy) {
+    const d = s.policy.decisions;
+    console.log(`policy:        ${s.policy.file} version ${s.policy.version}; ${d.degraded} degraded, ${d.templates} template answers, ${d.refusals} refused`);
+    for (const [route, outcomes] of Object.entries(d.by_route))
+      console.log(
+        `  route ${route.padEnd(16)} ${Object.entries(outcomes)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
+    for (const [reason, n] of Object.entries(d.by_reason).sort((a, b) => b[1] - a[1])) console.log(`  reason ${String(n).padStart(5)}  ${reason}`);
+  }
   console.log(
     `tier mix:      ${
       Object.entries(s.tiers)
