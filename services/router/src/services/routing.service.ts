@@ -333,7 +333,7 @@ export class RoutingService {
     }
   }
 
-  /** Top-k chunks for an embedded query (see {@link retrieve}). @throws RetriableError when the search fails. */
+  /** Top-k chunks of the tenant for an embedded query. @throws RetriableError when the search fails. */
   private async search(
     tenantId: string,
     prompt: string,
@@ -342,6 +342,7 @@ export class RoutingService {
     try {
       const collection =
         this.config.VECTOR_COLLECTION_VERSION ?? indexVersion({ model: query.model, modelVersion: query.modelVersion, dimensions: query.dimensions });
+      // Both lexical forms go along: Qdrant searches the sparse vector, LanceDB its own full-text index of `text`.
       const hits = await this.store.search(collection, {
         tenantId,
         dense: query.vector,
@@ -363,22 +364,7 @@ export class RoutingService {
    * @throws RetriableError when embedding or search fails (also when no chunk of this model was ever indexed).
    */
   private async retrieve(tenantId: string, prompt: string): Promise<ContextChunk[]> {
-    try {
-      const { vectors, model, modelVersion, dimensions } = await this.embeddings.embed([prompt]);
-      const collection = this.config.VECTOR_COLLECTION_VERSION ?? indexVersion({ model, modelVersion, dimensions });
-      // Both lexical forms go along: Qdrant searches the sparse vector, LanceDB its own full-text index of `text`.
-      const hits = await this.store.search(collection, {
-        tenantId,
-        dense: vectors[0]!,
-        sparse: this.sparse.encodeQuery(prompt),
-        text: prompt,
-        k: this.config.RETRIEVAL_K,
-        mode: this.retrievalMode(),
-      });
-      return hits.map((h) => ({ chunk_id: h.chunkId, document_id: h.documentId, text: h.text, score: h.score }));
-    } catch (err) {
-      throw new RetriableError(`retrieval failed: ${(err as Error).message}`, 'retrieval_unavailable', { cause: err });
-    }
+    return this.search(tenantId, prompt, await this.embedQuery(prompt));
   }
 
   private retrievalMode(): 'hybrid' | 'dense' | 'sparse' {
