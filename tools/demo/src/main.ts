@@ -310,7 +310,10 @@ async function main(): Promise<void> {
       byState[s] = (byState[s] ?? 0) + 1;
     }
     const completed = [...finals.entries()].filter(([, f]) => f.status === 'completed');
-    const recallItems = completed.map(([id, f]) => ({ gold: jobOf.get(id)!.goldDocumentId, retrieved: f.result?.retrieved_document_ids ?? [] }));
+    // Recall over the jobs that retrieved: a route whose policy allows no RAG (support-faq) asks no index.
+    const recallItems = completed
+      .filter(([, f]) => !(f.result?.decision_reasons ?? []).some((r) => r.endsWith('→no_rag')))
+      .map(([id, f]) => ({ gold: jobOf.get(id)!.goldDocumentId, retrieved: f.result?.retrieved_document_ids ?? [] }));
     // Wait briefly for the trace and the cost ledger to catch up with the last jobs.
     const jobIds = [...jobOf.keys()];
     const inferred = () => jobIds.filter((id) => collector.jobs.get(id)?.fromCache === false).length;
@@ -439,11 +442,11 @@ function printSummary(s: {
   answers: { overall: AnswerScores; by_tier: Record<string, AnswerScores> };
   documents: { total: number; indexing_seconds: number };
   jobs: { total: number; by_state: Record<string, number> };
-  retrieval: { recall_at_5: number; recall_at_1: number };
+  retrieval: { recall_at_5: number; recall_at_1: number; evaluated: number };
   cache: { hits: number };
   tiers: Record<string, number>;
   verdicts: Record<string, number>;
-  cost_usd: { by_tenant: Record<string, number>; indexing_by_tenant: Record<string, number> };
+  cost_usd: { by_tenant: Record<string, number>; by_tenant_route: Record<string, number>; indexing_by_tenant: Record<string, number> };
   dlq: { total: number; by_topic: Record<string, unknown> };
   latency_ms: Record<string, { p50: number; p95: number; n: number }>;
   wall_seconds: number;
@@ -458,7 +461,9 @@ function printSummary(s: {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
   );
-  console.log(`retrieval:     recall@5 ${s.retrieval.recall_at_5.toFixed(3)}, recall@1 ${s.retrieval.recall_at_1.toFixed(3)}`);
+  console.log(
+    `retrieval:     recall@5 ${s.retrieval.recall_at_5.toFixed(3)}, recall@1 ${s.retrieval.recall_at_1.toFixed(3)} (over the ${s.retrieval.evaluated} completed jobs that retrieved)`,
+  );
   const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) : '-');
   console.log(
     `answers:       exact match ${pct(s.answers.overall.exact_match)}, F1 ${pct(s.answers.overall.f1)} (n ${s.answers.overall.n}); ${Object.entries(
@@ -504,6 +509,12 @@ function printSummary(s: {
         .join(', ') || '-'
     })`,
   );
+  if (Object.keys(s.cost_usd.by_tenant_route).length > 0)
+    console.log(
+      `cost by route: ${Object.entries(s.cost_usd.by_tenant_route)
+        .map(([k, v]) => `${k} ${v.toFixed(6)}`)
+        .join(', ')}`,
+    );
   console.log(`DLQ records:   ${s.dlq.total} ${s.dlq.total ? JSON.stringify(s.dlq.by_topic) : ''}`);
   console.log('latency (ms):  stage          p50     p95     n');
   for (const [k, v] of Object.entries(s.latency_ms)) console.log(`               ${k.padEnd(13)} ${fmt(v.p50).padStart(6)}  ${fmt(v.p95).padStart(6)}  ${v.n}`);
