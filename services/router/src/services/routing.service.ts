@@ -187,7 +187,8 @@ export class RoutingService {
     } catch (err) {
       if (!(err instanceof PolicyLookupError)) throw err;
       await this.status(req, 'failed', { code: err.code, message: `${err.message} (policy version ${policy.version})` });
-      this.policyDecisions.inc({ route: req.route ?? 'default', action: 'refuse', tier: 'none' });
+      // Not the requested name: a label per unknown route would let callers grow the metric without bound.
+      this.policyDecisions.inc({ route: 'unknown', action: 'refuse', tier: 'none' });
       return Outcome.skipped(err.message);
     }
     const { slo } = effectiveSlo(resolved.sloClass, req.budget);
