@@ -24,6 +24,8 @@ import { aggregateScores, scoreAnswer, type AnswerScores } from './squad-eval.js
  * (prompt processing dominates), so the default run stays within 10 minutes after set-up; see README "The main job".
  */
 const DEFAULT_QUESTIONS = { llama: 150, sim: 500 } as const;
+/** With the demo's policy: tenant-b's contract-review route gets 0.01 USD a day (a few of its jobs). */
+const DEFAULT_ROUTE_BUDGETS = ['tenant-b/contract-review=0.01'];
 /**
  * Jobs open at once. Real engines serve about one answer per second each, so more open jobs only queue longer: with 32
  * open, tier S's queue outgrew the 120 s latency budget (15 of 150 jobs failed `deadline_exceeded`); 8 keep both
@@ -59,6 +61,12 @@ const program = new Command('demo')
     path.resolve(repoRoot(), 'infra/policies/local.yaml'),
   )
   .option('--no-policy', 'route with the built-in tier rule instead of a policy')
+  .option(
+    '--route-budget <tenant/route=usd>',
+    'a UTC-day budget of one route of a tenant, set with llmgov budgets set before the run (repeatable); the default one is small enough that some contract-review jobs of tenant-b are refused a reservation and degrade',
+    (v: string, prev: string[] | undefined) => [...(prev === undefined || prev === DEFAULT_ROUTE_BUDGETS ? [] : prev), v],
+    DEFAULT_ROUTE_BUDGETS,
+  )
   .option('--tenants <list>', 'comma-separated tenants; articles are split between them', 'tenant-a,tenant-b')
   .option(
     '--max-open-jobs <n>',
@@ -72,6 +80,7 @@ const program = new Command('demo')
 interface Options {
   input: string;
   policy: string | false;
+  routeBudget: string[];
   questions?: number;
   engine: EngineKind;
   summary?: string;
@@ -105,22 +114,24 @@ function routeFor(questionId: string): string | null {
  * would, and returns the active version.
  * @throws Error with the CLI's message when the file is invalid or the database cannot be reached.
  */
-async function activatePolicy(file: string): Promise<number> {
+async function activatePolicy(file: string, routeBudgets: string[]): Promise<number> {
   const cli = path.resolve(repoRoot(), 'tools/llmgov/dist/src/main.js');
-  const run = async (...args: string[]) => {
+  const llmgov = async (...args: string[]): Promise<string> => {
     try {
-      return JSON.parse((await promisify(execFile)(process.execPath, [cli, ...args, '--json'], { maxBuffer: 16 * 1024 * 1024 })).stdout) as Record<
-        string,
-        unknown
-      >;
+      return (await promisify(execFile)(process.execPath, [cli, ...args], { maxBuffer: 16 * 1024 * 1024 })).stdout;
     } catch (err) {
       throw new Error(`llmgov ${args.join(' ')}: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`, { cause: err });
     }
   };
-  const applied = (await run('policy', 'apply', file, '--comment', 'npm run demo')) as { result: { version: number } | null };
+  for (const spec of routeBudgets) {
+    const m = /^([^/=\s]+)\/([^/=\s]+)=([0-9.]+)$/.exec(spec);
+    if (!m) throw new Error(`--route-budget ${spec}: expected tenant/route=usd`);
+    console.log(`budget: ${(await llmgov('budgets', 'set', '--tenant', m[1]!, '--route', m[2]!, '--period', 'day', '--usd', m[3]!)).trim()}`);
+  }
+  const applied = JSON.parse(await llmgov('policy', 'apply', file, '--comment', 'npm run demo', '--json')) as { result: { version: number } | null };
   const version = applied.result?.version;
   if (version === undefined) throw new Error(`llmgov policy apply ${file} stored no version`);
-  await run('policy', 'activate', String(version));
+  await llmgov('policy', 'activate', String(version), '--json');
   return version;
 }
 
@@ -161,7 +172,7 @@ async function main(): Promise<void> {
   console.log(
     `bootstrap: ${boot.topicsCreated.length} topics created, ${boot.schemasRegistered} schemas registered, migrations ${boot.migrationsApplied.join(',') || 'up to date'}`,
   );
-  const policyVersion = opts.policy === false ? null : await activatePolicy(opts.policy);
+  const policyVersion = opts.policy === false ? null : await activatePolicy(opts.policy, opts.routeBudget);
   if (policyVersion !== null) console.log(`policy: ${opts.policy} active as version ${policyVersion}`);
   const platform = await startPlatform({
     config,
