@@ -331,9 +331,11 @@ describe('inference worker on tier M', { timeout: 120_000 }, () => {
     );
     assert.equal(sentWhilePaused, 0, 'the worker sent jobs to the engine while paused');
     assert.ok(pausedSamples >= 10, `the pause outlasted the jobs' arrival (${pausedSamples} samples)`);
-    // Resume needs saturation <= 0.7, i.e. at most 1 waiting: 4 rounds of 2 external requests done.
+    // Resume needs saturation <= 0.7: waiting / queue_depth_threshold (2) <= 0.7, i.e. at most 1 waiting behind the
+    // 2 running, so at least 10 - 2 - 1 = 7 of the external requests done. (Requests of one batch usually finish
+    // together, 6 -> 8, but on a loaded machine a scrape can fall between them and see 7: that resume is correct.)
     const atResume = sim.stats();
-    assert.ok(atResume.completed >= 8, `resumed only once the engine queue drained (${atResume.completed} external requests done)`);
+    assert.ok(atResume.completed >= 7, `resumed only once the engine queue drained (${atResume.completed} external requests done)`);
 
     const done = await firstRecordOfEach(Topics.inferenceCompleted, ids, 30_000);
     assert.equal(done.size, 4);
