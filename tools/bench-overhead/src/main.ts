@@ -10,9 +10,13 @@
  *   sent the record): scheduled → submitted published (HTTP handler, job insert) → validated published → routed
  *   published → dispatched. (`occurred_at` will not do for them: the validated record carries the submitted one's.)
  * In the same run, a bare kafkajs produce → consume of the same payload size at the same rate on the same broker.
+ * By default the router decides under a policy (`--policy`, applied and activated in the run's own policy namespace,
+ * with the bench tenant added as a copy of the policy's first tenant): classifier, exact cache, budget reservation and
+ * retrieval over SQuAD paragraphs the run indexes first; `--no-policy` and `--no-rag` measure without them. The policy
+ * engine's own decision time (`router_policy_decision_seconds`) and the rule ids that fired are read from the router.
  * Prints figures; asserts nothing. See bench/README.md.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
@@ -34,8 +38,20 @@ import {
 } from '@llmgov/contracts';
 import { AvroSerde, TopicNamespace, createKafka, deleteNamespace, ensureTopics, newEnvelope } from '@llmgov/kafka-runtime';
 import { createLogger, percentile } from '@llmgov/observability';
-import { bootstrapPlatform, cpuSeconds, loadAverage, repoRoot, stackPids, startPlatform, treeCpuSeconds, type RunningPlatform } from '@llmgov/platform';
-import { handlerMeans, readAll } from './collect.js';
+import { parsePolicyText, type PolicyDocument } from '@llmgov/policy';
+import {
+  activatePolicyFile,
+  bootstrapPlatform,
+  cpuSeconds,
+  loadAverage,
+  repoRoot,
+  runLlmgov,
+  stackPids,
+  startPlatform,
+  treeCpuSeconds,
+  type RunningPlatform,
+} from '@llmgov/platform';
+import { counterBy, handlerMeans, histogramSummary, readAll, type HistogramSummary } from './collect.js';
 
 const num =
   (min: number) =>
@@ -56,6 +72,11 @@ const program = new Command('bench-overhead')
   .option('--max-tokens <n>', 'max_tokens of each job (small: the engine time is not what is measured)', num(1), 1)
   .option('--warmup <n>', 'jobs sent and awaited before the measured load', num(0), 20)
   .option('--drain-timeout <s>', 'stop waiting for dispatches this long after the last request', num(1), 120)
+  .option('--policy <path>', "policy file the router decides with (applied and activated in the run's own policy namespace)", 'infra/policies/local.yaml')
+  .option('--no-policy', 'route with the built-in tier rule instead of a policy')
+  .option('--no-rag', 'jobs ask for no retrieval (and no documents are indexed)')
+  .option('--documents <n>', 'SQuAD paragraphs indexed for the bench tenant before the load (with RAG)', num(1), 20)
+  .option('--input <path>', 'SQuAD v1.1-format file: paragraphs to index and questions to ask', '../shared/data/squad-v1.1-dev-subset.json')
   .option('--cpu-prof <dir>', 'write V8 CPU profiles of the services (node --cpu-prof) into this folder')
   .option('--summary <path>', 'write the results as JSON here')
   .option('--json', 'print the results as JSON instead of a table');
@@ -67,6 +88,10 @@ const o = program.opts<{
   warmup: number;
   drainTimeout: number;
   cpuProf?: string;
+  policy: string | false;
+  rag: boolean;
+  documents: number;
+  input: string;
   summary?: string;
   json?: boolean;
 }>();
@@ -81,6 +106,8 @@ const run =
 const ns = new TopicNamespace(`bench.${run}.`);
 const config: PlatformConfig = { ...live, KAFKA_TOPIC_PREFIX: ns.prefix };
 const TENANT = 'bench-tenant';
+/** The run's own policy namespace: the live routers (namespace `default`) never see the bench's policy. */
+const POLICY_NAMESPACE = `bench-${run}`;
 const API_KEY = `bench-key-${run}`;
 const log = (msg: string): void => void (o.json ? process.stderr : process.stdout).write(`[bench-overhead] ${msg}\n`);
 const epochNow = (): number => performance.timeOrigin + performance.now();
@@ -116,12 +143,22 @@ function round1(n: number): number {
   return Math.round(n * 10) / 10;
 }
 
+/** Paragraphs and questions of the SQuAD file (v1.1 layout: data[].paragraphs[].{context, qas[].question}). */
+function loadSquad(file: string, paragraphs: number): { documents: { id: string; title: string; text: string }[]; questions: string[] } {
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as { data: { title: string; paragraphs: { context: string; qas: { question: string }[] }[] }[] };
+  const all = raw.data.flatMap((a, ai) => a.paragraphs.map((p, pi) => ({ id: `bench-a${ai}-p${pi}`, title: a.title, text: p.context, qas: p.qas })));
+  const picked = all.slice(0, paragraphs);
+  return { documents: picked.map(({ id, title, text }) => ({ id, title, text })), questions: picked.flatMap((p) => p.qas.map((q) => q.question)) };
+}
+const squad = loadSquad(path.resolve(root, o.input), o.documents);
+
 async function submit(api: string, i: number, scheduledAt: number): Promise<Sent> {
+  const question = squad.questions[Math.abs(i) % squad.questions.length]!;
   const body = JSON.stringify({
     // A unique prompt per job: a repeated one would be answered from the router's exact cache, never dispatched.
-    prompt: `Overhead probe ${run}-${i}: what is the capital of France?`,
+    prompt: `${question} (overhead probe ${run}-${i})`,
     budget: { latency_ms: 60_000, max_cost_usd: 1, min_quality: 0 },
-    options: { max_tokens: o.maxTokens, temperature: 0, rag: false, tier_hint: 'S' },
+    options: { max_tokens: o.maxTokens, temperature: 0, rag: o.rag, tier_hint: 'S' },
     team: 'bench',
     feature: 'overhead',
   });
@@ -172,19 +209,24 @@ try {
   await bootstrapPlatform(config);
   await admin.connect();
   const profDir = o.cpuProf ? path.resolve(o.cpuProf) : undefined;
+  const policyVersion = o.policy === false ? null : await activateBenchPolicy(path.resolve(root, o.policy));
+  if (policyVersion !== null) log(`policy ${o.policy} active as version ${policyVersion} of policy namespace ${POLICY_NAMESPACE}`);
   platform = await startPlatform({
     config,
+    policy: policyVersion !== null,
     basePort: 18800,
     logDir: path.join(root, '.local', 'logs', 'bench'),
     env: {
       API_KEYS: `${TENANT}=${API_KEY}`,
       LOG_LEVEL: 'warn',
+      POLICY_NAMESPACE,
       ...(profDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` } : {}),
     },
     onStarted: (p) => log(`ready ${p.name}`),
   });
   const api = platform.services.get('ingest-validator')!.url;
   const completedTopic = ns.wire(Topics.inferenceCompleted);
+  if (o.rag) await indexDocuments(api);
 
   // Warm-up: connections, JIT, schema caches; awaited to dispatch before the measured load.
   if (o.warmup > 0) {
@@ -240,6 +282,12 @@ try {
       .catch(() => '');
     for (const [topic, ms] of Object.entries(handlerMeans(text))) handlerMeanMs[`${name} ${topic}`] = ms;
   }
+  // The policy engine's own time per decision and the rules that fired, from the router's metrics.
+  const routerMetrics = await fetch(`${platform.services.get('router')!.url}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
+  const policyDecisionMs = histogramSummary(routerMetrics, 'router_policy_decision_seconds', 1000) ?? null;
+  const decisionReasons = counterBy(routerMetrics, 'router_policy_decision_reasons_total', 'reason');
   const loadAfter = loadAverage();
   const wallS = (Date.now() - loadStart) / 1000;
 
@@ -347,6 +395,11 @@ try {
     wall_s: round1(wallS),
     load_before: loadBefore,
     load_after: loadAfter,
+    policy: policyVersion === null ? null : { file: o.policy, version: policyVersion, namespace: POLICY_NAMESPACE },
+    rag: o.rag,
+    documents_indexed: o.rag ? squad.documents.length : 0,
+    policy_decision_ms: policyDecisionMs,
+    decision_reasons: decisionReasons,
     target: 'submit_to_dispatch p95 <= 25 ms at 200 req/s',
   };
 } finally {
@@ -354,12 +407,70 @@ try {
   await admin.disconnect().catch(() => undefined);
   await db.query('DELETE FROM jobs WHERE tenant_id = $1', [TENANT]).catch((err: unknown) => log(`could not delete the bench jobs: ${(err as Error).message}`));
   await db.query('DELETE FROM cost_ledger WHERE tenant_id = $1', [TENANT]).catch(() => undefined);
+  if (o.policy !== false) {
+    for (const table of ['policy_activations', 'policy_version_templates', 'policy_versions'])
+      await db
+        .query(`DELETE FROM ${table} WHERE namespace = $1`, [POLICY_NAMESPACE])
+        .catch((err: unknown) => log(`could not delete ${table} rows: ${(err as Error).message}`));
+  }
   await db.end();
   const deleted = await deleteNamespace(kafka, ns.prefix).catch((err: unknown) => {
     log(`could not delete the namespace ${ns.prefix}: ${(err as Error).message}`);
     return { topics: [], groups: [] };
   });
   log(`deleted namespace ${ns.prefix}: ${deleted.topics.length} topics, ${deleted.groups.length} consumer groups`);
+}
+
+/**
+ * The bench's policy: the file's document with the bench tenant added as a copy of its first tenant (same routes and
+ * SLO classes) and a month budget of 1000 USD, so reservations run against a real limit without ever refusing; applied
+ * and activated with `llmgov` in the run's own policy namespace. The limit is also set with `llmgov budgets set`.
+ */
+async function activateBenchPolicy(file: string): Promise<number> {
+  const doc: PolicyDocument = parsePolicyText(readFileSync(file, 'utf8'), file);
+  const [first] = Object.values(doc.tenants);
+  if (first === undefined) throw new Error(`${file} declares no tenant to copy for the bench`);
+  const benchDoc = {
+    ...doc,
+    tenants: { ...doc.tenants, [TENANT]: { ...first, description: 'bench-overhead tenant (a copy of the first tenant)' } },
+    budgets: [...doc.budgets, { tenant: TENANT, period: 'month', limit_usd: 1000, alert_at: 0.8, throttle: 'degrade' }],
+  };
+  const dir = path.join(root, '.local', 'bench');
+  mkdirSync(dir, { recursive: true });
+  const out = path.join(dir, `policy-${run}.json`);
+  writeFileSync(out, JSON.stringify(benchDoc, null, 2));
+  await runLlmgov(['budgets', 'set', '--tenant', TENANT, '--period', 'month', '--usd', '1000']);
+  return activatePolicyFile(out, { namespace: POLICY_NAMESPACE, promptsDir: path.join(root, 'infra', 'prompts'), comment: `bench-overhead ${run}` });
+}
+
+/**
+ * Indexes the SQuAD paragraphs for the bench tenant (POST /v1/documents), then waits until the pipeline is quiet: every
+ * document validated, and as many index statuses as embedded chunks, unchanged over two polls (the run's topics hold
+ * nothing else). Bounded by 180 s; a partial index only makes retrieval cheaper, which the log says.
+ */
+async function indexDocuments(api: string): Promise<void> {
+  for (const d of squad.documents) {
+    const res = await fetch(`${api}/v1/documents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
+      body: JSON.stringify({ document_id: d.id, title: d.title, text: d.text }),
+    });
+    if (res.status !== 202) throw new Error(`POST /v1/documents ${d.id}: HTTP ${res.status} ${await res.text()}`);
+  }
+  const deadline = Date.now() + 180_000;
+  let last = -1;
+  for (;;) {
+    const validated = await endOffsetSum(admin, ns.wire(Topics.documentValidated));
+    const embedded = await endOffsetSum(admin, ns.wire(Topics.chunkEmbedded));
+    const indexed = await endOffsetSum(admin, ns.wire(Topics.indexStatus));
+    progress('indexing documents', Math.min(validated, squad.documents.length), squad.documents.length);
+    const quiet = validated >= squad.documents.length && embedded > 0 && indexed >= embedded && indexed === last;
+    if (quiet) return log(`indexed ${squad.documents.length} documents: ${indexed} chunks`);
+    if (Date.now() > deadline)
+      return log(`indexing not finished after 180 s (${validated} documents validated, ${indexed}/${embedded} chunks); measuring anyway`);
+    last = indexed;
+    await sleep(1_000);
+  }
 }
 
 function sampleSubmitted() {
@@ -371,7 +482,7 @@ function sampleSubmitted() {
     prompt: `Overhead probe ${run}-0000: what is the capital of France?`,
     system_prompt: null,
     budget: { latency_ms: 60_000, max_cost_usd: 1, min_quality: 0 },
-    options: { max_tokens: o.maxTokens, temperature: 0, rag: false, tier_hint: 'S' },
+    options: { max_tokens: o.maxTokens, temperature: 0, rag: o.rag, tier_hint: 'S' },
     team: 'bench',
     feature: 'overhead',
     metadata: {},
@@ -413,7 +524,10 @@ if (o.json) console.log(JSON.stringify(summary, null, 2));
 else if (summary) {
   const rows: [string, string][] = [];
   for (const [k, v] of Object.entries(summary)) {
-    if (v && typeof v === 'object' && 'p95' in v) {
+    if (v && typeof v === 'object' && 'count' in v && 'mean' in v) {
+      const h = v as HistogramSummary;
+      rows.push([k, `p50 ${h.p50}  p95 ${h.p95}  p99 ${h.p99}  mean ${h.mean}  (n ${h.count})`]);
+    } else if (v && typeof v === 'object' && 'p95' in v) {
       const s = v as ReturnType<typeof stats>;
       rows.push([k, `p50 ${s.p50}  p95 ${s.p95}  p99 ${s.p99}  max ${s.max}  (n ${s.n})`]);
     } else rows.push([k, typeof v === 'object' ? JSON.stringify(v) : String(v)]);

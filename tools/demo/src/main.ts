@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -13,7 +11,7 @@ import { loadPlatformConfig } from '@llmgov/config';
 import { Topics, dlqTopic, topicCatalog, type DocumentSubmitted } from '@llmgov/contracts';
 import { AvroSerde, EventPublisher, createKafka, newEnvelope } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
-import { bootstrapPlatform, ENGINE_KINDS, repoRoot, startPlatform, SERVICE_NAMES, type EngineKind } from '@llmgov/platform';
+import { activatePolicyFile, bootstrapPlatform, ENGINE_KINDS, repoRoot, runLlmgov, startPlatform, SERVICE_NAMES, type EngineKind } from '@llmgov/platform';
 import { loadSquad, type SquadQuestion } from './squad.js';
 import { TraceCollector } from './trace-collector.js';
 import { percentile, recallAtK } from './stats.js';
@@ -110,29 +108,17 @@ function routeFor(questionId: string): string | null {
 }
 
 /**
- * Applies and activates a policy file with the operator CLI (`llmgov policy apply`, then `activate`), as an operator
- * would, and returns the active version.
+ * Sets the demo's route budgets (`llmgov budgets set`), then applies and activates a policy file with the operator CLI
+ * (`llmgov policy apply`, then `activate`), as an operator would, and returns the active version.
  * @throws Error with the CLI's message when the file is invalid or the database cannot be reached.
  */
 async function activatePolicy(file: string, routeBudgets: string[]): Promise<number> {
-  const cli = path.resolve(repoRoot(), 'tools/llmgov/dist/src/main.js');
-  const llmgov = async (...args: string[]): Promise<string> => {
-    try {
-      return (await promisify(execFile)(process.execPath, [cli, ...args], { maxBuffer: 16 * 1024 * 1024 })).stdout;
-    } catch (err) {
-      throw new Error(`llmgov ${args.join(' ')}: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`, { cause: err });
-    }
-  };
   for (const spec of routeBudgets) {
     const m = /^([^/=\s]+)\/([^/=\s]+)=([0-9.]+)$/.exec(spec);
     if (!m) throw new Error(`--route-budget ${spec}: expected tenant/route=usd`);
-    console.log(`budget: ${(await llmgov('budgets', 'set', '--tenant', m[1]!, '--route', m[2]!, '--period', 'day', '--usd', m[3]!)).trim()}`);
+    console.log(`budget: ${(await runLlmgov(['budgets', 'set', '--tenant', m[1]!, '--route', m[2]!, '--period', 'day', '--usd', m[3]!])).trim()}`);
   }
-  const applied = JSON.parse(await llmgov('policy', 'apply', file, '--comment', 'npm run demo', '--json')) as { result: { version: number } | null };
-  const version = applied.result?.version;
-  if (version === undefined) throw new Error(`llmgov policy apply ${file} stored no version`);
-  await llmgov('policy', 'activate', String(version), '--json');
-  return version;
+  return activatePolicyFile(file, { comment: 'npm run demo' });
 }
 
 /**

@@ -81,8 +81,8 @@ export class RoutingService {
     });
     this.decisionSeconds = new Histogram({
       name: 'router_policy_decision_seconds',
-      help: 'Time of the policy engine itself per request (classification and decide(), without the embedding call and retrieval), seconds',
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05],
+      help: 'Time of the policy engine itself per request (classification and decide(), without the embedding call, cache reads, reservation and retrieval), seconds',
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
       registers: [metrics.registry],
     });
     this.decisions = new Counter({
@@ -193,7 +193,8 @@ export class RoutingService {
     }
     const { slo } = effectiveSlo(resolved.sloClass, req.budget);
     const query = req.options.rag || policy.classifier !== null ? await this.embedQuery(req.prompt) : undefined;
-    const started = performance.now();
+    // The policy engine's own time: classification and decide(), without the embedding call, cache reads and retrieval.
+    let started = performance.now();
     let classification: DecisionInput['classification'] = null;
     if (policy.classifier !== null && query !== undefined) {
       try {
@@ -202,6 +203,7 @@ export class RoutingService {
         classification = null; // a prompt the classifier refuses (e.g. empty after normalisation) is decided unclassified
       }
     }
+    let engineMs = performance.now() - started;
     const tierTemplates = (['S', 'M', 'L'] as const).map((t) => policy.document.tiers[t]?.prompt_template ?? '-').join(',');
     const cacheKey = createHash('sha256')
       .update(
@@ -230,8 +232,9 @@ export class RoutingService {
         safetyViolation: false,
       },
     };
+    started = performance.now();
     let decision = decide(input);
-    this.decisionSeconds.observe((performance.now() - started) / 1000);
+    engineMs += performance.now() - started;
     if (decision.action === 'infer' && Number.isFinite(decision.projectedCostUsd)) {
       const reserved = await this.reservations.reserve({
         reservationId: jobReservationId(req.job_id, 1),
@@ -244,10 +247,13 @@ export class RoutingService {
         jobId: req.job_id,
       });
       if (!reserved.ok && reserved.status === 'refused') {
+        started = performance.now();
         const again = decide({ ...input, signals: { ...input.signals, budgetRemainingUsd: 0 } });
+        engineMs += performance.now() - started;
         decision = { ...again, reasons: [...decision.reasons, 'budget_reservation_refused→redecide', ...again.reasons] };
       }
     }
+    this.decisionSeconds.observe(engineMs / 1000);
     for (const reason of decision.reasons) this.decisionReasons.inc({ reason });
     this.policyDecisions.inc({ route: resolved.routeName, action: decision.action, tier: decision.tier ?? 'none' });
     return this.execute(req, decision, policy, cacheKey, cached, query, deadlineAt);
