@@ -26,6 +26,7 @@ import {
   type JobError,
   type JobState,
   type JobStatusChanged,
+  type Tier,
 } from '@llmgov/contracts';
 import { PolicyLookupError, decide, effectiveSlo, resolveRoute, type Decision, type DecisionInput, type PolicyTier } from '@llmgov/policy';
 import { ROUTER_CONFIG, type RouterConfig } from '../config.js';
@@ -145,30 +146,15 @@ export class RoutingService {
       { tierHint: req.options.tier_hint, promptTokens: countTokens(req.prompt), minQuality: req.budget.min_quality, maxCostUsd: req.budget.max_cost_usd },
       this.config.TIER_M_PROMPT_TOKENS,
     );
-    const routed: InferenceRequestRouted = {
-      ...newEnvelope(req.tenant_id, req.job_id),
-      event_id: deterministicEventId(req.job_id, '1', 'routed'),
-      job_id: req.job_id,
+    await this.publishRouted(req, {
       tier,
       model: this.config.TIER_MODELS[tier],
-      prompt: req.prompt,
-      system_prompt: req.system_prompt,
       context,
-      max_tokens: req.options.max_tokens,
-      temperature: req.options.temperature,
-      deadline_at: deadlineAt,
-      attempt: 1,
-      route_reason: `${req.options.rag ? 'rag' : 'direct'}:${reason}`,
-      cache_key: cacheKey,
-      budget: req.budget,
-      team: req.team,
-      feature: req.feature,
-      route: req.route,
-      policy_version: null,
-      decision_reasons: [reason],
-    };
-    await this.publisher.publish(routedTopicForTier(tier), { value: routed });
-    await this.status(req, 'in_progress', null);
+      routeReason: `${req.options.rag ? 'rag' : 'direct'}:${reason}`,
+      cacheKey,
+      deadlineAt,
+      stamp: { route: req.route, policy_version: null, decision_reasons: [reason] },
+    });
     this.decisions.inc({ route: req.options.rag ? 'rag' : 'direct', tier });
     return Outcome.success();
   }
@@ -303,31 +289,59 @@ export class RoutingService {
         const tier = d.tier!;
         let context = d.rag && query ? await this.search(req.tenant_id, req.prompt, query) : [];
         if (d.contextTokenBudget !== null) context = shrinkContext(context, d.contextTokenBudget);
-        const routed: InferenceRequestRouted = {
-          ...newEnvelope(req.tenant_id, req.job_id),
-          event_id: deterministicEventId(req.job_id, '1', 'routed'),
-          job_id: req.job_id,
+        await this.publishRouted(req, {
           tier,
           model: policy.document.tiers[tier]?.model ?? this.config.TIER_MODELS[tier],
-          prompt: req.prompt,
-          system_prompt: req.system_prompt,
           context,
-          max_tokens: req.options.max_tokens,
-          temperature: req.options.temperature,
-          deadline_at: deadlineAt,
-          attempt: 1,
-          route_reason: `${d.rag ? 'rag' : 'direct'}:${d.route}`,
-          cache_key: cacheKey,
-          budget: req.budget,
-          team: req.team,
-          feature: req.feature,
-          ...stamp,
-        };
-        await this.publisher.publish(routedTopicForTier(tier), { value: routed });
-        await this.status(req, 'in_progress', null);
+          routeReason: `${d.rag ? 'rag' : 'direct'}:${d.route}`,
+          cacheKey,
+          deadlineAt,
+          stamp,
+        });
         return Outcome.success();
       }
     }
+  }
+
+  /**
+   * Publishes attempt 1 of the request to its tier's routed topic (deterministic event id, so a redelivery republishes
+   * the same record), then marks the job in_progress.
+   * @throws RetriableError when Kafka is unavailable.
+   */
+  private async publishRouted(
+    req: InferenceRequestValidated,
+    r: {
+      tier: Tier;
+      model: string;
+      context: ContextChunk[];
+      routeReason: string;
+      cacheKey: string;
+      deadlineAt: number;
+      stamp: { route: string | null; policy_version: number | null; decision_reasons: string[] };
+    },
+  ): Promise<void> {
+    const routed: InferenceRequestRouted = {
+      ...newEnvelope(req.tenant_id, req.job_id),
+      event_id: deterministicEventId(req.job_id, '1', 'routed'),
+      job_id: req.job_id,
+      tier: r.tier,
+      model: r.model,
+      prompt: req.prompt,
+      system_prompt: req.system_prompt,
+      context: r.context,
+      max_tokens: req.options.max_tokens,
+      temperature: req.options.temperature,
+      deadline_at: r.deadlineAt,
+      attempt: 1,
+      route_reason: r.routeReason,
+      cache_key: r.cacheKey,
+      budget: req.budget,
+      team: req.team,
+      feature: req.feature,
+      ...r.stamp,
+    };
+    await this.publisher.publish(routedTopicForTier(r.tier), { value: routed });
+    await this.status(req, 'in_progress', null);
   }
 
   /** The prompt's query embedding, once per request (classification and retrieval share it). @throws RetriableError */
