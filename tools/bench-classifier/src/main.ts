@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { intArg } from '@llmgov/cli-args';
 import type { IntentMethod } from '@llmgov/classifier';
 import { defaultModelDir } from '@llmgov/embeddings-server';
 import { formatTable, parseMethod, runClassifierBench } from './run.js';
@@ -15,13 +16,6 @@ import { formatTable, parseMethod, runClassifierBench } from './run.js';
 /** The repository root: four levels above this compiled file (tools/bench-classifier/dist/src/main.js). */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
-const int =
-  (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in [${min}, ${max}]`);
-    return n;
-  };
 const methodArg = (v: string, previous: IntentMethod[] | undefined): IntentMethod[] => {
   try {
     return [...(previous ?? []), parseMethod(v)];
@@ -45,7 +39,7 @@ const program = new Command('bench-classifier')
     'centroid or knn:K, optionally with :center (repeatable; the first is the primary one; default: centroid:center, centroid, knn:3, knn:5, knn:3:center, knn:5:center)',
     methodArg,
   )
-  .option('--repeat <n>', 'timed classify() passes over the evaluation set per method, after a warm-up pass', int(1, 1000), 20)
+  .option('--repeat <n>', 'timed classify() passes over the evaluation set per method, after a warm-up pass', intArg(1, 1000), 20)
   .option(
     '--squad <path>',
     'SQuAD file of the SQuAD rows: splits their accuracy into seen and unseen articles ("" to skip)',
@@ -54,7 +48,7 @@ const program = new Command('bench-classifier')
   .option('--summary <path>', 'write the results as JSON here')
   .option('--json', 'print the results as JSON on stdout instead of the tables (progress goes to stderr)')
   .option('--model-dir <dir>', 'all-MiniLM-L6-v2 files (infra/local/models.sh)', defaultModelDir())
-  .option('--threads <n>', 'ONNX Runtime threads of the embeddings server (default: all cores)', int(1, 256));
+  .option('--threads <n>', 'ONNX Runtime threads of the embeddings server (default: all cores)', intArg(1, 256));
 program.parse();
 const o = program.opts<{
   policy: string;

@@ -2,6 +2,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { intArg, numArg } from '@llmgov/cli-args';
 import cliProgress from 'cli-progress';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { loadPlatformConfig } from '@llmgov/config';
@@ -11,21 +12,6 @@ import { createLogger } from '@llmgov/observability';
 import { bootstrapPlatform, repoRoot } from '@llmgov/platform';
 import { readAzureTrace, window } from './trace.js';
 import { runPhase, type ConsumerKind, type EngineSettings, type PhaseResult } from './phase.js';
-
-const num =
-  (min: number) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`expected a number >= ${min}`);
-    return n;
-  };
-const int =
-  (min: number) =>
-  (v: string): number => {
-    const n = num(min)(v);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError('expected an integer');
-    return n;
-  };
 
 const program = new Command('bench-inference')
   .description(
@@ -38,18 +24,18 @@ const program = new Command('bench-inference')
     'trace CSV (TIMESTAMP,ContextTokens,GeneratedTokens)',
     path.resolve(repoRoot(), '../shared/data/azure-llm-inference-trace-2023-conv.csv'),
   )
-  .option('--speed <x>', 'replay speed, times real time', num(0.01), 4)
-  .option('--duration <s>', 'seconds of (sped-up) trace to replay', num(1), 30)
+  .option('--speed <x>', 'replay speed, times real time', numArg(0.01), 4)
+  .option('--duration <s>', 'seconds of (sped-up) trace to replay', numArg(1), 30)
   .option('--summary <path>', 'write the results as JSON here')
   .addOption(new Option('--only <consumer>', 'run one phase only').choices(['worker', 'naive']))
-  .option('--engines <n>', 'engine processes in the pool', int(2), 2)
-  .option('--max-num-seqs <n>', "engines' running-batch size", int(1), 16)
-  .option('--max-waiting <n>', "engines' waiting-queue cap (503 beyond)", int(0), 64)
-  .option('--kv-cache-tokens <n>', "engines' KV capacity, tokens", int(1024), 262_144)
-  .option('--prefill-ms-per-token <ms>', 'engine prefill time per prompt token', num(0), 0.02)
-  .option('--decode-base-ms <ms>', 'engine decode step base time', num(0), 8)
-  .option('--decode-ms-per-seq <ms>', 'engine decode step time per running sequence', num(0), 0.5)
-  .option('--headroom <n>', 'worker: in-flight calls per endpoint beyond max_num_seqs', int(0), 4)
+  .option('--engines <n>', 'engine processes in the pool', intArg(2), 2)
+  .option('--max-num-seqs <n>', "engines' running-batch size", intArg(1), 16)
+  .option('--max-waiting <n>', "engines' waiting-queue cap (503 beyond)", intArg(0), 64)
+  .option('--kv-cache-tokens <n>', "engines' KV capacity, tokens", intArg(1024), 262_144)
+  .option('--prefill-ms-per-token <ms>', 'engine prefill time per prompt token', numArg(0), 0.02)
+  .option('--decode-base-ms <ms>', 'engine decode step base time', numArg(0), 8)
+  .option('--decode-ms-per-seq <ms>', 'engine decode step time per running sequence', numArg(0), 0.5)
+  .option('--headroom <n>', 'worker: in-flight calls per endpoint beyond max_num_seqs', intArg(0), 4)
   .option(
     '--worker-env <KEY=VALUE>',
     'extra environment for the worker process, repeatable (memory experiments: MALLOC_ARENA_MAX=2, NODE_OPTIONS=...)',
@@ -60,7 +46,7 @@ const program = new Command('bench-inference')
     },
     {} as Record<string, string>,
   )
-  .option('--drain-timeout <s>', 'stop waiting for results this long after the last request', num(1), 900);
+  .option('--drain-timeout <s>', 'stop waiting for results this long after the last request', numArg(1), 900);
 program.parse();
 const o = program.opts<
   Omit<EngineSettings, 'count'> & {

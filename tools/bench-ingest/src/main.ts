@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { intArg } from '@llmgov/cli-args';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import cliProgress from 'cli-progress';
 import pg from 'pg';
@@ -20,14 +21,6 @@ import { Topics, dlqTopic, topicSpec, type DocumentSubmitted } from '@llmgov/con
 import { AvroSerde, TopicNamespace, createKafka, deleteNamespace, ensureTopics, newEnvelope } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
 import { bootstrapPlatform, cpuSeconds, loadAverage, repoRoot, stackPids, startPlatform, treeCpuSeconds } from '@llmgov/platform';
-
-const int =
-  (min: number) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-    return n;
-  };
 
 const program = new Command('bench-ingest')
   .description(
@@ -40,13 +33,13 @@ const program = new Command('bench-ingest')
     'SQuAD v1.1-format file whose paragraphs become the documents',
     path.resolve(repoRoot(), '../shared/data/squad-v1.1-dev-subset.json'),
   )
-  .option('--documents <n>', 'documents to push through each consumer', int(100), 10_000)
-  .option('--rounds <n>', 'passthrough/validator pairs to run (the machine is shared: several rounds show the spread)', int(1), 1)
-  .option('--concurrency <n>', "ingest-validator's KAFKA_HANDLER_CONCURRENCY (records in flight)", int(1), 32)
+  .option('--documents <n>', 'documents to push through each consumer', intArg(100), 10_000)
+  .option('--rounds <n>', 'passthrough/validator pairs to run (the machine is shared: several rounds show the spread)', intArg(1), 1)
+  .option('--concurrency <n>', "ingest-validator's KAFKA_HANDLER_CONCURRENCY (records in flight)", intArg(1), 32)
   .option('--cpu-prof <dir>', 'write a V8 CPU profile of ingest-validator (node --cpu-prof) into this folder')
   .option('--summary <path>', 'write the results as JSON here')
   .option('--json', 'print the results as JSON instead of a table')
-  .option('--timeout <s>', 'give up on a phase after this many seconds', int(10), 600);
+  .option('--timeout <s>', 'give up on a phase after this many seconds', intArg(10), 600);
 program.parse();
 const o = program.opts<{
   input: string;

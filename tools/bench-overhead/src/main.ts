@@ -19,7 +19,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { numArg } from '@llmgov/cli-args';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import cliProgress from 'cli-progress';
 import pg from 'pg';
@@ -53,29 +54,21 @@ import {
 } from '@llmgov/platform';
 import { counterBy, handlerMeans, histogramSummary, readAll, type HistogramSummary } from './collect.js';
 
-const num =
-  (min: number) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`expected a number >= ${min}`);
-    return n;
-  };
-
 const program = new Command('bench-overhead')
   .description(
     'Drives POST /v1/jobs at a fixed arrival rate (open loop) against the platform it starts (engines included) in its own ' +
       'Kafka namespace, and prints HTTP accept latency, submit → dispatch-to-engine latency (no model time) and its stages ' +
       '(p50/p95/p99), next to a bare kafkajs produce → consume of the same payload size on the same broker in the same run.',
   )
-  .option('--rps <r>', 'arrival rate, requests per second', num(1), 50)
-  .option('--duration <s>', 'seconds of load', num(1), 30)
-  .option('--max-tokens <n>', 'max_tokens of each job (small: the engine time is not what is measured)', num(1), 1)
-  .option('--warmup <n>', 'jobs sent and awaited before the measured load', num(0), 20)
-  .option('--drain-timeout <s>', 'stop waiting for dispatches this long after the last request', num(1), 120)
+  .option('--rps <r>', 'arrival rate, requests per second', numArg(1), 50)
+  .option('--duration <s>', 'seconds of load', numArg(1), 30)
+  .option('--max-tokens <n>', 'max_tokens of each job (small: the engine time is not what is measured)', numArg(1), 1)
+  .option('--warmup <n>', 'jobs sent and awaited before the measured load', numArg(0), 20)
+  .option('--drain-timeout <s>', 'stop waiting for dispatches this long after the last request', numArg(1), 120)
   .option('--policy <path>', "policy file the router decides with (applied and activated in the run's own policy namespace)", 'infra/policies/local.yaml')
   .option('--no-policy', 'route with the built-in tier rule instead of a policy')
   .option('--no-rag', 'jobs ask for no retrieval (and no documents are indexed)')
-  .option('--documents <n>', 'SQuAD paragraphs indexed for the bench tenant before the load (with RAG)', num(1), 20)
+  .option('--documents <n>', 'SQuAD paragraphs indexed for the bench tenant before the load (with RAG)', numArg(1), 20)
   .option('--input <path>', 'SQuAD v1.1-format file: paragraphs to index and questions to ask', '../shared/data/squad-v1.1-dev-subset.json')
   .option('--cpu-prof <dir>', 'write V8 CPU profiles of the services (node --cpu-prof) into this folder')
   .option('--summary <path>', 'write the results as JSON here')

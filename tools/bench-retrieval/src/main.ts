@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { intArg } from '@llmgov/cli-args';
 import { DEFAULT_CHUNK_MAX_TOKENS, DEFAULT_CHUNK_OVERLAP_TOKENS } from '@llmgov/config';
 import { defaultModelDir, ModelFilesMissingError } from '@llmgov/embeddings-server';
 import { formatTable, runRetrievalBench, type BenchProgress } from './run.js';
@@ -16,13 +17,6 @@ import { LEXICAL_QUERY_FORMS, parseVariant, type HybridVariant, type LexicalQuer
 /** The repository root: four levels above this compiled file (tools/bench-retrieval/dist/src/main.js). */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
-const int =
-  (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in [${min}, ${max}]`);
-    return n;
-  };
 const variantArg = (v: string, previous: HybridVariant[] = []): HybridVariant[] => {
   try {
     return [...previous, parseVariant(v)];
@@ -41,11 +35,11 @@ const program = new Command('bench-retrieval')
       'retrieved chunks (chunks deduplicated to paragraphs in rank order). Needs no Kafka stack.',
   )
   .option('--input <path>', 'SQuAD v1.1-format file', path.resolve(root, '../shared/data/squad-v1.1-dev-subset.json'))
-  .option('--questions <n>', 'ask only the first N questions (interleaved across articles, as the demo orders them; default: all)', int(1))
+  .option('--questions <n>', 'ask only the first N questions (interleaved across articles, as the demo orders them; default: all)', intArg(1))
   .option('--summary <path>', 'write the results as JSON here')
   .option('--json', 'print the results as JSON on stdout instead of the table (progress goes to stderr)')
-  .option('--chunk-tokens <n>', "chunk size, cl100k_base tokens (the embedder's CHUNK_MAX_TOKENS)", int(16, 8192), DEFAULT_CHUNK_MAX_TOKENS)
-  .option('--chunk-overlap <n>', "chunk overlap, tokens (the embedder's CHUNK_OVERLAP_TOKENS)", int(0, 1024), DEFAULT_CHUNK_OVERLAP_TOKENS)
+  .option('--chunk-tokens <n>', "chunk size, cl100k_base tokens (the embedder's CHUNK_MAX_TOKENS)", intArg(16, 8192), DEFAULT_CHUNK_MAX_TOKENS)
+  .option('--chunk-overlap <n>', "chunk overlap, tokens (the embedder's CHUNK_OVERLAP_TOKENS)", intArg(0, 1024), DEFAULT_CHUNK_OVERLAP_TOKENS)
   .addOption(new Option('--query <form>', 'lexical query form of the bm25 and hybrid rows').choices(LEXICAL_QUERY_FORMS).default('raw'))
   .option(
     '--variant <spec>',
@@ -54,8 +48,8 @@ const program = new Command('bench-retrieval')
     [],
   )
   .option('--model-dir <dir>', 'all-MiniLM-L6-v2 files (infra/local/models.sh)', defaultModelDir())
-  .option('--threads <n>', 'ONNX Runtime threads of the embeddings server (default: all cores)', int(1, 256))
-  .option('--batch <n>', 'texts per /v1/embeddings request while indexing', int(1, 2048), 32)
+  .option('--threads <n>', 'ONNX Runtime threads of the embeddings server (default: all cores)', intArg(1, 256))
+  .option('--batch <n>', 'texts per /v1/embeddings request while indexing', intArg(1, 2048), 32)
   .addHelpText(
     'after',
     "\nQuery forms: raw = the question as asked; plain = lower case, punctuation and possessive 's dropped; keywords = plain " +

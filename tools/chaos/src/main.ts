@@ -1,21 +1,14 @@
 #!/usr/bin/env node
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { numArg } from '@llmgov/cli-args';
+
+const positive = numArg(0, Number.MAX_VALUE, { minExclusive: true });
+const nonNegative = numArg(0);
 import { repoRoot, SERVICE_NAMES } from '@llmgov/platform';
 import { SCENARIOS } from './faults.js';
 import { runChaos, type ChaosSummary } from './run.js';
-
-const positive = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-};
-const nonNegative = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0');
-  return n;
-};
 
 const program = new Command('chaos')
   .description(

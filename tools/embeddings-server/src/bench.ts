@@ -5,18 +5,11 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { intArg } from '@llmgov/cli-args';
 import { OpenAIEmbeddingsClient } from '@llmgov/embeddings';
 import { z } from 'zod';
 import { defaultModelDir } from './model.js';
-
-function intArg(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-    return n;
-  };
-}
 
 const program = new Command()
   .name('embeddings-bench')

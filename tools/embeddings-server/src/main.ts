@@ -1,16 +1,9 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { intArg } from '@llmgov/cli-args';
 import { pino } from 'pino';
 import { defaultModelDir, loadEmbeddingModel, ModelFilesMissingError } from './model.js';
 import { startEmbeddingsServer } from './server.js';
-
-function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in [${min}, ${max}]`);
-    return n;
-  };
-}
 
 const program = new Command()
   .name('embeddings-server')

@@ -1,27 +1,12 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { intArg, numArg } from '@llmgov/cli-args';
 import { pino } from 'pino';
 import { startEngine } from './engine.js';
 import { DEFAULT_OPTIONS, type EngineOptions } from './options.js';
 import { TOKENIZER_NAMES, type TokenizerName } from './tokenizer.js';
 
 const d = DEFAULT_OPTIONS;
-
-function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in [${min}, ${max}]`);
-    return n;
-  };
-}
-
-function numArg(min: number, max = Number.MAX_VALUE) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`expected a number in [${min}, ${max}]`);
-    return n;
-  };
-}
 
 const program = new Command()
   .name('vllm-sim')
