@@ -139,7 +139,7 @@ function round1(n: number): number {
 /** Paragraphs and questions of the SQuAD file (v1.1 layout: data[].paragraphs[].{context, qas[].question}). */
 function loadSquad(file: string, paragraphs: number): { documents: { id: string; title: string; text: string }[]; questions: string[] } {
   const raw = JSON.parse(readFileSync(file, 'utf8')) as { data: { title: string; paragraphs: { context: string; qas: { question: string }[] }[] }[] };
-  const all = raw.data.flatMap((a, ai) => a.paragraphs.map((p, pi) => ({ id: `bench-a${ai}-p${pi}`, title: a.title, text: p.context, qas: p.qas })));
+  const all = raw.data.flatMap((a, ai) => a.paragraphs.map((p, pi) => ({ id: `bench-${run}-a${ai}-p${pi}`, title: a.title, text: p.context, qas: p.qas })));
   const picked = all.slice(0, paragraphs);
   return { documents: picked.map(({ id, title, text }) => ({ id, title, text })), questions: picked.flatMap((p) => p.qas.map((q) => q.question)) };
 }
@@ -400,6 +400,7 @@ try {
   await admin.disconnect().catch(() => undefined);
   await db.query('DELETE FROM jobs WHERE tenant_id = $1', [TENANT]).catch((err: unknown) => log(`could not delete the bench jobs: ${(err as Error).message}`));
   await db.query('DELETE FROM cost_ledger WHERE tenant_id = $1', [TENANT]).catch(() => undefined);
+  await db.query('DELETE FROM documents WHERE tenant_id = $1', [TENANT]).catch(() => undefined);
   if (o.policy !== false) {
     for (const table of ['policy_activations', 'policy_version_templates', 'policy_versions'])
       await db
