@@ -41,10 +41,7 @@ function policyFor(tenant: string, budgets: Omit<PolicyBudget, 'tenant'>[], extr
   const document: PolicyDocument = structuredClone(localPolicy);
   const routes = document.tenants['tenant-a']!;
   document.tenants = { [tenant]: routes, ...Object.fromEntries(Object.keys(extraTenants).map((t) => [t, routes])) };
-  document.budgets = [
-    ...budgets.map((b) => ({ tenant, ...b })),
-    ...Object.entries(extraTenants).flatMap(([t, bs]) => bs.map((b) => ({ tenant: t, ...b }))),
-  ];
+  document.budgets = [...budgets.map((b) => ({ tenant, ...b })), ...Object.entries(extraTenants).flatMap(([t, bs]) => bs.map((b) => ({ tenant: t, ...b })))];
   const templates = policyTemplateRefs(document).map((ref) => ({
     ...ref,
     content: JSON.parse(readFileSync(repoFile(`infra/prompts/${templateFileName(ref)}`), 'utf8')) as Record<string, unknown>,

@@ -119,7 +119,8 @@ describe('llmgov budgets against Redis and Postgres', { skip: REDIS_URL && DATAB
       assert.equal(r.code, 0, r.stderr);
       return JSON.parse(r.stdout) as BudgetsReport;
     };
-    const rows = (r: BudgetsReport) => r.budgets.map((b) => [b.scope, b.period, b.limit_usd, b.limit_source, b.policy_version, b.policy_limit_usd, b.throttle, b.alert_at]);
+    const rows = (r: BudgetsReport) =>
+      r.budgets.map((b) => [b.scope, b.period, b.limit_usd, b.limit_source, b.policy_version, b.policy_limit_usd, b.throttle, b.alert_at]);
     const first = await show();
     assert.deepEqual(first.policy, { namespace, version });
     assert.deepEqual(rows(first), [

@@ -21,14 +21,7 @@ import pg from 'pg';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
-import {
-  Topics,
-  schemaVersionOf,
-  type InferenceRequestRouted,
-  type InferenceRequestValidated,
-  type JobStatusChanged,
-  type TopicName,
-} from '@llmgov/contracts';
+import { Topics, schemaVersionOf, type InferenceRequestRouted, type InferenceRequestValidated, type JobStatusChanged, type TopicName } from '@llmgov/contracts';
 import { AvroSerde, createKafka, deleteNamespace, newEnvelope } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
 import { BudgetKeys, PolicyRepository, createRedis, migrate } from '@llmgov/persistence';
@@ -45,7 +38,10 @@ const tenant = `pa-${run}`;
 const ROUTED = [Topics.inferenceRoutedS, Topics.inferenceRoutedM, Topics.inferenceRoutedL] as const;
 
 /** What became of one probe job, as the router published it. */
-type Outcome = { kind: 'routed'; version: number | null } | { kind: 'answered'; version: number | null; finishReason: string } | { kind: 'failed'; code: string; message: string };
+type Outcome =
+  | { kind: 'routed'; version: number | null }
+  | { kind: 'answered'; version: number | null; finishReason: string }
+  | { kind: 'failed'; code: string; message: string };
 
 let config: PlatformConfig;
 let platform: RunningPlatform | undefined;
@@ -212,7 +208,12 @@ describe('a running router follows policy activations and rollbacks', { timeout:
     assert.equal(refused.kind, 'failed');
     if (refused.kind !== 'failed') return;
     assert.equal(refused.code, 'budget_exceeded');
-    assert.match(refused.message, new RegExp(`^refused by policy version ${v3}: .*budget_spent→refuse; budget_exceeded: route:squad-qa day budget \\S+ \\(policy ${namespace} v${v3}\\): limit 0\\.000000 USD`));
+    assert.match(
+      refused.message,
+      new RegExp(
+        `^refused by policy version ${v3}: .*budget_spent→refuse; budget_exceeded: route:squad-qa day budget \\S+ \\(policy ${namespace} v${v3}\\): limit 0\\.000000 USD`,
+      ),
+    );
 
     since = Date.now();
     assert.equal((await repo.rollback('policy-activation-test')).version, v1);

@@ -158,7 +158,9 @@ export class BudgetSettlementService {
           this.metrics.scopeAlerts.inc({ scope: c.scope.kind, period: c.period, level });
           this.logger.warn(
             { tenant_id: tenant, scope: alert.scope, period: c.periodId, level, spent_usd: spentUsd, budget_usd: budgetUsd },
-            level === 'EXCEEDED_100' ? `budget spent: reservations over it are throttled (${limit.throttle ?? 'degrade'})` : `budget at ${Math.round(warnAt * 100)} %`,
+            level === 'EXCEEDED_100'
+              ? `budget spent: reservations over it are throttled (${limit.throttle ?? 'degrade'})`
+              : `budget at ${Math.round(warnAt * 100)} %`,
           );
         }
       }

@@ -69,7 +69,14 @@ function setup(opts: { cached?: ExactCacheEntry; refuse?: boolean | ((r: Reserve
       reserved.push(r);
       const refusal = refusalOf(r, reserved.length);
       return refusal
-        ? { ok: false, status: 'refused', reservationId: r.reservationId, refusals: [], ...refusal, message: 'budget_exceeded: tenant day budget 2026-11-05: limit 1' }
+        ? {
+            ok: false,
+            status: 'refused',
+            reservationId: r.reservationId,
+            refusals: [],
+            ...refusal,
+            message: 'budget_exceeded: tenant day budget 2026-11-05: limit 1',
+          }
         : { ok: true, status: 'reserved', reservationId: r.reservationId, amountMicroUsd: r.amountMicroUsd, leaseUntil: Date.now() + r.leaseMs };
     },
   } as unknown as BudgetReservations;

@@ -40,8 +40,28 @@ describe('budgets show rows', () => {
     const policy = { limit_source: 'policy', policy_version: 3, policy_limit_usd: null, alert_at: 0.8, throttle: 'degrade' } as const;
     const none = { limit_source: null, policy_version: null, policy_limit_usd: null, alert_at: null, throttle: null };
     assert.deepEqual(rows, [
-      { scope: 'tenant', period: 'day', period_id: '2026-11-05', limit_usd: 1, spent_usd: 0.79, reserved_usd: 0.3, remaining_usd: 0, budget_alert: 'OK', ...policy },
-      { scope: 'tenant', period: 'month', period_id: '2026-11', limit_usd: null, spent_usd: 1, reserved_usd: 0, remaining_usd: null, budget_alert: null, ...none },
+      {
+        scope: 'tenant',
+        period: 'day',
+        period_id: '2026-11-05',
+        limit_usd: 1,
+        spent_usd: 0.79,
+        reserved_usd: 0.3,
+        remaining_usd: 0,
+        budget_alert: 'OK',
+        ...policy,
+      },
+      {
+        scope: 'tenant',
+        period: 'month',
+        period_id: '2026-11',
+        limit_usd: null,
+        spent_usd: 1,
+        reserved_usd: 0,
+        remaining_usd: null,
+        budget_alert: null,
+        ...none,
+      },
       {
         scope: 'team:search',
         period: 'day',

@@ -132,7 +132,8 @@ export function formatBudgetsTable(r: BudgetsReport): string {
       .map((c, i) => (i >= 2 && i <= 5 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  const policy = r.policy.version === null ? `no policy version active in namespace ${r.policy.namespace}` : `policy ${r.policy.namespace} v${r.policy.version}`;
+  const policy =
+    r.policy.version === null ? `no policy version active in namespace ${r.policy.namespace}` : `policy ${r.policy.namespace} v${r.policy.version}`;
   const title = `tenant ${r.tenant}: day ${r.day}, month ${r.month} (UTC); ${r.held_reservations} reservation(s) held; ${policy}`;
   if (body.length === 0) return `${title}\nno budgets and no spend yet (set one with: llmgov budgets set --tenant ${r.tenant} --period month --usd N)\n`;
   return `${title}\n${[line(head), ...body.map(line)].join('\n')}\n`;
@@ -266,7 +267,9 @@ export function registerBudgetsCommands(program: Command): void {
         const previous = await new RedisBudgetLimits(redis).set(opts.tenant, scope, opts.period, null);
         const what = `tenant ${opts.tenant} ${scopeLabel(scope)} ${opts.period} budget override`;
         process.stdout.write(
-          previous === null ? `${what}: none was set; nothing written\n` : `${what}: ${usd(microUsdToUsd(previous))} USD removed; the policy's budget applies\n`,
+          previous === null
+            ? `${what}: none was set; nothing written\n`
+            : `${what}: ${usd(microUsdToUsd(previous))} USD removed; the policy's budget applies\n`,
         );
       });
     });
