@@ -44,7 +44,8 @@ export class PolicyBudgetsFollower implements OnModuleInit, OnApplicationShutdow
   }
 
   private apply(namespace: string, active: ActivePolicy): void {
-    this.limits.apply({ namespace, version: active.version, document: active.document });
-    this.logger.info({ namespace, version: active.version, budgets: active.document.budgets.length }, 'policy budgets in force');
+    // The watcher may hand over the same version twice (its first load and a notification racing it): log a change once.
+    if (this.limits.apply({ namespace, version: active.version, document: active.document }))
+      this.logger.info({ namespace, version: active.version, budgets: active.document.budgets.length }, 'policy budgets in force');
   }
 }
