@@ -29,6 +29,21 @@ describe('reachedLevels', () => {
     assert.deepEqual(reachedLevels(55_999, 0.07), []);
   });
 
+  it("warns at the policy's alert_at instead of 80 % when given, exactly, and still exceeds at 100 %", () => {
+    assert.deepEqual(reachedLevelsMicro(899_999, 1_000_000, 0.9), []);
+    assert.deepEqual(reachedLevelsMicro(900_000, 1_000_000, 0.9), ['WARN_80']);
+    assert.deepEqual(reachedLevelsMicro(499_999, 1_000_000, 0.5), []);
+    assert.deepEqual(reachedLevelsMicro(500_000, 1_000_000, 0.5), ['WARN_80']);
+    assert.deepEqual(reachedLevelsMicro(1_000_000, 1_000_000, 1), ['WARN_80', 'EXCEEDED_100']);
+    // 0.07 USD at 0.7: 49 000 micro-USD exactly, though 0.07 * 0.7 = 0.04900000000000001 in floating point.
+    assert.deepEqual(reachedLevelsMicro(49_000, 70_000, 0.7), ['WARN_80']);
+    // Exact where spent × 10 000 is beyond 2^53: a budget of 2 billion USD, one micro-USD either side of 80 %.
+    const big = 2_000_000_000_000_000 / 1000;
+    assert.deepEqual(reachedLevelsMicro(big * 0.8 - 1, big), []);
+    assert.deepEqual(reachedLevelsMicro(big * 0.8, big), ['WARN_80']);
+    assert.equal(alertState(900_000, 1_000_000, 0.95), 'OK');
+  });
+
   it('treats a zero budget as exceeded by any spend', () => {
     assert.deepEqual(reachedLevels(0, 0), []);
     assert.deepEqual(reachedLevels(1, 0), ['WARN_80', 'EXCEEDED_100']);

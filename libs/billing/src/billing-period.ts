@@ -28,14 +28,19 @@ export const ALERT_THRESHOLDS: readonly { level: BudgetLevel; percent: number }[
 
 /**
  * Levels whose threshold the spend has reached, lowest first (a single large cost can cross both).
- * Compared in integer micro-USD (spent × 100 >= limit × percent) so a spend of exactly 80 % is never missed by
- * floating-point rounding. A limit of 0 is reached (both levels) by any spend above 0.
+ * Compared exactly in integers (spent × 10 000 >= limit × basis points, as BigInt) so a spend of exactly the threshold
+ * is never missed by floating-point rounding. A limit of 0 is reached (both levels) by any spend above 0.
  * @param spentMicroUsd spend in the period, micro-USD (1e-6 USD)
  * @param limitMicroUsd budget of the period, micro-USD
+ * @param warnAt fraction of the limit (0, 1] at which WARN_80 fires: the policy budget's `alert_at` (default 0.8, the
+ *   level's name); rounded to basis points.
  */
-export function reachedLevelsMicro(spentMicroUsd: number, limitMicroUsd: number): BudgetLevel[] {
+export function reachedLevelsMicro(spentMicroUsd: number, limitMicroUsd: number, warnAt = 0.8): BudgetLevel[] {
   if (limitMicroUsd <= 0) return spentMicroUsd > 0 ? ALERT_THRESHOLDS.map((t) => t.level) : [];
-  return ALERT_THRESHOLDS.filter((t) => spentMicroUsd * 100 >= limitMicroUsd * t.percent).map((t) => t.level);
+  const warnBp = BigInt(Math.min(10_000, Math.max(1, Math.round(warnAt * 10_000))));
+  const spent = BigInt(Math.round(spentMicroUsd)) * 10_000n;
+  const limit = BigInt(Math.round(limitMicroUsd));
+  return ALERT_THRESHOLDS.filter((t) => spent >= limit * (t.level === 'WARN_80' ? warnBp : BigInt(t.percent * 100))).map((t) => t.level);
 }
 
 /**
@@ -47,7 +52,7 @@ export function reachedLevels(spentMicroUsd: number, budgetUsd: number): BudgetL
   return reachedLevelsMicro(spentMicroUsd, Math.round(budgetUsd * 1e6));
 }
 
-/** The highest level reached, or `OK` below 80 %: the `budget_alert` state `llmgov budgets show` prints. */
-export function alertState(spentMicroUsd: number, limitMicroUsd: number): BudgetLevel | 'OK' {
-  return reachedLevelsMicro(spentMicroUsd, limitMicroUsd).at(-1) ?? 'OK';
+/** The highest level reached, or `OK` below `warnAt` (default 80 %): the `budget_alert` state `llmgov budgets show` prints. */
+export function alertState(spentMicroUsd: number, limitMicroUsd: number, warnAt = 0.8): BudgetLevel | 'OK' {
+  return reachedLevelsMicro(spentMicroUsd, limitMicroUsd, warnAt).at(-1) ?? 'OK';
 }

@@ -9,6 +9,7 @@ import { createRedis } from './redis.js';
 import { BUDGET_LIMITS, PG_POOL, REDIS } from './tokens.js';
 import { RedisBudgetLimits, type BudgetLimitSource } from './budgets/budget-limits.js';
 import { BudgetReservations } from './budgets/budget-reservations.js';
+import { EffectiveBudgetLimits, PolicyBudgetLimits } from './budgets/policy-budget-limits.js';
 import { AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository, JobFlagsRepository } from './redis-state.js';
 
 /** Which stores a service needs. Each one named is a dependency: readiness fails and consumers pause while it is down. */
@@ -41,7 +42,8 @@ class PersistenceLifecycle implements OnModuleInit, OnApplicationShutdown {
 /**
  * Provides PG_POOL (pg.Pool) and/or REDIS (ioredis) from the platform config, with the shared Redis state
  * repositories (job flags, answer cache, budget spend, effect markers) and the budget reservations (BudgetReservations,
- * BUDGET_LIMITS) when Redis is used, each registered as a readiness
+ * BUDGET_LIMITS = EffectiveBudgetLimits, and PolicyBudgetLimits for the service to apply its policy versions to) when
+ * Redis is used, each registered as a readiness
  * dependency (see ReadinessRegistry.failingDependencies): a service lists only the stores it uses, so an outage of
  * another store neither fails its readiness nor pauses its consumers.
  */
@@ -53,10 +55,16 @@ export class PersistenceModule {
     if (options.postgres) providers.push({ provide: PG_POOL, inject: [PLATFORM_CONFIG], useFactory: (c: PlatformConfig) => createPgPool(c.DATABASE_URL) });
     if (options.redis) providers.push({ provide: REDIS, inject: [PLATFORM_CONFIG], useFactory: (c: PlatformConfig) => createRedis(c.REDIS_URL) });
     const repositories = options.redis ? [JobFlagsRepository, AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository] : [];
-    // Budget reservations (ADR 0007): limits from Redis unless a service overrides BUDGET_LIMITS (the policy document, later).
+    // Budget reservations (ADR 0007): the limits in force are the budgets of the active policy version, which the
+    // service that follows its namespace applies to PolicyBudgetLimits, with the operators' Redis overrides winning.
     const budgets = options.redis
       ? [
-          { provide: BUDGET_LIMITS, inject: [REDIS], useFactory: (r: Redis) => new RedisBudgetLimits(r) },
+          { provide: PolicyBudgetLimits, useFactory: () => new PolicyBudgetLimits() },
+          {
+            provide: BUDGET_LIMITS,
+            inject: [REDIS, PolicyBudgetLimits],
+            useFactory: (r: Redis, policy: PolicyBudgetLimits) => new EffectiveBudgetLimits(new RedisBudgetLimits(r), policy),
+          },
           {
             provide: BudgetReservations,
             inject: [REDIS, BUDGET_LIMITS],

@@ -125,8 +125,10 @@ describe('BudgetReservations against Redis', { skip: REDIS_URL ? false : 'REDIS_
         spentMicroUsd: 0,
         reservedMicroUsd: 2_000,
         requestedMicroUsd: 2_000,
+        throttle: 'degrade',
       },
     ]);
+    assert.equal(refused.status === 'refused' && refused.remainingMicroUsd, 1_000, 'what the refusing budget has left');
     // Another team is not held back by team search's budget, but shares the route's month.
     assert.equal((await b.reserve({ ...base, team: 'ads', reservationId: 'c', amountMicroUsd: 2_500 })).ok, true);
     const route = await b.reserve({ ...base, team: 'ads', reservationId: 'd', amountMicroUsd: 1_000 });

@@ -136,7 +136,7 @@ describe('policy schema', () => {
     );
   });
 
-  it('checks the cross-references: classes, default routes, tiers, template answers, budgets, intents', () => {
+  it('checks the cross-references: classes, default routes, tiers, template answers, budgets (one scope each), intents', () => {
     const doc = minimal();
     doc.tenants.t1 = {
       default_route: 'nope',
@@ -148,12 +148,14 @@ describe('policy schema', () => {
       { tenant: 't1', route: 'nowhere', period: 'month', limit_usd: 1 },
       { tenant: 't1', team: 'x', period: 'day', limit_usd: 1 },
       { tenant: 't1', team: 'x', period: 'day', limit_usd: 2 },
+      { tenant: 't1', team: 'x', route: 'other', period: 'month', limit_usd: 1 },
     ];
     doc.classifier.intents.push({ name: 'faq', examples: ['again'] });
     assert.deepEqual(issuesOf(doc).sort(), [
       'budgets.0.tenant: tenant ghost is not declared in tenants',
       "budgets.1.route: route nowhere is not one of tenant t1's routes",
       'budgets.3: a day budget for this scope is declared twice',
+      'budgets.4: a budget applies to the tenant, one of its teams or one of its routes: give team or route, not both (spend is counted per scope)',
       'classifier.intents.1.name: intent faq is declared twice',
       'slo_classes.fast.allowed_tiers.1: tier L is not declared in tiers',
       "tenants.t1.default_route: route nope is not one of this tenant's routes",

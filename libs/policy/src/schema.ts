@@ -140,7 +140,7 @@ export const classifierSchema = z.strictObject({
 });
 
 /**
- * A budget over one scope: a tenant, optionally narrowed to a team and/or a route, for a UTC day or month. Spend is
+ * A budget over one scope: a tenant, or one of its teams, or one of its routes, for a UTC day or month. Spend is
  * reserved against it before dispatch; crossing `alert_at` of the limit raises an alert, and a request that would go
  * above the limit is throttled as `throttle` says.
  */
@@ -204,6 +204,8 @@ function checkReferences(p: z.output<typeof policyObject>, ctx: z.RefinementCtx)
     const tenant = p.tenants[b.tenant];
     if (!tenant) issue(['budgets', i, 'tenant'], `tenant ${b.tenant} is not declared in tenants`);
     else if (b.route !== undefined && !(b.route in tenant.routes)) issue(['budgets', i, 'route'], `route ${b.route} is not one of tenant ${b.tenant}'s routes`);
+    if (b.team !== undefined && b.route !== undefined)
+      issue(['budgets', i], 'a budget applies to the tenant, one of its teams or one of its routes: give team or route, not both (spend is counted per scope)');
     const scope = JSON.stringify([b.tenant, b.team ?? null, b.route ?? null, b.period]);
     if (seenScopes.has(scope)) issue(['budgets', i], `a ${b.period} budget for this scope is declared twice`);
     seenScopes.add(scope);

@@ -8,6 +8,7 @@ import { JobStatusHandler } from './handlers/job-status.handler.js';
 import { CostAttributionService } from './services/cost-attribution.service.js';
 import { BudgetSettlementService } from './services/budget-settlement.service.js';
 import { BudgetReconciler } from './services/budget-reconciler.service.js';
+import { PolicyBudgetsFollower } from './services/policy-budgets-follower.service.js';
 import { CostMetrics } from './services/cost-metrics.js';
 import { loadPriceCatalog } from './services/price-catalog.js';
 import { CostLedgerRepository } from './repositories/cost-ledger.repository.js';
@@ -28,6 +29,7 @@ export const SERVICE_NAME = 'cost-attributor';
     CostAttributionService,
     BudgetSettlementService,
     BudgetReconciler,
+    PolicyBudgetsFollower,
     CostMetrics,
     CostLedgerRepository,
     BudgetStateRepository,

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { intFromEnv, loadPlatformConfig } from '@llmgov/config';
+import { boolFromEnv, intFromEnv, loadPlatformConfig } from '@llmgov/config';
 
 const TENANT_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -38,12 +38,20 @@ export const tenantBudgets = z
  *   repairs drift (ms, default 60 000; 0 turns it off).
  * - `BUDGET_COMPLETED_GRACE_MS`: when a job completes, its held reservations keep at most this much lease (ms, default
  *   60 000): its bill settles them; a completion that never bills (a cached answer) gives the money back after it.
+ * - `POLICY_ENABLED` (default true) and `POLICY_NAMESPACE` (default `default`): follow the active policy version of
+ *   that namespace, as the router does, so that alerts use its budgets (limits and `alert_at`; operators' overrides
+ *   from `llmgov budgets set` win). Off: only the overrides are limits.
  */
 export const costEnv = {
   CATALOG_PATH: z.string().min(1).default(DEFAULT_CATALOG_PATH),
   TENANT_BUDGETS_USD: tenantBudgets,
   BUDGET_RECONCILE_INTERVAL_MS: intFromEnv(0, 86_400_000).default(60_000),
   BUDGET_COMPLETED_GRACE_MS: intFromEnv(1, 86_400_000).default(60_000),
+  POLICY_ENABLED: boolFromEnv.default(true),
+  POLICY_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .default('default'),
 };
 
 export const COST_CONFIG = Symbol('COST_CONFIG');
@@ -51,4 +59,4 @@ export const PRICE_CATALOG = Symbol('PRICE_CATALOG');
 export const loadCostConfig = () => loadPlatformConfig(costEnv);
 /** The fields the cost attributor reads; tests may pass just these. */
 export type CostConfig = Pick<ReturnType<typeof loadCostConfig>, 'CATALOG_PATH' | 'TENANT_BUDGETS_USD'> &
-  Partial<Pick<ReturnType<typeof loadCostConfig>, 'BUDGET_RECONCILE_INTERVAL_MS' | 'BUDGET_COMPLETED_GRACE_MS'>>;
+  Partial<Pick<ReturnType<typeof loadCostConfig>, 'BUDGET_RECONCILE_INTERVAL_MS' | 'BUDGET_COMPLETED_GRACE_MS' | 'POLICY_ENABLED' | 'POLICY_NAMESPACE'>>;

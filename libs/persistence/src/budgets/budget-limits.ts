@@ -4,17 +4,41 @@ import { BUDGET_PERIOD_KINDS, isMicroUsd, type BudgetPeriodKind } from '@llmgov/
 import { BudgetKeys, TENANT_ID_RE, parseScopeKeyPart, scopeKeyPart, type BudgetScope } from './budget-scope.js';
 import { redisCall } from './redis-call.js';
 
+/** What a budget does above its limit (the policy's `throttle`): walk the degrade ladder, or refuse with budget_exceeded. */
+export type BudgetThrottle = 'degrade' | 'refuse';
+
+/** Where a limit comes from: a budget of the active policy version of a namespace, or an operator's override (`llmgov budgets set`). */
+export type LimitOrigin =
+  | { kind: 'policy'; namespace: string; version: number }
+  | {
+      kind: 'override';
+      /** The policy limit the override replaces (micro-USD), or null when the active policy declares none for the scope. */
+      shadows: { namespace: string; version: number; limitMicroUsd: number } | null;
+    };
+
 /** The budget of one scope for one period kind: the most that may be spent plus reserved in each such period. */
 export interface ScopeLimit {
   scope: BudgetScope;
   period: BudgetPeriodKind;
   /** Micro-USD per period (UTC day or month). */
   limitMicroUsd: number;
+  /** Fraction of the limit (0, 1] at which the warning alert fires (the policy's `alert_at`); absent: {@link DEFAULT_ALERT_AT}. */
+  alertAt?: number;
+  /** What a reservation that would go over the limit gets; absent: {@link DEFAULT_THROTTLE}. */
+  throttle?: BudgetThrottle;
+  /** Where the limit comes from; absent for sources that do not say (RedisBudgetLimits, StaticBudgetLimits). */
+  origin?: LimitOrigin;
 }
 
+/** The policy schema's default `alert_at` (libs/policy `budgetSchema`): warn at 80 % of a limit (issue 10 §3). */
+export const DEFAULT_ALERT_AT = 0.8;
+/** The policy schema's default `throttle`. */
+export const DEFAULT_THROTTLE: BudgetThrottle = 'degrade';
+
 /**
- * Where budget limits come from. Today: Redis keys written by `llmgov budgets set` ({@link RedisBudgetLimits});
- * later the active policy document, which declares budgets per tenant, team and route (issue 10 §1).
+ * Where budget limits come from: {@link RedisBudgetLimits} (the operator overrides written by `llmgov budgets set`),
+ * {@link PolicyBudgetLimits} (the budgets of a namespace's active policy version) and {@link EffectiveBudgetLimits}
+ * (both, an override winning), which is what the services use (ADR 0007).
  */
 export interface BudgetLimitSource {
   /**
@@ -34,7 +58,10 @@ function parseField(f: string, value: string): ScopeLimit | undefined {
   return { scope: parseScopeKeyPart(f.slice(0, i)), period, limitMicroUsd };
 }
 
-/** Limits held in Redis, one hash per tenant (`BudgetKeys.limits`): field `<scope>|<day|month>`, value micro-USD. */
+/**
+ * Operator overrides held in Redis, one hash per tenant (`BudgetKeys.limits`): field `<scope>|<day|month>`, value
+ * micro-USD. Written by `llmgov budgets set` / `unset`; not namespaced: an override applies whatever policy is active.
+ */
 export class RedisBudgetLimits implements BudgetLimitSource {
   constructor(private readonly redis: Redis) {}
 

@@ -14,7 +14,7 @@ import {
   scopeLabel,
   type BudgetScope,
 } from './budget-scope.js';
-import type { BudgetLimitSource } from './budget-limits.js';
+import { DEFAULT_THROTTLE, type BudgetLimitSource, type BudgetThrottle, type LimitOrigin, type ScopeLimit } from './budget-limits.js';
 import {
   EXTEND_LUA,
   READ_SPENT_LUA,
@@ -86,11 +86,28 @@ export interface BudgetRefusal {
   spentMicroUsd: number;
   reservedMicroUsd: number;
   requestedMicroUsd: number;
+  /** What this budget does above its limit (the limit's `throttle`, default degrade). */
+  throttle: BudgetThrottle;
+  /** Where its limit comes from, when the limit source says. */
+  origin?: LimitOrigin;
 }
 
 export type ReserveResult =
   | { ok: true; status: 'reserved' | 'already_held'; reservationId: string; amountMicroUsd: number; leaseUntil: number }
-  | { ok: false; status: 'refused'; reservationId: string; refusals: BudgetRefusal[]; message: string }
+  | {
+      ok: false;
+      status: 'refused';
+      reservationId: string;
+      refusals: BudgetRefusal[];
+      /**
+       * `refuse` when any budget that refused says refuse (each budget enforces its own mode, and refusing satisfies
+       * both), else `degrade`: what the policy engine does next (`signals.budgetThrottle`).
+       */
+      throttle: BudgetThrottle;
+      /** The least any refusing budget has left (limit - spent - reserved, at least 0), micro-USD: `signals.budgetRemainingUsd`. */
+      remainingMicroUsd: number;
+      message: string;
+    }
   | { ok: false; status: 'closed'; reservationId: string; state: Exclude<ReservationState, 'held'>; message: string };
 
 /** Spend of one counter after a settlement. */
@@ -144,13 +161,19 @@ export interface CounterState {
 }
 
 export interface BudgetReservationsOptions {
-  /** Where the limits come from (RedisBudgetLimits today; the policy document later). */
+  /** Where the limits come from: EffectiveBudgetLimits in the services (policy budgets, operator overrides winning). */
   limits: BudgetLimitSource;
   /** Clock, epoch ms (default Date.now): decides periods and lease expiry; tests inject one. */
   now?: () => number;
 }
 
 const int = (v: unknown): number => Number(v ?? 0);
+
+/** ` (policy default v3)` or ` (override)`, for refusal messages; '' when the source does not say. */
+export function originText(origin: LimitOrigin | undefined): string {
+  if (!origin) return '';
+  return origin.kind === 'policy' ? ` (policy ${origin.namespace} v${origin.version})` : ' (override)';
+}
 
 /** The day and month key parts of an instant, e.g. `['day:2026-11-05', 'month:2026-11']`. */
 export const periodParts = (epochMs: number): string[] => BUDGET_PERIOD_KINDS.map((k) => periodKeyPart(k, epochMs));
@@ -211,9 +234,11 @@ export class BudgetReservations {
     const limits = await this.limits.limitsFor(req.tenant, scopes);
     const now = this.now();
     const leaseUntil = now + req.leaseMs;
+    const limitOf = (scopePart: string, period: BudgetPeriodKind): ScopeLimit | undefined =>
+      limits.find((x) => x.period === period && scopeKeyPart(x.scope) === scopePart);
     const limitArgs = scopes.flatMap((s) =>
       BUDGET_PERIOD_KINDS.map((period) => {
-        const l = limits.find((x) => x.period === period && scopeKeyPart(x.scope) === scopeKeyPart(s));
+        const l = limitOf(scopeKeyPart(s), period);
         return l === undefined ? '' : String(l.limitMicroUsd);
       }),
     );
@@ -245,6 +270,7 @@ export class BudgetReservations {
     }
     const refusals = (r[1] as [string, string, string, string][]).map(([counter, limit, spent, reserved]): BudgetRefusal => {
       const c = parseCounterId(counter);
+      const l = limitOf(scopeKeyPart(c.scope), c.period);
       return {
         scope: scopeLabel(c.scope),
         period: c.period,
@@ -253,16 +279,20 @@ export class BudgetReservations {
         spentMicroUsd: int(spent),
         reservedMicroUsd: int(reserved),
         requestedMicroUsd: req.amountMicroUsd,
+        throttle: l?.throttle ?? DEFAULT_THROTTLE,
+        ...(l?.origin ? { origin: l.origin } : {}),
       };
     });
+    const throttle: BudgetThrottle = refusals.some((f) => f.throttle === 'refuse') ? 'refuse' : 'degrade';
+    const remainingMicroUsd = Math.min(...refusals.map((f) => Math.max(0, f.limitMicroUsd - f.spentMicroUsd - f.reservedMicroUsd)));
     const usd = (m: number) => (m / 1e6).toFixed(6);
     const message = refusals
       .map(
         (f) =>
-          `${f.scope} ${f.period} budget ${f.periodId}: limit ${usd(f.limitMicroUsd)} USD, spent ${usd(f.spentMicroUsd)}, reserved ${usd(f.reservedMicroUsd)}, requested ${usd(f.requestedMicroUsd)}`,
+          `${f.scope} ${f.period} budget ${f.periodId}${originText(f.origin)}: limit ${usd(f.limitMicroUsd)} USD, spent ${usd(f.spentMicroUsd)}, reserved ${usd(f.reservedMicroUsd)}, requested ${usd(f.requestedMicroUsd)}, throttle ${f.throttle}`,
       )
       .join('; ');
-    return { ok: false, status: 'refused', reservationId: id, refusals, message: `budget_exceeded: ${message}` };
+    return { ok: false, status: 'refused', reservationId: id, refusals, throttle, remainingMicroUsd, message: `budget_exceeded: ${message}` };
   }
 
   /**

@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { deterministicEventId, type EventPublisher } from '@llmgov/kafka-runtime';
 import { createLogger, type PlatformMetrics } from '@llmgov/observability';
 import { Topics, type BudgetAlert, type JobStatusChanged, type UsageRecorded } from '@llmgov/contracts';
-import { StaticBudgetLimits, type BudgetReservations, type SettleRequest, type SettleResult } from '@llmgov/persistence';
+import { PolicyBudgetLimits, StaticBudgetLimits, type BudgetReservations, type SettleRequest, type SettleResult } from '@llmgov/persistence';
 import { RecordingPublisher } from '@llmgov/testing';
 import type { BudgetStateRepository } from '../repositories/budget-state.repository.js';
 import { BudgetSettlementService, scopeAlertEventName } from './budget-settlement.service.js';
@@ -125,6 +125,33 @@ describe(BudgetSettlementService.name, () => {
         ['team', 'month', 'WARN_80', 1],
         ['team', 'month', 'EXCEEDED_100', 1],
       ],
+    );
+  });
+
+  it("warns at the policy budget's alert_at, not at 80 %", async () => {
+    const policy = new PolicyBudgetLimits();
+    policy.apply({
+      namespace: 'default',
+      version: 3,
+      document: { budgets: [{ tenant: 'tenant-a', period: 'day', limit_usd: 0.01, alert_at: 0.9, throttle: 'refuse' }] },
+    });
+    const withPolicy = new BudgetSettlementService(
+      { CATALOG_PATH: 'unused', TENANT_BUDGETS_USD: new Map() },
+      reservations as unknown as BudgetReservations,
+      policy,
+      markers as unknown as BudgetStateRepository,
+      publisher as unknown as EventPublisher,
+      metrics,
+      createLogger('settle-test', 'silent'),
+    );
+    reservations.next = { status: 'settled', from: 'held', counters: [spent('tenant|day:2026-11-05', 8_999)] };
+    await withPolicy.settle(usage, 'job:j:1', 1, 'cost-1');
+    assert.equal(publisher.on(Topics.budgetAlert).length, 0, '89.99 % of a budget that warns at 90 %');
+    reservations.next = { status: 'settled', from: 'held', counters: [spent('tenant|day:2026-11-05', 9_000)] };
+    await withPolicy.settle(usage, 'job:j:2', 1, 'cost-2');
+    assert.deepEqual(
+      publisher.on<BudgetAlert>(Topics.budgetAlert).map((a) => [a.scope, a.level, a.ratio, a.budget_usd]),
+      [['tenant', 'WARN_80', 0.9, 0.01]],
     );
   });
 

@@ -6,6 +6,7 @@ import { microUsdToUsd, reachedLevelsMicro } from '@llmgov/billing';
 import {
   BUDGET_LIMITS,
   BudgetReservations,
+  DEFAULT_ALERT_AT,
   RESERVATION_ID_RE,
   TENANT_ID_RE,
   jobReservationId,
@@ -126,8 +127,9 @@ export class BudgetSettlementService {
   }
 
   /**
-   * Publishes a BudgetAlert for every counter whose spend reached 80 % or 100 % of its limit and that was not alerted yet
-   * in its period; publish first, then the fire-once marker, so a crash in between republishes the same event id.
+   * Publishes a BudgetAlert for every counter whose spend reached its limit's `alert_at` (the policy's, default 80 %;
+   * level WARN_80) or 100 % (EXCEEDED_100) and that was not alerted yet in its period; publish first, then the fire-once
+   * marker, so a crash in between republishes the same event id.
    */
   private async raiseAlerts(tenant: string, counters: readonly CounterSpend[], costEventId: string): Promise<void> {
     if (counters.length === 0) return;
@@ -136,7 +138,8 @@ export class BudgetSettlementService {
     for (const c of counters) {
       const limit = limits.find((l) => l.period === c.period && scopeKeyPart(l.scope) === scopeKeyPart(c.scope));
       if (!limit) continue;
-      for (const level of reachedLevelsMicro(c.spentMicroUsd, limit.limitMicroUsd)) {
+      const warnAt = limit.alertAt ?? DEFAULT_ALERT_AT;
+      for (const level of reachedLevelsMicro(c.spentMicroUsd, limit.limitMicroUsd, warnAt)) {
         if (await this.state.scopeAlertSent(tenant, c.counter, level)) continue;
         const budgetUsd = microUsdToUsd(limit.limitMicroUsd);
         const spentUsd = microUsdToUsd(c.spentMicroUsd);
@@ -155,7 +158,9 @@ export class BudgetSettlementService {
           this.metrics.scopeAlerts.inc({ scope: c.scope.kind, period: c.period, level });
           this.logger.warn(
             { tenant_id: tenant, scope: alert.scope, period: c.periodId, level, spent_usd: spentUsd, budget_usd: budgetUsd },
-            level === 'EXCEEDED_100' ? 'budget spent: reservations against it are refused' : 'budget at 80 %',
+            level === 'EXCEEDED_100'
+              ? `budget spent: reservations over it are throttled (${limit.throttle ?? 'degrade'})`
+              : `budget at ${Math.round(warnAt * 100)} %`,
           );
         }
       }

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } fro
 import { IntentClassifier } from '@llmgov/classifier';
 import type { EmbeddingsClient } from '@llmgov/embeddings';
 import { LOGGER, type Logger } from '@llmgov/observability';
-import { PolicyWatcher, type ActivePolicy } from '@llmgov/persistence';
+import { PolicyBudgetLimits, PolicyWatcher, type ActivePolicy } from '@llmgov/persistence';
 import type { PolicyDocument } from '@llmgov/policy';
 import { ROUTER_CONFIG, type RouterConfig } from '../config.js';
 import { EMBEDDINGS_CLIENT } from '../tokens.js';
@@ -18,6 +18,8 @@ export interface PolicySnapshot {
 /**
  * Follows the active policy version in Postgres (`PolicyWatcher`: LISTEN/NOTIFY plus a 2 s poll, so a new activation
  * applies within 5 s) and builds the request classifier of each version by embedding its intents' examples once.
+ * When a version comes into force its `budgets` become the reservation limits (PolicyBudgetLimits, ADR 0007); the poll
+ * re-reads the newest activation every 2 s, so a missed notification heals and a rollback restores the older limits.
  * Before any version is activated `current()` is undefined and the router keeps its built-in tier rule.
  */
 @Injectable()
@@ -31,6 +33,7 @@ export class ActivePolicySource implements OnModuleInit, OnApplicationShutdown {
     @Inject(ROUTER_CONFIG) private readonly config: RouterConfig,
     @Inject(EMBEDDINGS_CLIENT) private readonly embeddings: EmbeddingsClient,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly budgetLimits: PolicyBudgetLimits,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -71,6 +74,8 @@ export class ActivePolicySource implements OnModuleInit, OnApplicationShutdown {
         this.logger.error({ version: active.version, error: (err as Error).message }, 'policy classifier could not be built; deciding without classification');
       }
       this.snapshot = { version: active.version, document: active.document, classifier };
+      // The version's budgets become the reservation limits in the same step (operators' overrides still win).
+      this.budgetLimits.apply({ namespace: this.config.POLICY_NAMESPACE, version: active.version, document: active.document });
       this.logger.info({ version: active.version, namespace: this.config.POLICY_NAMESPACE, classifier: classifier !== null }, 'policy version in force');
     });
     return this.building;

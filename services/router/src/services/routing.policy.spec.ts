@@ -56,14 +56,27 @@ function request(over: Partial<InferenceRequestValidated> = {}): InferenceReques
   } as InferenceRequestValidated;
 }
 
-function setup(opts: { cached?: ExactCacheEntry; refuse?: boolean } = {}) {
+/** How the reservation double answers the n-th reservation (1-based): refused with a throttle and what is left, or reserved. */
+type Refusal = { throttle: 'degrade' | 'refuse'; remainingMicroUsd: number } | null;
+
+function setup(opts: { cached?: ExactCacheEntry; refuse?: boolean | ((r: ReserveRequest, n: number) => Refusal) } = {}) {
   const publisher = new RecordingPublisher();
   const reserved: ReserveRequest[] = [];
+  const refusalOf = (r: ReserveRequest, n: number): Refusal =>
+    typeof opts.refuse === 'function' ? opts.refuse(r, n) : opts.refuse ? { throttle: 'degrade', remainingMicroUsd: 0 } : null;
   const reservations = {
     reserve: async (r: ReserveRequest) => {
       reserved.push(r);
-      return opts.refuse
-        ? { ok: false, status: 'refused', reservationId: r.reservationId, refusals: [], message: 'tenant day budget spent' }
+      const refusal = refusalOf(r, reserved.length);
+      return refusal
+        ? {
+            ok: false,
+            status: 'refused',
+            reservationId: r.reservationId,
+            refusals: [],
+            ...refusal,
+            message: 'budget_exceeded: tenant day budget 2026-11-05: limit 1',
+          }
         : { ok: true, status: 'reserved', reservationId: r.reservationId, amountMicroUsd: r.amountMicroUsd, leaseUntil: Date.now() + r.leaseMs };
     },
   } as unknown as BudgetReservations;
@@ -141,8 +154,40 @@ describe('RoutingService under a policy', () => {
     assert.equal(status?.result?.finish_reason, 'template');
     assert.equal(status?.result?.text, document.tenants['tenant-a']!.routes['squad-qa']!.template_answer);
     assert.equal(status?.result?.policy_version, 4);
-    assert.ok(status?.result?.decision_reasons.includes('budget_reservation_refused→redecide'));
+    assert.ok(status?.result?.decision_reasons.includes('budget_reservation_refused_degrade→redecide'));
     assert.ok(status?.result?.decision_reasons.includes('projected_cost_over_budget→serve_template'));
+  });
+
+  it('a degrade budget with money left re-decides within it: a cheaper decision is reserved and routed', async () => {
+    let firstAmount = 0;
+    const { sut, publisher, reserved } = setup({
+      refuse: (r, n) => {
+        if (n > 1) return null;
+        firstAmount = r.amountMicroUsd;
+        return { throttle: 'degrade', remainingMicroUsd: Math.floor(r.amountMicroUsd / 2) };
+      },
+    });
+    await sut.route(request({ options: { max_tokens: 32, temperature: 0, rag: true, tier_hint: 'M' } }));
+    assert.equal(reserved.length, 2);
+    assert.ok(reserved[1]!.amountMicroUsd <= Math.floor(firstAmount / 2), `${reserved[1]!.amountMicroUsd} fits the ${Math.floor(firstAmount / 2)} left`);
+    const routed = [...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedS), ...publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedM)];
+    assert.equal(routed.length, 1);
+    const reasons = routed[0]!.decision_reasons;
+    assert.ok(reasons.includes('budget_reservation_refused_degrade→redecide'), reasons.join(', '));
+    assert.ok(
+      reasons.some((r) => /^projected_cost_over_budget→(lower_tier_S|shrink_context)$/.test(r)),
+      reasons.join(', '),
+    );
+  });
+
+  it('a refuse budget fails the job with budget_exceeded and the refusal message, and tries nothing cheaper', async () => {
+    const { sut, publisher, reserved } = setup({ refuse: (r) => ({ throttle: 'refuse', remainingMicroUsd: r.amountMicroUsd - 1 }) });
+    await sut.route(request());
+    assert.equal(reserved.length, 1);
+    const [status] = publisher.on<JobStatusChanged>(Topics.jobStatus);
+    assert.equal(status?.state, 'failed');
+    assert.equal(status?.error?.code, 'budget_exceeded');
+    assert.match(status?.error?.message ?? '', /budget_reservation_refused_refuse→redecide, .*budget_spent→refuse; budget_exceeded: tenant day budget/);
   });
 
   it('serves a cached answer that met the quality bar, stamped with the policy decision', async () => {

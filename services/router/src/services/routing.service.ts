@@ -36,6 +36,8 @@ import { chooseTier } from './tier-policy.js';
 import { EMBEDDINGS_CLIENT, VECTOR_STORE } from '../tokens.js';
 /** The routed marker outlives any redelivery: 7 days, seconds. */
 const ROUTED_MARKER_TTL_S = 7 * 24 * 3600;
+/** Reservations a request tries: its decision, the re-decision within what the budgets have left, one with nothing left. */
+const MAX_RESERVE_ATTEMPTS = 3;
 
 /**
  * The routing policy: cancellation and deadline guards, exact cache, budget check, retrieval (RAG),
@@ -180,7 +182,7 @@ export class RoutingService {
     const { slo } = effectiveSlo(resolved.sloClass, req.budget);
     const query = req.options.rag || policy.classifier !== null ? await this.embedQuery(req.prompt) : undefined;
     // The policy engine's own time: classification and decide(), without the embedding call, cache reads and retrieval.
-    let started = performance.now();
+    const classifyStarted = performance.now();
     let classification: DecisionInput['classification'] = null;
     if (policy.classifier !== null && query !== undefined) {
       try {
@@ -189,7 +191,7 @@ export class RoutingService {
         classification = null; // a prompt the classifier refuses (e.g. empty after normalisation) is decided unclassified
       }
     }
-    let engineMs = performance.now() - started;
+    const classifyMs = performance.now() - classifyStarted;
     const tierTemplates = (['S', 'M', 'L'] as const).map((t) => policy.document.tiers[t]?.prompt_template ?? '-').join(',');
     const cacheKey = createHash('sha256')
       .update(
@@ -218,31 +220,67 @@ export class RoutingService {
         safetyViolation: false,
       },
     };
-    started = performance.now();
+    const decideStarted = performance.now();
     let decision = decide(input);
-    engineMs += performance.now() - started;
-    if (decision.action === 'infer' && Number.isFinite(decision.projectedCostUsd)) {
+    // A re-decision after a refused reservation is not timed: it is rare, and its cost is the reservation's round trip.
+    this.decisionSeconds.observe((classifyMs + performance.now() - decideStarted) / 1000);
+    const { decision: governed, budgetRefusal } = await this.reserveBudget(req, resolved.routeName, input, decision, deadlineAt);
+    decision = governed;
+    for (const reason of decision.reasons) this.decisionReasons.inc({ reason });
+    this.policyDecisions.inc({ route: resolved.routeName, action: decision.action, tier: decision.tier ?? 'none' });
+    return this.execute(req, decision, policy, cacheKey, cached, query, deadlineAt, budgetRefusal);
+  }
+
+  /**
+   * Reserves the worst-case cost of an `infer` decision against every budget of the request (ADR 0007) before it is
+   * dispatched. A refusal re-decides with what the budgets say: `signals.budgetThrottle` is the refusing budgets' mode
+   * (refuse when any says refuse) and `signals.budgetRemainingUsd` the least they have left, so a degrade budget can
+   * still be served by a lower tier or a smaller context that fits (reserved in turn); a refuse budget, or a second
+   * refusal, re-decides with nothing left (cache, template or budget_exceeded). At most MAX_RESERVE_ATTEMPTS
+   * reservations; if the last is refused and the decision still infers, the job is refused with budget_exceeded.
+   * @returns the decision to execute, and the last refusal's message (it names each budget), if any.
+   * @throws RetriableError when Redis is unreachable.
+   */
+  private async reserveBudget(
+    req: InferenceRequestValidated,
+    route: string,
+    input: DecisionInput,
+    first: Decision,
+    deadlineAt: number,
+  ): Promise<{ decision: Decision; budgetRefusal: string | null }> {
+    let decision = first;
+    let budgetRefusal: string | null = null;
+    for (let attempt = 1; decision.action === 'infer' && Number.isFinite(decision.projectedCostUsd); attempt++) {
       const reserved = await this.reservations.reserve({
         reservationId: jobReservationId(req.job_id, 1),
         tenant: req.tenant_id,
         team: req.team,
-        route: resolved.routeName,
+        route,
         amountMicroUsd: Math.ceil(decision.projectedCostUsd * 1e6),
         // Held until the job's deadline plus a minute; the cost-attributor settles it when the completion is billed.
         leaseMs: Math.max(1, Math.min(24 * 3600_000, deadlineAt - Date.now() + 60_000)),
         jobId: req.job_id,
       });
-      if (!reserved.ok && reserved.status === 'refused') {
-        started = performance.now();
-        const again = decide({ ...input, signals: { ...input.signals, budgetRemainingUsd: 0 } });
-        engineMs += performance.now() - started;
-        decision = { ...again, reasons: [...decision.reasons, 'budget_reservation_refused→redecide', ...again.reasons] };
+      if (reserved.ok || reserved.status !== 'refused') break;
+      budgetRefusal = reserved.message;
+      if (attempt === MAX_RESERVE_ATTEMPTS) {
+        decision = {
+          ...decision,
+          action: 'refuse',
+          tier: null,
+          rag: false,
+          contextTokenBudget: null,
+          projectedCostUsd: 0,
+          refusal: 'budget_exceeded',
+          reasons: [...decision.reasons, 'budget_reservation_refused→refuse'],
+        };
+        break;
       }
+      const remainingUsd = attempt === 1 && reserved.throttle === 'degrade' ? reserved.remainingMicroUsd / 1e6 : 0;
+      const again = decide({ ...input, signals: { ...input.signals, budgetRemainingUsd: remainingUsd, budgetThrottle: reserved.throttle } });
+      decision = { ...again, reasons: [...decision.reasons, `budget_reservation_refused_${reserved.throttle}→redecide`, ...again.reasons] };
     }
-    this.decisionSeconds.observe(engineMs / 1000);
-    for (const reason of decision.reasons) this.decisionReasons.inc({ reason });
-    this.policyDecisions.inc({ route: resolved.routeName, action: decision.action, tier: decision.tier ?? 'none' });
-    return this.execute(req, decision, policy, cacheKey, cached, query, deadlineAt);
+    return { decision, budgetRefusal };
   }
 
   private async execute(
@@ -253,11 +291,15 @@ export class RoutingService {
     cached: ExactCacheEntry | undefined,
     query: { vector: number[]; model: string; modelVersion: string; dimensions: number } | undefined,
     deadlineAt: number,
+    budgetRefusal: string | null = null,
   ): Promise<HandlerOutcome> {
     const stamp = { route: d.route, policy_version: d.policyVersion, decision_reasons: d.reasons };
     switch (d.action) {
       case 'refuse':
-        await this.status(req, 'failed', { code: d.refusal ?? 'refused', message: `refused by policy version ${d.policyVersion}: ${d.reasons.join(', ')}` });
+        await this.status(req, 'failed', {
+          code: d.refusal ?? 'refused',
+          message: `refused by policy version ${d.policyVersion}: ${d.reasons.join(', ')}${budgetRefusal && d.refusal === 'budget_exceeded' ? `; ${budgetRefusal}` : ''}`,
+        });
         return Outcome.skipped('refused by policy');
       case 'serve_template': {
         const ev: JobStatusChanged = {

@@ -4,6 +4,11 @@ import { loadConfig, platformEnvSchema } from '@llmgov/config';
 import { alertState, billingDay, billingMonth, microUsdToUsd, usdToMicroUsd, type BudgetLevel, type BudgetPeriodKind } from '@llmgov/billing';
 import {
   BudgetReservations,
+  DEFAULT_ALERT_AT,
+  DEFAULT_THROTTLE,
+  EffectiveBudgetLimits,
+  PolicyBudgetLimits,
+  PolicyRepository,
   RedisBudgetLimits,
   TENANT_ID_RE,
   createRedis,
@@ -11,10 +16,12 @@ import {
   scopeKeyPart,
   scopeLabel,
   type BudgetScope,
+  type BudgetThrottle,
   type CounterState,
   type Redis,
   type ScopeLimit,
 } from '@llmgov/persistence';
+import { withDatabase, withStoreOptions, type StoreOptions } from '../cli.js';
 
 /** One budget as `llmgov budgets show` prints it. Amounts in USD. */
 export interface BudgetRow {
@@ -30,8 +37,18 @@ export interface BudgetRow {
   reserved_usd: number;
   /** limit - spent - reserved, at least 0; what a new reservation may take. null without a limit. */
   remaining_usd: number | null;
-  /** OK below 80 % of the limit, WARN_80 from 80 %, EXCEEDED_100 from 100 % (reservations are refused); null without a limit. */
+  /** OK below the alert threshold, WARN_80 from it (`alert_at`, default 80 %), EXCEEDED_100 from 100 % (reservations are refused); null without a limit. */
   budget_alert: BudgetLevel | 'OK' | null;
+  /** Where the limit comes from: `policy` (the active version's budget), `override` (`llmgov budgets set`), null without a limit. */
+  limit_source: 'policy' | 'override' | null;
+  /** The policy version the limit comes from; for an override, the version whose budget it replaces (null: none declared). */
+  policy_version: number | null;
+  /** For an override: the limit the active policy declares for the scope and period (USD), which it replaces; else null. */
+  policy_limit_usd: number | null;
+  /** Fraction of the limit at which WARN_80 fires; null without a limit. */
+  alert_at: number | null;
+  /** What a reservation over the limit gets (degrade or refuse); null without a limit. */
+  throttle: BudgetThrottle | null;
 }
 
 /** The `--json` document of `llmgov budgets show`. */
@@ -43,6 +60,8 @@ export interface BudgetsReport {
   month: string;
   /** Reservations held right now (expired leases swept first). */
   held_reservations: number;
+  /** The policy namespace whose active version's budgets are shown, and that version (null: none active). */
+  policy: { namespace: string; version: number | null };
   budgets: BudgetRow[];
 }
 
@@ -57,6 +76,10 @@ export function budgetRows(counters: readonly CounterState[], limits: readonly S
     const limit = limits.find((l) => l.period === c.period && scopeKeyPart(l.scope) === scopeKeyPart(c.scope));
     if (!limit && !c.exists) return [];
     const remaining = limit ? Math.max(0, limit.limitMicroUsd - c.spentMicroUsd - c.reservedMicroUsd) : null;
+    const origin = limit?.origin;
+    // A limit whose source does not say where it comes from is an override: only the policy source labels its own.
+    const source = !limit ? null : origin?.kind === 'policy' ? 'policy' : 'override';
+    const shadows = origin?.kind === 'override' ? origin.shadows : null;
     return [
       {
         scope: scopeLabel(c.scope),
@@ -66,7 +89,12 @@ export function budgetRows(counters: readonly CounterState[], limits: readonly S
         spent_usd: microUsdToUsd(c.spentMicroUsd),
         reserved_usd: microUsdToUsd(c.reservedMicroUsd),
         remaining_usd: remaining === null ? null : microUsdToUsd(remaining),
-        budget_alert: limit ? alertState(c.spentMicroUsd, limit.limitMicroUsd) : null,
+        budget_alert: limit ? alertState(c.spentMicroUsd, limit.limitMicroUsd, limit.alertAt ?? DEFAULT_ALERT_AT) : null,
+        limit_source: source,
+        policy_version: origin?.kind === 'policy' ? origin.version : (shadows?.version ?? null),
+        policy_limit_usd: shadows ? microUsdToUsd(shadows.limitMicroUsd) : null,
+        alert_at: limit ? (limit.alertAt ?? DEFAULT_ALERT_AT) : null,
+        throttle: limit ? (limit.throttle ?? DEFAULT_THROTTLE) : null,
         order: [KIND_ORDER[c.scope.kind], c.scope.kind === 'tenant' ? '' : c.scope.name, c.period === 'day' ? 0 : 1],
       },
     ];
@@ -77,9 +105,16 @@ export function budgetRows(counters: readonly CounterState[], limits: readonly S
 
 const usd = (v: number | null) => (v === null ? '-' : v.toFixed(6));
 
+/** Where a row's limit comes from, as the table prints it: `policy v3`, `override`, `override (policy v3: 2.000000)`, `-`. */
+export function sourceText(b: Pick<BudgetRow, 'limit_source' | 'policy_version' | 'policy_limit_usd'>): string {
+  if (b.limit_source === 'policy') return `policy v${b.policy_version}`;
+  if (b.limit_source === 'override') return b.policy_limit_usd === null ? 'override' : `override (policy v${b.policy_version}: ${usd(b.policy_limit_usd)})`;
+  return '-';
+}
+
 /** The report as an aligned text table. Pure. */
 export function formatBudgetsTable(r: BudgetsReport): string {
-  const head = ['SCOPE', 'PERIOD', 'LIMIT_USD', 'SPENT_USD', 'RESERVED_USD', 'REMAINING_USD', 'ALERT'];
+  const head = ['SCOPE', 'PERIOD', 'LIMIT_USD', 'SPENT_USD', 'RESERVED_USD', 'REMAINING_USD', 'ALERT', 'THROTTLE', 'SOURCE'];
   const body = r.budgets.map((b) => [
     b.scope,
     b.period_id,
@@ -88,6 +123,8 @@ export function formatBudgetsTable(r: BudgetsReport): string {
     usd(b.reserved_usd),
     usd(b.remaining_usd),
     b.budget_alert ?? '-',
+    b.throttle ?? '-',
+    sourceText(b),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
@@ -95,7 +132,9 @@ export function formatBudgetsTable(r: BudgetsReport): string {
       .map((c, i) => (i >= 2 && i <= 5 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  const title = `tenant ${r.tenant}: day ${r.day}, month ${r.month} (UTC); ${r.held_reservations} reservation(s) held`;
+  const policy =
+    r.policy.version === null ? `no policy version active in namespace ${r.policy.namespace}` : `policy ${r.policy.namespace} v${r.policy.version}`;
+  const title = `tenant ${r.tenant}: day ${r.day}, month ${r.month} (UTC); ${r.held_reservations} reservation(s) held; ${policy}`;
   if (body.length === 0) return `${title}\nno budgets and no spend yet (set one with: llmgov budgets set --tenant ${r.tenant} --period month --usd N)\n`;
   return `${title}\n${[line(head), ...body.map(line)].join('\n')}\n`;
 }
@@ -156,24 +195,41 @@ interface SetOptions {
   dryRun?: boolean;
 }
 
-interface ShowOptions {
+interface UnsetOptions {
   tenant: string;
-  json?: boolean;
+  team?: string;
+  route?: string;
+  period: BudgetPeriodKind;
+}
+
+interface ShowOptions extends StoreOptions {
+  tenant: string;
 }
 
 /**
- * Registers `llmgov budgets set` and `llmgov budgets show`. Both read `REDIS_URL` (default: the local stack's).
- * - `set --tenant T [--team X | --route R] --period day|month --usd N [--dry-run]`: the budget of one scope per UTC
- *   day or month, in USD (stored as whole micro-USD); `--dry-run` prints the change and writes nothing.
- * - `show --tenant T [--json]`: per scope and period (today, this month): limit, spent, reserved, remaining and the
- *   alert state (OK, WARN_80 at 80 %, EXCEEDED_100 at 100 %, when reservations are refused).
+ * Registers `llmgov budgets set`, `unset` and `show`. They read `REDIS_URL` (default: the local stack's); `show` also
+ * reads the active policy version from Postgres (`DATABASE_URL`). The limits in force are the active policy version's
+ * `budgets`, except where an operator set an override (ADR 0007).
+ * - `set --tenant T [--team X | --route R] --period day|month --usd N [--dry-run]`: an override of one scope's
+ *   budget per UTC day or month, in USD (stored as whole micro-USD); it wins over the policy until `unset`;
+ *   `--dry-run` prints the change and writes nothing.
+ * - `unset --tenant T [--team X | --route R] --period day|month`: removes the override; the policy's budget applies again.
+ * - `show --tenant T [--json] [--namespace N]`: per scope and period (today, this month): limit, spent, reserved,
+ *   remaining, the alert state (OK, WARN_80 from the budget's alert_at, EXCEEDED_100 at 100 %, when reservations are
+ *   throttled), the throttle, and where the limit comes from (policy version N of namespace N, or override).
  */
 export function registerBudgetsCommands(program: Command): void {
-  const budgets = program.command('budgets').description('Budgets per tenant, team and route, per UTC day and month; reserved before dispatch (ADR 0007).');
+  const budgets = program
+    .command('budgets')
+    .description(
+      "Budgets per tenant, team and route, per UTC day and month, reserved before dispatch (ADR 0007): the active policy's budgets, or an operator's override.",
+    );
 
   budgets
     .command('set')
-    .description('Set the budget of a tenant, or of one of its teams or routes, for a UTC day or month.')
+    .description(
+      "Override the budget of a tenant, or of one of its teams or routes, for a UTC day or month: it wins over the active policy's until `budgets unset`.",
+    )
     .requiredOption('--tenant <id>', 'tenant id', parseTenant)
     .option('--team <name>', 'the budget of this team of the tenant')
     .option('--route <name>', 'the budget of this route (named use case) of the tenant')
@@ -194,31 +250,57 @@ export function registerBudgetsCommands(program: Command): void {
           return;
         }
         const previous = await limits.set(opts.tenant, scope, opts.period, micro);
-        process.stdout.write(`${what}: ${usd(previous === null ? null : microUsdToUsd(previous))} -> ${usd(microUsdToUsd(micro))} USD\n`);
+        process.stdout.write(`${what}: ${usd(previous === null ? null : microUsdToUsd(previous))} -> ${usd(microUsdToUsd(micro))} USD (override)\n`);
       });
     });
 
   budgets
-    .command('show')
-    .description("Show a tenant's budgets for today and this month (UTC): spent, reserved, limit, remaining and alert state per scope.")
+    .command('unset')
+    .description("Remove the override of a scope's budget: the active policy's budget (if it declares one) applies again.")
     .requiredOption('--tenant <id>', 'tenant id', parseTenant)
-    .option('--json', 'print JSON (BudgetsReport) instead of a table')
-    .action(async (opts: ShowOptions) => {
+    .option('--team <name>', 'the budget of this team of the tenant')
+    .option('--route <name>', 'the budget of this route (named use case) of the tenant')
+    .addOption(new Option('--period <period>', 'budget period (UTC)').choices(['day', 'month']).makeOptionMandatory())
+    .action(async (opts: UnsetOptions) => {
+      const scope = scopeOf(opts.tenant, opts.team, opts.route);
       await withRedis(async (redis) => {
-        const limitSource = new RedisBudgetLimits(redis);
-        const reservations = new BudgetReservations(redis, { limits: limitSource });
-        const now = Date.now();
-        const limits = await limitSource.list(opts.tenant);
-        const snapshot = await reservations.snapshot(opts.tenant, { at: now, extraScopes: limits.map((l) => l.scope) });
-        const report: BudgetsReport = {
-          tenant: opts.tenant,
-          at: new Date(now).toISOString(),
-          day: billingDay(now),
-          month: billingMonth(now),
-          held_reservations: snapshot.held,
-          budgets: budgetRows(snapshot.counters, limits),
-        };
-        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatBudgetsTable(report));
+        const previous = await new RedisBudgetLimits(redis).set(opts.tenant, scope, opts.period, null);
+        const what = `tenant ${opts.tenant} ${scopeLabel(scope)} ${opts.period} budget override`;
+        process.stdout.write(
+          previous === null
+            ? `${what}: none was set; nothing written\n`
+            : `${what}: ${usd(microUsdToUsd(previous))} USD removed; the policy's budget applies\n`,
+        );
       });
     });
+
+  withStoreOptions(
+    budgets
+      .command('show')
+      .description(
+        "Show a tenant's budgets for today and this month (UTC): spent, reserved, limit, remaining, alert state, throttle and the limit's source (policy version or override) per scope.",
+      )
+      .requiredOption('--tenant <id>', 'tenant id', parseTenant),
+  ).action(async (opts: ShowOptions) => {
+    const active = await withDatabase((pool) => new PolicyRepository(pool, opts.namespace).active());
+    const policy = new PolicyBudgetLimits();
+    policy.apply(active && { namespace: opts.namespace, version: active.version, document: active.document });
+    await withRedis(async (redis) => {
+      const limitSource = new EffectiveBudgetLimits(new RedisBudgetLimits(redis), policy);
+      const reservations = new BudgetReservations(redis, { limits: limitSource });
+      const now = Date.now();
+      const limits = await limitSource.list(opts.tenant);
+      const snapshot = await reservations.snapshot(opts.tenant, { at: now, extraScopes: limits.map((l) => l.scope) });
+      const report: BudgetsReport = {
+        tenant: opts.tenant,
+        at: new Date(now).toISOString(),
+        day: billingDay(now),
+        month: billingMonth(now),
+        held_reservations: snapshot.held,
+        policy: { namespace: opts.namespace, version: active?.version ?? null },
+        budgets: budgetRows(snapshot.counters, limits),
+      };
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatBudgetsTable(report));
+    });
+  });
 }
