@@ -46,7 +46,6 @@ import {
   cpuSeconds,
   loadAverage,
   repoRoot,
-  runLlmgov,
   stackPids,
   startPlatform,
   treeCpuSeconds,
@@ -418,7 +417,7 @@ try {
 /**
  * The bench's policy: the file's document with the bench tenant added as a copy of its first tenant (same routes and
  * SLO classes) and a month budget of 1000 USD, so reservations run against a real limit without ever refusing; applied
- * and activated with `llmgov` in the run's own policy namespace. The limit is also set with `llmgov budgets set`.
+ * and activated with `llmgov` in the run's own policy namespace (the router of the run follows it, ADR 0007).
  */
 async function activateBenchPolicy(file: string): Promise<number> {
   const doc: PolicyDocument = parsePolicyText(readFileSync(file, 'utf8'), file);
@@ -433,7 +432,6 @@ async function activateBenchPolicy(file: string): Promise<number> {
   mkdirSync(dir, { recursive: true });
   const out = path.join(dir, `policy-${run}.json`);
   writeFileSync(out, JSON.stringify(benchDoc, null, 2));
-  await runLlmgov(['budgets', 'set', '--tenant', TENANT, '--period', 'month', '--usd', '1000']);
   return activatePolicyFile(out, { namespace: POLICY_NAMESPACE, promptsDir: path.join(root, 'infra', 'prompts'), comment: `bench-overhead ${run}` });
 }
 
