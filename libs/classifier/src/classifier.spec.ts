@@ -228,3 +228,46 @@ describe('IntentClassifier errors', () => {
     assert.throws(() => IntentClassifier.fromExampleEmbeddings(settings, [[[1, 0, 0]], [], []]), /intent "factoid": 1 embeddings for 2 examples/);
   });
 });
+
+describe('IntentClassifier: the confidence a high-risk intent needs', () => {
+  const method = { kind: 'centroid' } as const;
+  // Query (0.3, 0.2, 1): legal (0,0,1) scores 1/|q|, factoid (3,1,0)/√10 and support (0,2,1)/√5 score lower.
+  const query = [0.3, 0.2, 1];
+  const norm = Math.hypot(...query);
+  const legal = 1 / norm;
+  const factoid = (0.9 + 0.2) / Math.sqrt(10) / norm;
+  const support = (0.4 + 1) / Math.sqrt(5) / norm;
+
+  it('keeps a high-risk intent whose score and margin clear the floors (and without floors)', async () => {
+    const plain = await IntentClassifier.create(settings, embed, { method });
+    assert.equal(plain.classify('about this contract', query).intent, 'legal');
+    const floors = await IntentClassifier.create({ ...settings, high_risk_min_score: legal - 0.01, high_risk_min_margin: legal - support - 0.01 }, embed, {
+      method,
+    });
+    const r = floors.classify('about this contract', query);
+    assert.equal(r.intent, 'legal');
+    assert.equal(r.demoted_from, undefined);
+    assert.deepEqual(r.risk_reasons, ['high_risk_intent:legal']);
+  });
+
+  it('gives the best non-high-risk intent when the score or the margin is under its floor, and says what it demoted', async () => {
+    for (const floor of [{ high_risk_min_score: legal + 0.01 }, { high_risk_min_margin: legal - support + 0.01 }]) {
+      const c = await IntentClassifier.create({ ...settings, ...floor }, embed, { method });
+      const r = c.classify('about this contract', query);
+      assert.equal(r.intent, support > factoid ? 'support' : 'factoid', JSON.stringify(floor));
+      close(r.intent_score, Math.max(support, factoid));
+      assert.equal(r.runner_up.intent, 'legal');
+      assert.equal(r.demoted_from?.intent, 'legal');
+      close(r.demoted_from!.score, legal);
+      assert.deepEqual(r.risk_reasons, []);
+      assert.equal(r.risk, 0);
+    }
+  });
+
+  it('refuses floors outside their ranges, and accepts cache_ttl_s 0 (never cache) as the policy does', async () => {
+    await assert.rejects(IntentClassifier.create({ ...settings, high_risk_min_score: 1.5 }, embed), code('settings_invalid'));
+    await assert.rejects(IntentClassifier.create({ ...settings, high_risk_min_margin: -0.1 }, embed), code('settings_invalid'));
+    const intents = settings.intents.map((i) => (i.name === 'legal' ? { ...i, cache_ttl_s: 0 } : i));
+    assert.equal((await IntentClassifier.create({ ...settings, intents }, embed)).intents.length, 3);
+  });
+});

@@ -58,6 +58,12 @@ export interface Classification {
   intent_score: number;
   /** The second-best intent and its score; `intent_score − runner_up.score` is the margin. */
   runner_up: IntentScore;
+  /**
+   * Set when the best-scoring intent was high risk but not confidently close (its score under `high_risk_min_score`,
+   * or its lead over the runner-up under `high_risk_min_margin`): that intent and its score. `intent` is then the best
+   * intent that is not high risk, and `runner_up` the demoted one.
+   */
+  demoted_from?: IntentScore;
   /** In 0..1: `complexityScore` (formula in complexity.ts). */
   complexity: number;
   /** In 0..1: `riskScore` (noisy-OR of PII kinds, injection score and a high-risk intent; risk.ts). */
@@ -221,6 +227,17 @@ export class IntentClassifier {
       } else if (second < 0 || scores[i]! > scores[second]!) second = i;
     }
     if (second < 0) second = best === 0 ? 1 : 0; // unreachable with >= 2 intents; keeps the types honest
+    let demoted: IntentScore | undefined;
+    if (this.highRisk[best]! && !this.confidentHighRisk(scores[best]!, scores[second]!)) {
+      // Not confidently close to a high-risk intent: the best intent that is not high risk takes the request.
+      let fallback = -1;
+      for (let i = 0; i < scores.length; i++) if (!this.highRisk[i]! && (fallback < 0 || scores[i]! > scores[fallback]!)) fallback = i;
+      if (fallback >= 0) {
+        demoted = { intent: this.names[best]!, score: scores[best]! };
+        second = best;
+        best = fallback;
+      }
+    }
     const risk = riskScore({
       text: normalised,
       intent: this.names[best]!,
@@ -231,10 +248,19 @@ export class IntentClassifier {
       intent: this.names[best]!,
       intent_score: scores[best]!,
       runner_up: { intent: this.names[second]!, score: scores[second]! },
+      ...(demoted === undefined ? {} : { demoted_from: demoted }),
       complexity: complexityScore(normalised).score,
       risk: risk.risk,
       risk_reasons: risk.reasons,
     };
+  }
+
+  /**
+   * Whether a high-risk best score is confident: `score ≥ high_risk_min_score` and `score − runnerUp ≥ high_risk_min_margin`
+   * (defaults −1 and 0: always).
+   */
+  private confidentHighRisk(score: number, runnerUp: number): boolean {
+    return score >= (this.settings.high_risk_min_score ?? -1) && score - runnerUp >= (this.settings.high_risk_min_margin ?? 0);
   }
 
   /** The unit query vector, centred when the method says so. */

@@ -10,6 +10,10 @@ import { ClassifierError } from './errors.js';
  * - `intents[].cache_ttl_s`: cache time-to-live for answers of this intent, seconds (read by the cache, not here);
  * - `complexity_threshold`, `risk_threshold`: in 0..1, compared by the policy engine with the classifier's scores
  *   (seed 002, rule 1: at or below the complexity threshold and below the risk threshold → try the cache).
+ * - `high_risk_min_score`, `high_risk_min_margin`: the confidence a high-risk intent needs: its `intent_score` (a cosine,
+ *   −1..1) at least the first and its lead over the runner-up at least the second; otherwise the request gets the best
+ *   intent that is not high risk (see IntentClassifier.classify). Absent: −1 and 0 (no floor). The policy schema's
+ *   defaults are calibrated for all-MiniLM-L6-v2 with the default method (bench/README.md, "Classifier").
  */
 export interface IntentSettings {
   name: string;
@@ -21,6 +25,8 @@ export interface ClassifierSettings {
   intents: IntentSettings[];
   complexity_threshold: number;
   risk_threshold: number;
+  high_risk_min_score?: number;
+  high_risk_min_margin?: number;
 }
 
 /** Longest example utterance accepted, characters (the embeddings server's `--max-input-chars` default). */
@@ -41,7 +47,8 @@ const intentSchema = z.object({
     )
     .min(1, 'an intent needs at least one example'),
   high_risk: z.boolean().optional(),
-  cache_ttl_s: z.number().int().positive().optional(),
+  // 0 = never cache answers of this intent (as the policy schema allows it).
+  cache_ttl_s: z.number().int().nonnegative().optional(),
 });
 
 /** zod schema of {@link ClassifierSettings}: unique intent names, no example shared by two intents, thresholds in 0..1. */
@@ -50,6 +57,8 @@ export const classifierSettingsSchema = z
     intents: z.array(intentSchema).min(2, 'at least two intents: with one, every request would get it'),
     complexity_threshold: z.number().min(0).max(1),
     risk_threshold: z.number().min(0).max(1),
+    high_risk_min_score: z.number().min(-1).max(1).optional(),
+    high_risk_min_margin: z.number().min(0).max(2).optional(),
   })
   .superRefine((s, ctx) => {
     const names = new Set<string>();

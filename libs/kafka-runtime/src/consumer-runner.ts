@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { ExponentialBackoff, handleAll, handleWhen, retry } from 'cockatiel';
 import { CORRELATION_ID_HEADER, TRACEPARENT_HEADER, childTraceparent, runWithTraceContext, type Logger, type PlatformMetrics } from '@llmgov/observability';
 import type { AvroSerde } from './serde.js';
@@ -281,6 +281,28 @@ export class KafkaConsumerRunner {
     for (const t of paused) this.pausedTopics.delete(t);
     if (this.dependenciesDown.length === 0) this.consumer?.resume(paused.map((topic) => ({ topic: this.wire(topic) })));
     this.reportPaused();
+  }
+
+  /**
+   * Consumer lag of this consumer's group on `topic` (a catalog name), records: Σ over the topic's partitions of
+   * (end offset − committed offset). A partition the group never committed counts from its earliest retained offset when
+   * the consumer reads from the beginning, else as 0. Records in flight and completed-but-not-yet-committed ones count
+   * (the commit runs every `commitIntervalMs`). Asked of the broker, so it stays current while the topic is paused, unlike
+   * `kafka_consumer_lag`, which is updated per fetched batch.
+   * @throws KafkaJS errors when the broker cannot be asked.
+   */
+  async lag(admin: Admin, topic: string): Promise<number> {
+    const wire = this.wire(topic);
+    const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(wire), admin.fetchOffsets({ groupId: this.opts.groupId, topics: [wire] })]);
+    const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    let lag = 0n;
+    for (const p of ends) {
+      const end = BigInt(p.high);
+      const at = done.get(p.partition) ?? -1n;
+      const from = at >= 0n ? at : this.opts.fromBeginning ? BigInt(p.low) : end;
+      if (end > from) lag += end - from;
+    }
+    return Number(lag);
   }
 
   /** Topics currently paused by `pause`. */

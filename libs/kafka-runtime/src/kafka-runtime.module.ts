@@ -1,6 +1,6 @@
 import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnModuleInit } from '@nestjs/common';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Admin, Kafka, Producer } from 'kafkajs';
 import { PLATFORM_CONFIG, loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
 import { LOGGER, PlatformMetrics, ReadinessRegistry, type Logger } from '@llmgov/observability';
 import { createKafka } from './kafka-client.js';
@@ -48,6 +48,8 @@ export class KafkaHandlerHost implements OnModuleInit, BeforeApplicationShutdown
   private readonly runners = new Map<string, KafkaConsumerRunner>();
   private readonly groupSettings = new Map<string, ConsumerGroupSettings>();
   private producerConnected = false;
+  /** An admin client for lag queries, connected on first use (see consumerLag). */
+  private admin: Promise<Admin> | undefined;
 
   constructor(
     @Inject('KAFKA_RUNTIME_OPTIONS') private readonly options: KafkaRuntimeOptions,
@@ -152,6 +154,31 @@ export class KafkaHandlerHost implements OnModuleInit, BeforeApplicationShutdown
   /** Stops every consumer (drain, commit, disconnect); the transport's `close`. Idempotent. */
   async stop(): Promise<void> {
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.then((a) => a.disconnect()).catch(() => undefined);
+  }
+
+  /**
+   * Consumer lag of a handler group on one of its topics (a catalog name), records (see KafkaConsumerRunner.lag);
+   * undefined when this instance does not run that group. Uses one admin client, connected on first use.
+   * @throws KafkaJS errors when the broker cannot be asked (the admin client is then reconnected on the next call).
+   */
+  async consumerLag(group: string | undefined, topic: string): Promise<number | undefined> {
+    const runner = this.runners.get(group ?? '');
+    if (!runner) return undefined;
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      this.admin = admin.connect().then(() => admin);
+    }
+    try {
+      return await runner.lag(await this.admin, topic);
+    } catch (err) {
+      const stale = this.admin;
+      this.admin = undefined;
+      void stale?.then((a) => a.disconnect()).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** The running consumer of a handler group (undefined: the default group), for flow control. */

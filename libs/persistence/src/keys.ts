@@ -17,4 +17,11 @@ export const RedisKeys = {
     `embedded:${tenantId}:${documentId}:${contentHash}:${modelTag}`,
   /** Held (with a renewed TTL) by the worker instance running a job attempt. */
   inferenceLease: (jobId: string, attempt: number) => `inference:lease:${jobId}:${attempt}`,
+  /**
+   * A worker instance's capacity report of one tier (JSON, short TTL), and the sorted set indexing the instances that
+   * report the tier (score: last report, epoch ms). `namespace` is the Kafka topic prefix: a benchmark's or test's
+   * workers never feed the live routers' capacity gate. Written by the inference worker, read by routers and llmgov.
+   */
+  tierCapacity: (namespace: string, tier: string, instance: string) => `capacity:${namespace}tier:${tier}:${instance}`,
+  tierCapacityIndex: (namespace: string, tier: string) => `capacity:${namespace}tier:${tier}`,
 } as const;

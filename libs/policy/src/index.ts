@@ -6,3 +6,4 @@ export * from './templates.js';
 export * from './pricing.js';
 export * from './json-schema.js';
 export * from './decision.js';
+export * from './capacity.js';

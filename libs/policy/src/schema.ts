@@ -132,11 +132,34 @@ export const intentSchema = z.strictObject({
   cache_ttl_s: ttlSeconds.optional().describe('time to live of cached answers of this intent, s (overrides the SLO class’s)'),
 });
 
+/**
+ * Defaults of the classifier's high-risk confidence floors: calibrated by `npm run bench:classifier` on the calibration
+ * half of libs/classifier/data/intents-eval.jsonl (all-MiniLM-L6-v2, centred centroids, the intents of
+ * infra/policies/classifier-intents.json): the fewest false high-risk rows while losing at most one high-risk row.
+ * Scores are cosines in the centred space of the policy's own intents, so another model or intent set should re-calibrate.
+ */
+export const HIGH_RISK_MIN_SCORE_DEFAULT = 0.14;
+export const HIGH_RISK_MIN_MARGIN_DEFAULT = 0;
+
 /** Classifier settings: what `policy.classifier` gives the request classifier. */
 export const classifierSchema = z.strictObject({
   intents: z.array(intentSchema).min(1).max(MAX_ENTRIES),
   complexity_threshold: score.describe('at or below it (and risk below risk_threshold) the cache is tried first'),
   risk_threshold: score.describe('at or above it a request is high risk'),
+  high_risk_min_score: z
+    .number()
+    .min(-1)
+    .max(1)
+    .default(HIGH_RISK_MIN_SCORE_DEFAULT)
+    .describe(
+      'a request gets a high_risk intent only when its intent_score (cosine to the intent, −1..1) is at least this; otherwise the best intent that is not high risk (default calibrated for all-MiniLM-L6-v2, bench/README.md "Classifier")',
+    ),
+  high_risk_min_margin: z
+    .number()
+    .min(0)
+    .max(2)
+    .default(HIGH_RISK_MIN_MARGIN_DEFAULT)
+    .describe('and only when its intent_score leads the runner-up intent’s by at least this (default calibrated likewise)'),
 });
 
 /**

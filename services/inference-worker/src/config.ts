@@ -16,6 +16,8 @@ const LOCAL_POOLS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url
  * - `INFERENCE_MAX_ATTEMPTS`: calls per job attempt, the first included (retries prefer another endpoint).
  * - `RETRY_INITIAL_MS` / `RETRY_MAX_MS`: jittered exponential backoff between those calls (ms).
  * - `DEFAULT_SYSTEM_PROMPT`: used when a request has none.
+ * - `CAPACITY_PUBLISH_MS`: how often each served tier's capacity report (saturation, paused, consumer lag, service rate
+ *   and time) is written to Redis for the routers' capacity gate (ms); each report lives 3 intervals (at least 1 s).
  */
 export const loadWorkerConfig = () =>
   loadPlatformConfig({
@@ -34,6 +36,7 @@ export const loadWorkerConfig = () =>
     INFERENCE_MAX_ATTEMPTS: intFromEnv(1, 10).default(3),
     RETRY_INITIAL_MS: intFromEnv(1, 60_000).default(100),
     RETRY_MAX_MS: intFromEnv(1, 600_000).default(2_000),
+    CAPACITY_PUBLISH_MS: intFromEnv(50, 60_000).default(1_000),
     DEFAULT_SYSTEM_PROMPT: z.string().default('Answer the question using only the context. If the context does not contain the answer, say so.'),
   });
 export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;

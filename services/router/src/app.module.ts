@@ -1,13 +1,14 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { ObservabilityModule } from '@llmgov/observability';
 import { KafkaRuntimeModule } from '@llmgov/kafka-runtime';
-import { PersistenceModule } from '@llmgov/persistence';
+import { PersistenceModule, REDIS, TierCapacityStore, type Redis } from '@llmgov/persistence';
 import { embeddingsClientFromSettings } from '@llmgov/embeddings';
 import { vectorStoreFromSettings, type VectorStore } from '@llmgov/vector-store';
 import { ROUTER_CONFIG, loadRouterConfig, type RouterConfig } from './config.js';
 import { RequestsHandler } from './handlers/requests.handler.js';
 import { RoutingService } from './services/routing.service.js';
 import { ActivePolicySource } from './adapters/active-policy.js';
+import { CapacitySignalSource } from './adapters/capacity-signals.js';
 import { EMBEDDINGS_CLIENT, VECTOR_STORE } from './tokens.js';
 
 export const SERVICE_NAME = 'router';
@@ -32,6 +33,9 @@ export const SERVICE_NAME = 'router';
       useFactory: (c: RouterConfig) => embeddingsClientFromSettings(c),
     },
     ActivePolicySource,
+    // The inference workers' capacity reports, in this router's Kafka namespace (KAFKA_TOPIC_PREFIX).
+    { provide: TierCapacityStore, inject: [REDIS, ROUTER_CONFIG], useFactory: (r: Redis, c: RouterConfig) => new TierCapacityStore(r, c.KAFKA_TOPIC_PREFIX) },
+    CapacitySignalSource,
     RoutingService,
   ],
 })

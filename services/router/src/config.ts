@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { boolFromEnv, intFromEnv, loadPlatformConfig, retrievalEnv } from '@llmgov/config';
+import { DEFAULT_CAPACITY_STALE_MS } from '@llmgov/policy';
 
 const tierMap = z
   .string()
@@ -36,6 +37,9 @@ const budgets = z
  * - `TIER_M_PROMPT_TOKENS`: prompts longer than this many tokens go to tier M at least.
  * - `POLICY_ENABLED` (default true) and `POLICY_NAMESPACE` (default `default`): follow the active routing policy version
  *   of that namespace in Postgres (`llmgov policy activate`); while none is active the built-in tier rule above applies.
+ * - `CAPACITY_GATE` (default true): fill the policy decision's capacity signals from the inference workers' reports in
+ *   Redis (issue 10, section 5); `CAPACITY_REFRESH_MS` (500): how often they are re-read into memory, ms;
+ *   `CAPACITY_STALE_MS` (5000): reports older than this are ignored, ms (workers report every second).
  */
 export const loadRouterConfig = () =>
   loadPlatformConfig({
@@ -46,6 +50,9 @@ export const loadRouterConfig = () =>
     TENANT_BUDGETS_USD: budgets.default(new Map()),
     TIER_M_PROMPT_TOKENS: intFromEnv(1, 100_000).default(48),
     POLICY_ENABLED: boolFromEnv.default(true),
+    CAPACITY_GATE: boolFromEnv.default(true),
+    CAPACITY_REFRESH_MS: intFromEnv(50, 60_000).default(500),
+    CAPACITY_STALE_MS: intFromEnv(100, 3_600_000).default(DEFAULT_CAPACITY_STALE_MS),
     POLICY_NAMESPACE: z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,64}$/)

@@ -5,6 +5,7 @@ import { loadEmbeddingModel, startEmbeddingsServer, type EmbeddingsServerHandle 
 import { DEFAULT_MAX_TEXT_CHARS, IntentClassifier, type Classification, type ClassifierSettings, type IntentMethod } from '@llmgov/classifier';
 import { loadClassifierSettings, loadEvalSet, splitProblems, utteranceKey, type EvalRow } from './eval-set.js';
 import { accuracyReport, distribution, percentile, type AccuracyReport, type Distribution } from './metrics.js';
+import { NO_FLOORS, calibrateFloors, figures, predictWithFloors, splitHalves, type Floors, type HighRiskFigures, type ScoredRow } from './high-risk.js';
 
 export interface BenchOptions {
   /** Classifier settings JSON: the policy's intents with their example utterances (the training side). */
@@ -68,6 +69,18 @@ export interface BenchSummary {
     { complexityP50: number; complexityP90: number; aboveComplexityThreshold: number; atOrAboveRiskThreshold: number; reasons: Record<string, number> }
   >;
   thresholds: { complexity: number; risk: number };
+  /**
+   * The high-risk confidence floors (primary method): calibrated on one half of the evaluation rows (stratified by intent,
+   * see splitHalves), reported on the other half before (no floors) and after; and the false-high-risk rate on every
+   * SQuAD question of `squad` that is neither an example nor an evaluation row, before and after.
+   */
+  highRisk: {
+    highRiskIntents: string[];
+    floors: Floors;
+    calibration: { before: HighRiskFigures; after: HighRiskFigures };
+    test: { before: HighRiskFigures; after: HighRiskFigures };
+    unseenSquad?: { questions: number; falseHighRiskBefore: number; falseHighRiskAfter: number };
+  };
   machine: { cores: number; loadAverageStart: [number, number]; loadAverageEnd: [number, number]; peakRssMb: number };
 }
 
@@ -154,6 +167,40 @@ export async function runClassifierBench(o: BenchOptions, log: (message: string)
       queries.push(vectors[0]!);
       results[0]!.push(first);
       classifiers.slice(1).forEach((c, i) => results[i + 1]!.push(c.classify(row.text, vectors[0]!)));
+    }
+
+    // --- high-risk confidence floors: calibrated on one half, reported on the other -----------------------------------
+    const highRiskIntents = new Set(settings.intents.filter((i) => i.high_risk === true).map((i) => i.name));
+    const scored: ScoredRow[] = rows.map((r, i) => ({
+      intent: r.intent,
+      scores: primary.intentScores(queries[i]!),
+      ...(r.article === undefined ? {} : { article: r.article }),
+    }));
+    const halves = splitHalves(scored);
+    const calibrated = calibrateFloors(halves.calibration, highRiskIntents);
+    const highRisk: BenchSummary['highRisk'] = {
+      highRiskIntents: [...highRiskIntents],
+      floors: calibrated.floors,
+      calibration: { before: figures(halves.calibration, highRiskIntents, NO_FLOORS), after: calibrated.figures },
+      test: { before: figures(halves.test, highRiskIntents, NO_FLOORS), after: figures(halves.test, highRiskIntents, calibrated.floors) },
+    };
+    if (o.squad !== undefined) {
+      const taken = new Set([...rows.map((r) => utteranceKey(r.text)), ...settings.intents.flatMap((i) => i.examples.map(utteranceKey))]);
+      const questions = [...new Set((await squadQuestions(o.squad)).filter((q) => !taken.has(utteranceKey(q))))];
+      log(`high-risk floors: embedding ${questions.length} SQuAD questions that are neither examples nor evaluation rows`);
+      let before = 0;
+      let after = 0;
+      for (let at = 0; at < questions.length; at += 64) {
+        aborted();
+        const batch = questions.slice(at, at + 64);
+        const { vectors } = await client.embed(batch, signal ? { signal } : {});
+        for (const v of vectors) {
+          const sc = primary.intentScores(v);
+          if (highRiskIntents.has(predictWithFloors(sc, highRiskIntents, NO_FLOORS))) before++;
+          if (highRiskIntents.has(predictWithFloors(sc, highRiskIntents, calibrated.floors))) after++;
+        }
+      }
+      highRisk.unseenSquad = { questions: questions.length, falseHighRiskBefore: before, falseHighRiskAfter: after };
     }
 
     // --- classify() alone: repeated passes, methods interleaved per row ------------------------------------------------
@@ -281,6 +328,7 @@ export async function runClassifierBench(o: BenchOptions, log: (message: string)
       squadErrorsByArticle,
       scores,
       thresholds: { complexity: settings.complexity_threshold, risk: settings.risk_threshold },
+      highRisk,
       machine: {
         cores: os.availableParallelism(),
         loadAverageStart: [r2(loadStart[0]!), r2(loadStart[1]!)],
@@ -294,6 +342,13 @@ export async function runClassifierBench(o: BenchOptions, log: (message: string)
 }
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** Every question of a SQuAD v1.1 file, in file order. */
+async function squadQuestions(squadPath: string): Promise<string[]> {
+  const doc = JSON.parse(await readFile(squadPath, 'utf8')) as { data?: { paragraphs: { qas: { question: string }[] }[] }[] };
+  if (!Array.isArray(doc.data)) throw new Error(`${squadPath}: not a SQuAD v1.1 file (no data[])`);
+  return doc.data.flatMap((a) => a.paragraphs.flatMap((p) => p.qas.map((q) => q.question.trim())));
+}
 
 /** The titles of the SQuAD articles that hold one of the policy's example utterances as a question. */
 async function articlesOfExamples(squadPath: string, settings: ClassifierSettings): Promise<Set<string>> {
@@ -393,6 +448,34 @@ export function formatTable(s: BenchSummary): string {
         `  ${pad(e.id, 34)} ${pad(`${e.intent} → ${e.predicted}`, 34)} ${e.score.toFixed(2)} vs ${e.runnerUpScore.toFixed(2)}  ${e.text.slice(0, 70)}`,
       );
     }
+  }
+  const h = s.highRisk;
+  const rate = (n: number, of: number): string => `${n}/${of} (${of === 0 ? '0.000' : (n / of).toFixed(3)})`;
+  lines.push(
+    '',
+    `High-risk confidence floors, ${primary.method} (high-risk intents: ${h.highRiskIntents.join(', ')}): calibrated on the calibration half ` +
+      `(even rows of each intent, ${h.calibration.before.rows} rows): high_risk_min_score ${h.floors.minScore}, high_risk_min_margin ${h.floors.minMargin}`,
+    `Reported on the test half (odd rows of each intent, ${h.test.before.rows} rows), before → after:`,
+    pad('intent', w) + lpad('rows', 6) + lpad('before', 10) + lpad('after', 10),
+  );
+  for (const name of s.intents) {
+    const b = h.test.before.perIntent[name];
+    const a = h.test.after.perIntent[name];
+    if (b && a) lines.push(pad(name, w) + lpad(b.rows, 6) + lpad(b.accuracy.toFixed(3), 10) + lpad(a.accuracy.toFixed(3), 10));
+  }
+  lines.push(
+    pad('overall', w) + lpad(h.test.before.rows, 6) + lpad(h.test.before.accuracy.toFixed(3), 10) + lpad(h.test.after.accuracy.toFixed(3), 10),
+    `  high-risk rows on their intent: ${rate(h.test.before.highRiskKept, h.test.before.highRiskRows)} → ${rate(h.test.after.highRiskKept, h.test.after.highRiskRows)}`,
+    `  false high risk, all other rows: ${rate(h.test.before.falseHighRisk, h.test.before.otherRows)} → ${rate(h.test.after.falseHighRisk, h.test.after.otherRows)}`,
+    `  false high risk, SQuAD rows:     ${rate(h.test.before.squadFalseHighRisk, h.test.before.squadRows)} → ${rate(h.test.after.squadFalseHighRisk, h.test.after.squadRows)}`,
+    `  (calibration half: false high risk ${rate(h.calibration.before.falseHighRisk, h.calibration.before.otherRows)} → ${rate(h.calibration.after.falseHighRisk, h.calibration.after.otherRows)}, ` +
+      `high-risk kept ${rate(h.calibration.before.highRiskKept, h.calibration.before.highRiskRows)} → ${rate(h.calibration.after.highRiskKept, h.calibration.after.highRiskRows)})`,
+  );
+  if (h.unseenSquad) {
+    const u = h.unseenSquad;
+    lines.push(
+      `  false high risk, the SQuAD file's other questions (neither examples nor evaluation rows): ${rate(u.falseHighRiskBefore, u.questions)} → ${rate(u.falseHighRiskAfter, u.questions)}`,
+    );
   }
   lines.push(
     '',

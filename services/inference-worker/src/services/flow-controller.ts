@@ -22,6 +22,8 @@ export const SCRAPE_FN = Symbol('SCRAPE_FN');
 @Injectable()
 export class FlowController implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly hysteresis: Record<Tier, Hysteresis>;
+  /** Each tier's saturation at the last round (0 before the first). */
+  private readonly lastSaturation: Record<Tier, number> = { S: 0, M: 0, L: 0 };
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
 
@@ -62,6 +64,11 @@ export class FlowController implements OnModuleInit, OnApplicationBootstrap, OnA
     clearInterval(this.timer);
   }
 
+  /** A tier's pool saturation (0..1) at the last round, and whether its routed topic is paused (the capacity gate's signal). */
+  status(tier: Tier): { saturation: number; paused: boolean } {
+    return { saturation: this.lastSaturation[tier], paused: this.hysteresis[tier].paused };
+  }
+
   /** One round: scrape every endpoint, then decide per tier. Overlapping rounds are skipped. */
   async tick(): Promise<void> {
     if (this.ticking) return;
@@ -90,6 +97,7 @@ export class FlowController implements OnModuleInit, OnApplicationBootstrap, OnA
   private decide(tier: Tier): void {
     const pool = this.registry.pool(tier);
     const saturation = pool.saturation();
+    this.lastSaturation[tier] = saturation;
     this.metrics.poolSaturation.set({ tier }, saturation);
     for (const e of pool.snapshot()) {
       this.metrics.inflight.set({ tier, endpoint: e.url }, e.inflight);

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome, type RecordContext } from '@llmgov/kafka-runtime';
 import { NonRetriableError, type NonRetriableCode } from '@llmgov/errors';
@@ -19,6 +19,7 @@ import type { EndpointConfig } from '../pools/pool-config.js';
 import type { CallOutcome, EndpointLease } from './endpoint-pool.js';
 import { PoolRegistry } from './pool-registry.js';
 import { WorkerMetrics } from './worker-metrics.js';
+import { ServiceRateTracker } from './service-rate.js';
 import { renderPrompt } from '../pools/prompt-template.js';
 import { JobLeases, type JobLease } from '../adapters/job-lease.js';
 
@@ -67,6 +68,8 @@ export class InferenceService {
     private readonly publisher: EventPublisher,
     private readonly pools: PoolRegistry,
     private readonly metrics: WorkerMetrics,
+    /** Counts completions for the capacity gate's service rate (CapacityPublisher); optional for tests that build the service by hand. */
+    @Optional() private readonly serviceRate: ServiceRateTracker = new ServiceRateTracker(),
   ) {}
 
   async infer(req: InferenceRequestRouted, ctx: RecordContext): Promise<HandlerOutcome> {
@@ -188,6 +191,7 @@ export class InferenceService {
     this.metrics.ttft.observe({ tier: req.tier }, t.ttft_ms / 1000);
     this.metrics.tpot.observe({ tier: req.tier }, t.tpot_ms / 1000);
     this.metrics.e2e.observe({ tier: req.tier }, t.e2e_ms / 1000);
+    this.serviceRate.record(req.tier, t.e2e_ms);
     const completed: InferenceCompleted = {
       ...newEnvelope(req.tenant_id, req.job_id),
       event_id: deterministicEventId(req.job_id, String(req.attempt), 'completed'),

@@ -24,6 +24,8 @@ export class WorkerMetrics {
   readonly flowControl: Counter<'tier' | 'action'>;
   readonly configVersion: Gauge;
   readonly configReloads: Counter<'outcome'>;
+  /** Capacity reports (CapacityPublisher) by outcome: published, failed. */
+  readonly capacityReports: Counter<'outcome'>;
   /** 1 for each tier's prompt template in use (`template` = `name@version`), Prometheus' `_info` convention. */
   readonly promptTemplate: Gauge<'tier' | 'template' | 'api'>;
 
@@ -66,6 +68,12 @@ export class WorkerMetrics {
       name: 'inference_prompt_template_info',
       help: 'Prompt template in use per tier (name@version) and the API it renders for; value 1',
       labelNames: ['tier', 'template', 'api'],
+      registers,
+    });
+    this.capacityReports = new Counter({
+      name: 'inference_capacity_reports_total',
+      help: 'Capacity reports written to Redis for the routers, by outcome (published, failed)',
+      labelNames: ['outcome'],
       registers,
     });
     this.configReloads = new Counter({

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { HashingEmbedder } from '@llmgov/embeddings';
 import { PlatformMetrics } from '@llmgov/observability';
 import { RecordingPublisher } from '@llmgov/testing';
-import { parsePolicyText } from '@llmgov/policy';
+import { parsePolicyText, type PolicyTier, type TierCapacitySignal } from '@llmgov/policy';
 import { Topics, type InferenceCompleted, type InferenceRequestRouted, type InferenceRequestValidated, type JobStatusChanged } from '@llmgov/contracts';
 import type { EventPublisher } from '@llmgov/kafka-runtime';
 import type {
@@ -26,6 +26,7 @@ import type {
 import type { VectorStore } from '@llmgov/vector-store';
 import { loadRouterConfig } from '../config.js';
 import type { ActivePolicySource, PolicySnapshot } from '../adapters/active-policy.js';
+import type { CapacitySignalSource } from '../adapters/capacity-signals.js';
 import { RoutingService, shrinkContext } from './routing.service.js';
 
 /** This file is services/router/dist/src/services/routing.policy.spec.js. */
@@ -59,7 +60,13 @@ function request(over: Partial<InferenceRequestValidated> = {}): InferenceReques
 /** How the reservation double answers the n-th reservation (1-based): refused with a throttle and what is left, or reserved. */
 type Refusal = { throttle: 'degrade' | 'refuse'; remainingMicroUsd: number } | null;
 
-function setup(opts: { cached?: ExactCacheEntry; refuse?: boolean | ((r: ReserveRequest, n: number) => Refusal) } = {}) {
+function setup(
+  opts: {
+    cached?: ExactCacheEntry;
+    refuse?: boolean | ((r: ReserveRequest, n: number) => Refusal);
+    capacity?: Partial<Record<PolicyTier, TierCapacitySignal>>;
+  } = {},
+) {
   const publisher = new RecordingPublisher();
   const reserved: ReserveRequest[] = [];
   const refusalOf = (r: ReserveRequest, n: number): Refusal =>
@@ -99,6 +106,7 @@ function setup(opts: { cached?: ExactCacheEntry; refuse?: boolean | ((r: Reserve
     { current: () => snapshot } as unknown as ActivePolicySource,
     reservations,
     new PlatformMetrics('spec'),
+    { signals: () => opts.capacity ?? {} } as unknown as CapacitySignalSource,
   );
   return { sut, publisher, reserved };
 }
@@ -118,6 +126,23 @@ describe('RoutingService under a policy', () => {
     assert.equal(reserved[0]!.reservationId, 'job:job-1:1');
     assert.equal(reserved[0]!.route, 'squad-qa');
     assert.ok(reserved[0]!.amountMicroUsd > 0);
+  });
+
+  it('capacity gate: a tier S whose queue wait breaks the 30 s budget reroutes to M, with its reason on the routed event', async () => {
+    const { sut, publisher } = setup({ capacity: { S: { queueWaitMs: 45_000, serviceMs: 1_500 }, M: { queueWaitMs: 0, serviceMs: 2_000 } } });
+    await sut.route(request());
+    assert.equal(publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedS).length, 0);
+    const [routed] = publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedM);
+    assert.deepEqual(routed?.decision_reasons, ['cheapest_tier_meeting_quality→S', 'capacity_wait_over_budget_S→reroute_M']);
+  });
+
+  it('capacity gate: a saturated S on an S-only route degrades along its ladder to the template answer', async () => {
+    const { sut, publisher } = setup({ capacity: { S: { queueWaitMs: Infinity, serviceMs: 500 } } });
+    await sut.route(request({ route: 'support-faq' }));
+    assert.equal(publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedS).length, 0);
+    const [status] = publisher.on<JobStatusChanged>(Topics.jobStatus);
+    assert.equal(status?.result?.finish_reason, 'template');
+    assert.equal(status?.result?.decision_reasons.at(-1), 'capacity_wait_over_budget_S→serve_template');
   });
 
   it('a fast route (p95 700 ms, RAG not allowed) gets no retrieval and tier S', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Counter, Histogram } from 'prom-client';
 import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { RetriableError } from '@llmgov/errors';
@@ -31,6 +31,7 @@ import {
 import { PolicyLookupError, decide, effectiveSlo, resolveRoute, type Decision, type DecisionInput, type PolicyTier } from '@llmgov/policy';
 import { ROUTER_CONFIG, type RouterConfig } from '../config.js';
 import { ActivePolicySource, type PolicySnapshot } from '../adapters/active-policy.js';
+import { CapacitySignalSource } from '../adapters/capacity-signals.js';
 import { chooseTier } from './tier-policy.js';
 
 import { EMBEDDINGS_CLIENT, VECTOR_STORE } from '../tokens.js';
@@ -69,6 +70,8 @@ export class RoutingService {
     private readonly policies: ActivePolicySource,
     private readonly reservations: BudgetReservations,
     metrics: PlatformMetrics,
+    /** The capacity gate's per-tier queue-wait estimates (absent in specs that build the service by hand: no signal). */
+    @Optional() private readonly capacity?: CapacitySignalSource,
   ) {
     this.policyDecisions = new Counter({
       name: 'router_policy_decisions_total',
@@ -216,7 +219,7 @@ export class RoutingService {
         cache: cached ? { layer: 'exact', tier: cached.tier, quality: cached.quality ?? 0 } : null,
         budgetRemainingUsd: null,
         budgetThrottle: 'degrade',
-        capacity: {},
+        capacity: this.capacity?.signals() ?? {},
         safetyViolation: false,
       },
     };
