@@ -188,6 +188,19 @@ describe('decide', () => {
     assert.equal(tpl.reasons.at(-1), 'capacity_wait_over_budget_S→serve_template');
   });
 
+  it('rule 4 fires only on a queue: a tier with no queue is served even when its service time alone is over the budget', () => {
+    const slowButIdle = { S: { queueWaitMs: 0, serviceMs: 2_000 }, M: { queueWaitMs: 0, serviceMs: 100 } };
+    const d = decide(input({ slo: { p95_latency_ms: 700 }, signals: { capacity: slowButIdle } }));
+    assert.equal(d.action, 'infer');
+    assert.equal(d.tier, 'S');
+    assert.ok(!d.reasons.some((r) => r.startsWith('capacity_')), d.reasons.join(', '));
+
+    const slowAndQueued = { S: { queueWaitMs: 1, serviceMs: 2_000 }, M: { queueWaitMs: 0, serviceMs: 100 } };
+    const q = decide(input({ slo: { p95_latency_ms: 700 }, signals: { capacity: slowAndQueued } }));
+    assert.equal(q.tier, 'M');
+    assert.ok(q.reasons.includes('capacity_wait_over_budget_S→reroute_M'), q.reasons.join(', '));
+  });
+
   it('rule 0: a safety violation serves the template answer, or refuses without one', () => {
     assert.equal(decide(input({ signals: { safetyViolation: true } })).action, 'serve_template');
     const p = policy({

@@ -14,8 +14,9 @@ import type { ResolvedRoute } from './slo.js';
  * 3. The projected worst-case cost (prompt + context + max_tokens at the tier's price) above the request's cost budget
  *    or the remaining spend budget: walk the degrade ladder (shrink the context, lower the tier, serve the cache, serve
  *    the template), else refuse with `budget_exceeded`.
- * 4. A tier whose expected queue wait would break the latency budget: reroute to the next allowed tier whose wait fits,
- *    else walk the degrade ladder, else queue (bounded by the job's deadline).
+ * 4. A tier whose requests queue (capacity exhausted) and whose expected queue wait plus service time would break the
+ *    latency budget: reroute to the next allowed tier whose wait fits, else walk the degrade ladder, else queue (bounded
+ *    by the job's deadline). A tier with an empty queue is never rerouted for its service time alone.
  *
  * Reason ids read `condition→action`, e.g. `latency_budget_lt_800ms→no_rag`; they are shown in the job's result and
  * counted in metrics.
@@ -200,7 +201,10 @@ export function decide(input: DecisionInput): Decision {
     const cap = signals.capacity[t];
     return cap === undefined ? 0 : cap.queueWaitMs + cap.serviceMs;
   };
-  const fitsCapacity = (t: PolicyTier): boolean => waitMs(t) <= slo.p95_latency_ms;
+  // Capacity is exhausted when requests wait in the tier's queue: only then does the wait count against the budget. A
+  // tier with no queue is served even when its service time alone exceeds the budget: no other tier or wait would
+  // do better by waiting, and an SLO the model cannot meet shows in the SLO metrics instead of as template answers.
+  const fitsCapacity = (t: PolicyTier): boolean => (signals.capacity[t]?.queueWaitMs ?? 0) <= 0 || waitMs(t) <= slo.p95_latency_ms;
 
   if (signals.budgetRemainingUsd !== null && signals.budgetRemainingUsd <= 0 && signals.budgetThrottle === 'refuse') {
     reasons.push('budget_spent→refuse');
