@@ -6,3 +6,5 @@ export * from './templates.js';
 export * from './pricing.js';
 export * from './json-schema.js';
 export * from './decision.js';
+export * from './semantic-cache.js';
+export * from './semantic-labels.js';
