@@ -8,3 +8,4 @@ export * from './redis-state.js';
 export * from './policy-repository.js';
 export * from './policy-watcher.js';
 export * from './budgets/index.js';
+export * from './semantic-cache/index.js';
