@@ -502,3 +502,12 @@ export function vectorFromBase64(b64: string): Float32Array {
   for (let i = 0; i < out.length; i++) out[i] = b.readFloatLE(i * 4);
   return out;
 }
+
+/** Injection token of the semantic layer (`SemanticCacheLayer`), provided by PersistenceModule with Redis. */
+export const SEMANTIC_CACHE = Symbol('SEMANTIC_CACHE');
+
+/** The semantic layer as services use it: the store (lookup, add, invalidate) and the records around it. */
+export interface SemanticCacheLayer {
+  store: SemanticCacheStore;
+  records: SemanticCacheRecords;
+}
