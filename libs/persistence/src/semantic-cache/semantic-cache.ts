@@ -165,7 +165,7 @@ export function encodeVectorBlob(expiresAt: number, unit: Float32Array): Buffer 
 /**
  * A reader's copy of one scope's vectors, row-major in one growing Float32Array. Our own few lines rather than a
  * vector-index package: at the bounded scope size (max_entries_per_scope, 1000 by default) a brute-force scan of
- * 384-dimension rows is about 0.1 ms (bench/README.md), below what building and syncing an approximate index would cost.
+ * 384-dimension rows is a fraction of a millisecond (bench/README.md: a whole lookup at 1000 entries, p5 0.5 ms), below what building and syncing an approximate index would cost.
  */
 export class ScopeCopy {
   epoch = '';
