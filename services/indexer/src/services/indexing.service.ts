@@ -166,7 +166,8 @@ export class IndexingService implements OnModuleInit {
   }
 
   /**
-   * Deletes every chunk of one document of a tenant from the configured collection (or the pinned one), drops the
+   * Deletes every chunk of one document of a tenant from the collections this instance knows (the configured or pinned
+   * one, and those it indexed into), drops the
    * semantic-cache entries built from it, and publishes a DELETED index status. For the delete and re-index paths
    * (issue 12), which call it; idempotent.
    * @returns the number of points deleted.
@@ -174,9 +175,11 @@ export class IndexingService implements OnModuleInit {
    */
   async removeDocument(tenantId: string, documentId: string): Promise<number> {
     const collection = this.config.VECTOR_COLLECTION_VERSION ?? indexVersion(this.configured);
-    let deleted: number;
+    // Every collection this instance wrote to or checked: a document's chunks live in the collection of their model.
+    const collections = new Set([collection, ...this.ensured.keys()]);
+    let deleted = 0;
     try {
-      deleted = await this.store.deleteByDocument(collection, tenantId, documentId);
+      for (const c of collections) deleted += await this.store.deleteByDocument(c, tenantId, documentId);
     } catch (err) {
       throw new RetriableError(`vector store delete failed: ${(err as Error).message}`, 'vector_store_unavailable', { cause: err });
     }
