@@ -14,6 +14,7 @@ import {
 } from '@llmgov/persistence';
 import {
   SEMANTIC_CACHE_DEFAULTS,
+  Z_ONE_SIDED_95,
   calibrateThreshold,
   policyName,
   semanticCacheSettings,
@@ -102,6 +103,7 @@ interface CalibrateOptions {
   modelDir: string;
   threads?: number;
   dryRun?: boolean;
+  keepCurrent?: boolean;
   json?: boolean;
   namespace: string;
 }
@@ -132,6 +134,51 @@ export interface CacheShowReport {
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
+
+/**
+ * With --keep-current: the report of a threshold kept as it is, when every tenant × route holds one from the same
+ * labels, target and embedding space (all equal); undefined when any differs or is missing.
+ */
+async function keptThreshold(opts: CalibrateOptions, source: string, target: number, space: string): Promise<CalibrateReport | undefined> {
+  const redis = connect();
+  try {
+    const records = new SemanticCacheRecords(redis);
+    let first: CalibratedThreshold | undefined;
+    for (const tenant of opts.tenant)
+      for (const route of opts.route) {
+        const t = await records.getThreshold(tenant, route);
+        if (!t || t.source !== source || t.target !== target || t.embedding_space !== space) return undefined;
+        if (first && first.threshold !== t.threshold) return undefined;
+        first ??= t;
+      }
+    if (!first) return undefined;
+    const calibration: ThresholdCalibration = {
+      threshold: first.threshold,
+      target,
+      z: Z_ONE_SIDED_95,
+      pairs: first.pairs,
+      positives: Number.NaN,
+      hits: first.hits,
+      falseHits: Math.round(first.false_hit_rate * first.hits),
+      falseHitRate: first.false_hit_rate,
+      falseHitUpperBound: first.false_hit_upper_bound,
+      hitRate: first.pairs === 0 ? 0 : first.hits / first.pairs,
+      recall: Number.NaN,
+    };
+    return {
+      tenants: opts.tenant,
+      routes: opts.route,
+      source,
+      embedding_space: space,
+      calibration,
+      stored: null,
+      previous: first,
+      dry_run: opts.dryRun === true,
+    };
+  } finally {
+    redis.disconnect();
+  }
+}
 
 /**
  * Registers `llmgov cache calibrate` and `llmgov cache show` (the semantic cache, ADR 0008). Both read `REDIS_URL`;
@@ -176,6 +223,10 @@ Examples:
       return n;
     })
     .option('--dry-run', 'calibrate and print; write nothing')
+    .option(
+      '--keep-current',
+      'SQuAD labels: when every tenant × route already has a threshold from the same file, half, target and embedding space, keep it (no embedding work)',
+    )
     .option('--json', 'print the result as JSON (CalibrateReport)')
     .addOption(new Option('--namespace <name>', 'policy namespace of the active policy').env('LLMGOV_POLICY_NAMESPACE').default(DEFAULT_POLICY_NAMESPACE))
     .action(async (opts: CalibrateOptions) => {
@@ -205,6 +256,16 @@ Examples:
         const embeddings = await loadLocalEmbeddings(opts.modelDir, opts.threads).catch((err: unknown) => {
           throw new CliError(`cannot load the embedding model: ${(err as Error).message}`, 'model_unavailable');
         });
+        if (opts.keepCurrent) {
+          const kept = await keptThreshold(opts, `squad:${opts.from}#${opts.half}`, target, embeddings.space);
+          if (kept) {
+            if (opts.json) return printJson(kept);
+            console.log(
+              `${opts.tenant.join(',')} × ${opts.route.join(',')}: kept threshold ${kept.calibration.threshold?.toFixed(4)} (${kept.previous?.calibrated_at})`,
+            );
+            return;
+          }
+        }
         const set = await squadLookups(questions, opts.half, embeddings);
         labelled = set.lookups;
         space = embeddings.space;
