@@ -14,7 +14,9 @@ import { Topics, dlqTopic, topicCatalog, type DocumentSubmitted } from '@llmgov/
 import { AvroSerde, EventPublisher, createKafka, newEnvelope } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
 import { bootstrapPlatform, ENGINE_KINDS, repoRoot, startPlatform, SERVICE_NAMES, type EngineKind } from '@llmgov/platform';
+import { SemanticCacheRecords, createRedis } from '@llmgov/persistence';
 import { loadSquad, type SquadQuestion } from './squad.js';
+import { cacheSummary, followUps, type CacheSummary } from './cache-workload.js';
 import { TraceCollector } from './trace-collector.js';
 import { percentile, recallAtK } from './stats.js';
 import { aggregateScores, scoreAnswer, type AnswerScores } from './squad-eval.js';
@@ -75,6 +77,23 @@ const program = new Command('demo')
   )
   .option('--max-tokens <n>', 'max_tokens of every job (SQuAD answers are a few words)', positiveInt, 32)
   .option('--timeout <seconds>', 'give up waiting for indexing or jobs after this long', positiveInt, 900)
+  .option(
+    '--repeat-every <n>',
+    'after the questions, ask one in N of them again verbatim (the exact cache layer); 0: none',
+    (v: string) => (v === '0' ? 0 : positiveInt(v)),
+    5,
+  )
+  .option(
+    '--reword-every <n>',
+    'after the questions, ask one in N of them again reworded (the semantic layer; a documented deterministic rewording); 0: none',
+    (v: string) => (v === '0' ? 0 : positiveInt(v)),
+    5,
+  )
+  .option(
+    '--calibrate-routes <list>',
+    'with a policy: calibrate the semantic-cache threshold of these routes of every tenant from the input (llmgov cache calibrate, calibrate half of the paragraphs); "none" skips it',
+    'squad-qa,support-faq',
+  )
   .parse();
 
 interface Options {
@@ -88,6 +107,9 @@ interface Options {
   maxOpenJobs?: number;
   maxTokens: number;
   timeout: number;
+  repeatEvery: number;
+  rewordEvery: number;
+  calibrateRoutes: string;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight (a plain worker pool; no ordering guarantees). */
@@ -105,6 +127,7 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
  * the high-quality contract-review route, the rest the tenant's default route (squad-qa in infra/policies/local.yaml).
  */
 function routeFor(questionId: string): string | null {
+  questionId = questionId.split('~')[0]!; // a follow-up goes where its question went
   const h = [...questionId].reduce((a, c) => (a * 17 + c.charCodeAt(0)) >>> 0, 11) % 10;
   return h === 0 ? 'support-faq' : h === 1 ? 'contract-review' : null;
 }
@@ -114,7 +137,7 @@ function routeFor(questionId: string): string | null {
  * would, and returns the active version.
  * @throws Error with the CLI's message when the file is invalid or the database cannot be reached.
  */
-async function activatePolicy(file: string, routeBudgets: string[]): Promise<number> {
+async function activatePolicy(file: string, routeBudgets: string[], calibrate: { tenants: string[]; routes: string[]; input: string } | null): Promise<number> {
   const cli = path.resolve(repoRoot(), 'tools/llmgov/dist/src/main.js');
   const llmgov = async (...args: string[]): Promise<string> => {
     try {
@@ -132,6 +155,27 @@ async function activatePolicy(file: string, routeBudgets: string[]): Promise<num
   const version = applied.result?.version;
   if (version === undefined) throw new Error(`llmgov policy apply ${file} stored no version`);
   await llmgov('policy', 'activate', String(version), '--json');
+  if (calibrate !== null) {
+    // --keep-current: a run on the same file keeps the stored threshold instead of embedding the questions again.
+    const r = JSON.parse(
+      await llmgov(
+        'cache',
+        'calibrate',
+        '--tenant',
+        calibrate.tenants.join(','),
+        '--route',
+        calibrate.routes.join(','),
+        '--from',
+        calibrate.input,
+        '--keep-current',
+        '--json',
+      ),
+    ) as { calibration: { threshold: number; hits: number; falseHits: number; falseHitUpperBound: number; pairs: number } };
+    const c = r.calibration;
+    console.log(
+      `semantic cache: threshold ${c.threshold.toFixed(4)} for ${calibrate.tenants.join(',')} × ${calibrate.routes.join(',')} (llmgov cache calibrate: ${c.pairs} labelled lookups, ${c.hits} hits, ${c.falseHits} false, bound ${(100 * c.falseHitUpperBound).toFixed(2)} %)`,
+    );
+  }
   return version;
 }
 
@@ -140,6 +184,7 @@ async function activatePolicy(file: string, routeBudgets: string[]): Promise<num
  * quality 0.5, one in five for 0.75 (routed to tier M), one in twenty for 0.95 (tier L).
  */
 function budgetFor(questionId: string): { latency_ms: number; max_cost_usd: number; min_quality: number } {
+  questionId = questionId.split('~')[0]!;
   const h = [...questionId].reduce((a, c) => (a * 31 + c.charCodeAt(0)) >>> 0, 7) % 20;
   return { latency_ms: 120_000, max_cost_usd: 0.05, min_quality: h === 0 ? 0.95 : h <= 4 ? 0.75 : 0.5 };
 }
@@ -172,7 +217,11 @@ async function main(): Promise<void> {
   console.log(
     `bootstrap: ${boot.topicsCreated.length} topics created, ${boot.schemasRegistered} schemas registered, migrations ${boot.migrationsApplied.join(',') || 'up to date'}`,
   );
-  const policyVersion = opts.policy === false ? null : await activatePolicy(opts.policy, opts.routeBudget);
+  const calibrateRoutes = opts.calibrateRoutes === 'none' ? [] : opts.calibrateRoutes.split(',').map((r) => r.trim());
+  const policyVersion =
+    opts.policy === false
+      ? null
+      : await activatePolicy(opts.policy, opts.routeBudget, calibrateRoutes.length > 0 ? { tenants, routes: calibrateRoutes, input: opts.input } : null);
   if (policyVersion !== null) console.log(`policy: ${opts.policy} active as version ${policyVersion}`);
   const platform = await startPlatform({
     config,
@@ -280,7 +329,11 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, wait));
       }
     };
-    await pool(questions, opts.maxOpenJobs ?? DEFAULT_MAX_OPEN_JOBS[opts.engine], async (q) => {
+    // Then the follow-ups (repeats and rewordings of some of the questions, cache-workload.ts), once every question is
+    // final, so their answers had the chance to be judged and cached.
+    const later = followUps(questions, opts.repeatEvery, opts.rewordEvery);
+    progress.setTotal(questions.length + later.length);
+    const ask = async (q: SquadQuestion): Promise<void> => {
       const t0 = Date.now();
       // The idempotency key makes a retry after a connection error or a 503 safe: it returns the job already created.
       const { res, body } = await submitRetry
@@ -311,7 +364,9 @@ async function main(): Promise<void> {
         await pollJob(body.id, q);
       }
       progress.increment();
-    });
+    };
+    await pool(questions, opts.maxOpenJobs ?? DEFAULT_MAX_OPEN_JOBS[opts.engine], ask);
+    await pool(later, opts.maxOpenJobs ?? DEFAULT_MAX_OPEN_JOBS[opts.engine], ask);
     progress.stop();
 
     // 5. Summary.
@@ -398,6 +453,25 @@ async function main(): Promise<void> {
     const answers = aggregateScores(
       completed.map(([id, f]) => ({ group: f.result?.tier ?? tr(id)?.tier ?? 'unknown', ...scoreAnswer(f.result?.text ?? '', jobOf.get(id)!.answers) })),
     );
+    // Cache hits by layer and workload kind; a semantic hit is false when the cached answer's source question has other
+    // gold answers than the asking one (the router records which entry answered, SemanticCacheRecords.getHits).
+    const redis = createRedis(config.REDIS_URL);
+    let cache: CacheSummary;
+    try {
+      const hits = await new SemanticCacheRecords(redis).getHits(jobIds);
+      cache = cacheSummary(
+        [...finals.entries()].map(([id, f]) => ({
+          jobId: id,
+          question: jobOf.get(id)!,
+          reasons: f.result?.decision_reasons ?? [],
+          completed: f.status === 'completed',
+        })),
+        hits,
+        [...questions, ...later],
+      );
+    } finally {
+      redis.disconnect();
+    }
     const summary = {
       run_id: runId,
       engine: opts.engine,
@@ -405,10 +479,10 @@ async function main(): Promise<void> {
       engines: platform.engineSet.engines.map((e) => ({ name: e.name, role: e.role, tiers: e.tiers, ...e.info })),
       input: opts.input,
       documents: { total: documents.length, indexing_seconds: indexSeconds },
-      jobs: { total: questions.length, submitted: jobOf.size, submit_errors: submitErrors, by_state: byState },
+      jobs: { total: questions.length + later.length, follow_ups: later.length, submitted: jobOf.size, submit_errors: submitErrors, by_state: byState },
       retrieval: { recall_at_5: recallAtK(recallItems, 5), recall_at_1: recallAtK(recallItems, 1), evaluated: recallItems.length },
       answers: { overall: answers.overall, by_tier: answers.by_group },
-      cache: { hits: cacheHits },
+      cache: { hits: cacheHits, ...cache },
       tiers: tierMix,
       verdicts,
       cost_usd: { by_tenant: costByTenant, by_tenant_route: costByTenantRoute, indexing_by_tenant: indexingCostByTenant },
@@ -452,9 +526,9 @@ function printSummary(s: {
   engines: { name: string; backend: string; model: string; model_file: string | null; quantization: string | null }[];
   answers: { overall: AnswerScores; by_tier: Record<string, AnswerScores> };
   documents: { total: number; indexing_seconds: number };
-  jobs: { total: number; by_state: Record<string, number> };
+  jobs: { total: number; follow_ups: number; by_state: Record<string, number> };
   retrieval: { recall_at_5: number; recall_at_1: number; evaluated: number };
-  cache: { hits: number };
+  cache: { hits: number } & CacheSummary;
   tiers: Record<string, number>;
   verdicts: Record<string, number>;
   cost_usd: { by_tenant: Record<string, number>; by_tenant_route: Record<string, number>; indexing_by_tenant: Record<string, number> };
@@ -468,7 +542,7 @@ function printSummary(s: {
     console.log(`engine:        ${e.name.padEnd(12)} ${e.model}${e.model_file ? ` (${e.model_file}, ${e.quantization})` : ''} on ${e.backend}`);
   console.log(`documents:     ${s.documents.total} indexed in ${s.documents.indexing_seconds.toFixed(1)} s`);
   console.log(
-    `jobs:          ${s.jobs.total} submitted; ${Object.entries(s.jobs.by_state)
+    `jobs:          ${s.jobs.total} submitted (${s.jobs.follow_ups} of them repeated or reworded follow-ups); ${Object.entries(s.jobs.by_state)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
   );
@@ -483,7 +557,22 @@ function printSummary(s: {
       .map(([t, a]) => `${t}: EM ${pct(a.exact_match)} F1 ${pct(a.f1)} (n ${a.n})`)
       .join(', ')}`,
   );
-  console.log(`cache hits:    ${s.cache.hits}`);
+  console.log(
+    `cache hits:    ${s.cache.hits} served from cache: exact ${s.cache.exact_hits}, semantic ${s.cache.semantic_hits}, as a degrade step ${s.cache.degrade_hits}`,
+  );
+  const c = s.cache;
+  console.log(
+    `  semantic:    false hits ${c.semantic_false_hits} of ${c.semantic_hits} (false-hit rate ${Number.isFinite(c.semantic_false_hit_rate) ? pct(c.semantic_false_hit_rate) : '-'} %), similarity p50 ${Number.isFinite(c.semantic_similarity_p50) ? c.semantic_similarity_p50.toFixed(3) : '-'}, thresholds ${
+      Object.entries(c.thresholds)
+        .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+        .join(', ') || '-'
+    }`,
+  );
+  console.log(
+    `  by kind:     ${Object.entries(c.by_kind)
+      .map(([k, v]) => `${k} ${v.exact + v.semantic}/${v.asked} (exact ${v.exact}, semantic ${v.semantic})`)
+      .join('; ')}`,
+  );
   if (s.policy) {
     const d = s.policy.decisions;
     console.log(`policy:        ${s.policy.file} version ${s.policy.version}; ${d.degraded} degraded, ${d.templates} template answers, ${d.refusals} refused`);
