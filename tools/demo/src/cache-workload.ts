@@ -1,5 +1,9 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { reword, sameAnswer } from '@llmgov/policy';
+import { repoRoot } from '@llmgov/platform';
 import type { SquadQuestion } from './squad.js';
 
 /**
@@ -123,4 +127,26 @@ export function cacheSummary(
     by_kind,
     false_hit_examples: examples,
   };
+}
+
+/**
+ * Calibrates the semantic-cache threshold of `routes` of every tenant from the SQuAD file's gold answers with the
+ * operator CLI (`llmgov cache calibrate --keep-current`: a run on the same file keeps the stored threshold instead of
+ * embedding the questions again), and prints it.
+ * @throws Error with the CLI's message (for example `not_calibratable`, or a route the active policy lacks).
+ */
+export async function calibrateSemanticCache(tenants: readonly string[], routes: readonly string[], input: string): Promise<void> {
+  const cli = path.resolve(repoRoot(), 'tools/llmgov/dist/src/main.js');
+  const args = ['cache', 'calibrate', '--tenant', tenants.join(','), '--route', routes.join(','), '--from', input, '--keep-current', '--json'];
+  let stdout: string;
+  try {
+    ({ stdout } = await promisify(execFile)(process.execPath, [cli, ...args], { maxBuffer: 16 * 1024 * 1024 }));
+  } catch (err) {
+    throw new Error(`llmgov ${args.join(' ')}: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`, { cause: err });
+  }
+  const c = (JSON.parse(stdout) as { calibration: { threshold: number; hits: number; falseHits: number; falseHitUpperBound: number; pairs: number } })
+    .calibration;
+  console.log(
+    `semantic cache: threshold ${c.threshold.toFixed(4)} for ${tenants.join(',')} × ${routes.join(',')} (llmgov cache calibrate: ${c.pairs} labelled lookups, ${c.hits} hits, ${c.falseHits} false, bound ${(100 * c.falseHitUpperBound).toFixed(2)} %)`,
+  );
 }

@@ -14,12 +14,12 @@ import { Topics, dlqTopic, topicCatalog, type DocumentSubmitted } from '@llmgov/
 import { AvroSerde, EventPublisher, createKafka, newEnvelope } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
 import { bootstrapPlatform, ENGINE_KINDS, repoRoot, startPlatform, SERVICE_NAMES, type EngineKind } from '@llmgov/platform';
-import { SemanticCacheRecords, createRedis } from '@llmgov/persistence';
 import { loadSquad, type SquadQuestion } from './squad.js';
-import { cacheSummary, followUps, type CacheSummary } from './cache-workload.js';
 import { TraceCollector } from './trace-collector.js';
 import { percentile, recallAtK } from './stats.js';
 import { aggregateScores, scoreAnswer, type AnswerScores } from './squad-eval.js';
+import { SemanticCacheRecords, createRedis } from '@llmgov/persistence';
+import { cacheSummary, calibrateSemanticCache, followUps, type CacheSummary } from './cache-workload.js';
 
 /**
  * Default questions per engine. With real models on a 2-core machine one answer takes about a second of both cores
@@ -137,7 +137,7 @@ function routeFor(questionId: string): string | null {
  * would, and returns the active version.
  * @throws Error with the CLI's message when the file is invalid or the database cannot be reached.
  */
-async function activatePolicy(file: string, routeBudgets: string[], calibrate: { tenants: string[]; routes: string[]; input: string } | null): Promise<number> {
+async function activatePolicy(file: string, routeBudgets: string[]): Promise<number> {
   const cli = path.resolve(repoRoot(), 'tools/llmgov/dist/src/main.js');
   const llmgov = async (...args: string[]): Promise<string> => {
     try {
@@ -155,27 +155,6 @@ async function activatePolicy(file: string, routeBudgets: string[], calibrate: {
   const version = applied.result?.version;
   if (version === undefined) throw new Error(`llmgov policy apply ${file} stored no version`);
   await llmgov('policy', 'activate', String(version), '--json');
-  if (calibrate !== null) {
-    // --keep-current: a run on the same file keeps the stored threshold instead of embedding the questions again.
-    const r = JSON.parse(
-      await llmgov(
-        'cache',
-        'calibrate',
-        '--tenant',
-        calibrate.tenants.join(','),
-        '--route',
-        calibrate.routes.join(','),
-        '--from',
-        calibrate.input,
-        '--keep-current',
-        '--json',
-      ),
-    ) as { calibration: { threshold: number; hits: number; falseHits: number; falseHitUpperBound: number; pairs: number } };
-    const c = r.calibration;
-    console.log(
-      `semantic cache: threshold ${c.threshold.toFixed(4)} for ${calibrate.tenants.join(',')} × ${calibrate.routes.join(',')} (llmgov cache calibrate: ${c.pairs} labelled lookups, ${c.hits} hits, ${c.falseHits} false, bound ${(100 * c.falseHitUpperBound).toFixed(2)} %)`,
-    );
-  }
   return version;
 }
 
@@ -217,11 +196,13 @@ async function main(): Promise<void> {
   console.log(
     `bootstrap: ${boot.topicsCreated.length} topics created, ${boot.schemasRegistered} schemas registered, migrations ${boot.migrationsApplied.join(',') || 'up to date'}`,
   );
-  const calibrateRoutes = opts.calibrateRoutes === 'none' ? [] : opts.calibrateRoutes.split(',').map((r) => r.trim());
-  const policyVersion =
-    opts.policy === false
-      ? null
-      : await activatePolicy(opts.policy, opts.routeBudget, calibrateRoutes.length > 0 ? { tenants, routes: calibrateRoutes, input: opts.input } : null);
+  const policyVersion = opts.policy === false ? null : await activatePolicy(opts.policy, opts.routeBudget);
+  if (policyVersion !== null && opts.calibrateRoutes !== 'none')
+    await calibrateSemanticCache(
+      tenants,
+      opts.calibrateRoutes.split(',').map((r) => r.trim()),
+      opts.input,
+    );
   if (policyVersion !== null) console.log(`policy: ${opts.policy} active as version ${policyVersion}`);
   const platform = await startPlatform({
     config,

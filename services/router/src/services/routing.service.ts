@@ -279,6 +279,17 @@ export class RoutingService {
     // Exact first; the semantic layer only when the exact one missed.
     const semanticHit = !exact && slo.cache_allowed && semanticScope && query ? await this.semanticLookup(semanticScope, query) : undefined;
     const cached: ExactCacheEntry | undefined = exact ?? semanticHit?.entry;
+    const semanticCtx: SemanticContext = {
+      exact: exact !== undefined,
+      hit: semanticHit,
+      scope: semanticScope,
+      maxEntries: semanticSettings.maxEntriesPerScope,
+      ttlSeconds: cacheTtlSeconds(policy.document, slo, classification?.intent ?? null),
+      intent: classification?.intent ?? null,
+      route: resolved.routeName,
+      query,
+      deadlineAt,
+    };
     const input: DecisionInput = {
       policy: policy.document,
       policyVersion: policy.version,
@@ -319,35 +330,8 @@ export class RoutingService {
       }
     }
     for (const reason of decision.reasons) this.decisionReasons.inc({ reason });
+    await this.semanticBookkeeping(req, decision, semanticCtx);
     this.policyDecisions.inc({ route: resolved.routeName, action: decision.action, tier: decision.tier ?? 'none' });
-    if (decision.action === 'serve_cache' && !exact && semanticHit?.entry) {
-      const e: SemanticCacheEntry = semanticHit.entry;
-      await this.semantic!.records.recordHit(req.job_id, {
-        entry_id: e.id,
-        source_prompt: e.source_prompt,
-        similarity: semanticHit.similarity ?? 0,
-        threshold: semanticHit.threshold,
-        route: resolved.routeName,
-      });
-    }
-    if (decision.action === 'infer' && this.semantic) {
-      // What the judge needs to cache this answer on PASS: the TTL of both layers (intent over SLO class; 0 = none)
-      // and, for the semantic layer, the scope and the query vector. Held until the deadline plus an hour.
-      const ttl = cacheTtlSeconds(policy.document, slo, classification?.intent ?? null);
-      await this.semantic.records.setPending(
-        req.job_id,
-        {
-          tenant_id: req.tenant_id,
-          route: resolved.routeName,
-          scope: semanticScope?.key ?? null,
-          ttl_s: ttl,
-          max_entries: semanticSettings.maxEntriesPerScope,
-          intent: classification?.intent ?? null,
-          vector_b64: semanticScope && query ? vectorToBase64(query.vector) : null,
-        },
-        Math.max(60, (deadlineAt - Date.now()) / 1000 + 3600),
-      );
-    }
     return this.execute(req, decision, policy, cacheKey, cached, query, deadlineAt);
   }
 
@@ -420,34 +404,6 @@ export class RoutingService {
         return Outcome.success();
       }
     }
-  }
-
-  /**
-   * Nearest semantic-cache entry of the scope for the query vector, with metrics (lookup result, best similarity,
-   * threshold in use, lookup time). The threshold is the tenant and route's calibrated one when it was measured in the
-   * query's embedding space, else the policy's default.
-   * @throws RetriableError when Redis cannot be reached.
-   */
-  private async semanticLookup(
-    scope: SemanticScope,
-    query: { vector: number[]; model: string; modelVersion: string; dimensions: number },
-  ): Promise<SemanticLookup> {
-    const policy = this.policies.current()!;
-    const t0 = performance.now();
-    const r = await this.semantic!.store.lookup(scope, query.vector, {
-      defaultThreshold: semanticCacheSettings(policy.document).defaultThreshold,
-      embeddingSpace: indexVersion({ model: query.model, modelVersion: query.modelVersion, dimensions: query.dimensions }),
-    });
-    this.semanticLookupSeconds.observe((performance.now() - t0) / 1000);
-    this.cacheLookups.inc({ layer: 'semantic', result: r.entry ? 'hit' : 'miss' });
-    if (r.similarity !== null) this.semanticSimilarity.observe(r.similarity);
-    this.semanticThreshold.set({ tenant: scope.tenantId, route: scope.route, source: r.thresholdSource }, r.threshold);
-    return r;
-  }
-
-  /** The collection (index version) of a query vector's embedding space, as the indexer names it, or the pinned one. */
-  private collectionOf(query: { model: string; modelVersion: string; dimensions: number }): string {
-    return this.config.VECTOR_COLLECTION_VERSION ?? indexVersion({ model: query.model, modelVersion: query.modelVersion, dimensions: query.dimensions });
   }
 
   /** The prompt's query embedding, once per request (classification and retrieval share it). @throws RetriableError */
@@ -551,9 +507,87 @@ export class RoutingService {
     };
     await this.publisher.publish(Topics.jobStatus, { value: ev });
   }
+
+  /**
+   * After the decision: a served semantic hit is recorded (`semcache:hit:<job id>`: entry, source prompt, similarity,
+   * threshold); an inference leaves the judge its fill instructions (`semcache:pending:<job id>`, until the deadline
+   * plus an hour): the TTL of both layers (intent over SLO class; 0 caches nothing) and, for the semantic layer, the
+   * scope and the query vector. Nothing without the semantic layer.
+   * @throws RetriableError when Redis cannot be reached.
+   */
+  private async semanticBookkeeping(req: InferenceRequestValidated, decision: Decision, c: SemanticContext): Promise<void> {
+    if (!this.semantic) return;
+    if (decision.action === 'serve_cache' && !c.exact && c.hit?.entry) {
+      const e: SemanticCacheEntry = c.hit.entry;
+      await this.semantic.records.recordHit(req.job_id, {
+        entry_id: e.id,
+        source_prompt: e.source_prompt,
+        similarity: c.hit.similarity ?? 0,
+        threshold: c.hit.threshold,
+        route: c.route,
+      });
+    }
+    if (decision.action === 'infer') {
+      await this.semantic.records.setPending(
+        req.job_id,
+        {
+          tenant_id: req.tenant_id,
+          route: c.route,
+          scope: c.scope?.key ?? null,
+          ttl_s: c.ttlSeconds,
+          max_entries: c.maxEntries,
+          intent: c.intent,
+          vector_b64: c.scope && c.query ? vectorToBase64(c.query.vector) : null,
+        },
+        Math.max(60, (c.deadlineAt - Date.now()) / 1000 + 3600),
+      );
+    }
+  }
+
+  /**
+   * Nearest semantic-cache entry of the scope for the query vector, with metrics (lookup result, best similarity,
+   * threshold in use, lookup time). The threshold is the tenant and route's calibrated one when it was measured in the
+   * query's embedding space, else the policy's default.
+   * @throws RetriableError when Redis cannot be reached.
+   */
+  private async semanticLookup(
+    scope: SemanticScope,
+    query: { vector: number[]; model: string; modelVersion: string; dimensions: number },
+  ): Promise<SemanticLookup> {
+    const policy = this.policies.current()!;
+    const t0 = performance.now();
+    const r = await this.semantic!.store.lookup(scope, query.vector, {
+      defaultThreshold: semanticCacheSettings(policy.document).defaultThreshold,
+      embeddingSpace: indexVersion({ model: query.model, modelVersion: query.modelVersion, dimensions: query.dimensions }),
+    });
+    this.semanticLookupSeconds.observe((performance.now() - t0) / 1000);
+    this.cacheLookups.inc({ layer: 'semantic', result: r.entry ? 'hit' : 'miss' });
+    if (r.similarity !== null) this.semanticSimilarity.observe(r.similarity);
+    this.semanticThreshold.set({ tenant: scope.tenantId, route: scope.route, source: r.thresholdSource }, r.threshold);
+    return r;
+  }
+
+  /** The collection (index version) of a query vector's embedding space, as the indexer names it, or the pinned one. */
+  private collectionOf(query: { model: string; modelVersion: string; dimensions: number }): string {
+    return this.config.VECTOR_COLLECTION_VERSION ?? indexVersion({ model: query.model, modelVersion: query.modelVersion, dimensions: query.dimensions });
+  }
 }
 
 const isTier = (t: string | null): t is PolicyTier => t === 'S' || t === 'M' || t === 'L';
+
+/** What the governed path knows about the cache layers of one request, for the bookkeeping after its decision. */
+interface SemanticContext {
+  /** Whether the exact layer had the answer. */
+  exact: boolean;
+  hit: SemanticLookup | undefined;
+  scope: SemanticScope | null;
+  maxEntries: number;
+  ttlSeconds: number;
+  intent: string | null;
+  route: string;
+  query: { vector: number[] } | undefined;
+  deadlineAt: number;
+}
 
 /** The leading chunks (in retrieval order) that fit a token budget; at least nothing, never a cut chunk. */
 export function shrinkContext(chunks: ContextChunk[], maxTokens: number): ContextChunk[] {
