@@ -165,7 +165,7 @@ export function encodeVectorBlob(expiresAt: number, unit: Float32Array): Buffer 
 /**
  * A reader's copy of one scope's vectors, row-major in one growing Float32Array. Our own few lines rather than a
  * vector-index package: at the bounded scope size (max_entries_per_scope, 1000 by default) a brute-force scan of
- * 384-dimension rows is a fraction of a millisecond (bench/README.md: a whole lookup at 1000 entries, p5 0.5 ms), below what building and syncing an approximate index would cost.
+ * 384-dimension rows is a fraction of a millisecond (bench/README.md: 0.31 ms p50 at 1000 entries), below what building and syncing an approximate index would cost.
  */
 export class ScopeCopy {
   epoch = '';
@@ -228,8 +228,21 @@ export class ScopeCopy {
       if (this.expiresAt[r]! <= now) continue;
       scanned++;
       const base = r * d;
-      let s = 0;
-      for (let i = 0; i < d; i++) s += this.vectors[base + i]! * query[i]!;
+      // Four partial sums (independent chains): the scan of 1000 × 384 went from 0.34 to 0.31 ms p50 in the bench.
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      const v = this.vectors;
+      let i = 0;
+      for (; i + 3 < d; i += 4) {
+        s0 += v[base + i]! * query[i]!;
+        s1 += v[base + i + 1]! * query[i + 1]!;
+        s2 += v[base + i + 2]! * query[i + 2]!;
+        s3 += v[base + i + 3]! * query[i + 3]!;
+      }
+      for (; i < d; i++) s0 += v[base + i]! * query[i]!;
+      const s = s0 + s1 + s2 + s3;
       if (s > best) best = s;
       if (s >= threshold) candidates.push({ id: this.ids[r]!, similarity: s });
     }
