@@ -11,6 +11,7 @@ import { RedisBudgetLimits, type BudgetLimitSource } from './budgets/budget-limi
 import { BudgetReservations } from './budgets/budget-reservations.js';
 import { EffectiveBudgetLimits, PolicyBudgetLimits } from './budgets/policy-budget-limits.js';
 import { AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository, JobFlagsRepository } from './redis-state.js';
+import { RedisSemanticCache, SEMANTIC_CACHE, SemanticCacheRecords, type SemanticCacheLayer } from './semantic-cache/semantic-cache.js';
 
 /** Which stores a service needs. Each one named is a dependency: readiness fails and consumers pause while it is down. */
 export interface PersistenceOptions {
@@ -72,7 +73,22 @@ export class PersistenceModule {
           },
         ]
       : [];
-    const exported = [...providers.map((p) => p.provide), ...repositories, ...budgets.map((b) => b.provide)];
-    return { module: PersistenceModule, global: true, providers: [...providers, ...repositories, ...budgets, PersistenceLifecycle], exports: exported };
+    // The semantic cache layer (ADR 0008): the Redis-scan store and its records.
+    const semantic = options.redis
+      ? [
+          {
+            provide: SEMANTIC_CACHE,
+            inject: [REDIS],
+            useFactory: (r: Redis): SemanticCacheLayer => ({ store: new RedisSemanticCache(r), records: new SemanticCacheRecords(r) }),
+          },
+        ]
+      : [];
+    const exported = [...providers.map((p) => p.provide), ...repositories, ...budgets.map((b) => b.provide), ...semantic.map((s) => s.provide)];
+    return {
+      module: PersistenceModule,
+      global: true,
+      providers: [...providers, ...repositories, ...budgets, ...semantic, PersistenceLifecycle],
+      exports: exported,
+    };
   }
 }

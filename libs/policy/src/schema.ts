@@ -185,6 +185,29 @@ export const degradeSchema = z.strictObject({
   shrink_context_max_tokens: z.int().min(0).max(1_000_000).describe('the retrieved-context token budget the shrink_context step cuts to'),
 });
 
+/**
+ * The semantic cache layer (issue 10 §4; ADR 0008): nearest neighbour on the query embedding within a tenant + route
+ * scope. A calibrated threshold per tenant and route (`llmgov cache calibrate`) replaces `default_threshold`.
+ */
+export const semanticCacheSchema = z.strictObject({
+  enabled: z.boolean().optional().describe('whether the semantic layer is looked up and filled (default true)'),
+  default_threshold: score
+    .optional()
+    .describe('cosine similarity a hit needs when no threshold was calibrated for the tenant and route (default 0.95: conservative)'),
+  false_hit_target: z
+    .number()
+    .gt(0)
+    .max(0.5)
+    .optional()
+    .describe('the false-hit rate a calibration keeps the threshold under, as an upper confidence bound (default 0.02)'),
+  max_entries_per_scope: z
+    .int()
+    .min(1)
+    .max(100_000)
+    .optional()
+    .describe('entries kept per scope (tenant, route, prompts, index version, models); the oldest go first (default 1000)'),
+});
+
 const policyObject = z.strictObject({
   $schema: z.string().max(2000).optional().describe('the JSON Schema this document follows (for editors)'),
   description: z.string().max(2000).optional(),
@@ -196,6 +219,7 @@ const policyObject = z.strictObject({
   classifier: classifierSchema,
   budgets: z.array(budgetSchema).max(MAX_ENTRIES).default([]),
   degrade: degradeSchema,
+  semantic_cache: semanticCacheSchema.optional(),
 });
 
 /** Cross-references the object shape cannot express; each problem is an issue at the path of the offending field. */
@@ -251,3 +275,4 @@ export type ClassifierSettings = z.output<typeof classifierSchema>;
 export type PolicyIntent = z.output<typeof intentSchema>;
 export type PolicyBudget = z.output<typeof budgetSchema>;
 export type DegradeSettings = z.output<typeof degradeSchema>;
+export type SemanticCacheSettings = z.output<typeof semanticCacheSchema>;

@@ -16,6 +16,8 @@ import { loadSquad, type SquadQuestion } from './squad.js';
 import { TraceCollector } from './trace-collector.js';
 import { percentile, recallAtK } from './stats.js';
 import { aggregateScores, scoreAnswer, type AnswerScores } from './squad-eval.js';
+import { SemanticCacheRecords, createRedis } from '@llmgov/persistence';
+import { cacheSummary, calibrateSemanticCache, followUps, type CacheSummary } from './cache-workload.js';
 
 /**
  * Default questions per engine. With real models on a 2-core machine one answer takes about a second of both cores
@@ -73,6 +75,23 @@ const program = new Command('demo')
   )
   .option('--max-tokens <n>', 'max_tokens of every job (SQuAD answers are a few words)', positiveInt, 32)
   .option('--timeout <seconds>', 'give up waiting for indexing or jobs after this long', positiveInt, 900)
+  .option(
+    '--repeat-every <n>',
+    'after the questions, ask one in N of them again verbatim (the exact cache layer); 0: none',
+    (v: string) => (v === '0' ? 0 : positiveInt(v)),
+    5,
+  )
+  .option(
+    '--reword-every <n>',
+    'after the questions, ask one in N of them again reworded (the semantic layer; a documented deterministic rewording); 0: none',
+    (v: string) => (v === '0' ? 0 : positiveInt(v)),
+    5,
+  )
+  .option(
+    '--calibrate-routes <list>',
+    'with a policy: calibrate the semantic-cache threshold of these routes of every tenant from the input (llmgov cache calibrate, calibrate half of the paragraphs); "none" skips it',
+    'squad-qa,support-faq',
+  )
   .parse();
 
 interface Options {
@@ -86,6 +105,9 @@ interface Options {
   maxOpenJobs?: number;
   maxTokens: number;
   timeout: number;
+  repeatEvery: number;
+  rewordEvery: number;
+  calibrateRoutes: string;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight (a plain worker pool; no ordering guarantees). */
@@ -103,6 +125,7 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
  * the high-quality contract-review route, the rest the tenant's default route (squad-qa in infra/policies/local.yaml).
  */
 function routeFor(questionId: string): string | null {
+  questionId = questionId.split('~')[0]!; // a follow-up goes where its question went
   const h = [...questionId].reduce((a, c) => (a * 17 + c.charCodeAt(0)) >>> 0, 11) % 10;
   return h === 0 ? 'support-faq' : h === 1 ? 'contract-review' : null;
 }
@@ -126,6 +149,7 @@ async function activatePolicy(file: string, routeBudgets: string[]): Promise<num
  * quality 0.5, one in five for 0.75 (routed to tier M), one in twenty for 0.95 (tier L).
  */
 function budgetFor(questionId: string): { latency_ms: number; max_cost_usd: number; min_quality: number } {
+  questionId = questionId.split('~')[0]!;
   const h = [...questionId].reduce((a, c) => (a * 31 + c.charCodeAt(0)) >>> 0, 7) % 20;
   return { latency_ms: 120_000, max_cost_usd: 0.05, min_quality: h === 0 ? 0.95 : h <= 4 ? 0.75 : 0.5 };
 }
@@ -159,6 +183,12 @@ async function main(): Promise<void> {
     `bootstrap: ${boot.topicsCreated.length} topics created, ${boot.schemasRegistered} schemas registered, migrations ${boot.migrationsApplied.join(',') || 'up to date'}`,
   );
   const policyVersion = opts.policy === false ? null : await activatePolicy(opts.policy, opts.routeBudget);
+  if (policyVersion !== null && opts.calibrateRoutes !== 'none')
+    await calibrateSemanticCache(
+      tenants,
+      opts.calibrateRoutes.split(',').map((r) => r.trim()),
+      opts.input,
+    );
   if (policyVersion !== null) console.log(`policy: ${opts.policy} active as version ${policyVersion}`);
   const platform = await startPlatform({
     config,
@@ -266,7 +296,11 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, wait));
       }
     };
-    await pool(questions, opts.maxOpenJobs ?? DEFAULT_MAX_OPEN_JOBS[opts.engine], async (q) => {
+    // Then the follow-ups (repeats and rewordings of some of the questions, cache-workload.ts), once every question is
+    // final, so their answers had the chance to be judged and cached.
+    const later = followUps(questions, opts.repeatEvery, opts.rewordEvery);
+    progress.setTotal(questions.length + later.length);
+    const ask = async (q: SquadQuestion): Promise<void> => {
       const t0 = Date.now();
       // The idempotency key makes a retry after a connection error or a 503 safe: it returns the job already created.
       const { res, body } = await submitRetry
@@ -297,7 +331,9 @@ async function main(): Promise<void> {
         await pollJob(body.id, q);
       }
       progress.increment();
-    });
+    };
+    await pool(questions, opts.maxOpenJobs ?? DEFAULT_MAX_OPEN_JOBS[opts.engine], ask);
+    await pool(later, opts.maxOpenJobs ?? DEFAULT_MAX_OPEN_JOBS[opts.engine], ask);
     progress.stop();
 
     // 5. Summary.
@@ -384,6 +420,25 @@ async function main(): Promise<void> {
     const answers = aggregateScores(
       completed.map(([id, f]) => ({ group: f.result?.tier ?? tr(id)?.tier ?? 'unknown', ...scoreAnswer(f.result?.text ?? '', jobOf.get(id)!.answers) })),
     );
+    // Cache hits by layer and workload kind; a semantic hit is false when the cached answer's source question has other
+    // gold answers than the asking one (the router records which entry answered, SemanticCacheRecords.getHits).
+    const redis = createRedis(config.REDIS_URL);
+    let cache: CacheSummary;
+    try {
+      const hits = await new SemanticCacheRecords(redis).getHits(jobIds);
+      cache = cacheSummary(
+        [...finals.entries()].map(([id, f]) => ({
+          jobId: id,
+          question: jobOf.get(id)!,
+          reasons: f.result?.decision_reasons ?? [],
+          completed: f.status === 'completed',
+        })),
+        hits,
+        [...questions, ...later],
+      );
+    } finally {
+      redis.disconnect();
+    }
     const summary = {
       run_id: runId,
       engine: opts.engine,
@@ -391,10 +446,10 @@ async function main(): Promise<void> {
       engines: platform.engineSet.engines.map((e) => ({ name: e.name, role: e.role, tiers: e.tiers, ...e.info })),
       input: opts.input,
       documents: { total: documents.length, indexing_seconds: indexSeconds },
-      jobs: { total: questions.length, submitted: jobOf.size, submit_errors: submitErrors, by_state: byState },
+      jobs: { total: questions.length + later.length, follow_ups: later.length, submitted: jobOf.size, submit_errors: submitErrors, by_state: byState },
       retrieval: { recall_at_5: recallAtK(recallItems, 5), recall_at_1: recallAtK(recallItems, 1), evaluated: recallItems.length },
       answers: { overall: answers.overall, by_tier: answers.by_group },
-      cache: { hits: cacheHits },
+      cache: { hits: cacheHits, ...cache },
       tiers: tierMix,
       verdicts,
       cost_usd: { by_tenant: costByTenant, by_tenant_route: costByTenantRoute, indexing_by_tenant: indexingCostByTenant },
@@ -438,9 +493,9 @@ function printSummary(s: {
   engines: { name: string; backend: string; model: string; model_file: string | null; quantization: string | null }[];
   answers: { overall: AnswerScores; by_tier: Record<string, AnswerScores> };
   documents: { total: number; indexing_seconds: number };
-  jobs: { total: number; by_state: Record<string, number> };
+  jobs: { total: number; follow_ups: number; by_state: Record<string, number> };
   retrieval: { recall_at_5: number; recall_at_1: number; evaluated: number };
-  cache: { hits: number };
+  cache: { hits: number } & CacheSummary;
   tiers: Record<string, number>;
   verdicts: Record<string, number>;
   cost_usd: { by_tenant: Record<string, number>; by_tenant_route: Record<string, number>; indexing_by_tenant: Record<string, number> };
@@ -454,7 +509,7 @@ function printSummary(s: {
     console.log(`engine:        ${e.name.padEnd(12)} ${e.model}${e.model_file ? ` (${e.model_file}, ${e.quantization})` : ''} on ${e.backend}`);
   console.log(`documents:     ${s.documents.total} indexed in ${s.documents.indexing_seconds.toFixed(1)} s`);
   console.log(
-    `jobs:          ${s.jobs.total} submitted; ${Object.entries(s.jobs.by_state)
+    `jobs:          ${s.jobs.total} submitted (${s.jobs.follow_ups} of them repeated or reworded follow-ups); ${Object.entries(s.jobs.by_state)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
   );
@@ -469,7 +524,22 @@ function printSummary(s: {
       .map(([t, a]) => `${t}: EM ${pct(a.exact_match)} F1 ${pct(a.f1)} (n ${a.n})`)
       .join(', ')}`,
   );
-  console.log(`cache hits:    ${s.cache.hits}`);
+  console.log(
+    `cache hits:    ${s.cache.hits} served from cache: exact ${s.cache.exact_hits}, semantic ${s.cache.semantic_hits}, as a degrade step ${s.cache.degrade_hits}`,
+  );
+  const c = s.cache;
+  console.log(
+    `  semantic:    false hits ${c.semantic_false_hits} of ${c.semantic_hits} (false-hit rate ${Number.isFinite(c.semantic_false_hit_rate) ? pct(c.semantic_false_hit_rate) : '-'} %), similarity p50 ${Number.isFinite(c.semantic_similarity_p50) ? c.semantic_similarity_p50.toFixed(3) : '-'}, thresholds ${
+      Object.entries(c.thresholds)
+        .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+        .join(', ') || '-'
+    }`,
+  );
+  console.log(
+    `  by kind:     ${Object.entries(c.by_kind)
+      .map(([k, v]) => `${k} ${v.exact + v.semantic}/${v.asked} (exact ${v.exact}, semantic ${v.semantic})`)
+      .join('; ')}`,
+  );
   if (s.policy) {
     const d = s.policy.decisions;
     console.log(`policy:        ${s.policy.file} version ${s.policy.version}; ${d.degraded} degraded, ${d.templates} template answers, ${d.refusals} refused`);

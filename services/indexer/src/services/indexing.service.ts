@@ -1,11 +1,12 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { Gauge } from 'prom-client';
+import { Inject, Injectable, Optional, type OnModuleInit } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
 import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { RetriableError } from '@llmgov/errors';
 import { PlatformMetrics } from '@llmgov/observability';
 import { configuredEmbeddingSpace } from '@llmgov/embeddings';
 import { indexVersion, pointId, type ChunkPoint, type EmbeddingSpace, type VectorStore } from '@llmgov/vector-store';
 import { Topics, type ChunkEmbedded, type IndexStatus } from '@llmgov/contracts';
+import { SEMANTIC_CACHE, type SemanticCacheLayer } from '@llmgov/persistence';
 import { INDEXER_CONFIG, type IndexerConfig } from '../config.js';
 import { MicroBatcher } from './micro-batcher.js';
 
@@ -29,6 +30,7 @@ interface Pending {
 export class IndexingService implements OnModuleInit {
   private readonly batcher: MicroBatcher<Pending>;
   private readonly lag: Gauge;
+  private readonly invalidated: Counter<'cause'>;
   /** The space the configuration names: created at start-up, and the only one a pinned collection accepts. */
   private readonly configured: EmbeddingSpace;
   /** Collections known to exist (created or checked by this instance), by name. */
@@ -39,7 +41,15 @@ export class IndexingService implements OnModuleInit {
     @Inject(VECTOR_STORE) private readonly store: VectorStore,
     private readonly publisher: EventPublisher,
     metrics: PlatformMetrics,
+    /** The semantic cache layer (ADR 0008): entries built from a re-indexed or deleted chunk are dropped. */
+    @Optional() @Inject(SEMANTIC_CACHE) private readonly semantic?: SemanticCacheLayer,
   ) {
+    this.invalidated = new Counter({
+      name: 'semantic_cache_invalidated_entries_total',
+      help: 'Semantic-cache entries dropped because a chunk they were built from was re-indexed (cause=reindex) or its document deleted (cause=delete)',
+      labelNames: ['cause'],
+      registers: [metrics.registry],
+    });
     this.batcher = new MicroBatcher((items) => this.upsert(items), config.INDEX_BATCH_MAX, config.INDEX_BATCH_WAIT_MS);
     this.configured = configuredEmbeddingSpace(config);
     this.lag = new Gauge({
@@ -138,5 +148,55 @@ export class IndexingService implements OnModuleInit {
     } catch (err) {
       throw new RetriableError(`vector store upsert failed: ${(err as Error).message}`, 'vector_store_unavailable', { cause: err });
     }
+    // A chunk written again (re-indexed: new text under the same chunk id) invalidates the cached answers built from it.
+    // After the write, so a lookup in between still sees the old answer at worst, never a fresh one built on old text
+    // being dropped. One script call per tenant in the batch; a first-time chunk has no dependants and costs one SMEMBERS.
+    if (this.semantic) {
+      const byTenant = new Map<string, string[]>();
+      for (const { point } of items) {
+        const ids = byTenant.get(point.tenantId);
+        if (ids) ids.push(point.chunkId);
+        else byTenant.set(point.tenantId, [point.chunkId]);
+      }
+      for (const [tenant, chunkIds] of byTenant) {
+        const n = await this.semantic.store.invalidateChunks(tenant, chunkIds);
+        if (n > 0) this.invalidated.inc({ cause: 'reindex' }, n);
+      }
+    }
+  }
+
+  /**
+   * Deletes every chunk of one document of a tenant from the collections this instance knows (the configured or pinned
+   * one, and those it indexed into), drops the
+   * semantic-cache entries built from it, and publishes a DELETED index status. For the delete and re-index paths
+   * (issue 12), which call it; idempotent.
+   * @returns the number of points deleted.
+   * @throws RetriableError when the store or Redis cannot be reached.
+   */
+  async removeDocument(tenantId: string, documentId: string): Promise<number> {
+    const collection = this.config.VECTOR_COLLECTION_VERSION ?? indexVersion(this.configured);
+    // Every collection this instance wrote to or checked: a document's chunks live in the collection of their model.
+    const collections = new Set([collection, ...this.ensured.keys()]);
+    let deleted = 0;
+    try {
+      for (const c of collections) deleted += await this.store.deleteByDocument(c, tenantId, documentId);
+    } catch (err) {
+      throw new RetriableError(`vector store delete failed: ${(err as Error).message}`, 'vector_store_unavailable', { cause: err });
+    }
+    if (this.semantic) {
+      const n = await this.semantic.store.invalidateDocuments(tenantId, [documentId]);
+      if (n > 0) this.invalidated.inc({ cause: 'delete' }, n);
+    }
+    const status: IndexStatus = {
+      ...newEnvelope(tenantId, documentId),
+      document_id: documentId,
+      chunk_id: '',
+      collection,
+      status: 'DELETED',
+      index_lag_ms: 0,
+      error: null,
+    };
+    await this.publisher.publish(Topics.indexStatus, { value: status });
+    return deleted;
   }
 }

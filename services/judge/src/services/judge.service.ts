@@ -1,9 +1,18 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome, deterministicEventId } from '@llmgov/kafka-runtime';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import { Topics, type ContextChunk, type InferenceCompleted, type InferenceJudged, type JobStatusChanged } from '@llmgov/contracts';
 import { JUDGE_CONFIG, type JudgeConfig } from '../config.js';
-import { AnswerCacheRepository, JobFlagsRepository } from '@llmgov/persistence';
+import {
+  AnswerCacheRepository,
+  JobFlagsRepository,
+  SEMANTIC_CACHE,
+  vectorFromBase64,
+  type ExactCacheEntry,
+  type PendingCacheFill,
+  type SemanticCacheLayer,
+} from '@llmgov/persistence';
+import { ValidationError } from '@llmgov/errors';
 import { JudgeMetrics } from './judge-metrics.js';
 import { groundedness, relevance } from './scoring.js';
 import { decideVerdict } from './verdict.js';
@@ -35,6 +44,8 @@ export class JudgeService {
     private readonly publisher: EventPublisher,
     private readonly metrics: JudgeMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
+    /** The semantic cache layer (ADR 0008); absent in unit specs that do not exercise it. */
+    @Optional() @Inject(SEMANTIC_CACHE) private readonly semantic?: SemanticCacheLayer,
   ) {}
 
   /**
@@ -102,19 +113,58 @@ export class JudgeService {
     });
     this.metrics.record(decision.verdict, c.tier, g);
 
-    if (decision.verdict === 'PASS' && !c.from_cache) {
-      await this.answers.fill(
-        c.tenant_id,
-        c.cache_key,
-        { text: decision.finalText, finish_reason: c.finish_reason, model: c.model, tier: c.tier, context: c.context, quality: g },
-        this.config.JUDGE_CACHE_TTL_S,
-      );
-    }
+    if (decision.verdict === 'PASS' && !c.from_cache) await this.fillCaches(c, decision.finalText, g);
     this.logger.info(
       { job_id: c.job_id, verdict: decision.verdict, groundedness: g, relevance: r, tier: c.tier, from_cache: c.from_cache, reasons: decision.reasons },
       'completion judged',
     );
     return Outcome.success();
+  }
+
+  /**
+   * Caches a PASSed answer. A job the router decided under a policy left its fill instructions (`setPending`): the TTL of
+   * both layers from the policy (intent over SLO class; 0 caches nothing) and, for the semantic layer, the scope and the
+   * query vector; the entry records the answer, its tier, its judged quality, the source prompt and the chunks it was
+   * built from. Without instructions (the built-in tier rule) only the exact layer is filled, for JUDGE_CACHE_TTL_S.
+   * @throws RetriableError when Redis cannot be reached.
+   */
+  private async fillCaches(c: InferenceCompleted, text: string, quality: number): Promise<void> {
+    const answer = { text, finish_reason: c.finish_reason, model: c.model, tier: c.tier, context: c.context, quality };
+    const pending = this.semantic ? await this.semantic.records.getPending(c.job_id) : undefined;
+    if (!pending || pending.tenant_id !== c.tenant_id) {
+      await this.answers.fill(c.tenant_id, c.cache_key, answer, this.config.JUDGE_CACHE_TTL_S);
+      return;
+    }
+    if (pending.ttl_s < 1) return;
+    await this.answers.fill(c.tenant_id, c.cache_key, answer, pending.ttl_s);
+    if (pending.scope === null || pending.vector_b64 === null) return;
+    try {
+      await this.addSemantic(c, answer, pending);
+    } catch (err) {
+      // A malformed fill instruction costs the cache entry, never the judged job: logged, not retried or dead-lettered.
+      if (!(err instanceof ValidationError)) throw err;
+      this.logger.warn({ job_id: c.job_id, reasons: err.reasons }, 'semantic cache entry not added');
+    }
+  }
+
+  private async addSemantic(c: InferenceCompleted, answer: ExactCacheEntry, pending: PendingCacheFill): Promise<void> {
+    await this.semantic!.store.add(
+      { tenantId: c.tenant_id, route: pending.route, key: pending.scope! },
+      {
+        ...answer,
+        id: c.job_id,
+        route: pending.route,
+        quality: answer.quality ?? 0,
+        source_prompt: c.prompt,
+        chunk_ids: c.context.map((x) => x.chunk_id),
+        document_ids: retrievedDocumentIds(c.context),
+        intent: pending.intent,
+        created_at: 0,
+        expires_at: 0,
+      },
+      vectorFromBase64(pending.vector_b64!),
+      { ttlSeconds: pending.ttl_s, maxEntries: pending.max_entries },
+    );
   }
 
   private async publishStatus(c: InferenceCompleted, change: Pick<JobStatusChanged, 'state' | 'result' | 'error'>): Promise<void> {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { RetriableError } from '@llmgov/errors';
 import { PlatformMetrics } from '@llmgov/observability';
@@ -12,7 +12,14 @@ import {
   EffectMarkersRepository,
   JobFlagsRepository,
   RedisKeys,
+  SEMANTIC_CACHE,
+  semanticScopeKey,
+  vectorToBase64,
   type ExactCacheEntry,
+  type SemanticCacheEntry,
+  type SemanticCacheLayer,
+  type SemanticLookup,
+  type SemanticScope,
 } from '@llmgov/persistence';
 import { Bm25SparseEncoder, countTokens, type EmbeddingsClient } from '@llmgov/embeddings';
 import { indexVersion, type VectorStore } from '@llmgov/vector-store';
@@ -28,7 +35,17 @@ import {
   type JobStatusChanged,
   type Tier,
 } from '@llmgov/contracts';
-import { PolicyLookupError, decide, effectiveSlo, resolveRoute, type Decision, type DecisionInput, type PolicyTier } from '@llmgov/policy';
+import {
+  PolicyLookupError,
+  cacheTtlSeconds,
+  decide,
+  effectiveSlo,
+  resolveRoute,
+  semanticCacheSettings,
+  type Decision,
+  type DecisionInput,
+  type PolicyTier,
+} from '@llmgov/policy';
 import { ROUTER_CONFIG, type RouterConfig } from '../config.js';
 import { ActivePolicySource, type PolicySnapshot } from '../adapters/active-policy.js';
 import { CapacitySignalSource } from '../adapters/capacity-signals.js';
@@ -50,6 +67,10 @@ export class RoutingService {
   private readonly policyDecisions: Counter<'route' | 'action' | 'tier'>;
   private readonly decisionReasons: Counter<'reason'>;
   private readonly decisionSeconds: Histogram;
+  private readonly cacheLookups: Counter<'layer' | 'result'>;
+  private readonly semanticSimilarity: Histogram;
+  private readonly semanticThreshold: Gauge<'tenant' | 'route' | 'source'>;
+  private readonly semanticLookupSeconds: Histogram;
   /** The same BM25 encoder the embedder indexes chunks with; its query side is the lexical leg of hybrid search. */
   private readonly sparse = new Bm25SparseEncoder();
   /** The tier models and the embedding model: cached answers are keyed by them, so a model change starts a fresh cache. */
@@ -72,7 +93,33 @@ export class RoutingService {
     metrics: PlatformMetrics,
     /** The capacity gate's per-tier queue-wait estimates (absent in specs that build the service by hand: no signal). */
     @Optional() private readonly capacity?: CapacitySignalSource,
+    /** The semantic cache layer (ADR 0008); absent in unit specs that do not exercise it. */
+    @Optional() @Inject(SEMANTIC_CACHE) private readonly semantic?: SemanticCacheLayer,
   ) {
+    this.cacheLookups = new Counter({
+      name: 'router_cache_lookups_total',
+      help: 'Answer cache lookups of the governed path by layer (exact, semantic) and result (hit: an entry found at or above the threshold; miss)',
+      labelNames: ['layer', 'result'],
+      registers: [metrics.registry],
+    });
+    this.semanticSimilarity = new Histogram({
+      name: 'router_semantic_cache_similarity',
+      help: 'Cosine similarity of the nearest live semantic-cache entry per lookup (served or not), unit-less',
+      buckets: [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99, 1],
+      registers: [metrics.registry],
+    });
+    this.semanticThreshold = new Gauge({
+      name: 'router_semantic_cache_threshold',
+      help: 'Similarity threshold of the semantic cache last used per tenant and policy route; source = calibrated (llmgov cache calibrate) or policy (default)',
+      labelNames: ['tenant', 'route', 'source'],
+      registers: [metrics.registry],
+    });
+    this.semanticLookupSeconds = new Histogram({
+      name: 'router_semantic_cache_lookup_seconds',
+      help: 'Time of one semantic-cache lookup (script call to sync the scope copy, in-process scan, entry fetch), seconds',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05],
+      registers: [metrics.registry],
+    });
     this.policyDecisions = new Counter({
       name: 'router_policy_decisions_total',
       help: 'Policy decisions by policy route, action (infer, serve_cache, serve_template, refuse) and tier',
@@ -196,12 +243,46 @@ export class RoutingService {
     }
     const classifyMs = performance.now() - classifyStarted;
     const tierTemplates = (['S', 'M', 'L'] as const).map((t) => policy.document.tiers[t]?.prompt_template ?? '-').join(',');
+    // The index version (collection of the query's embedding space) is part of both layers' keys: a re-index under a
+    // new version starts fresh caches.
+    const indexVer = query ? this.collectionOf(query) : '-';
     const cacheKey = createHash('sha256')
       .update(
-        `${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}\u0000${this.modelGeneration}\u0000${resolved.routeName}\u0000${tierTemplates}`,
+        `${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}\u0000${this.modelGeneration}\u0000${resolved.routeName}\u0000${tierTemplates}\u0000${indexVer}`,
       )
       .digest('hex');
-    const cached = slo.cache_allowed ? await this.answers.get(req.tenant_id, cacheKey) : undefined;
+    const exact = slo.cache_allowed ? await this.answers.get(req.tenant_id, cacheKey) : undefined;
+    if (slo.cache_allowed) this.cacheLookups.inc({ layer: 'exact', result: exact ? 'hit' : 'miss' });
+    const semanticSettings = semanticCacheSettings(policy.document);
+    const semanticScope: SemanticScope | null =
+      this.semantic && query && semanticSettings.enabled
+        ? {
+            tenantId: req.tenant_id,
+            route: resolved.routeName,
+            key: semanticScopeKey({
+              route: resolved.routeName,
+              systemPrompt: req.system_prompt,
+              rag: req.options.rag,
+              tierTemplates,
+              indexVersion: indexVer,
+              modelGeneration: this.modelGeneration,
+            }),
+          }
+        : null;
+    // Exact first; the semantic layer only when the exact one missed.
+    const semanticHit = !exact && slo.cache_allowed && semanticScope && query ? await this.semanticLookup(semanticScope, query) : undefined;
+    const cached: ExactCacheEntry | undefined = exact ?? semanticHit?.entry;
+    const semanticCtx: SemanticContext = {
+      exact: exact !== undefined,
+      hit: semanticHit,
+      scope: semanticScope,
+      maxEntries: semanticSettings.maxEntriesPerScope,
+      ttlSeconds: cacheTtlSeconds(policy.document, slo, classification?.intent ?? null),
+      intent: classification?.intent ?? null,
+      route: resolved.routeName,
+      query,
+      deadlineAt,
+    };
     const input: DecisionInput = {
       policy: policy.document,
       policyVersion: policy.version,
@@ -216,7 +297,7 @@ export class RoutingService {
       },
       classification,
       signals: {
-        cache: cached ? { layer: 'exact', tier: cached.tier, quality: cached.quality ?? 0 } : null,
+        cache: cached ? { layer: exact ? 'exact' : 'semantic', tier: cached.tier, quality: cached.quality ?? 0 } : null,
         budgetRemainingUsd: null,
         budgetThrottle: 'degrade',
         capacity: this.capacity?.signals() ?? {},
@@ -230,6 +311,7 @@ export class RoutingService {
     const { decision: governed, budgetRefusal } = await this.reserveBudget(req, resolved.routeName, input, decision, deadlineAt);
     decision = governed;
     for (const reason of decision.reasons) this.decisionReasons.inc({ reason });
+    await this.semanticBookkeeping(req, decision, semanticCtx);
     this.policyDecisions.inc({ route: resolved.routeName, action: decision.action, tier: decision.tier ?? 'none' });
     return this.execute(req, decision, policy, cacheKey, cached, query, deadlineAt, budgetRefusal);
   }
@@ -406,8 +488,7 @@ export class RoutingService {
     query: { vector: number[]; model: string; modelVersion: string; dimensions: number },
   ): Promise<ContextChunk[]> {
     try {
-      const collection =
-        this.config.VECTOR_COLLECTION_VERSION ?? indexVersion({ model: query.model, modelVersion: query.modelVersion, dimensions: query.dimensions });
+      const collection = this.collectionOf(query);
       // Both lexical forms go along: Qdrant searches the sparse vector, LanceDB its own full-text index of `text`.
       const hits = await this.store.search(collection, {
         tenantId,
@@ -491,9 +572,87 @@ export class RoutingService {
     };
     await this.publisher.publish(Topics.jobStatus, { value: ev });
   }
+
+  /**
+   * After the decision: a served semantic hit is recorded (`semcache:hit:<job id>`: entry, source prompt, similarity,
+   * threshold); an inference leaves the judge its fill instructions (`semcache:pending:<job id>`, until the deadline
+   * plus an hour): the TTL of both layers (intent over SLO class; 0 caches nothing) and, for the semantic layer, the
+   * scope and the query vector. Nothing without the semantic layer.
+   * @throws RetriableError when Redis cannot be reached.
+   */
+  private async semanticBookkeeping(req: InferenceRequestValidated, decision: Decision, c: SemanticContext): Promise<void> {
+    if (!this.semantic) return;
+    if (decision.action === 'serve_cache' && !c.exact && c.hit?.entry) {
+      const e: SemanticCacheEntry = c.hit.entry;
+      await this.semantic.records.recordHit(req.job_id, {
+        entry_id: e.id,
+        source_prompt: e.source_prompt,
+        similarity: c.hit.similarity ?? 0,
+        threshold: c.hit.threshold,
+        route: c.route,
+      });
+    }
+    if (decision.action === 'infer') {
+      await this.semantic.records.setPending(
+        req.job_id,
+        {
+          tenant_id: req.tenant_id,
+          route: c.route,
+          scope: c.scope?.key ?? null,
+          ttl_s: c.ttlSeconds,
+          max_entries: c.maxEntries,
+          intent: c.intent,
+          vector_b64: c.scope && c.query ? vectorToBase64(c.query.vector) : null,
+        },
+        Math.max(60, (c.deadlineAt - Date.now()) / 1000 + 3600),
+      );
+    }
+  }
+
+  /**
+   * Nearest semantic-cache entry of the scope for the query vector, with metrics (lookup result, best similarity,
+   * threshold in use, lookup time). The threshold is the tenant and route's calibrated one when it was measured in the
+   * query's embedding space, else the policy's default.
+   * @throws RetriableError when Redis cannot be reached.
+   */
+  private async semanticLookup(
+    scope: SemanticScope,
+    query: { vector: number[]; model: string; modelVersion: string; dimensions: number },
+  ): Promise<SemanticLookup> {
+    const policy = this.policies.current()!;
+    const t0 = performance.now();
+    const r = await this.semantic!.store.lookup(scope, query.vector, {
+      defaultThreshold: semanticCacheSettings(policy.document).defaultThreshold,
+      embeddingSpace: indexVersion({ model: query.model, modelVersion: query.modelVersion, dimensions: query.dimensions }),
+    });
+    this.semanticLookupSeconds.observe((performance.now() - t0) / 1000);
+    this.cacheLookups.inc({ layer: 'semantic', result: r.entry ? 'hit' : 'miss' });
+    if (r.similarity !== null) this.semanticSimilarity.observe(r.similarity);
+    this.semanticThreshold.set({ tenant: scope.tenantId, route: scope.route, source: r.thresholdSource }, r.threshold);
+    return r;
+  }
+
+  /** The collection (index version) of a query vector's embedding space, as the indexer names it, or the pinned one. */
+  private collectionOf(query: { model: string; modelVersion: string; dimensions: number }): string {
+    return this.config.VECTOR_COLLECTION_VERSION ?? indexVersion({ model: query.model, modelVersion: query.modelVersion, dimensions: query.dimensions });
+  }
 }
 
 const isTier = (t: string | null): t is PolicyTier => t === 'S' || t === 'M' || t === 'L';
+
+/** What the governed path knows about the cache layers of one request, for the bookkeeping after its decision. */
+interface SemanticContext {
+  /** Whether the exact layer had the answer. */
+  exact: boolean;
+  hit: SemanticLookup | undefined;
+  scope: SemanticScope | null;
+  maxEntries: number;
+  ttlSeconds: number;
+  intent: string | null;
+  route: string;
+  query: { vector: number[] } | undefined;
+  deadlineAt: number;
+}
 
 /** The leading chunks (in retrieval order) that fit a token budget; at least nothing, never a cut chunk. */
 export function shrinkContext(chunks: ContextChunk[], maxTokens: number): ContextChunk[] {
