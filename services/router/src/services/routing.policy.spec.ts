@@ -5,14 +5,11 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { HashingEmbedder } from '@llmgov/embeddings';
 import { PlatformMetrics } from '@llmgov/observability';
 import { RecordingPublisher } from '@llmgov/testing';
-import { parsePolicyText, type PolicyTier, type TierCapacitySignal } from '@llmgov/policy';
-import { Topics, type InferenceCompleted, type InferenceRequestRouted, type InferenceRequestValidated, type JobStatusChanged } from '@llmgov/contracts';
+import { type PolicyTier, type TierCapacitySignal } from '@llmgov/policy';
+import { Topics, type InferenceCompleted, type InferenceRequestRouted, type JobStatusChanged } from '@llmgov/contracts';
 import type { EventPublisher } from '@llmgov/kafka-runtime';
 import type {
   AnswerCacheRepository,
@@ -27,35 +24,11 @@ import type { VectorStore } from '@llmgov/vector-store';
 import { loadRouterConfig } from '../config.js';
 import type { ActivePolicySource, PolicySnapshot } from '../adapters/active-policy.js';
 import type { CapacitySignalSource } from '../adapters/capacity-signals.js';
+import { localPolicyDocument, validatedRequest } from './spec-fixtures.js';
 import { RoutingService, shrinkContext } from './routing.service.js';
 
-/** This file is services/router/dist/src/services/routing.policy.spec.js. */
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../..');
-const document = parsePolicyText(readFileSync(path.join(repoRoot, 'infra/policies/local.yaml'), 'utf8'), 'local.yaml');
-
-function request(over: Partial<InferenceRequestValidated> = {}): InferenceRequestValidated {
-  return {
-    event_id: 'e1',
-    tenant_id: 'tenant-a',
-    occurred_at: Date.now(),
-    schema_version: 2,
-    correlation_id: 'job-1',
-    job_id: 'job-1',
-    idempotency_key: null,
-    prompt: 'Where did Super Bowl 50 take place?',
-    system_prompt: null,
-    budget: { latency_ms: 60_000, max_cost_usd: 0.05, min_quality: 0.5 },
-    options: { max_tokens: 32, temperature: 0, rag: true, tier_hint: null },
-    team: 'qa',
-    feature: 'spec',
-    metadata: {},
-    prompt_hash: 'h1',
-    injection_score: 0,
-    pii_masked_count: 0,
-    route: null,
-    ...over,
-  } as InferenceRequestValidated;
-}
+const document = localPolicyDocument();
+const request = validatedRequest;
 
 /** How the reservation double answers the n-th reservation (1-based): refused with a throttle and what is left, or reserved. */
 type Refusal = { throttle: 'degrade' | 'refuse'; remainingMicroUsd: number } | null;
