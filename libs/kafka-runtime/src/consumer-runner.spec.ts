@@ -101,6 +101,54 @@ const inFlightIs = (sut: KafkaConsumerRunner, n: number) =>
   });
 
 describe(KafkaConsumerRunner.name, () => {
+  it('records a pause asked for while it starts (before consumer.run, which kafkajs refuses) and applies it after run', async () => {
+    const { kafka, state } = fakeKafka();
+    const consumer = kafka.consumer({ groupId: 'g' }) as unknown as Record<string, unknown>;
+    let ran = false;
+    let subscribed: () => void = () => undefined;
+    const subscribing = new Promise<void>((resolve) => (subscribed = resolve));
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const run = consumer.run as (o: unknown) => Promise<void>;
+    const pause = consumer.pause as (ts: { topic: string }[]) => void;
+    consumer.subscribe = async () => {
+      subscribed();
+      await held;
+    };
+    consumer.run = async (o: unknown) => {
+      ran = true;
+      await run(o);
+    };
+    consumer.pause = (ts: { topic: string }[]) => {
+      if (!ran) throw new Error('Consumer group was not initialized, consumer#run must be called first');
+      pause(ts);
+    };
+    const sut = new KafkaConsumerRunner({
+      kafka: { consumer: () => consumer } as unknown as Kafka,
+      groupId: 'g',
+      serviceName: 's',
+      handlers: new Map([[TOPIC, controlledHandler().handler]]),
+      serde: { decode: async () => ({}) } as unknown as AvroSerde,
+      deadLetters: { send: async () => undefined } as unknown as DeadLetterPublisher,
+      metrics: new PlatformMetrics('spec'),
+      logger: createLogger('spec', 'silent'),
+      retry: { initialMs: 1, maxMs: 1, maxAttempts: 1 },
+      maxInFlight: 1,
+      partitionsConsumedConcurrently: 1,
+      fromBeginning: true,
+      commitIntervalMs: 60_000,
+    });
+    const started = sut.start();
+    await subscribing;
+    assert.doesNotThrow(() => sut.pause([TOPIC]));
+    assert.deepEqual(state.paused, [], 'nothing reaches kafkajs before run');
+    release();
+    await started;
+    assert.deepEqual(state.paused, [TOPIC], 'the pause is applied once the consumer runs');
+    assert.deepEqual(sut.paused, [TOPIC]);
+    await sut.stop();
+  });
+
   it('commits only the contiguous completed prefix when records finish out of order', async () => {
     const h = controlledHandler();
     const { sut, state, eachBatch } = await runner(h.handler, 10);

@@ -104,6 +104,11 @@ export class KafkaConsumerRunner {
   private readonly slots: InFlightLimiter;
   private readonly partitions = new Map<string, PartitionState>();
   private readonly pausedTopics = new Set<string>();
+  /**
+   * True once `consumer.run` was called: kafkajs refuses pause/resume before it (KafkaJSNonRetriableError "consumer#run
+   * must be called first"), so until then pause/resume only record the state, which `start` applies after `run`.
+   */
+  private running = false;
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> = Promise.resolve();
   private stopping = false;
@@ -183,6 +188,7 @@ export class KafkaConsumerRunner {
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.dispatchBatch(payload),
     });
+    this.running = true;
     const held = this.dependenciesDown.length > 0 ? this.topics : [...this.pausedTopics];
     if (held.length > 0) consumer.pause(held.map((topic) => ({ topic: this.wire(topic) }))); // paused or suspended before start
     this.scheduleDependencyProbe(0);
@@ -217,14 +223,14 @@ export class KafkaConsumerRunner {
       let resolve: () => void = () => undefined;
       const promise = new Promise<void>((r) => (resolve = r));
       this.dependenciesBack = { promise, resolve };
-      this.consumer?.pause(this.topics.map((topic) => ({ topic: this.wire(topic) })));
+      if (this.running) this.consumer?.pause(this.topics.map((topic) => ({ topic: this.wire(topic) })));
       this.opts.logger.warn({ group_id: this.opts.groupId, missing }, 'dependencies down: consumption suspended');
     } else if (wasDown) {
       this.dependenciesDown = [];
       this.dependenciesBack?.resolve();
       this.dependenciesBack = undefined;
       const resume = this.topics.filter((t) => !this.pausedTopics.has(t));
-      if (resume.length > 0) this.consumer?.resume(resume.map((topic) => ({ topic: this.wire(topic) })));
+      if (resume.length > 0 && this.running) this.consumer?.resume(resume.map((topic) => ({ topic: this.wire(topic) })));
       this.opts.logger.info({ group_id: this.opts.groupId }, 'dependencies back: consumption resumed');
     } else return;
     this.reportPaused();
@@ -250,7 +256,7 @@ export class KafkaConsumerRunner {
     this.stopping = true;
     this.stopController.abort();
     clearTimeout(this.dependencyTimer);
-    c.pause(this.topics.map((topic) => ({ topic: this.wire(topic) })));
+    if (this.running) c.pause(this.topics.map((topic) => ({ topic: this.wire(topic) })));
     const drainMs = this.opts.drainTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
@@ -271,7 +277,7 @@ export class KafkaConsumerRunner {
     const fresh = topics.filter((t) => !this.pausedTopics.has(t));
     if (fresh.length === 0) return;
     for (const t of fresh) this.pausedTopics.add(t);
-    this.consumer?.pause(fresh.map((topic) => ({ topic: this.wire(topic) })));
+    if (this.running) this.consumer?.pause(fresh.map((topic) => ({ topic: this.wire(topic) })));
     this.reportPaused();
   }
 
@@ -279,7 +285,7 @@ export class KafkaConsumerRunner {
     const paused = topics.filter((t) => this.pausedTopics.has(t));
     if (paused.length === 0) return;
     for (const t of paused) this.pausedTopics.delete(t);
-    if (this.dependenciesDown.length === 0) this.consumer?.resume(paused.map((topic) => ({ topic: this.wire(topic) })));
+    if (this.dependenciesDown.length === 0 && this.running) this.consumer?.resume(paused.map((topic) => ({ topic: this.wire(topic) })));
     this.reportPaused();
   }
 
