@@ -57,7 +57,11 @@ export class FlowController implements OnModuleInit, OnApplicationBootstrap, OnA
 
   async onApplicationBootstrap(): Promise<void> {
     await this.tick();
-    this.timer = setInterval(() => void this.tick(), this.config.SCRAPE_INTERVAL_MS);
+    // A failed round is logged and the next one tries again: flow control must never take the worker down.
+    this.timer = setInterval(
+      () => void this.tick().catch((err: unknown) => this.logger.error({ error: (err as Error).message }, 'flow-control round failed')),
+      this.config.SCRAPE_INTERVAL_MS,
+    );
   }
 
   onApplicationShutdown(): void {
