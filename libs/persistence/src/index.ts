@@ -9,3 +9,4 @@ export * from './policy-repository.js';
 export * from './policy-watcher.js';
 export * from './budgets/index.js';
 export * from './capacity-signals.js';
+export * from './golden-repository.js';

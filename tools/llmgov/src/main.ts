@@ -2,14 +2,18 @@
 import { Command } from 'commander';
 import { runCli } from './cli.js';
 import { registerBudgetsCommands } from './commands/budgets.js';
+import { registerGoldenCommands } from './commands/golden.js';
 import { registerPolicyCommands } from './commands/policy.js';
 
 const program = new Command('llmgov')
-  .description('Operate the LLM governance platform: policies and budgets. Reads DATABASE_URL; `npm run llmgov -- ...` sets it for the local stack.')
+  .description(
+    'Operate the LLM governance platform: policies, budgets, golden sets and evals. Reads DATABASE_URL; `npm run llmgov -- ...` sets it for the local stack.',
+  )
   .showHelpAfterError('(add --help for usage)');
 
 // One line per command group (src/commands/<group>.ts).
 registerPolicyCommands(program);
 registerBudgetsCommands(program);
+registerGoldenCommands(program);
 
 await runCli(program);
