@@ -32,6 +32,7 @@ import { PolicyLookupError, decide, effectiveSlo, resolveRoute, type Decision, t
 import { ROUTER_CONFIG, type RouterConfig } from '../config.js';
 import { ActivePolicySource, type PolicySnapshot } from '../adapters/active-policy.js';
 import { CapacitySignalSource } from '../adapters/capacity-signals.js';
+import { PinnedPolicySource } from '../adapters/pinned-policy.js';
 import { chooseTier } from './tier-policy.js';
 
 import { EMBEDDINGS_CLIENT, VECTOR_STORE } from '../tokens.js';
@@ -72,6 +73,8 @@ export class RoutingService {
     metrics: PlatformMetrics,
     /** The capacity gate's per-tier queue-wait estimates (absent in specs that build the service by hand: no signal). */
     @Optional() private readonly capacity?: CapacitySignalSource,
+    /** Per-request pinned policy versions (metadata policy_version, for evals); absent in specs that build the service by hand. */
+    @Optional() private readonly pinned?: PinnedPolicySource,
   ) {
     this.policyDecisions = new Counter({
       name: 'router_policy_decisions_total',
@@ -125,7 +128,14 @@ export class RoutingService {
       this.decisions.inc({ route: 'expired', tier: 'none' });
       return Outcome.skipped('deadline passed');
     }
-    const policy = this.policies.current();
+    // An eval may pin the request to a version of this router's namespace that is not active (PinnedPolicySource).
+    const pin = (await this.pinned?.lookup(req.metadata)) ?? { kind: 'none' as const };
+    if (pin.kind === 'invalid') {
+      await this.status(req, 'failed', { code: 'invalid_policy_version', message: pin.reason });
+      this.decisions.inc({ route: 'invalid_policy_version', tier: 'none' });
+      return Outcome.skipped('pinned policy version cannot be honoured');
+    }
+    const policy = pin.kind === 'pinned' ? pin.snapshot : this.policies.current();
     if (policy) return this.decideWithPolicy(req, policy, deadlineAt);
     // The tier models are part of the key: an answer cached before a model change is not served after it.
     const cacheKey = createHash('sha256')
