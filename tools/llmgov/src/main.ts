@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { runCli } from './cli.js';
 import { registerBudgetsCommands } from './commands/budgets.js';
+import { registerEvalCommand } from './commands/eval.js';
 import { registerGoldenCommands } from './commands/golden.js';
 import { registerPolicyCommands } from './commands/policy.js';
 
@@ -15,5 +16,6 @@ const program = new Command('llmgov')
 registerPolicyCommands(program);
 registerBudgetsCommands(program);
 registerGoldenCommands(program);
+registerEvalCommand(program);
 
 await runCli(program);
