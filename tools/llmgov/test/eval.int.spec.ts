@@ -69,9 +69,11 @@ const http = (method: string, p: string, body?: unknown) =>
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
 
-async function jobToFinal(
-  id: string,
-): Promise<{ status: string; result: { retrieved_document_ids: string[]; policy_version: number | null } | null; error: { code: string } | null }> {
+async function jobToFinal(id: string): Promise<{
+  status: string;
+  result: { retrieved_document_ids: string[]; policy_version: number | null; decision_reasons: string[] } | null;
+  error: { code: string } | null;
+}> {
   return eventually(
     `job ${id} to reach a final state`,
     async () => {
@@ -100,6 +102,7 @@ interface EvalJson {
   golden: { version: number; items: number };
   policy: { version: number; pinned: boolean; versions_seen: Record<string, number>; wrong_version: number };
   statuses: Record<string, number>;
+  served: { from_cache: number; template: number };
   overall: { n: number; completed: number; exact_match: number; f1: number; judged: number; judge_pass_rate: number; cost_usd: number; latency_p95_ms: number };
   by_intent: Record<string, { n: number; exact_match: number }>;
 }
@@ -176,12 +179,24 @@ describe('llmgov eval on the running platform (simulator engines)', { timeout: 6
     assert.equal(unknown.code, 1);
     assert.equal((JSON.parse(unknown.stderr) as { error: { code: string } }).error.code, 'unknown_version');
 
+    // Live traffic under the active version is served the lighthouse answer from the exact cache (the probes filled it)...
+    await eventually(
+      'a live job to be served the lighthouse answer from the exact cache',
+      async () => {
+        const res = await http('POST', '/v1/jobs', { prompt: `When was the Zorbulon lighthouse ${run} built?`, options: { max_tokens: 32, rag: true } });
+        const job = await jobToFinal(((await res.json()) as { id: string }).id);
+        return job.result?.decision_reasons.some((r) => r.endsWith('→serve_cache')) ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    // ...but a pinned eval has a cache of its own: it is never served what another version decided.
     const summaryFile = path.join(dir, 'summary.json');
     const pinned = await llmgov('eval', '--golden', goldenName, '--policy', String(v2), '--concurrency', '2', '--json', '--summary', summaryFile);
     assert.equal(pinned.code, 0, pinned.stderr);
     const p = JSON.parse(pinned.stdout) as EvalJson;
     assert.deepEqual(JSON.parse(readFileSync(summaryFile, 'utf8')), p);
     assert.deepEqual(p.statuses, { completed: 3 });
+    assert.deepEqual(p.served, { from_cache: 0, template: 0 });
     assert.deepEqual([p.policy.version, p.policy.pinned, p.policy.versions_seen, p.policy.wrong_version], [v2, true, { [v2]: 3 }, 0]);
     assert.equal(p.overall.n, 3);
     assert.equal(p.overall.judged, 3, 'every answer has its verdict');
@@ -215,6 +230,7 @@ describe('llmgov eval on the running platform (simulator engines)', { timeout: 6
     const a = JSON.parse(active.stdout) as EvalJson;
     assert.deepEqual([a.policy.version, a.policy.pinned, a.policy.versions_seen], [v1, false, { [v1]: 3 }]);
     assert.equal(a.overall.exact_match, p.overall.exact_match);
+    assert.ok(a.served.from_cache >= 1, 'the active version is evaluated as live traffic is served, cache included');
 
     // v2's gate on this golden set: its run scores as v1's, so with zero tolerance it holds.
     const activated = await llmgov('policy', 'activate', String(v2), '--json');

@@ -32,7 +32,7 @@ import { PolicyLookupError, decide, effectiveSlo, resolveRoute, type Decision, t
 import { ROUTER_CONFIG, type RouterConfig } from '../config.js';
 import { ActivePolicySource, type PolicySnapshot } from '../adapters/active-policy.js';
 import { CapacitySignalSource } from '../adapters/capacity-signals.js';
-import { PinnedPolicySource } from '../adapters/pinned-policy.js';
+import { PINNED_POLICY_METADATA_KEY, PinnedPolicySource } from '../adapters/pinned-policy.js';
 import { chooseTier } from './tier-policy.js';
 
 import { EMBEDDINGS_CLIENT, VECTOR_STORE } from '../tokens.js';
@@ -206,9 +206,13 @@ export class RoutingService {
     }
     const classifyMs = performance.now() - classifyStarted;
     const tierTemplates = (['S', 'M', 'L'] as const).map((t) => policy.document.tiers[t]?.prompt_template ?? '-').join(',');
+    // A request pinned to a version (an eval of a candidate) gets a cache of its own, so that it is never served an
+    // answer another version decided, and never fills the live traffic's cache.
+    const pinned = req.metadata?.[PINNED_POLICY_METADATA_KEY];
     const cacheKey = createHash('sha256')
       .update(
-        `${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}\u0000${this.modelGeneration}\u0000${resolved.routeName}\u0000${tierTemplates}`,
+        `${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}\u0000${this.modelGeneration}\u0000${resolved.routeName}\u0000${tierTemplates}` +
+          (pinned === undefined ? '' : `\u0000pinned=${pinned}`),
       )
       .digest('hex');
     const cached = slo.cache_allowed ? await this.answers.get(req.tenant_id, cacheKey) : undefined;

@@ -57,6 +57,7 @@ interface JobView {
     tier?: string;
     finish_reason?: string;
     policy_version?: number | null;
+    decision_reasons?: string[];
     prompt_tokens?: number;
     completion_tokens?: number;
   } | null;
@@ -326,6 +327,11 @@ Examples:
         const v = String(t.job?.result?.policy_version ?? 'none');
         versionsSeen[v] = (versionsSeen[v] ?? 0) + 1;
       }
+      // Answers served from a cache (the router's decision reasons say so: exact_cache_hit, *_cache_hit_meets_quality→serve_cache).
+      const cacheHits = completed.filter((t) =>
+        (t.job?.result?.decision_reasons ?? []).some((r) => r === 'exact_cache_hit' || r.endsWith('→serve_cache')),
+      ).length;
+      const templates = completed.filter((t) => t.job?.result?.finish_reason === 'template').length;
       const wrongVersion = version === null ? 0 : completed.filter((t) => t.job?.result?.policy_version !== version).length;
       const errors: Record<string, number> = {};
       for (const t of tracked) if (t.error) errors[t.error.split(':')[0]!] = (errors[t.error.split(':')[0]!] ?? 0) + 1;
@@ -337,6 +343,7 @@ Examples:
         concurrency: opts.concurrency,
         statuses,
         errors,
+        served: { from_cache: cacheHits, template: templates },
         catch_up: { missing_verdicts: missingVerdicts, missing_costs: missingCosts },
         overall: figures.overall,
         by_intent: figures.by_intent,
@@ -376,7 +383,9 @@ Examples:
         console.log(
           `statuses: ${Object.entries(statuses)
             .map(([k, v]) => `${k} ${v}`)
-            .join(', ')}${Object.keys(errors).length ? `; errors: ${JSON.stringify(errors)}` : ''}`,
+            .join(
+              ', ',
+            )}; served from cache ${cacheHits}, template answers ${templates}${Object.keys(errors).length ? `; errors: ${JSON.stringify(errors)}` : ''}`,
         );
         console.log(
           `policy versions in the answers: ${JSON.stringify(versionsSeen)}; stored as eval run ${evalRunId} (wall ${summary.wall_seconds.toFixed(1)} s)`,
