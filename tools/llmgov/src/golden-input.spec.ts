@@ -98,6 +98,10 @@ describe('golden-set input', () => {
 
   it('refuses an empty file, a file with a duplicate key, too many items, and a SQuAD file of the wrong layout', () => {
     assert.match(errorOf(() => parseGoldenText('\n\n', 'e.jsonl', opts)).message, /has no items/);
+    assert.match(
+      errorOf(() => parseGoldenText('{"prompt":"p","expected_answer":"a"}', 't.jsonl', { ...opts, tenants: ['a', 'b'] })).message,
+      /takes one tenant/,
+    );
     const dup = ['{"id":"a","prompt":"p","expected_answer":"x"}', '{"id":"a","prompt":"q","expected_answer":"y"}'].join('\n');
     assert.match(errorOf(() => parseGoldenText(dup, 'd.jsonl', opts)).message, /item a twice/);
     const many = Array.from({ length: MAX_GOLDEN_ITEMS + 1 }, (_, i) => JSON.stringify({ id: `i${i}`, prompt: 'p', expected_answer: 'a' })).join('\n');

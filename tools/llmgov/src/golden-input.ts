@@ -148,6 +148,8 @@ function parseSquad(text: string, file: string, opts: GoldenParseOptions): Parse
 }
 
 function parseJsonl(text: string, file: string, opts: GoldenParseOptions): ParsedGolden {
+  if (opts.tenants.length > 1)
+    throw new GoldenInputError(`${file} is JSONL: --tenant takes one tenant, the default of lines without "tenant" (a list is for SQuAD articles)`);
   const issues: string[] = [];
   const items: GoldenItemInput[] = [];
   const lines = text.split('\n');
