@@ -9,3 +9,5 @@ export * from './decision.js';
 export * from './capacity.js';
 export * from './semantic-cache.js';
 export * from './semantic-labels.js';
+export * from './squad-eval.js';
+export * from './gates.js';

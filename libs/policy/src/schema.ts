@@ -208,6 +208,20 @@ export const semanticCacheSchema = z.strictObject({
     .describe('entries kept per scope (tenant, route, prompts, index version, models); the oldest go first (default 1000)'),
 });
 
+/**
+ * A regression gate (issue 11, seed 002 "require no regression on critical scenarios before rollout"): before this
+ * version is activated, its eval run on the golden set `golden` is compared with the active version's; a drop beyond a
+ * tolerance refuses the activation (`llmgov policy activate`, unless --force). Tolerances are absolute differences of
+ * rates in 0..1 (0.02 = two percentage points); a tolerance left out is not checked.
+ */
+export const gateSchema = z.strictObject({
+  golden: policyName.describe('name of the golden set (llmgov golden list) both versions are evaluated on'),
+  max_f1_drop: score.default(0.02).describe('largest allowed drop of mean SQuAD token F1 (candidate below active), 0..1'),
+  max_exact_match_drop: score.optional().describe('largest allowed drop of the exact-match rate, 0..1'),
+  max_hallucination_rate_increase: score.optional().describe('largest allowed rise of the hallucination rate, 0..1'),
+  max_judge_pass_rate_drop: score.optional().describe('largest allowed drop of the judge PASS rate, 0..1'),
+});
+
 const policyObject = z.strictObject({
   $schema: z.string().max(2000).optional().describe('the JSON Schema this document follows (for editors)'),
   description: z.string().max(2000).optional(),
@@ -220,6 +234,8 @@ const policyObject = z.strictObject({
   budgets: z.array(budgetSchema).max(MAX_ENTRIES).default([]),
   degrade: degradeSchema,
   semantic_cache: semanticCacheSchema.optional(),
+  // Optional without a default, so that the SHA-256 of documents written before gates existed stays the same.
+  gates: z.array(gateSchema).max(MAX_ENTRIES).optional().describe('regression gates checked before this version is activated'),
 });
 
 /** Cross-references the object shape cannot express; each problem is an issue at the path of the offending field. */
@@ -245,6 +261,11 @@ function checkReferences(p: z.output<typeof policyObject>, ctx: z.RefinementCtx)
   p.classifier.intents.forEach((intent, i) => {
     if (seenIntents.has(intent.name)) issue(['classifier', 'intents', i, 'name'], `intent ${intent.name} is declared twice`);
     seenIntents.add(intent.name);
+  });
+  const seenGates = new Set<string>();
+  (p.gates ?? []).forEach((g, i) => {
+    if (seenGates.has(g.golden)) issue(['gates', i, 'golden'], `a gate on golden set ${g.golden} is declared twice`);
+    seenGates.add(g.golden);
   });
   const seenScopes = new Set<string>();
   p.budgets.forEach((b, i) => {
@@ -276,3 +297,4 @@ export type PolicyIntent = z.output<typeof intentSchema>;
 export type PolicyBudget = z.output<typeof budgetSchema>;
 export type DegradeSettings = z.output<typeof degradeSchema>;
 export type SemanticCacheSettings = z.output<typeof semanticCacheSchema>;
+export type PolicyGate = z.output<typeof gateSchema>;

@@ -8,6 +8,7 @@ import { ROUTER_CONFIG, loadRouterConfig, type RouterConfig } from './config.js'
 import { RequestsHandler } from './handlers/requests.handler.js';
 import { RoutingService } from './services/routing.service.js';
 import { ActivePolicySource } from './adapters/active-policy.js';
+import { PinnedPolicySource } from './adapters/pinned-policy.js';
 import { CapacitySignalSource } from './adapters/capacity-signals.js';
 import { EMBEDDINGS_CLIENT, VECTOR_STORE } from './tokens.js';
 
@@ -33,6 +34,7 @@ export const SERVICE_NAME = 'router';
       useFactory: (c: RouterConfig) => embeddingsClientFromSettings(c),
     },
     ActivePolicySource,
+    PinnedPolicySource,
     // The inference workers' capacity reports, in this router's Kafka namespace (KAFKA_TOPIC_PREFIX).
     { provide: TierCapacityStore, inject: [REDIS, ROUTER_CONFIG], useFactory: (r: Redis, c: RouterConfig) => new TierCapacityStore(r, c.KAFKA_TOPIC_PREFIX) },
     CapacitySignalSource,

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { styleText } from 'node:util';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createPgPool, DEFAULT_POLICY_NAMESPACE, migrate, PolicyStoreError, type Pool } from '@llmgov/persistence';
+import { createPgPool, DEFAULT_POLICY_NAMESPACE, GoldenStoreError, migrate, PolicyStoreError, type Pool } from '@llmgov/persistence';
 import { PolicyValidationError } from '@llmgov/policy';
 
 /**
@@ -89,6 +89,7 @@ export function toCliError(err: unknown): CliError {
   if (err instanceof CliError) return err;
   if (err instanceof PolicyValidationError) return new CliError(`${err.source} is not a valid policy`, 'invalid_policy', err.issues);
   if (err instanceof PolicyStoreError) return new CliError(err.message, err.code);
+  if (err instanceof GoldenStoreError) return new CliError(err.message, err.code);
   return new CliError((err as Error)?.message ?? String(err), 'unexpected');
 }
 

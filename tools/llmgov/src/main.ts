@@ -3,11 +3,13 @@ import { Command } from 'commander';
 import { runCli } from './cli.js';
 import { registerBudgetsCommands } from './commands/budgets.js';
 import { registerCacheCommands } from './commands/cache.js';
+import { registerEvalCommand } from './commands/eval.js';
+import { registerGoldenCommands } from './commands/golden.js';
 import { registerPolicyCommands } from './commands/policy.js';
 
 const program = new Command('llmgov')
   .description(
-    'Operate the LLM governance platform: policies, budgets and the semantic cache. Reads DATABASE_URL; `npm run llmgov -- ...` sets it for the local stack.',
+    'Operate the LLM governance platform: policies, budgets, the semantic cache, golden sets and evals. Reads DATABASE_URL; `npm run llmgov -- ...` sets it for the local stack.',
   )
   .showHelpAfterError('(add --help for usage)');
 
@@ -15,5 +17,7 @@ const program = new Command('llmgov')
 registerPolicyCommands(program);
 registerBudgetsCommands(program);
 registerCacheCommands(program);
+registerGoldenCommands(program);
+registerEvalCommand(program);
 
 await runCli(program);

@@ -49,6 +49,7 @@ import {
 import { ROUTER_CONFIG, type RouterConfig } from '../config.js';
 import { ActivePolicySource, type PolicySnapshot } from '../adapters/active-policy.js';
 import { CapacitySignalSource } from '../adapters/capacity-signals.js';
+import { PINNED_POLICY_METADATA_KEY, PinnedPolicySource } from '../adapters/pinned-policy.js';
 import { chooseTier } from './tier-policy.js';
 
 import { EMBEDDINGS_CLIENT, VECTOR_STORE } from '../tokens.js';
@@ -95,6 +96,8 @@ export class RoutingService {
     @Optional() private readonly capacity?: CapacitySignalSource,
     /** The semantic cache layer (ADR 0008); absent in unit specs that do not exercise it. */
     @Optional() @Inject(SEMANTIC_CACHE) private readonly semantic?: SemanticCacheLayer,
+    /** Per-request pinned policy versions (metadata policy_version, for evals); absent in specs that build the service by hand. */
+    @Optional() private readonly pinned?: PinnedPolicySource,
   ) {
     this.cacheLookups = new Counter({
       name: 'router_cache_lookups_total',
@@ -172,7 +175,14 @@ export class RoutingService {
       this.decisions.inc({ route: 'expired', tier: 'none' });
       return Outcome.skipped('deadline passed');
     }
-    const policy = this.policies.current();
+    // An eval may pin the request to a version of this router's namespace that is not active (PinnedPolicySource).
+    const pin = (await this.pinned?.lookup(req.metadata)) ?? { kind: 'none' as const };
+    if (pin.kind === 'invalid') {
+      await this.status(req, 'failed', { code: 'invalid_policy_version', message: pin.reason });
+      this.decisions.inc({ route: 'invalid_policy_version', tier: 'none' });
+      return Outcome.skipped('pinned policy version cannot be honoured');
+    }
+    const policy = pin.kind === 'pinned' ? pin.snapshot : this.policies.current();
     if (policy) return this.decideWithPolicy(req, policy, deadlineAt);
     // The tier models are part of the key: an answer cached before a model change is not served after it.
     const cacheKey = createHash('sha256')
@@ -244,18 +254,22 @@ export class RoutingService {
     const classifyMs = performance.now() - classifyStarted;
     const tierTemplates = (['S', 'M', 'L'] as const).map((t) => policy.document.tiers[t]?.prompt_template ?? '-').join(',');
     // The index version (collection of the query's embedding space) is part of both layers' keys: a re-index under a
-    // new version starts fresh caches.
+    // new version starts fresh caches. A request pinned to a version (an eval of a candidate) gets an exact cache of its
+    // own and no semantic layer, so that it is never served an answer another version decided, and never fills the live
+    // traffic's caches.
     const indexVer = query ? this.collectionOf(query) : '-';
+    const pinned = req.metadata?.[PINNED_POLICY_METADATA_KEY];
     const cacheKey = createHash('sha256')
       .update(
-        `${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}\u0000${this.modelGeneration}\u0000${resolved.routeName}\u0000${tierTemplates}\u0000${indexVer}`,
+        `${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}\u0000${this.modelGeneration}\u0000${resolved.routeName}\u0000${tierTemplates}\u0000${indexVer}` +
+          (pinned === undefined ? '' : `\u0000pinned=${pinned}`),
       )
       .digest('hex');
     const exact = slo.cache_allowed ? await this.answers.get(req.tenant_id, cacheKey) : undefined;
     if (slo.cache_allowed) this.cacheLookups.inc({ layer: 'exact', result: exact ? 'hit' : 'miss' });
     const semanticSettings = semanticCacheSettings(policy.document);
     const semanticScope: SemanticScope | null =
-      this.semantic && query && semanticSettings.enabled
+      this.semantic && query && semanticSettings.enabled && pinned === undefined
         ? {
             tenantId: req.tenant_id,
             route: resolved.routeName,

@@ -20,12 +20,13 @@ import {
 import { PolicyRepository, type ActivationResult, type PolicyVersionRecord } from '@llmgov/persistence';
 import { CliError, actor, paint, positiveInt, printJson, withDatabase, withStoreOptions, type StoreOptions } from '../cli.js';
 import { renderPolicyDiff } from '../diff.js';
+import { evaluateGates } from '../gate.js';
 
 /**
  * Reads a file of at most `maxBytes` as UTF-8 text.
  * @throws CliError `unreadable_file` when it is missing, not a regular file, too large or not UTF-8.
  */
-async function readTextFile(file: string, maxBytes: number, what: string): Promise<string> {
+export async function readTextFile(file: string, maxBytes: number, what: string): Promise<string> {
   const fail = (reason: string) => new CliError(`cannot read the ${what} ${file}: ${reason}`, 'unreadable_file');
   let size: number;
   try {
@@ -192,14 +193,34 @@ Examples:
   withStoreOptions(
     policy
       .command('activate')
-      .description('make VERSION the active version (recorded in the history; routers apply it within 5 s)')
+      .description(
+        'make VERSION the active version (recorded in the history; routers apply it within 5 s), after its regression gates hold against the active version',
+      )
       .argument('<version>', 'a version number from `llmgov policy list`', positiveInt)
-      .option('--comment <text>', 'why, kept in the history'),
-  ).action(async (version: number, opts: StoreOptions & { comment?: string }) => {
+      .option('--comment <text>', 'why, kept in the history')
+      .option('--force', 'activate even when a regression gate refuses it (the refusal is recorded in the activation comment)'),
+  ).action(async (version: number, opts: StoreOptions & { comment?: string; force?: boolean }) => {
     await withDatabase(async (pool) => {
-      const r = await new PolicyRepository(pool, opts.namespace).activate(version, actor(), opts.comment ?? null);
-      if (opts.json) printJson(r);
-      else console.log(describeActivation(r, 'activated'));
+      const gates = await evaluateGates(pool, opts.namespace, version);
+      if (!gates.passed && !opts.force)
+        throw new CliError(
+          `version ${version} is refused by its regression gates (seed 002: no regression on critical scenarios before rollout); fix it, or activate with --force`,
+          'gate_refused',
+          gates.problems,
+        );
+      const forced = gates.passed ? '' : `forced past regression gates: ${gates.problems.join('; ')}`;
+      const comment = [opts.comment, forced].filter(Boolean).join(' | ') || null;
+      const r = await new PolicyRepository(pool, opts.namespace).activate(version, actor(), comment);
+      if (opts.json) printJson({ ...r, gates });
+      else {
+        if (gates.skipped) console.log(`gates: none checked (${gates.skipped})`);
+        for (const o of gates.outcomes)
+          console.log(
+            `gate ${o.golden}: ${o.passed ? 'holds' : 'REGRESSES'} (${o.checks.map((c) => `${c.metric} ${c.baseline.toFixed(3)} → ${c.candidate.toFixed(3)}`).join(', ')})`,
+          );
+        if (!gates.passed) console.log(paint('yellow', `--force: activating despite: ${gates.problems.join('; ')}`));
+        console.log(describeActivation(r, 'activated'));
+      }
     });
   });
 
