@@ -7,3 +7,5 @@ export * from './pricing.js';
 export * from './json-schema.js';
 export * from './decision.js';
 export * from './capacity.js';
+export * from './canary.js';
+export * from './drift.js';
