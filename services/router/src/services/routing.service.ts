@@ -33,6 +33,7 @@ import { ROUTER_CONFIG, type RouterConfig } from '../config.js';
 import { ActivePolicySource, type PolicySnapshot } from '../adapters/active-policy.js';
 import { CapacitySignalSource } from '../adapters/capacity-signals.js';
 import { chooseTier } from './tier-policy.js';
+import { RouterDriftMetrics } from './drift-metrics.js';
 
 import { EMBEDDINGS_CLIENT, VECTOR_STORE } from '../tokens.js';
 /** The routed marker outlives any redelivery: 7 days, seconds. */
@@ -72,6 +73,8 @@ export class RoutingService {
     metrics: PlatformMetrics,
     /** The capacity gate's per-tier queue-wait estimates (absent in specs that build the service by hand: no signal). */
     @Optional() private readonly capacity?: CapacitySignalSource,
+    /** Intent and tier drift (absent in specs that build the service by hand). */
+    @Optional() private readonly drift?: RouterDriftMetrics,
   ) {
     this.policyDecisions = new Counter({
       name: 'router_policy_decisions_total',
@@ -125,7 +128,8 @@ export class RoutingService {
       this.decisions.inc({ route: 'expired', tier: 'none' });
       return Outcome.skipped('deadline passed');
     }
-    const policy = this.policies.current();
+    // The version that decides this job: the stable one, or the canary's for its share of job ids (issue 11 §4).
+    const policy = this.policies.forJob(req.job_id);
     if (policy) return this.decideWithPolicy(req, policy, deadlineAt);
     // The tier models are part of the key: an answer cached before a model change is not served after it.
     const cacheKey = createHash('sha256')
@@ -231,6 +235,8 @@ export class RoutingService {
     decision = governed;
     for (const reason of decision.reasons) this.decisionReasons.inc({ reason });
     this.policyDecisions.inc({ route: resolved.routeName, action: decision.action, tier: decision.tier ?? 'none' });
+    this.drift?.observe('intent', classification?.intent ?? 'unclassified');
+    this.drift?.observe('tier', decision.tier ?? decision.action);
     return this.execute(req, decision, policy, cacheKey, cached, query, deadlineAt, budgetRefusal);
   }
 
