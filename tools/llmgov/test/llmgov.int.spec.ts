@@ -164,7 +164,12 @@ describe('llmgov CLI (built, as a child process) against the real Postgres', () 
     const asJson = await llmgov(namespace, 'policy', 'rollback', '--json');
     assert.equal(asJson.code, 1);
     assert.deepEqual((JSON.parse(asJson.stderr) as { error: { code: string } }).error.code, 'nothing_to_roll_back');
-    assert.deepEqual(json<ListJson & { namespace: string }>(await llmgov(namespace, 'policy', 'list', '--json')), { namespace, versions: [], activations: [] });
+    assert.deepEqual(json<ListJson & { namespace: string }>(await llmgov(namespace, 'policy', 'list', '--json')), {
+      namespace,
+      versions: [],
+      activations: [],
+      canaries: [],
+    });
   });
 
   it('refuses malformed, oversized and hostile files with a clear error and exit 1, writing nothing', async () => {
