@@ -179,6 +179,13 @@ describe('a canary made worse on purpose', { timeout: 600_000 }, () => {
     );
     assert.equal((await repo.active())?.version, v1);
     assert.equal((await repo.active())?.canary, null);
+    // The rollback is also a metric of the controller (the feedback-labeler), by the breached metric.
+    const metrics = await (await fetch(`${platform.services.get('feedback-labeler')!.url}/metrics`)).text();
+    assert.match(metrics, /^policy_canary_rollbacks_total\{metric="cost",service="feedback-labeler"\} 1$/m);
+    // The router exports the tier-mix drift: S only before the canary, S and L since, so the two windows differ.
+    const routerMetrics = await (await fetch(`${platform.services.get('router')!.url}/metrics`)).text();
+    const tierDrift = /^policy_drift_js_divergence\{dimension="tier",service="router"\} (\S+)$/m.exec(routerMetrics);
+    assert.ok(tierDrift, 'the router exports policy_drift_js_divergence{dimension="tier"}');
 
     // Later jobs, even those whose hash falls in the canary's half, are decided by the stable version once the routers
     // have applied the rollback (within 5 s: the first such job decided by v1 marks it), and every one after that too.
