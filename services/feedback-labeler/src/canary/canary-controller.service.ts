@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { PLATFORM_CONFIG, type PlatformConfig } from '@llmgov/config';
-import type { CostRecorded, InferenceCompleted, InferenceJudged } from '@llmgov/contracts';
+import type { CostRecorded, InferenceCompleted, InferenceJudged, JobStatusChanged } from '@llmgov/contracts';
 import { LOGGER, PlatformMetrics, type Logger } from '@llmgov/observability';
 import { PG_POOL, PolicyRepository, PolicyWatcher, type ActivePolicy, type Pool } from '@llmgov/persistence';
 import { CANARY_DEFAULTS, DRIFT_DEFAULTS, DriftWindow, SlidingWindows, canarySettings, driftSettings, scoreBin, type CanarySample } from '@llmgov/policy';
@@ -13,8 +13,8 @@ export const CANARY_CONTROLLER_ACTOR = 'canary-controller';
 
 /**
  * The canary controller (issue 11 §4, ADR 0009). Runs in the feedback-labeler, which already consumes the judged
- * results; it also reads completions (end-to-end latency) and cost records (cost per request), all stamped with the
- * policy_version that decided the job. It keeps a sliding window per version (SlidingWindows, libs/policy), and every
+ * results; it also reads completions (end-to-end latency), cost records (cost per request) and the router's template
+ * answers (job status, counted as answers that did not pass), all stamped with the policy_version that decided the job. It keeps a sliding window per version (SlidingWindows, libs/policy), and every
  * `CANARY_EVAL_INTERVAL_MS` (5 s) evaluates the pure canary rule (`evaluateCanary`); on a breach it ends the canary as
  * `rolled_back` with the breach as its cause (PolicyRepository.endCanary, which NOTIFYs the routers: they send every
  * job to the stable version within 5 s), logs it and counts it in `policy_canary_rollbacks_total{metric}`.
@@ -131,6 +131,17 @@ export class CanaryController implements OnModuleInit, OnApplicationShutdown {
       pass: ev.verdict === 'PASS',
       groundedness: ev.groundedness,
     });
+  }
+
+  /**
+   * A job the router answered itself with the route's template (the serve_template degrade step): no model ran and no
+   * judge saw it, so it counts as a judged answer that did not pass, with groundedness 0 (what the router stamps on it).
+   * Without this, a version that degrades everything to templates would be invisible to the quality rule.
+   */
+  observeStatus(ev: JobStatusChanged): void {
+    const r = ev.result;
+    if (ev.state !== 'completed' || ev.stage !== 'router' || !r || r.finish_reason !== 'template' || r.policy_version === null) return;
+    this.add(r.policy_version, { kind: 'judged', at: ev.occurred_at, tenant: ev.tenant_id, route: r.route, pass: false, groundedness: 0 });
   }
 
   /** A cost record of a completion: the cost of one request, USD (embedding and judge costs are not the policy version's choice). */

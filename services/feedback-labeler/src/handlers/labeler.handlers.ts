@@ -1,12 +1,13 @@
 import { Payload } from '@nestjs/microservices';
 import { KafkaEventPattern, KafkaHandlers, Outcome, type HandlerOutcome } from '@llmgov/kafka-runtime';
-import { Topics, type CostRecorded, type FeedbackSubmitted, type InferenceCompleted, type InferenceJudged } from '@llmgov/contracts';
+import { Topics, type CostRecorded, type FeedbackSubmitted, type InferenceCompleted, type InferenceJudged, type JobStatusChanged } from '@llmgov/contracts';
 import { LabelingService } from '../services/labeling.service.js';
 import { CanaryController } from '../canary/canary-controller.service.js';
 
 /**
  * Kafka entry points of feedback-labeler: judged results (the join side, and the canary controller's quality),
- * user feedback, and for the canary controller completions (latency) and cost records (cost per request).
+ * user feedback, and for the canary controller completions (latency), cost records (cost per request) and job
+ * statuses (the router's template answers).
  */
 @KafkaHandlers()
 export class LabelerHandlers {
@@ -24,6 +25,12 @@ export class LabelerHandlers {
   @KafkaEventPattern(Topics.inferenceCompleted)
   onCompleted(@Payload() ev: InferenceCompleted): Promise<HandlerOutcome> {
     this.canary.observeCompleted(ev);
+    return Promise.resolve(Outcome.success());
+  }
+
+  @KafkaEventPattern(Topics.jobStatus)
+  onStatus(@Payload() ev: JobStatusChanged): Promise<HandlerOutcome> {
+    this.canary.observeStatus(ev);
     return Promise.resolve(Outcome.success());
   }
 
