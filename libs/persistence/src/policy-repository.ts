@@ -192,6 +192,9 @@ interface CanaryRow {
 const CANARY_COLUMNS = 'id::text AS id, namespace, version, stable_version, percent, started_at, started_by, comment, ended_at, ended_by, outcome, cause';
 const toCanary = (r: CanaryRow): PolicyCanary => ({ ...r, id: Number(r.id) });
 
+// ORDER BY names the table's column (`a.id`, `c.id`) wherever the output has an `id::text AS id`: an unqualified
+// `ORDER BY id` sorts by the output column, as text, so '99' would come after '100'.
+
 /** Activation rows with the version that was active before each (the version of its previous_id row, or for a rollback, of the row it replaced). */
 const ACTIVATION_SELECT = `
   SELECT a.id::text AS id, a.namespace, a.version, a.action, a.previous_id::text AS previous_id,
@@ -395,7 +398,9 @@ export class PolicyRepository {
 
   /** Every canary of the namespace, open or ended, oldest first. */
   async canaries(): Promise<PolicyCanary[]> {
-    return (await this.query<CanaryRow>(`SELECT ${CANARY_COLUMNS} FROM policy_canaries WHERE namespace = $1 ORDER BY id`, [this.namespace])).map(toCanary);
+    return (await this.query<CanaryRow>(`SELECT ${CANARY_COLUMNS} FROM policy_canaries c WHERE c.namespace = $1 ORDER BY c.id`, [this.namespace])).map(
+      toCanary,
+    );
   }
 
   /**
@@ -404,7 +409,7 @@ export class PolicyRepository {
    */
   async revision(): Promise<string | undefined> {
     const rows = await this.query<{ id: string; canary_id: string | null }>(
-      `SELECT (SELECT id::text FROM policy_activations WHERE namespace = $1 ORDER BY id DESC LIMIT 1) AS id,
+      `SELECT (SELECT a.id::text FROM policy_activations a WHERE a.namespace = $1 ORDER BY a.id DESC LIMIT 1) AS id,
               (SELECT id::text FROM policy_canaries WHERE namespace = $1 AND ended_at IS NULL) AS canary_id`,
       [this.namespace],
     );
@@ -483,7 +488,7 @@ export class PolicyRepository {
   /** The newest activation row's id and version: a one-row index lookup, what a watcher polls. Undefined when none. */
   async activeHead(): Promise<{ activation_id: number; version: number } | undefined> {
     const rows = await this.query<{ id: string; version: number }>(
-      'SELECT id::text AS id, version FROM policy_activations WHERE namespace = $1 ORDER BY id DESC LIMIT 1',
+      'SELECT a.id::text AS id, a.version FROM policy_activations a WHERE a.namespace = $1 ORDER BY a.id DESC LIMIT 1',
       [this.namespace],
     );
     return rows[0] ? { activation_id: Number(rows[0].id), version: rows[0].version } : undefined;
@@ -512,7 +517,7 @@ export class PolicyRepository {
 
   private async head(client: pg.PoolClient): Promise<{ id: number; version: number; previous_id: number | null } | undefined> {
     const r = await client.query<{ id: string; version: number; previous_id: string | null }>(
-      'SELECT id::text AS id, version, previous_id::text AS previous_id FROM policy_activations WHERE namespace = $1 ORDER BY id DESC LIMIT 1',
+      'SELECT a.id::text AS id, a.version, a.previous_id::text AS previous_id FROM policy_activations a WHERE a.namespace = $1 ORDER BY a.id DESC LIMIT 1',
       [this.namespace],
     );
     const row = r.rows[0];
