@@ -46,7 +46,7 @@ let serde: AvroSerde;
 let pool: pg.Pool;
 let repo: PolicyRepository;
 /** The policy version and tier each job was routed with, by job id. */
-const routed = new Map<string, { version: number | null; tier: string }>();
+const routed = new Map<string, { version: number | null; tier: string; seenAt: number }>();
 
 function policy(worse: boolean) {
   const document: PolicyDocument = parsePolicyText(readFileSync(path.join(repoRoot(), 'infra/policies/local.yaml'), 'utf8'), 'local.yaml');
@@ -112,7 +112,7 @@ before(
     await consumer.run({
       eachMessage: async ({ message }) => {
         const ev = await serde.decode<InferenceRequestRouted>(message.value);
-        if (ev.tenant_id === tenant) routed.set(ev.job_id, { version: ev.policy_version, tier: ev.tier });
+        if (ev.tenant_id === tenant) routed.set(ev.job_id, { version: ev.policy_version, tier: ev.tier, seenAt: Date.now() });
       },
     });
   },
@@ -163,6 +163,8 @@ describe('a canary made worse on purpose', { timeout: 600_000 }, () => {
       { timeoutMs: 300_000, intervalMs: 250 },
     );
     t.diagnostic(`canary ${ended.outcome} ${Date.now() - startedAt} ms after it started: ${ended.cause}`);
+    const firstCanaryJob = Math.min(...[...routed.values()].filter((r) => r.version === v2).map((r) => r.seenAt));
+    t.diagnostic(`first job decided by the canary routed ${firstCanaryJob - startedAt} ms after the canary started`);
     const byVersion = [...routed.values()].reduce<Record<string, number>>(
       (acc, r) => ({ ...acc, [`v${r.version}/${r.tier}`]: (acc[`v${r.version}/${r.tier}`] ?? 0) + 1 }),
       {},
