@@ -20,12 +20,45 @@ const POLICY_LOCK_KEY = 727275;
 /** The JSON payload of a {@link POLICY_CHANNEL} notification. */
 export interface PolicyNotification {
   namespace: string;
+  /** The newest activation row's id (for a canary notification: the activation in force). */
   activation_id: number;
   version: number;
-  action: PolicyAction;
+  action: PolicyAction | CanaryAction;
 }
 
 export type PolicyAction = 'activate' | 'rollback';
+/** Canary notifications: a canary started, or ended (promoted, aborted or rolled back). */
+export type CanaryAction = 'canary_start' | 'canary_end';
+/** How a canary ended: made the stable version, stopped by an operator, or rolled back by the canary controller. */
+export type CanaryOutcome = 'promoted' | 'aborted' | 'rolled_back';
+
+/** One canary of a namespace, open (`outcome` null) or ended. */
+export interface PolicyCanary {
+  id: number;
+  namespace: string;
+  version: number;
+  /** The stable version when it started: what it was compared against. */
+  stable_version: number;
+  /** Share of jobs, percent (0 < percent ≤ 100), chosen by a stable hash of the job id. */
+  percent: number;
+  started_at: Date;
+  started_by: string;
+  comment: string | null;
+  ended_at: Date | null;
+  ended_by: string | null;
+  outcome: CanaryOutcome | null;
+  /** Why it ended (the controller's breach for `rolled_back`). */
+  cause: string | null;
+}
+
+/** An open canary with its document and templates: what a router routes its share of jobs by. */
+export interface ActiveCanary {
+  canary: PolicyCanary;
+  version: number;
+  sha256: string;
+  document: PolicyDocument;
+  templates: PromptTemplateRecord[];
+}
 
 /** One stored policy version without its document. */
 export interface PolicyVersionSummary {
@@ -69,6 +102,8 @@ export interface ActivePolicy {
   templates: PromptTemplateRecord[];
   /** The history row that made it active. */
   activation: PolicyActivation;
+  /** The namespace's open canary, if any (optional so that hand-built values stay valid; the repository always sets it). */
+  canary?: ActiveCanary | null;
 }
 
 export interface ApplyPolicyInput {
@@ -95,7 +130,15 @@ export interface ActivationResult {
   activation: PolicyActivation | null;
 }
 
-export type PolicyStoreErrorCode = 'unknown_version' | 'no_active_version' | 'nothing_to_roll_back' | 'template_conflict' | 'template_mismatch';
+export type PolicyStoreErrorCode =
+  | 'unknown_version'
+  | 'no_active_version'
+  | 'nothing_to_roll_back'
+  | 'template_conflict'
+  | 'template_mismatch'
+  | 'canary_in_progress'
+  | 'no_canary'
+  | 'invalid_canary';
 
 /** A policy operation that cannot be done as asked; `code` says why. Nothing was written. */
 export class PolicyStoreError extends Error {
@@ -130,6 +173,27 @@ const toActivation = (r: ActivationRow): PolicyActivation => ({
   activated_by: r.activated_by,
   comment: r.comment,
 });
+
+interface CanaryRow {
+  id: string;
+  namespace: string;
+  version: number;
+  stable_version: number;
+  percent: number;
+  started_at: Date;
+  started_by: string;
+  comment: string | null;
+  ended_at: Date | null;
+  ended_by: string | null;
+  outcome: CanaryOutcome | null;
+  cause: string | null;
+}
+
+const CANARY_COLUMNS = 'id::text AS id, namespace, version, stable_version, percent, started_at, started_by, comment, ended_at, ended_by, outcome, cause';
+const toCanary = (r: CanaryRow): PolicyCanary => ({ ...r, id: Number(r.id) });
+
+// ORDER BY names the table's column (`a.id`, `c.id`) wherever the output has an `id::text AS id`: an unqualified
+// `ORDER BY id` sorts by the output column, as text, so '99' would come after '100'.
 
 /** Activation rows with the version that was active before each (the version of its previous_id row, or for a rollback, of the row it replaced). */
 const ACTIVATION_SELECT = `
@@ -219,6 +283,14 @@ export class PolicyRepository {
       const current = await this.head(client);
       if (current?.version === version) return { version, previous_version: version, activation: null };
       const activation = await this.record(client, { version, action: 'activate', previousId: current?.id ?? null, by, comment });
+      // A new stable version ends an open canary: promoted when it is the canary's version, aborted otherwise.
+      const open = await this.openCanary(client);
+      if (open)
+        await this.closeCanary(client, open, activation, {
+          outcome: open.version === version ? 'promoted' : 'aborted',
+          by,
+          cause: open.version === version ? (comment ?? `version ${version} activated`) : `superseded: version ${version} was activated`,
+        });
       return { version, previous_version: current?.version ?? null, activation };
     });
   }
@@ -247,8 +319,102 @@ export class PolicyRepository {
         by,
         comment,
       });
+      const open = await this.openCanary(client);
+      if (open) await this.closeCanary(client, open, activation, { outcome: 'aborted', by, cause: `superseded: rolled back to version ${target.version}` });
       return { version: target.version, previous_version: current.version, activation };
     });
+  }
+
+  /**
+   * Starts a canary: `version` serves `percent` % of the namespace's jobs (by a stable hash of the job id) next to the
+   * active (stable) version, and routers apply it within 5 s (NOTIFY `canary_start`).
+   * @throws PolicyStoreError `unknown_version`; `no_active_version` when there is no stable version to compare with;
+   *   `invalid_canary` when `version` is the stable one or `percent` is not in (0, 100]; `canary_in_progress` when the
+   *   namespace already has an open canary (promote or abort it first).
+   */
+  async startCanary(version: number, percent: number, by: string, comment?: string | null): Promise<PolicyCanary> {
+    if (!Number.isFinite(percent) || percent <= 0 || percent > 100)
+      throw new PolicyStoreError('invalid_canary', `the canary percent must be a number in (0, 100], not ${percent}`);
+    return inTransaction(this.pool, async (client) => {
+      await this.lock(client);
+      const exists = await client.query('SELECT 1 FROM policy_versions WHERE namespace = $1 AND version = $2', [this.namespace, version]);
+      if (exists.rowCount === 0) throw new PolicyStoreError('unknown_version', `policy version ${version} does not exist${await this.versionsHint(client)}`);
+      const stable = await this.head(client);
+      if (!stable) throw new PolicyStoreError('no_active_version', 'a canary needs a stable version to run next to: activate one first');
+      if (stable.version === version) throw new PolicyStoreError('invalid_canary', `version ${version} is already the stable (active) version`);
+      const open = await this.openCanary(client);
+      if (open)
+        throw new PolicyStoreError(
+          'canary_in_progress',
+          `version ${open.version} is already in canary at ${open.percent}% (since ${open.started_at.toISOString()}): promote or abort it first`,
+        );
+      const inserted = await client.query<CanaryRow>(
+        `INSERT INTO policy_canaries (namespace, version, stable_version, percent, started_by, comment) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${CANARY_COLUMNS}`,
+        [this.namespace, version, stable.version, percent, by, comment ?? null],
+      );
+      await this.notify(client, { namespace: this.namespace, activation_id: stable.id, version, action: 'canary_start' });
+      return toCanary(inserted.rows[0]!);
+    });
+  }
+
+  /**
+   * Ends the open canary without promoting it: `aborted` (an operator) or `rolled_back` (the canary controller, with the
+   * breach as `cause`). When `canaryId` is given, only that canary is ended (a controller acting on a canary that has
+   * meanwhile ended or been replaced does nothing).
+   * @returns the ended canary, or undefined when `canaryId` was given and it is no longer open.
+   * @throws PolicyStoreError `no_canary` when no canary is open (and no `canaryId` was given).
+   */
+  async endCanary(outcome: 'aborted' | 'rolled_back', by: string, cause: string | null, canaryId?: number): Promise<PolicyCanary | undefined> {
+    return inTransaction(this.pool, async (client) => {
+      await this.lock(client);
+      const open = await this.openCanary(client);
+      if (!open || (canaryId !== undefined && open.id !== canaryId)) {
+        if (canaryId !== undefined) return undefined;
+        throw new PolicyStoreError('no_canary', 'no canary is in progress');
+      }
+      const stable = await this.head(client);
+      return this.closeCanary(client, open, stable ? { id: stable.id } : undefined, { outcome, by, cause });
+    });
+  }
+
+  /**
+   * Promotes the open canary: its version becomes the stable (active) version (an `activate` row in the history) and
+   * the canary ends as `promoted`.
+   * @throws PolicyStoreError `no_canary` when no canary is open.
+   */
+  async promoteCanary(by: string, comment?: string | null): Promise<ActivationResult & { canary: PolicyCanary }> {
+    const open = await this.canary();
+    if (!open) throw new PolicyStoreError('no_canary', 'no canary is in progress: nothing to promote');
+    const result = await this.activate(open.version, by, comment ?? `promoted canary #${open.id} (${open.percent}%)`);
+    const ended = (await this.canaries()).find((c) => c.id === open.id)!;
+    return { ...result, canary: ended };
+  }
+
+  /** The open canary of the namespace, or undefined. */
+  async canary(): Promise<PolicyCanary | undefined> {
+    const rows = await this.query<CanaryRow>(`SELECT ${CANARY_COLUMNS} FROM policy_canaries WHERE namespace = $1 AND ended_at IS NULL`, [this.namespace]);
+    return rows[0] ? toCanary(rows[0]) : undefined;
+  }
+
+  /** Every canary of the namespace, open or ended, oldest first. */
+  async canaries(): Promise<PolicyCanary[]> {
+    return (await this.query<CanaryRow>(`SELECT ${CANARY_COLUMNS} FROM policy_canaries c WHERE c.namespace = $1 ORDER BY c.id`, [this.namespace])).map(
+      toCanary,
+    );
+  }
+
+  /**
+   * What a watcher compares to know whether to reload: the newest activation row and the open canary, as one string.
+   * Undefined when no version has been activated.
+   */
+  async revision(): Promise<string | undefined> {
+    const rows = await this.query<{ id: string; canary_id: string | null }>(
+      `SELECT (SELECT a.id::text FROM policy_activations a WHERE a.namespace = $1 ORDER BY a.id DESC LIMIT 1) AS id,
+              (SELECT id::text FROM policy_canaries WHERE namespace = $1 AND ended_at IS NULL) AS canary_id`,
+      [this.namespace],
+    );
+    const row = rows[0];
+    return row?.id ? `${row.id}/${row.canary_id ?? '-'}` : undefined;
   }
 
   /** Every version of the namespace, oldest first. */
@@ -300,13 +466,29 @@ export class PolicyRepository {
     );
     const row = rows[0];
     if (!row) return undefined;
-    return { version: row.version, sha256: row.sha256, document: row.document, templates: await this.templatesOf(row.version), activation: toActivation(row) };
+    const open = await this.canary();
+    let canary: ActiveCanary | null = null;
+    if (open) {
+      const v = await this.query<{ document: PolicyDocument; sha256: string }>(
+        'SELECT document, sha256 FROM policy_versions WHERE namespace = $1 AND version = $2',
+        [this.namespace, open.version],
+      );
+      canary = { canary: open, version: open.version, sha256: v[0]!.sha256, document: v[0]!.document, templates: await this.templatesOf(open.version) };
+    }
+    return {
+      version: row.version,
+      sha256: row.sha256,
+      document: row.document,
+      templates: await this.templatesOf(row.version),
+      activation: toActivation(row),
+      canary,
+    };
   }
 
   /** The newest activation row's id and version: a one-row index lookup, what a watcher polls. Undefined when none. */
   async activeHead(): Promise<{ activation_id: number; version: number } | undefined> {
     const rows = await this.query<{ id: string; version: number }>(
-      'SELECT id::text AS id, version FROM policy_activations WHERE namespace = $1 ORDER BY id DESC LIMIT 1',
+      'SELECT a.id::text AS id, a.version FROM policy_activations a WHERE a.namespace = $1 ORDER BY a.id DESC LIMIT 1',
       [this.namespace],
     );
     return rows[0] ? { activation_id: Number(rows[0].id), version: rows[0].version } : undefined;
@@ -335,7 +517,7 @@ export class PolicyRepository {
 
   private async head(client: pg.PoolClient): Promise<{ id: number; version: number; previous_id: number | null } | undefined> {
     const r = await client.query<{ id: string; version: number; previous_id: string | null }>(
-      'SELECT id::text AS id, version, previous_id::text AS previous_id FROM policy_activations WHERE namespace = $1 ORDER BY id DESC LIMIT 1',
+      'SELECT a.id::text AS id, a.version, a.previous_id::text AS previous_id FROM policy_activations a WHERE a.namespace = $1 ORDER BY a.id DESC LIMIT 1',
       [this.namespace],
     );
     const row = r.rows[0];
@@ -351,10 +533,32 @@ export class PolicyRepository {
       [this.namespace, a.version, a.action, a.previousId, a.by, a.comment ?? null],
     );
     const id = inserted.rows[0]!.id;
-    const notification: PolicyNotification = { namespace: this.namespace, activation_id: Number(id), version: a.version, action: a.action };
-    await client.query('SELECT pg_notify($1, $2)', [POLICY_CHANNEL, JSON.stringify(notification)]);
+    await this.notify(client, { namespace: this.namespace, activation_id: Number(id), version: a.version, action: a.action });
     const row = await client.query<ActivationRow>(`${ACTIVATION_SELECT} WHERE a.id = $1`, [id]);
     return toActivation(row.rows[0]!);
+  }
+
+  private async notify(client: pg.PoolClient, n: PolicyNotification): Promise<void> {
+    await client.query('SELECT pg_notify($1, $2)', [POLICY_CHANNEL, JSON.stringify(n)]);
+  }
+
+  private async openCanary(client: pg.PoolClient): Promise<PolicyCanary | undefined> {
+    const r = await client.query<CanaryRow>(`SELECT ${CANARY_COLUMNS} FROM policy_canaries WHERE namespace = $1 AND ended_at IS NULL`, [this.namespace]);
+    return r.rows[0] ? toCanary(r.rows[0]) : undefined;
+  }
+
+  private async closeCanary(
+    client: pg.PoolClient,
+    open: PolicyCanary,
+    stable: { id: number } | undefined,
+    e: { outcome: CanaryOutcome; by: string; cause: string | null },
+  ): Promise<PolicyCanary> {
+    const r = await client.query<CanaryRow>(
+      `UPDATE policy_canaries SET ended_at = now(), ended_by = $2, outcome = $3, cause = $4 WHERE id = $1 RETURNING ${CANARY_COLUMNS}`,
+      [open.id, e.by, e.outcome, e.cause],
+    );
+    await this.notify(client, { namespace: this.namespace, activation_id: stable?.id ?? 0, version: open.version, action: 'canary_end' });
+    return toCanary(r.rows[0]!);
   }
 
   private async registerTemplate(client: pg.PoolClient, t: PromptTemplateRecord): Promise<void> {

@@ -21,7 +21,7 @@ export interface PolicyWatcherOptions {
 }
 
 interface PolicyWatcherEvents {
-  /** A newly activated version (activation or rollback), loaded with its document and templates. */
+  /** A newly activated version (activation or rollback), or a canary started or ended, loaded with its document and templates. */
   change: [ActivePolicy];
 }
 
@@ -31,8 +31,8 @@ interface PolicyWatcherEvents {
  *   hears it as soon as it commits;
  * - a poll of the newest activation row every `pollIntervalMs` (2 s), the fallback for a lost notification or a
  *   dropped LISTEN connection, which the poll also re-opens.
- * Emits `change` with the loaded {@link ActivePolicy} once per new activation (a notification and a poll seeing the same
- * activation emit once). `current()` is the last version loaded.
+ * Emits `change` with the loaded {@link ActivePolicy} once per new activation, and once per canary started or ended
+ * (`ActivePolicy.canary`); a notification and a poll seeing the same change emit once. `current()` is the last version loaded.
  */
 export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
   private readonly repo: PolicyRepository;
@@ -45,6 +45,8 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
   private again = false;
   private stopped = false;
   private latest: ActivePolicy | undefined;
+  /** The activation and open canary of `latest` ({@link PolicyRepository.revision}). */
+  private latestRevision: string | undefined;
 
   constructor(private readonly options: PolicyWatcherOptions) {
     super();
@@ -73,6 +75,7 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
     this.stopped = false;
     if (this.options.listen !== false) await this.ensureListener().catch((err: unknown) => this.report(err));
     this.latest = await this.repo.active();
+    this.latestRevision = this.latest ? revisionOf(this.latest) : undefined;
     this.timer = setInterval(() => void this.tick(), this.options.pollIntervalMs ?? POLICY_POLL_INTERVAL_MS);
     this.timer.unref();
     return this.latest;
@@ -105,11 +108,12 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
       do {
         this.again = false;
         try {
-          const head = await this.repo.activeHead();
-          if (this.stopped || !head || head.activation_id === this.latest?.activation.id) continue;
+          const revision = await this.repo.revision();
+          if (this.stopped || !revision || revision === this.latestRevision) continue;
           const active = await this.repo.active();
-          if (this.stopped || !active || active.activation.id === this.latest?.activation.id) continue;
+          if (this.stopped || !active || revisionOf(active) === this.latestRevision) continue;
           this.latest = active;
+          this.latestRevision = revisionOf(active);
           try {
             this.emit('change', active);
           } catch (err) {
@@ -183,3 +187,6 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
     this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
   }
 }
+
+/** The same string as {@link PolicyRepository.revision} for a loaded policy. */
+const revisionOf = (p: ActivePolicy): string => `${p.activation.id}/${p.canary ? p.canary.canary.id : '-'}`;

@@ -11,3 +11,5 @@ export * from './semantic-cache.js';
 export * from './semantic-labels.js';
 export * from './squad-eval.js';
 export * from './gates.js';
+export * from './canary.js';
+export * from './drift.js';

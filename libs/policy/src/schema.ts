@@ -222,6 +222,45 @@ export const gateSchema = z.strictObject({
   max_judge_pass_rate_drop: score.optional().describe('largest allowed drop of the judge PASS rate, 0..1'),
 });
 
+/**
+ * Canary tolerances (issue 11 §4): how far a canary version may fall behind the stable version, over a sliding window
+ * of completed jobs per version, before the canary controller rolls it back. The canary is also rolled back when it
+ * breaches its route's SLO (p95 latency over the SLO class's p95_latency_ms, or judged quality under its min_quality)
+ * over the window. Every field is optional; the controller's defaults (`CANARY_DEFAULTS`) fill in the rest.
+ */
+export const canarySettingsSchema = z.strictObject({
+  window_s: z.int().min(10).max(86_400).optional().describe('the sliding window the statistics are computed over, s (default 300)'),
+  min_samples: z.int().min(1).max(100_000).optional().describe('samples each version needs in the window before the canary is judged (default 20)'),
+  max_p95_latency_ratio: z
+    .number()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe('rolled back when the canary’s p95 end-to-end latency is above this multiple of the stable version’s (default 1.5)'),
+  max_quality_drop: score.optional().describe('rolled back when the canary’s judge PASS rate is more than this below the stable version’s (default 0.1)'),
+  max_cost_ratio: z
+    .number()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe('rolled back when the canary’s mean cost per request is above this multiple of the stable version’s (default 1.5)'),
+});
+
+/**
+ * Drift alerting (seed 000): the Jensen-Shannon divergence (log base 2, so 0..1) between a reference window and the
+ * current window of the intent mix, the binned judge scores and the tier mix; at or above `alert_threshold` the
+ * drift alert gauge is 1.
+ */
+export const driftSettingsSchema = z.strictObject({
+  window_s: z
+    .int()
+    .min(10)
+    .max(7 * 86_400)
+    .optional()
+    .describe('length of the current window and of the reference window before it, s (default 600)'),
+  alert_threshold: score.optional().describe('JS divergence (log2, 0..1) at or above which drift alerts (default 0.1)'),
+});
+
 const policyObject = z.strictObject({
   $schema: z.string().max(2000).optional().describe('the JSON Schema this document follows (for editors)'),
   description: z.string().max(2000).optional(),
@@ -236,6 +275,8 @@ const policyObject = z.strictObject({
   semantic_cache: semanticCacheSchema.optional(),
   // Optional without a default, so that the SHA-256 of documents written before gates existed stays the same.
   gates: z.array(gateSchema).max(MAX_ENTRIES).optional().describe('regression gates checked before this version is activated'),
+  canary: canarySettingsSchema.optional().describe('tolerances of a canary of this version against the stable version (issue 11 §4)'),
+  drift: driftSettingsSchema.optional().describe('drift windows and alert threshold (issue 11 §4)'),
 });
 
 /** Cross-references the object shape cannot express; each problem is an issue at the path of the offending field. */
@@ -298,3 +339,5 @@ export type PolicyBudget = z.output<typeof budgetSchema>;
 export type DegradeSettings = z.output<typeof degradeSchema>;
 export type SemanticCacheSettings = z.output<typeof semanticCacheSchema>;
 export type PolicyGate = z.output<typeof gateSchema>;
+export type CanarySettings = z.output<typeof canarySettingsSchema>;
+export type DriftSettings = z.output<typeof driftSettingsSchema>;

@@ -8,6 +8,7 @@ import { LabelingService } from './services/labeling.service.js';
 import { LabelerMetrics } from './services/labeler-metrics.js';
 import { JudgedResultsRepository } from './repositories/judged-results.repository.js';
 import { LabelsRepository } from './repositories/labels.repository.js';
+import { CanaryController } from './canary/canary-controller.service.js';
 
 export const SERVICE_NAME = 'feedback-labeler';
 
@@ -18,6 +19,13 @@ export const SERVICE_NAME = 'feedback-labeler';
     PersistenceModule.forRoot({ postgres: true, redis: false }),
   ],
   controllers: [LabelerHandlers],
-  providers: [{ provide: LABELER_CONFIG, useFactory: loadLabelerConfig }, LabelingService, LabelerMetrics, JudgedResultsRepository, LabelsRepository],
+  providers: [
+    { provide: LABELER_CONFIG, useFactory: loadLabelerConfig },
+    LabelingService,
+    LabelerMetrics,
+    JudgedResultsRepository,
+    LabelsRepository,
+    CanaryController,
+  ],
 })
 export class AppModule {}

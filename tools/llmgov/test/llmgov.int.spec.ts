@@ -71,7 +71,11 @@ describe('llmgov CLI (built, as a child process) against the real Postgres', () 
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('prints --help for the program and every command, exit 0', async () => {
-    for (const args of [['--help'], ['policy', '--help'], ...['apply', 'activate', 'rollback', 'list', 'show'].map((c) => ['policy', c, '--help'])]) {
+    for (const args of [
+      ['--help'],
+      ['policy', '--help'],
+      ...['apply', 'activate', 'rollback', 'list', 'show', 'canary', 'promote'].map((c) => ['policy', c, '--help']),
+    ]) {
       const r = await llmgov(ns(), ...args);
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stdout, /^Usage: llmgov/m, args.join(' '));
@@ -164,7 +168,69 @@ describe('llmgov CLI (built, as a child process) against the real Postgres', () 
     const asJson = await llmgov(namespace, 'policy', 'rollback', '--json');
     assert.equal(asJson.code, 1);
     assert.deepEqual((JSON.parse(asJson.stderr) as { error: { code: string } }).error.code, 'nothing_to_roll_back');
-    assert.deepEqual(json<ListJson & { namespace: string }>(await llmgov(namespace, 'policy', 'list', '--json')), { namespace, versions: [], activations: [] });
+    assert.deepEqual(json<ListJson & { namespace: string }>(await llmgov(namespace, 'policy', 'list', '--json')), {
+      namespace,
+      versions: [],
+      activations: [],
+      canaries: [],
+    });
+  });
+
+  it('canary: dry run, start, refusals, abort, start again, promote; list and show print the canary history', async () => {
+    const namespace = ns();
+    const v1 = policyFile('c1.yaml', 1);
+    const v2 = policyFile('c2.yaml', 1, [['p95_latency_ms: 700', 'p95_latency_ms: 640']]);
+    for (const f of [v1, v2]) assert.equal((await llmgov(namespace, 'policy', 'apply', f, '--prompts-dir', prompts)).code, 0);
+
+    const refused: [string[], RegExp][] = [
+      [['policy', 'canary', '2', '--percent', '10'], /error: a canary needs a stable version to run next to/],
+      [['policy', 'canary', '2', '--percent', '0'], /expected a percent in \(0, 100\]/],
+      [['policy', 'canary', '2', '--percent', '101'], /expected a percent in \(0, 100\]/],
+      [['policy', 'canary', '2'], /error: give VERSION and --percent P \(or --abort\)/],
+      [['policy', 'canary', '--abort'], /error: no canary is in progress/],
+      [['policy', 'promote'], /error: no canary is in progress: nothing to promote/],
+    ];
+    for (const [args, message] of refused) {
+      const r = await llmgov(namespace, ...args);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(r.stderr, message, args.join(' '));
+    }
+    assert.equal((await llmgov(namespace, 'policy', 'activate', '1')).code, 0);
+    const self = await llmgov(namespace, 'policy', 'canary', '1', '--percent', '10');
+    assert.match(self.stderr, /error: version 1 is already the stable \(active\) version/);
+
+    const dry = await llmgov(namespace, 'policy', 'canary', '2', '--percent', '10', '--dry-run');
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^dry run: version 2 would decide 10% of jobs \(by job-id hash\) next to active version 1; nothing written$/m);
+    assert.match(dry.stdout, /cost per request > 1\.5× stable/);
+    assert.deepEqual(json<{ canaries: unknown[] }>(await llmgov(namespace, 'policy', 'list', '--json')).canaries, []);
+
+    assert.match(
+      (await llmgov(namespace, 'policy', 'canary', '2', '--percent', '10', '--comment', 'try')).stdout,
+      /^canary: version 2 decides 10% of jobs next to version 1/,
+    );
+    assert.match((await llmgov(namespace, 'policy', 'canary', '2', '--percent', '20')).stderr, /error: version 2 is already in canary at 10%/);
+    assert.match((await llmgov(namespace, 'policy', 'canary', '--abort', '--comment', 'too early')).stdout, /^aborted the canary of version 2/);
+    assert.equal((await llmgov(namespace, 'policy', 'canary', '2', '--percent', '2.5')).code, 0);
+    assert.match((await llmgov(namespace, 'policy', 'promote')).stdout, /^promoted the canary \(2\.5%\): version 2 is active \(was 1\)/);
+
+    const list = json<{ canaries: { version: number; stable_version: number; percent: number; started_by: string; outcome: string; cause: string | null }[] }>(
+      await llmgov(namespace, 'policy', 'list', '--json'),
+    );
+    assert.deepEqual(
+      list.canaries.map((c) => [c.version, c.stable_version, c.percent, c.started_by, c.outcome, c.cause]),
+      [
+        [2, 1, 10, 'cli-test', 'aborted', 'too early'],
+        [2, 1, 2.5, 'cli-test', 'promoted', list.canaries[1]!.cause],
+      ],
+    );
+    assert.match(list.canaries[1]!.cause ?? '', /^promoted canary #\d+ \(2\.5%\)$/);
+    const table = await llmgov(namespace, 'policy', 'list');
+    assert.match(table.stdout, /canaries \(oldest first\):/);
+    assert.match(table.stdout, /aborted .* by cli-test/);
+    const shown = await llmgov(namespace, 'policy', 'show', '2');
+    assert.match(shown.stdout, /^# canary at 10% next to version 1, started .* by cli-test: aborted .* by cli-test \(too early\)$/m);
+    assert.match(shown.stdout, /^# version 2 \(active\) of namespace/m);
   });
 
   it('refuses malformed, oversized and hostile files with a clear error and exit 1, writing nothing', async () => {

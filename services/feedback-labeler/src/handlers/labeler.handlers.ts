@@ -1,16 +1,43 @@
 import { Payload } from '@nestjs/microservices';
-import { KafkaEventPattern, KafkaHandlers, type HandlerOutcome } from '@llmgov/kafka-runtime';
-import { Topics, type FeedbackSubmitted, type InferenceJudged } from '@llmgov/contracts';
+import { KafkaEventPattern, KafkaHandlers, Outcome, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { Topics, type CostRecorded, type FeedbackSubmitted, type InferenceCompleted, type InferenceJudged, type JobStatusChanged } from '@llmgov/contracts';
 import { LabelingService } from '../services/labeling.service.js';
+import { CanaryController } from '../canary/canary-controller.service.js';
 
-/** Kafka entry points of feedback-labeler: judged results (the join side) and user feedback. */
+/**
+ * Kafka entry points of feedback-labeler: judged results (the join side, and the canary controller's quality),
+ * user feedback, and for the canary controller completions (latency), cost records (cost per request) and job
+ * statuses (the router's template answers).
+ */
 @KafkaHandlers()
 export class LabelerHandlers {
-  constructor(private readonly labeling: LabelingService) {}
+  constructor(
+    private readonly labeling: LabelingService,
+    private readonly canary: CanaryController,
+  ) {}
 
   @KafkaEventPattern(Topics.inferenceJudged)
   onJudged(@Payload() ev: InferenceJudged): Promise<HandlerOutcome> {
+    this.canary.observeJudged(ev);
     return this.labeling.recordJudged(ev);
+  }
+
+  @KafkaEventPattern(Topics.inferenceCompleted)
+  onCompleted(@Payload() ev: InferenceCompleted): Promise<HandlerOutcome> {
+    this.canary.observeCompleted(ev);
+    return Promise.resolve(Outcome.success());
+  }
+
+  @KafkaEventPattern(Topics.jobStatus)
+  onStatus(@Payload() ev: JobStatusChanged): Promise<HandlerOutcome> {
+    this.canary.observeStatus(ev);
+    return Promise.resolve(Outcome.success());
+  }
+
+  @KafkaEventPattern(Topics.costRecorded)
+  onCost(@Payload() ev: CostRecorded): Promise<HandlerOutcome> {
+    this.canary.observeCost(ev);
+    return Promise.resolve(Outcome.success());
   }
 
   @KafkaEventPattern(Topics.feedbackSubmitted)

@@ -76,7 +76,7 @@ function setup(
     store,
     new HashingEmbedder({ dimensions: 8 }),
     publisher as unknown as EventPublisher,
-    { current: () => snapshot } as unknown as ActivePolicySource,
+    { current: () => snapshot, forJob: () => snapshot } as unknown as ActivePolicySource,
     reservations,
     new PlatformMetrics('spec'),
     { signals: () => opts.capacity ?? {} } as unknown as CapacitySignalSource,

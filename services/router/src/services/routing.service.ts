@@ -51,6 +51,7 @@ import { ActivePolicySource, type PolicySnapshot } from '../adapters/active-poli
 import { CapacitySignalSource } from '../adapters/capacity-signals.js';
 import { PINNED_POLICY_METADATA_KEY, PinnedPolicySource } from '../adapters/pinned-policy.js';
 import { chooseTier } from './tier-policy.js';
+import { RouterDriftMetrics } from './drift-metrics.js';
 
 import { EMBEDDINGS_CLIENT, VECTOR_STORE } from '../tokens.js';
 /** The routed marker outlives any redelivery: 7 days, seconds. */
@@ -98,6 +99,8 @@ export class RoutingService {
     @Optional() @Inject(SEMANTIC_CACHE) private readonly semantic?: SemanticCacheLayer,
     /** Per-request pinned policy versions (metadata policy_version, for evals); absent in specs that build the service by hand. */
     @Optional() private readonly pinned?: PinnedPolicySource,
+    /** Intent and tier drift (absent in specs that build the service by hand). */
+    @Optional() private readonly drift?: RouterDriftMetrics,
   ) {
     this.cacheLookups = new Counter({
       name: 'router_cache_lookups_total',
@@ -182,7 +185,8 @@ export class RoutingService {
       this.decisions.inc({ route: 'invalid_policy_version', tier: 'none' });
       return Outcome.skipped('pinned policy version cannot be honoured');
     }
-    const policy = pin.kind === 'pinned' ? pin.snapshot : this.policies.current();
+    // Otherwise the version that decides this job: the stable one, or the canary's for its share of job ids (issue 11 §4).
+    const policy = pin.kind === 'pinned' ? pin.snapshot : this.policies.forJob(req.job_id);
     if (policy) return this.decideWithPolicy(req, policy, deadlineAt);
     // The tier models are part of the key: an answer cached before a model change is not served after it.
     const cacheKey = createHash('sha256')
@@ -327,6 +331,8 @@ export class RoutingService {
     for (const reason of decision.reasons) this.decisionReasons.inc({ reason });
     await this.semanticBookkeeping(req, decision, semanticCtx);
     this.policyDecisions.inc({ route: resolved.routeName, action: decision.action, tier: decision.tier ?? 'none' });
+    this.drift?.observe('intent', classification?.intent ?? 'unclassified');
+    this.drift?.observe('tier', decision.tier ?? decision.action);
     return this.execute(req, decision, policy, cacheKey, cached, query, deadlineAt, budgetRefusal);
   }
 

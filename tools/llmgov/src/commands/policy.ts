@@ -1,12 +1,13 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import Table from 'cli-table3';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { stringify } from 'yaml';
 import {
   MAX_POLICY_BYTES,
   MAX_TEMPLATE_BYTES,
   TIERS,
+  canarySettings,
   formatTemplateRef,
   parsePolicyText,
   parseTemplateRef,
@@ -17,7 +18,7 @@ import {
   type PolicyDocument,
   type PromptTemplateRecord,
 } from '@llmgov/policy';
-import { PolicyRepository, type ActivationResult, type PolicyVersionRecord } from '@llmgov/persistence';
+import { PolicyRepository, type ActivationResult, type PolicyCanary, type PolicyVersionRecord } from '@llmgov/persistence';
 import { CliError, actor, paint, positiveInt, printJson, withDatabase, withStoreOptions, type StoreOptions } from '../cli.js';
 import { renderPolicyDiff } from '../diff.js';
 import { evaluateGates } from '../gate.js';
@@ -101,6 +102,24 @@ function describeActivation(r: ActivationResult, verb: string): string {
   return `${verb}: version ${r.version} is active${r.previous_version === null ? '' : ` (was ${r.previous_version})`}; routers apply it within 5 s`;
 }
 
+/** A canary share: a number in (0, 100]. */
+function percent(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || !(n > 0 && n <= 100)) throw new InvalidArgumentError('expected a percent in (0, 100], e.g. 10 or 2.5');
+  return n;
+}
+
+/** One canary as a table row: version, stable, percent, started, by, ended how, cause. */
+const canaryRow = (c: PolicyCanary): string[] => [
+  String(c.version),
+  String(c.stable_version),
+  `${c.percent}%`,
+  `${when(c.started_at)} by ${c.started_by}${c.comment ? ` (${c.comment})` : ''}`,
+  c.outcome === null ? 'in progress' : `${c.outcome} ${when(c.ended_at!)} by ${c.ended_by ?? ''}`,
+  c.cause ?? '',
+];
+const CANARY_HEAD = ['canary', 'stable', 'percent', 'started (UTC)', 'ended', 'cause'];
+
 interface ApplyOptions extends StoreOptions {
   dryRun?: boolean;
   comment?: string;
@@ -119,8 +138,15 @@ A policy is a YAML or JSON file (schema: schemas/policy/policy.schema.json; exam
 Applying stores it as the next version with the prompt templates it references; activating makes it the version every
 router applies (within 5 s); rollback returns to the version active before the newest activation.
 
+A canary runs a version for a share of jobs (by a stable hash of the job id) next to the active one; the canary
+controller (feedback-labeler) rolls it back by itself when it breaches its route's SLO or the tolerances of the
+policy's \`canary\` section; \`promote\` makes it the active version.
+
 Examples:
   llmgov policy apply infra/policies/local.yaml --dry-run
+  llmgov policy canary 3 --percent 10
+  llmgov policy canary --abort
+  llmgov policy promote
   llmgov policy apply infra/policies/local.yaml --comment "tighter FAQ latency"
   llmgov policy activate 2
   llmgov policy rollback
@@ -237,12 +263,81 @@ Examples:
     });
   });
 
+  withStoreOptions(
+    policy
+      .command('canary')
+      .description('run VERSION for --percent of jobs next to the active version (or --abort the canary in progress)')
+      .argument('[version]', 'a version number from `llmgov policy list`', positiveInt)
+      .option('--percent <p>', 'share of jobs, percent in (0, 100]', percent)
+      .option('--abort', 'end the canary in progress; its jobs go back to the active version')
+      .option('--dry-run', 'check and show what would run; write nothing')
+      .option('--comment <text>', 'why, kept in the canary history'),
+  ).action(async (version: number | undefined, opts: StoreOptions & { percent?: number; abort?: boolean; dryRun?: boolean; comment?: string }) => {
+    await withDatabase(async (pool) => {
+      const repo = new PolicyRepository(pool, opts.namespace);
+      if (opts.abort) {
+        if (version !== undefined || opts.percent !== undefined) throw new CliError('--abort takes no version and no --percent', 'invalid_arguments');
+        const open = await repo.canary();
+        if (opts.dryRun) {
+          if (!open) throw new CliError('no canary is in progress', 'no_canary');
+          if (opts.json) printJson({ dry_run: true, would_abort: open });
+          else console.log(`dry run: would abort the canary of version ${open.version} at ${open.percent}%; nothing written`);
+          return;
+        }
+        const ended = await repo.endCanary('aborted', actor(), opts.comment ?? null);
+        if (opts.json) printJson(ended);
+        else console.log(`aborted the canary of version ${ended!.version}; routers send all its jobs back to the active version within 5 s`);
+        return;
+      }
+      if (version === undefined || opts.percent === undefined) throw new CliError('give VERSION and --percent P (or --abort)', 'invalid_arguments');
+      if (opts.dryRun) {
+        const active = await repo.active();
+        const target = await repo.show(version);
+        const problems: string[] = [];
+        if (!active) problems.push('no version is active: a canary needs a stable version to run next to');
+        else if (active.version === version) problems.push(`version ${version} is already the active version`);
+        if (active?.canary) problems.push(`version ${active.canary.version} is already in canary at ${active.canary.canary.percent}%`);
+        if (problems.length > 0) throw new CliError(`the canary of version ${version} would be refused`, 'invalid_canary', problems);
+        const tolerances = canarySettings(target.document, active!.document);
+        if (opts.json) printJson({ dry_run: true, version, stable_version: active!.version, percent: opts.percent, tolerances });
+        else {
+          console.log(
+            `dry run: version ${version} would decide ${opts.percent}% of jobs (by job-id hash) next to active version ${active!.version}; nothing written`,
+          );
+          console.log(
+            `rolled back by itself over a ${tolerances.window_s} s window (at least ${tolerances.min_samples} samples per version) when its route's SLO`,
+          );
+          console.log(
+            `is breached or p95 latency > ${tolerances.max_p95_latency_ratio}× stable, PASS rate > ${tolerances.max_quality_drop} below stable, cost per request > ${tolerances.max_cost_ratio}× stable`,
+          );
+        }
+        return;
+      }
+      const c = await repo.startCanary(version, opts.percent, actor(), opts.comment ?? null);
+      if (opts.json) printJson(c);
+      else console.log(`canary: version ${c.version} decides ${c.percent}% of jobs next to version ${c.stable_version}; routers apply it within 5 s`);
+    });
+  });
+
+  withStoreOptions(
+    policy
+      .command('promote')
+      .description('make the canary in progress the active version (recorded in the history; routers apply it within 5 s)')
+      .option('--comment <text>', 'why, kept in the history'),
+  ).action(async (opts: StoreOptions & { comment?: string }) => {
+    await withDatabase(async (pool) => {
+      const r = await new PolicyRepository(pool, opts.namespace).promoteCanary(actor(), opts.comment ?? null);
+      if (opts.json) printJson(r);
+      else console.log(describeActivation(r, `promoted the canary (${r.canary.percent}%)`));
+    });
+  });
+
   withStoreOptions(policy.command('list').description('list the versions (newest last) and the activation history')).action(async (opts: StoreOptions) => {
     await withDatabase(async (pool) => {
       const repo = new PolicyRepository(pool, opts.namespace);
-      const [versions, activations] = [await repo.list(), await repo.history()];
+      const [versions, activations, canaries] = [await repo.list(), await repo.history(), await repo.canaries()];
       if (opts.json) {
-        printJson({ namespace: opts.namespace, versions, activations });
+        printJson({ namespace: opts.namespace, versions, activations, canaries });
         return;
       }
       if (versions.length === 0) {
@@ -265,6 +360,9 @@ Examples:
             activations.map((a) => [when(a.activated_at), a.action, a.version, a.previous_version ?? '', a.activated_by, a.comment ?? '']),
           ),
         );
+      console.log('canaries (oldest first):');
+      if (canaries.length === 0) console.log('  none');
+      else console.log(table(CANARY_HEAD, canaries.map(canaryRow)));
     });
   });
 
@@ -275,12 +373,20 @@ Examples:
       .argument('[version]', 'a version number (default: the active version)', positiveInt),
   ).action(async (version: number | undefined, opts: StoreOptions) => {
     await withDatabase(async (pool) => {
-      const v: PolicyVersionRecord = await new PolicyRepository(pool, opts.namespace).show(version);
+      const repo = new PolicyRepository(pool, opts.namespace);
+      const v: PolicyVersionRecord = await repo.show(version);
+      const canaries = (await repo.canaries()).filter((c) => c.version === v.version);
       if (opts.json) {
-        printJson(v);
+        printJson({ ...v, canaries });
         return;
       }
       console.log(`# version ${v.version}${v.active ? ' (active)' : ''} of namespace ${v.namespace}`);
+      for (const c of canaries)
+        console.log(
+          `# canary at ${c.percent}% next to version ${c.stable_version}, started ${when(c.started_at)} by ${c.started_by}: ${
+            c.outcome === null ? 'in progress' : `${c.outcome} ${when(c.ended_at!)} by ${c.ended_by ?? ''}${c.cause ? ` (${c.cause})` : ''}`
+          }`,
+        );
       console.log(`# sha256 ${v.sha256}`);
       console.log(`# created ${when(v.created_at)} by ${v.created_by}${v.comment ? `: ${v.comment}` : ''}`);
       console.log(`# prompt templates: ${v.templates.join(', ')}`);
