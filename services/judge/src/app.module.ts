@@ -2,7 +2,8 @@ import { Module } from '@nestjs/common';
 import { ObservabilityModule } from '@llmgov/observability';
 import { KafkaRuntimeModule } from '@llmgov/kafka-runtime';
 import { PersistenceModule } from '@llmgov/persistence';
-import { JUDGE_CONFIG, loadJudgeConfig } from './config.js';
+import { embeddingsClientFromSettings } from '@llmgov/embeddings';
+import { JUDGE_CONFIG, JUDGE_EMBEDDINGS, loadJudgeConfig } from './config.js';
 import { CompletionsHandler } from './handlers/completions.handler.js';
 import { JudgeService } from './services/judge.service.js';
 import { JudgeMetrics } from './services/judge-metrics.js';
@@ -16,6 +17,16 @@ export const SERVICE_NAME = 'judge';
     PersistenceModule.forRoot({ postgres: false, redis: true }),
   ],
   controllers: [CompletionsHandler],
-  providers: [{ provide: JUDGE_CONFIG, useFactory: loadJudgeConfig }, JudgeService, JudgeMetrics],
+  providers: [
+    { provide: JUDGE_CONFIG, useFactory: loadJudgeConfig },
+    {
+      // Semantic support only on a real embedding model: the hashing embedder's vectors are lexical, already covered.
+      provide: JUDGE_EMBEDDINGS,
+      inject: [JUDGE_CONFIG],
+      useFactory: (c: ReturnType<typeof loadJudgeConfig>) => (c.EMBEDDINGS === 'openai' ? embeddingsClientFromSettings(c) : null),
+    },
+    JudgeService,
+    JudgeMetrics,
+  ],
 })
 export class AppModule {}

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { contentTokens, groundedness, relevance } from './scoring.js';
+import { contentTokens, groundedness, relevance } from './lexical.js';
 
 describe('contentTokens', () => {
   it('lower-cases, drops stop words and one-letter words, keeps numbers', () => {
