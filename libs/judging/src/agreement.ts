@@ -109,3 +109,35 @@ export function calibrate(items: readonly LabelledScores[], version: string, ste
   if (!best) throw new Error('calibrate: no weights give a defined kappa');
   return best;
 }
+
+/** Human labels compared with judge verdicts, as a 2x2 table: human label (GOOD/BAD) x (verdict is PASS). Counts. */
+export interface LabelAgreementTable {
+  goodPass: number;
+  goodNotPass: number;
+  badPass: number;
+  badNotPass: number;
+}
+
+/** Judge-vs-human agreement over labels that have a verdict (the feedback-labeler's `agreement()`, the CLI, the metric). */
+export interface LabelAgreementStats {
+  /** Labels compared (count). */
+  compared: number;
+  /** Labels that agree with the judge (count). */
+  agreed: number;
+  /** agreed / compared (0..1), null when nothing was compared. */
+  rate: number | null;
+  /**
+   * Cohen's kappa (Cohen 1960): (p_o - p_e) / (1 - p_e), with p_o the observed agreement rate and
+   * p_e = P(GOOD)·P(PASS) + P(BAD)·P(not PASS) the agreement expected by chance from the marginals.
+   * -1..1 (1 perfect, 0 chance level); null when nothing was compared or p_e = 1 (one class only on both sides).
+   */
+  kappa: number | null;
+}
+
+/** Agreement rate and Cohen's kappa of a label table (rounded to 4 decimals), from {@link agreementFigures}. */
+export function labelAgreementStats(t: LabelAgreementTable): LabelAgreementStats {
+  const f = agreementFigures({ tp: t.goodPass, fp: t.badPass, fn: t.goodNotPass, tn: t.badNotPass });
+  if (f.n === 0) return { compared: 0, agreed: 0, rate: null, kappa: null };
+  const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
+  return { compared: f.n, agreed: f.tp + f.tn, rate: round4(f.observed_agreement), kappa: Number.isNaN(f.kappa) ? null : round4(f.kappa) };
+}

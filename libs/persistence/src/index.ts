@@ -10,3 +10,4 @@ export * from './policy-watcher.js';
 export * from './budgets/index.js';
 export * from './capacity-signals.js';
 export * from './semantic-cache/index.js';
+export * from './label-agreement.js';

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { runCli } from './cli.js';
 import { registerBudgetsCommands } from './commands/budgets.js';
 import { registerCacheCommands } from './commands/cache.js';
+import { registerFeedbackCommands } from './commands/feedback.js';
 import { registerPolicyCommands } from './commands/policy.js';
 
 const program = new Command('llmgov')
@@ -15,5 +16,6 @@ const program = new Command('llmgov')
 registerPolicyCommands(program);
 registerBudgetsCommands(program);
 registerCacheCommands(program);
+registerFeedbackCommands(program);
 
 await runCli(program);
