@@ -1,5 +1,5 @@
 import { completeness, isRefusal } from './checks.js';
-import { groundedness, relevance as lexicalRelevance } from './lexical.js';
+import { claimSupport, relevance as lexicalRelevance } from './lexical.js';
 import { semanticScores, type SentenceEmbedder } from './semantic.js';
 
 /**
@@ -21,8 +21,10 @@ export interface JudgeWeights {
 }
 
 /**
- * The weights in force. Calibrated with `npm run bench:judge` on the calibration split (see tools/bench-judge/README.md for
- * the run and its held-out figures).
+ * The weights in force: set a priori (faithfulness first, relevance and completeness as tie-breakers, bar 0.5), NOT the
+ * bench's calibrated ones. `npm run bench:judge` (bench/results/judge.json, bench/README.md "Judge") calibrated weights on
+ * one split of 240 real small-model answers with only 23 correct ones, and they did not carry over to the other split
+ * (held-out kappa -0.06 and 0.20 in the two folds), so they would not be an improvement to ship.
  */
 export const DEFAULT_JUDGE_WEIGHTS: JudgeWeights = {
   version: 'judge-2026.11-1',
@@ -35,7 +37,7 @@ export const DEFAULT_JUDGE_WEIGHTS: JudgeWeights = {
 
 /** The cheap checks' scores of one completion, all 0..1 (unit-less). */
 export interface CompletionScores {
-  /** Lexical support: share of answer content tokens found in the context (`groundedness`). */
+  /** Lexical support: share of the content tokens the answer adds to the question that occur in the context (`claimSupport`). */
   lexical: number;
   /** Semantic support on embeddings; null when not computed (no client, nothing to compare, or the client failed). */
   semantic: number | null;
@@ -80,7 +82,7 @@ export async function scoreCompletion(
   client?: SentenceEmbedder,
   onSemanticError?: (err: unknown) => void,
 ): Promise<CompletionScores> {
-  const lexical = groundedness(input.answer, input.contextTexts);
+  const lexical = claimSupport(input.answer, input.prompt, input.contextTexts);
   const lexRel = lexicalRelevance(input.prompt, input.answer);
   let semantic: number | null = null;
   let relevance = lexRel;

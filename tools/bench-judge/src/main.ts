@@ -15,12 +15,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { intArg } from '@llmgov/cli-args';
+import { intArg, numArg } from '@llmgov/cli-args';
 import { defaultModelDir, loadEmbeddingModel } from '@llmgov/embeddings-server';
 import {
   DEFAULT_JUDGE_WEIGHTS,
   calibrate,
   evaluateWeights,
+  groundedness,
   scoreAnswer,
   scoreCompletion,
   splitOf,
@@ -48,6 +49,7 @@ const program = new Command('bench-judge')
   .option('--pools <path>', 'pool file of the engines', path.join(root, 'infra/pools/local-llama.json'))
   .option('--concurrency <n>', 'requests in flight during generation', intArg(1, 64), 3)
   .option('--max-tokens <n>', 'max_tokens per answer', intArg(1, 1024), 32)
+  .option('--grid-step <x>', 'step of the weight grid of the calibration (coarser overfits less)', numArg(0.01, 0.5), 0.25)
   .option('--model-dir <dir>', 'all-MiniLM-L6-v2 files (infra/local/models.sh)', defaultModelDir())
   .option('--summary <path>', 'write the results as JSON here');
 
@@ -62,6 +64,7 @@ interface Options {
   concurrency: number;
   maxTokens: number;
   modelDir: string;
+  gridStep: number;
   summary?: string;
 }
 
@@ -102,7 +105,7 @@ const row = (name: string, f: AgreementFigures) =>
 async function main(o: Options): Promise<void> {
   const { items, source, generation_seconds } = await answers(o);
   const model = await loadEmbeddingModel({ modelDir: o.modelDir });
-  const scored: (LabelledScores & { f1: number; split: 'calibration' | 'evaluation'; tier: string; context_kind: string })[] = [];
+  const scored: (LabelledScores & { groundedness: number; f1: number; split: 'calibration' | 'evaluation'; tier: string; context_kind: string })[] = [];
   const t0 = performance.now();
   for (const a of items) {
     const s = await scoreCompletion(
@@ -115,6 +118,7 @@ async function main(o: Options): Promise<void> {
       id: a.id,
       scores: { lexical: s.lexical, semantic: s.semantic, relevance: s.relevance, completeness: s.completeness, refusal: s.refusal },
       correct: f1 >= 0.5,
+      groundedness: groundedness(a.text, [a.context]),
       f1,
       split: splitOf(a.id, o.calibrationPercent),
       tier: a.tier,
@@ -124,11 +128,14 @@ async function main(o: Options): Promise<void> {
   const scoringMsPerAnswer = (performance.now() - t0) / Math.max(1, items.length);
   const cal = scored.filter((s) => s.split === 'calibration');
   const evalSet = scored.filter((s) => s.split === 'evaluation');
-  const { weights, figures: calFigures } = calibrate(cal, `${DEFAULT_JUDGE_WEIGHTS.version}-bench`);
+  const { weights, figures: calFigures } = calibrate(cal, `${DEFAULT_JUDGE_WEIGHTS.version}-bench`, o.gridStep);
   const heldOut = evaluateWeights(evalSet, weights);
+  // The second fold: calibrated on the evaluation split, reported on the calibration split (again never on its own data).
+  const reverse = calibrate(evalSet, `${DEFAULT_JUDGE_WEIGHTS.version}-bench-reverse`, o.gridStep);
+  const reverseHeldOut = evaluateWeights(cal, reverse.weights);
   const inForce = evaluateWeights(evalSet, DEFAULT_JUDGE_WEIGHTS);
   // The judge before issue 11: PASS when lexical groundedness >= 0.5, nothing else.
-  const before = agreementFigures(confusion(evalSet.map((s) => ({ pass: s.scores.lexical >= 0.5, correct: s.correct }))));
+  const before = agreementFigures(confusion(evalSet.map((s) => ({ pass: s.groundedness >= 0.5, correct: s.correct }))));
   const byGroup = (key: 'tier' | 'context_kind') =>
     Object.fromEntries(
       [...new Set(evalSet.map((s) => s[key]))].sort().map((g) => [
@@ -149,6 +156,8 @@ async function main(o: Options): Promise<void> {
   console.log(row('calibration split, calibrated weights (fit)', calFigures));
   console.log(row('EVALUATION split, calibrated weights', heldOut));
   console.log(row('evaluation split, weights in force', inForce));
+  console.log(`reverse fold weights: ${JSON.stringify(reverse.weights)}`);
+  console.log(row('CALIBRATION split, reverse-fold weights', reverseHeldOut));
   console.log(row('evaluation split, judge before (lexical>=0.5)', before));
   for (const [k, f] of Object.entries(byGroup('tier'))) console.log(row(`  evaluation, tier ${k}`, f));
   for (const [k, f] of Object.entries(byGroup('context_kind'))) console.log(row(`  evaluation, context ${k}`, f));
@@ -174,6 +183,8 @@ async function main(o: Options): Promise<void> {
           calibrated_weights: weights,
           weights_in_force: DEFAULT_JUDGE_WEIGHTS,
           calibration_fit: calFigures,
+          reverse_fold: { weights: reverse.weights, fit: reverse.figures, held_out: reverseHeldOut },
+          grid_step: o.gridStep,
           evaluation: { calibrated: heldOut, in_force: inForce, judge_before: before, by_tier: byGroup('tier'), by_context: byGroup('context_kind') },
           scoring_ms_per_answer: scoringMsPerAnswer,
           embeddings_model: model.name,
