@@ -5,3 +5,4 @@ export * from './scores.js';
 export * from './verdict.js';
 export * from './agreement.js';
 export * from './squad-eval.js';
+export * from './llm-judge.js';

@@ -45,3 +45,12 @@ describe('scoreCompletion', () => {
     assert.equal(errors.length, 1);
   });
 });
+
+describe('combineScores with an LLM judge score', () => {
+  it('averages the cheap faithfulness with P(yes)', () => {
+    const s = combineScores({ lexical: 0.4, semantic: 0.8, relevance: 0.5, completeness: 1, refusal: false, llm: 0.2 }, w);
+    assert.equal(s.faithfulness, 0.4); // (0.6 + 0.2) / 2
+    assert.equal(s.llm, 0.2);
+    assert.equal(combineScores({ lexical: 0.4, semantic: null, relevance: 0, completeness: 0, refusal: false }, w).llm, null);
+  });
+});

@@ -41,7 +41,9 @@ export interface CompletionScores {
   lexical: number;
   /** Semantic support on embeddings; null when not computed (no client, nothing to compare, or the client failed). */
   semantic: number | null;
-  /** Faithfulness: lexical and semantic support mixed by `semantic_share` (lexical alone without semantic). */
+  /** The LLM judge's P(yes) to "is the answer supported by the context?"; null when not sampled or not available. */
+  llm: number | null;
+  /** Faithfulness: lexical and semantic support mixed by `semantic_share` (lexical alone without semantic), then averaged with `llm` when there is one (an a-priori equal weight, not calibrated yet). */
   faithfulness: number;
   /** Relevance: the larger of the lexical prompt-term recall and the prompt-answer cosine (when available). */
   relevance: number;
@@ -64,12 +66,14 @@ const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
 
 /** Faithfulness and quality from the raw scores under `w` (pure; the calibration re-weights recorded raw scores with it). */
 export function combineScores(
-  raw: Pick<CompletionScores, 'lexical' | 'semantic' | 'relevance' | 'completeness' | 'refusal'>,
+  raw: Pick<CompletionScores, 'lexical' | 'semantic' | 'relevance' | 'completeness' | 'refusal'> & { llm?: number | null },
   w: JudgeWeights,
 ): CompletionScores {
-  const faithfulness = round4(raw.semantic === null ? raw.lexical : (1 - w.semantic_share) * raw.lexical + w.semantic_share * raw.semantic);
+  const cheap = raw.semantic === null ? raw.lexical : (1 - w.semantic_share) * raw.lexical + w.semantic_share * raw.semantic;
+  const llm = raw.llm ?? null;
+  const faithfulness = round4(llm === null ? cheap : (cheap + llm) / 2);
   const quality = round4(w.w_faithfulness * faithfulness + w.w_relevance * raw.relevance + w.w_completeness * raw.completeness);
-  return { ...raw, faithfulness, quality };
+  return { ...raw, llm, faithfulness, quality };
 }
 
 /**

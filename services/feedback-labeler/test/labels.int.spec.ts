@@ -61,6 +61,7 @@ describe('LabelingService against Postgres', { skip: DATABASE_URL ? false : 'DAT
     faithfulness: null,
     completeness: null,
     semantic_support: null,
+    llm_support: null,
     quality: null,
     judge_version: null,
   });

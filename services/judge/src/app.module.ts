@@ -3,7 +3,8 @@ import { ObservabilityModule } from '@llmgov/observability';
 import { KafkaRuntimeModule } from '@llmgov/kafka-runtime';
 import { PersistenceModule } from '@llmgov/persistence';
 import { embeddingsClientFromSettings } from '@llmgov/embeddings';
-import { JUDGE_CONFIG, JUDGE_EMBEDDINGS, loadJudgeConfig } from './config.js';
+import { JUDGE_CONFIG, JUDGE_EMBEDDINGS, JUDGE_LLM, loadJudgeConfig } from './config.js';
+import { LlmJudgeClient, loadJudgePool } from './services/llm-judge.client.js';
 import { CompletionsHandler } from './handlers/completions.handler.js';
 import { JudgeService } from './services/judge.service.js';
 import { JudgeMetrics } from './services/judge-metrics.js';
@@ -24,6 +25,14 @@ export const SERVICE_NAME = 'judge';
       provide: JUDGE_EMBEDDINGS,
       inject: [JUDGE_CONFIG],
       useFactory: (c: ReturnType<typeof loadJudgeConfig>) => (c.EMBEDDINGS === 'openai' ? embeddingsClientFromSettings(c) : null),
+    },
+    {
+      provide: JUDGE_LLM,
+      inject: [JUDGE_CONFIG],
+      useFactory: (c: ReturnType<typeof loadJudgeConfig>) => {
+        const pool = c.POOLS_FILE ? loadJudgePool(c.POOLS_FILE) : null;
+        return pool ? new LlmJudgeClient(pool) : null;
+      },
     },
     JudgeService,
     JudgeMetrics,

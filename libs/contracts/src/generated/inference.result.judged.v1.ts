@@ -88,6 +88,11 @@ export interface InferenceJudged {
    */
   semantic_support: number | null;
   /**
+   * The LLM judge's P(yes) to 'is the answer supported by the context?' (0..1), from the yes/no log-probabilities of the judge pool's first token; null when the answer was not sampled for the LLM judge or the call failed. Since schema_version 3.
+   * @defaultValue `null`
+   */
+  llm_support: number | null;
+  /**
    * Combined quality score (0..1) the verdict compares with the bar: weighted faithfulness, relevance and completeness; null when written before schema_version 3.
    * @defaultValue `null`
    */

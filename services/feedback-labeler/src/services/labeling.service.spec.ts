@@ -118,6 +118,7 @@ function judged(verdict: InferenceJudged['verdict'], overrides: Partial<Inferenc
     faithfulness: null,
     completeness: null,
     semantic_support: null,
+    llm_support: null,
     quality: null,
     judge_version: null,
     ...overrides,

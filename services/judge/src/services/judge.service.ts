@@ -2,7 +2,8 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome, deterministicEventId } from '@llmgov/kafka-runtime';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import { Topics, type ContextChunk, type InferenceCompleted, type InferenceJudged, type JobStatusChanged } from '@llmgov/contracts';
-import { JUDGE_CONFIG, JUDGE_EMBEDDINGS, type JudgeConfig } from '../config.js';
+import { JUDGE_CONFIG, JUDGE_EMBEDDINGS, JUDGE_LLM, type JudgeConfig } from '../config.js';
+import type { LlmJudgeClient } from './llm-judge.client.js';
 import {
   AnswerCacheRepository,
   JobFlagsRepository,
@@ -15,7 +16,7 @@ import {
 import { ValidationError } from '@llmgov/errors';
 import { JudgeMetrics } from './judge-metrics.js';
 import type { EmbeddingsClient } from '@llmgov/embeddings';
-import { DEFAULT_JUDGE_WEIGHTS, decideVerdict, scoreCompletion, type JudgeWeights } from '@llmgov/judging';
+import { DEFAULT_JUDGE_WEIGHTS, combineScores, decideVerdict, llmJudgeSampled, scoreCompletion, type JudgeWeights } from '@llmgov/judging';
 
 /** Ids of the documents behind `context`, in the order the chunks were ranked (array order), duplicates removed. */
 export function retrievedDocumentIds(context: readonly ContextChunk[]): string[] {
@@ -52,6 +53,8 @@ export class JudgeService {
     @Optional() @Inject(SEMANTIC_CACHE) private readonly semantic?: SemanticCacheLayer,
     /** Real sentence embeddings for semantic support; null or absent: lexical scores only. */
     @Optional() @Inject(JUDGE_EMBEDDINGS) private readonly embeddings?: EmbeddingsClient | null,
+    /** The LLM-as-judge pool; null or absent: cheap checks only. */
+    @Optional() @Inject(JUDGE_LLM) private readonly llm?: LlmJudgeClient | null,
   ) {
     this.weights = config.JUDGE_MIN_QUALITY === undefined ? DEFAULT_JUDGE_WEIGHTS : { ...DEFAULT_JUDGE_WEIGHTS, threshold: config.JUDGE_MIN_QUALITY };
   }
@@ -73,12 +76,14 @@ export class JudgeService {
       return Outcome.skipped('job cancelled');
     }
 
-    const scores = await scoreCompletion(
+    const cheap = await scoreCompletion(
       { prompt: c.prompt, answer: c.text, contextTexts: c.context.map((x) => x.text), finishReason: c.finish_reason },
       this.weights,
       this.embeddings ?? undefined,
       (err: unknown) => this.logger.warn({ job_id: c.job_id, err: String(err) }, 'semantic support unavailable, lexical scores only'),
     );
+    const llm = await this.llmSupport(c);
+    const scores = llm === null ? cheap : combineScores({ ...cheap, llm }, this.weights);
     // The cascade (issue 11, section 2) will allow escalation; until then a low score releases the fallback.
     const decision = decideVerdict({
       text: c.text,
@@ -105,13 +110,14 @@ export class JudgeService {
       retrieved_document_ids: documentIds,
       prompt: c.prompt,
       attempt: c.attempt,
-      judge_method: 'DETERMINISTIC',
+      judge_method: llm === null ? 'DETERMINISTIC' : 'LLM',
       reasons: decision.reasons,
       route: c.route,
       policy_version: c.policy_version,
       faithfulness: scores.faithfulness,
       completeness: scores.completeness,
       semantic_support: scores.semantic,
+      llm_support: llm,
       quality: scores.quality,
       judge_version: this.weights.version,
     };
@@ -151,6 +157,23 @@ export class JudgeService {
       'completion judged',
     );
     return Outcome.success();
+  }
+
+  /**
+   * P(yes) of the LLM judge for a sampled model answer (tier and route rates, JUDGE_LLM_SAMPLE*); null when there is no
+   * judge pool, the answer is a cache hit or not sampled, or the call fails (logged; the cheap checks still judge it).
+   */
+  private async llmSupport(c: InferenceCompleted): Promise<number | null> {
+    if (!this.llm || c.from_cache) return null;
+    const rates = { tiers: this.config.JUDGE_LLM_SAMPLE ?? { S: 1, M: 0.25, L: 0.25 }, routes: this.config.JUDGE_LLM_SAMPLE_ROUTES ?? {} };
+    if (!llmJudgeSampled(c.job_id, c.tier, c.route, rates)) return null;
+    try {
+      const r = await this.llm.supportProbability({ question: c.prompt, context: c.context.map((x) => x.text), answer: c.text });
+      return r?.p_yes ?? null;
+    } catch (err) {
+      this.logger.warn({ job_id: c.job_id, err: String(err) }, 'LLM judge unavailable, cheap checks only');
+      return null;
+    }
   }
 
   /**
