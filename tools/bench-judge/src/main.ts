@@ -22,6 +22,10 @@ import {
   calibrate,
   evaluateWeights,
   groundedness,
+  judgePromptTemplateSchema,
+  renderJudgePrompt,
+  yesProbability,
+  combineScores,
   scoreAnswer,
   scoreCompletion,
   splitOf,
@@ -50,6 +54,7 @@ const program = new Command('bench-judge')
   .option('--concurrency <n>', 'requests in flight during generation', intArg(1, 64), 3)
   .option('--max-tokens <n>', 'max_tokens per answer', intArg(1, 1024), 32)
   .option('--grid-step <x>', 'step of the weight grid of the calibration (coarser overfits less)', numArg(0.01, 0.5), 0.25)
+  .option('--llm-judge', "also ask the pool file's judge pool (real Gemma 3 270M) about every evaluation-split answer", false)
   .option('--model-dir <dir>', 'all-MiniLM-L6-v2 files (infra/local/models.sh)', defaultModelDir())
   .option('--summary <path>', 'write the results as JSON here');
 
@@ -65,6 +70,7 @@ interface Options {
   maxTokens: number;
   modelDir: string;
   gridStep: number;
+  llmJudge: boolean;
   summary?: string;
 }
 
@@ -163,6 +169,24 @@ async function main(o: Options): Promise<void> {
   for (const [k, f] of Object.entries(byGroup('context_kind'))) console.log(row(`  evaluation, context ${k}`, f));
   console.log(`scoring: ${scoringMsPerAnswer.toFixed(1)} ms per answer (lexical + semantic on ${model.name}, in process)`);
 
+  let llm: Record<string, unknown> | null = null;
+  if (o.llmJudge) {
+    const withLlm = await llmJudgeScores(o, items, new Set(evalSet.map((s) => s.id)));
+    const judged = evalSet.filter((s) => withLlm.has(s.id));
+    const alone = agreementFigures(confusion(judged.map((s) => ({ pass: !s.scores.refusal && withLlm.get(s.id)! >= 0.5, correct: s.correct }))));
+    const mixed = agreementFigures(
+      confusion(
+        judged.map((s) => ({
+          pass: !s.scores.refusal && combineScores({ ...s.scores, llm: withLlm.get(s.id)! }, DEFAULT_JUDGE_WEIGHTS).quality >= DEFAULT_JUDGE_WEIGHTS.threshold,
+          correct: s.correct,
+        })),
+      ),
+    );
+    console.log(row('evaluation split, LLM judge alone (P(yes) >= 0.5)', alone));
+    console.log(row('evaluation split, weights in force + LLM judge', mixed));
+    llm = { answered: judged.length, asked: evalSet.length, llm_alone: alone, in_force_with_llm: mixed };
+  }
+
   if (o.summary) {
     mkdirSync(path.dirname(path.resolve(o.summary)), { recursive: true });
     writeFileSync(
@@ -186,6 +210,7 @@ async function main(o: Options): Promise<void> {
           reverse_fold: { weights: reverse.weights, fit: reverse.figures, held_out: reverseHeldOut },
           grid_step: o.gridStep,
           evaluation: { calibrated: heldOut, in_force: inForce, judge_before: before, by_tier: byGroup('tier'), by_context: byGroup('context_kind') },
+          llm_judge: llm,
           scoring_ms_per_answer: scoringMsPerAnswer,
           embeddings_model: model.name,
         },
@@ -195,6 +220,43 @@ async function main(o: Options): Promise<void> {
     );
     console.log(`summary written to ${o.summary}`);
   }
+}
+
+/**
+ * P(yes) of the pool file's judge pool for the answers in `ids`, on the real engine (started here, stopped after). The
+ * request is the judge service's (one token, `logprobs` 10, the judge prompt template); written here because the
+ * service's client is not importable from a tool (ADR 0004). Answers whose reply reads neither yes nor no are left out.
+ */
+async function llmJudgeScores(o: Options, items: readonly GeneratedAnswer[], ids: ReadonlySet<string>): Promise<Map<string, number>> {
+  const file = JSON.parse(readFileSync(o.pools, 'utf8')) as { judge?: { model: string; url: string; prompt_template: string } };
+  if (!file.judge) throw new Error(`${o.pools} has no judge section`);
+  const template = judgePromptTemplateSchema.parse(JSON.parse(readFileSync(path.resolve(path.dirname(o.pools), file.judge.prompt_template), 'utf8')));
+  console.log(`[bench-judge] starting the llama.cpp engines for the judge pool (${file.judge.model}, ${template.name}@${template.version})`);
+  const engines = await startLlmEngines(root, path.join(root, '.local/logs/bench-judge'));
+  const out = new Map<string, number>();
+  try {
+    let done = 0;
+    for (const a of items.filter((x) => ids.has(x.id))) {
+      const res = await fetch(`${file.judge.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: file.judge.model,
+          prompt: renderJudgePrompt(template, { question: a.question, context: [a.context], answer: a.text }),
+          max_tokens: 1,
+          temperature: 0,
+          logprobs: 10,
+        }),
+      });
+      if (!res.ok) throw new Error(`judge pool: HTTP ${res.status}`);
+      const p = yesProbability(await res.json());
+      if (p) out.set(a.id, p.p_yes);
+      if (++done % 20 === 0) console.log(`[bench-judge] LLM judge: ${done}/${ids.size}`);
+    }
+  } finally {
+    await Promise.all(engines.map((e) => e.stop()));
+  }
+  return out;
 }
 
 function countBy<T>(xs: readonly T[], key: keyof T): Record<string, number> {
