@@ -1,1 +1,2 @@
 export * from './text-screening.js';
+export * from './safety-lexicon.js';

@@ -11,3 +11,4 @@ export * from './budgets/index.js';
 export * from './capacity-signals.js';
 export * from './semantic-cache/index.js';
 export * from './golden-repository.js';
+export * from './label-agreement.js';

@@ -9,7 +9,6 @@ export * from './decision.js';
 export * from './capacity.js';
 export * from './semantic-cache.js';
 export * from './semantic-labels.js';
-export * from './squad-eval.js';
 export * from './gates.js';
 export * from './canary.js';
 export * from './drift.js';

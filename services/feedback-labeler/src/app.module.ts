@@ -6,6 +6,7 @@ import { LABELER_CONFIG, loadLabelerConfig } from './config.js';
 import { LabelerHandlers } from './handlers/labeler.handlers.js';
 import { LabelingService } from './services/labeling.service.js';
 import { LabelerMetrics } from './services/labeler-metrics.js';
+import { AgreementMetrics } from './services/agreement-metrics.js';
 import { JudgedResultsRepository } from './repositories/judged-results.repository.js';
 import { LabelsRepository } from './repositories/labels.repository.js';
 import { CanaryController } from './canary/canary-controller.service.js';
@@ -23,6 +24,7 @@ export const SERVICE_NAME = 'feedback-labeler';
     { provide: LABELER_CONFIG, useFactory: loadLabelerConfig },
     LabelingService,
     LabelerMetrics,
+    AgreementMetrics,
     JudgedResultsRepository,
     LabelsRepository,
     CanaryController,

@@ -58,6 +58,12 @@ describe('LabelingService against Postgres', { skip: DATABASE_URL ? false : 'DAT
     reasons: [],
     route: null,
     policy_version: null,
+    faithfulness: null,
+    completeness: null,
+    semantic_support: null,
+    llm_support: null,
+    quality: null,
+    judge_version: null,
   });
   const feedback = (jobId: string, kind: FeedbackKind): FeedbackSubmitted => ({
     event_id: randomUUID(),

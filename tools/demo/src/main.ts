@@ -15,7 +15,7 @@ import { activatePolicyFile, bootstrapPlatform, ENGINE_KINDS, repoRoot, runLlmgo
 import { loadSquad, type SquadQuestion } from './squad.js';
 import { TraceCollector } from './trace-collector.js';
 import { percentile, recallAtK } from './stats.js';
-import { aggregateScores, scoreAnswer, type AnswerScores } from '@llmgov/policy';
+import { aggregateScores, scoreAnswer, type AnswerScores } from '@llmgov/judging';
 import { SemanticCacheRecords, createRedis } from '@llmgov/persistence';
 import { cacheSummary, calibrateSemanticCache, followUps, type CacheSummary } from './cache-workload.js';
 

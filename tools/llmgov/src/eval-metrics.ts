@@ -1,4 +1,4 @@
-import { scoreAnswer } from '@llmgov/policy';
+import { scoreAnswer } from '@llmgov/judging';
 
 /** The outcome of one golden item in an eval run, as the platform reported it. */
 export interface ItemOutcome {

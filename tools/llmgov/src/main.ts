@@ -5,6 +5,7 @@ import { registerBudgetsCommands } from './commands/budgets.js';
 import { registerCacheCommands } from './commands/cache.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerGoldenCommands } from './commands/golden.js';
+import { registerFeedbackCommands } from './commands/feedback.js';
 import { registerPolicyCommands } from './commands/policy.js';
 
 const program = new Command('llmgov')
@@ -19,5 +20,6 @@ registerBudgetsCommands(program);
 registerCacheCommands(program);
 registerGoldenCommands(program);
 registerEvalCommand(program);
+registerFeedbackCommands(program);
 
 await runCli(program);

@@ -95,6 +95,6 @@ export const schemaVersions = {
   'inference.request.routed.v1': 2,
   'inference.request.submitted.v1': 2,
   'inference.request.validated.v1': 2,
-  'inference.result.judged.v1': 2,
+  'inference.result.judged.v1': 3,
   'jobs.job.status.v1': 2,
 } as const satisfies { readonly [K in SchemaName]: number };

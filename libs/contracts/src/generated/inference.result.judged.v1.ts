@@ -72,14 +72,44 @@ export interface InferenceJudged {
    * @defaultValue `null`
    */
   policy_version: number | null;
+  /**
+   * Faithfulness of the answer to its retrieved context (0..1): the judge's combination of lexical and semantic support; null when written before schema_version 3.
+   * @defaultValue `null`
+   */
+  faithfulness: number | null;
+  /**
+   * Completeness of the answer (0..1): not truncated, not a refusal, and of the type the question asks for; null when written before schema_version 3.
+   * @defaultValue `null`
+   */
+  completeness: number | null;
+  /**
+   * Mean over answer sentences of the best cosine similarity to a context sentence on the platform embeddings (0..1, negatives clamped to 0); null when not computed (no embeddings client, no context, or the client failed). Since schema_version 3.
+   * @defaultValue `null`
+   */
+  semantic_support: number | null;
+  /**
+   * The LLM judge's P(yes) to 'is the answer supported by the context?' (0..1), from the yes/no log-probabilities of the judge pool's first token; null when the answer was not sampled for the LLM judge or the call failed. Since schema_version 3.
+   * @defaultValue `null`
+   */
+  llm_support: number | null;
+  /**
+   * Combined quality score (0..1) the verdict compares with the bar: weighted faithfulness, relevance and completeness; null when written before schema_version 3.
+   * @defaultValue `null`
+   */
+  quality: number | null;
+  /**
+   * Version of the judge's rules and calibrated weights that produced the verdict (e.g. judge-2026.11-1); null when written before schema_version 3.
+   * @defaultValue `null`
+   */
+  judge_version: string | null;
 }
 
 /**
- * Outcome of judging: PASS releases the model text; FAIL_* name the failed check; FALLBACK means a template or refusal was released instead.
+ * Outcome of judging: PASS releases the model text; FAIL_* name the failed check; FALLBACK means a template or refusal was released instead; ESCALATE asks for another attempt on a higher tier (since schema_version 3); REFUSE releases the safety refusal template instead of an unsafe answer (since schema_version 3).
  *
  * Avro enum `com.llmgov.inference.Verdict` (schemas/inference.result.judged.v1.avsc).
  */
-export type Verdict = 'PASS' | 'FAIL_GROUNDEDNESS' | 'FAIL_PII' | 'FAIL_SAFETY' | 'FALLBACK';
+export type Verdict = 'PASS' | 'FAIL_GROUNDEDNESS' | 'FAIL_PII' | 'FAIL_SAFETY' | 'FALLBACK' | 'ESCALATE' | 'REFUSE';
 /** The symbols of {@link Verdict} by name, in schema order (`Object.values(Verdict)`). */
 export const Verdict = {
   PASS: 'PASS',
@@ -87,6 +117,8 @@ export const Verdict = {
   FAIL_PII: 'FAIL_PII',
   FAIL_SAFETY: 'FAIL_SAFETY',
   FALLBACK: 'FALLBACK',
+  ESCALATE: 'ESCALATE',
+  REFUSE: 'REFUSE',
 } as const satisfies { readonly [K in Verdict]: K };
 
 /**

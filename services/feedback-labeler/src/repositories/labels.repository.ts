@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PG_POOL, classifyPgError, type Pool } from '@llmgov/persistence';
+import { PG_POOL, classifyPgError, labelVerdictTable, type Pool } from '@llmgov/persistence';
 import type { FeedbackKind, Label, LabelSource } from '@llmgov/contracts';
 import type { AgreementTable } from '../services/label-rules.js';
 
@@ -68,20 +68,9 @@ export class LabelsRepository {
     return (r.rowCount ?? 0) > 0;
   }
 
-  /** Labels that have a judge verdict, counted by human label and by whether the verdict was PASS; all tenants when `tenantId` is undefined. */
-  async agreementTable(tenantId?: string): Promise<AgreementTable> {
-    const r = await this.run<{ label: Label; judge_pass: boolean; n: number }>(
-      `SELECT label, (judge_verdict = 'PASS') AS judge_pass, count(*)::int AS n
-       FROM labels WHERE judge_verdict IS NOT NULL AND ($1::text IS NULL OR tenant_id = $1)
-       GROUP BY 1, 2`,
-      [tenantId ?? null],
-    );
-    const table: AgreementTable = { goodPass: 0, goodNotPass: 0, badPass: 0, badNotPass: 0 };
-    for (const row of r.rows) {
-      if (row.label === 'GOOD') table[row.judge_pass ? 'goodPass' : 'goodNotPass'] += row.n;
-      else table[row.judge_pass ? 'badPass' : 'badNotPass'] += row.n;
-    }
-    return table;
+  /** Labels that have a judge verdict, counted by human label and by whether the verdict was PASS; all tenants when `tenantId` is undefined (libs/persistence `labelVerdictTable`). */
+  agreementTable(tenantId?: string): Promise<AgreementTable> {
+    return labelVerdictTable(this.pool, tenantId);
   }
 
   private async run<R extends object = Record<string, unknown>>(sql: string, params: unknown[]) {

@@ -115,6 +115,12 @@ function judged(verdict: InferenceJudged['verdict'], overrides: Partial<Inferenc
     reasons: [],
     route: null,
     policy_version: null,
+    faithfulness: null,
+    completeness: null,
+    semantic_support: null,
+    llm_support: null,
+    quality: null,
+    judge_version: null,
     ...overrides,
   };
 }

@@ -72,7 +72,7 @@ function setup(pending: PendingCacheFill | undefined) {
   } as unknown as SemanticCacheLayer;
   const answers = { fill: async (_t: string, key: string, entry: ExactCacheEntry, ttl: number) => void exact.push({ key, entry, ttl }) };
   const sut = new JudgeService(
-    { JUDGE_MIN_GROUNDEDNESS: 0.5, JUDGE_CACHE_TTL_S: 86_400 },
+    { JUDGE_MIN_QUALITY: 0.5, JUDGE_CACHE_TTL_S: 86_400 },
     { isCancelled: async () => false } as unknown as JobFlagsRepository,
     answers as unknown as AnswerCacheRepository,
     new RecordingPublisher() as unknown as EventPublisher,

@@ -7,7 +7,7 @@ import { Topics, type InferenceCompleted, type InferenceJudged, type JobStatusCh
 import type { AnswerCacheRepository, ExactCacheEntry, JobFlagsRepository } from '@llmgov/persistence';
 import { JudgeMetrics } from './judge-metrics.js';
 import { JudgeService, retrievedDocumentIds } from './judge.service.js';
-import { FALLBACK_TEXT } from './verdict.js';
+import { FALLBACK_TEXT, REFUSAL_TEXT } from '@llmgov/judging';
 import { RecordingPublisher } from '@llmgov/testing';
 
 class FakeState {
@@ -70,7 +70,7 @@ describe(JudgeService.name, () => {
     state = new FakeState();
     metrics = new JudgeMetrics({ registry: new Registry() } as unknown as PlatformMetrics);
     sut = new JudgeService(
-      { JUDGE_MIN_GROUNDEDNESS: 0.5, JUDGE_CACHE_TTL_S: 86_400 },
+      { JUDGE_MIN_QUALITY: 0.5, JUDGE_CACHE_TTL_S: 86_400 },
       state as unknown as JobFlagsRepository,
       state as unknown as AnswerCacheRepository,
       publisher as unknown as EventPublisher,
@@ -179,6 +179,73 @@ describe(JudgeService.name, () => {
     assert.equal(judged!.verdict, 'FALLBACK');
     assert.equal(judged!.groundedness, 0);
     assert.deepEqual(judged!.retrieved_document_ids, []);
+  });
+});
+
+describe('JudgeService: scores, refusals and safety', () => {
+  const make = (embeddings?: { embed: (texts: string[]) => Promise<{ vectors: number[][] }> }) => {
+    const publisher = new RecordingPublisher();
+    const state = new FakeState();
+    const sut = new JudgeService(
+      { JUDGE_MIN_QUALITY: 0.5, JUDGE_CACHE_TTL_S: 86_400 },
+      state as unknown as JobFlagsRepository,
+      state as unknown as AnswerCacheRepository,
+      publisher as unknown as EventPublisher,
+      new JudgeMetrics({ registry: new Registry() } as unknown as PlatformMetrics),
+      createLogger('judge-test', 'silent'),
+      undefined,
+      embeddings as never,
+    );
+    return { sut, publisher, state };
+  };
+
+  it('publishes the three scores, the quality and the judge version; semantic support from the embeddings client', async () => {
+    const texts: string[][] = [];
+    // A stand-in client: every text maps to the same direction, so every cosine is 1.
+    const { sut, publisher } = make({ embed: async (t) => (texts.push(t), { vectors: t.map(() => [1, 0]) }) });
+    await sut.judge(completion());
+    const [judged] = publisher.on<InferenceJudged>(Topics.inferenceJudged);
+    assert.equal(judged!.semantic_support, 1);
+    assert.equal(judged!.faithfulness, 1);
+    assert.equal(judged!.completeness, 1);
+    assert.ok(judged!.quality! >= 0.5 && judged!.quality! <= 1);
+    assert.match(judged!.judge_version!, /^judge-/);
+    assert.equal(texts.length, 1, 'one embeddings call per completion');
+  });
+
+  it('keeps judging on lexical scores when the embeddings client fails', async () => {
+    const { sut, publisher } = make({
+      embed: async () => {
+        throw new Error('ECONNREFUSED');
+      },
+    });
+    await sut.judge(completion());
+    const [judged] = publisher.on<InferenceJudged>(Topics.inferenceJudged);
+    assert.equal(judged!.semantic_support, null);
+    assert.equal(judged!.verdict, 'PASS');
+  });
+
+  it('releases the fallback for a model refusal, even one that repeats context words', async () => {
+    const { sut, publisher, state } = make();
+    await sut.judge(completion({ text: 'The Normans descended from raiders is not mentioned in the context.' }));
+    const [judged] = publisher.on<InferenceJudged>(Topics.inferenceJudged);
+    assert.equal(judged!.verdict, 'FALLBACK');
+    assert.ok(judged!.reasons.includes('model_refusal'));
+    assert.equal(judged!.completeness, 0);
+    assert.equal(state.cache.size, 0);
+  });
+
+  it('refuses an unsafe answer with the refusal template and finish_reason content_filter', async () => {
+    const { sut, publisher, state } = make();
+    await sut.judge(completion({ text: 'Here is how to make a bomb from fertiliser.' }));
+    const [judged] = publisher.on<InferenceJudged>(Topics.inferenceJudged);
+    assert.equal(judged!.verdict, 'REFUSE');
+    assert.deepEqual(judged!.reasons, ['safety:weapons']);
+    assert.equal(judged!.final_text, REFUSAL_TEXT);
+    const [status] = publisher.on<JobStatusChanged>(Topics.jobStatus);
+    assert.equal(status!.state, 'completed');
+    assert.equal(status!.result?.finish_reason, 'content_filter');
+    assert.equal(state.cache.size, 0);
   });
 });
 

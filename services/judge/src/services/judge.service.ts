@@ -2,7 +2,8 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome, deterministicEventId } from '@llmgov/kafka-runtime';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import { Topics, type ContextChunk, type InferenceCompleted, type InferenceJudged, type JobStatusChanged } from '@llmgov/contracts';
-import { JUDGE_CONFIG, type JudgeConfig } from '../config.js';
+import { JUDGE_CONFIG, JUDGE_EMBEDDINGS, JUDGE_LLM, type JudgeConfig } from '../config.js';
+import type { LlmJudgeClient } from './llm-judge.client.js';
 import {
   AnswerCacheRepository,
   JobFlagsRepository,
@@ -14,8 +15,8 @@ import {
 } from '@llmgov/persistence';
 import { ValidationError } from '@llmgov/errors';
 import { JudgeMetrics } from './judge-metrics.js';
-import { groundedness, relevance } from './scoring.js';
-import { decideVerdict } from './verdict.js';
+import type { EmbeddingsClient } from '@llmgov/embeddings';
+import { DEFAULT_JUDGE_WEIGHTS, combineScores, decideVerdict, llmJudgeSampled, scoreCompletion, type JudgeWeights } from '@llmgov/judging';
 
 /** Ids of the documents behind `context`, in the order the chunks were ranked (array order), duplicates removed. */
 export function retrievedDocumentIds(context: readonly ContextChunk[]): string[] {
@@ -31,12 +32,16 @@ export function judgedEventName(jobId: string, attempt: number): string {
 }
 
 /**
- * Judges completions with cheap deterministic checks (groundedness, relevance, PII), releases the model text,
- * the masked text or a template answer, finalises the job and fills the exact cache.
+ * Judges completions with cheap deterministic checks (lexical and semantic support, relevance, completeness, refusal,
+ * PII, safety lexicon; @llmgov/judging), releases the model text, the masked text or a template answer, finalises the
+ * job and fills the caches.
  * Every effect is idempotent under redelivery: event ids are derived from the job id, the cache write is a SET.
  */
 @Injectable()
 export class JudgeService {
+  /** The calibrated weights, with the bar overridden by JUDGE_MIN_QUALITY when set. */
+  private readonly weights: JudgeWeights;
+
   constructor(
     @Inject(JUDGE_CONFIG) private readonly config: JudgeConfig,
     private readonly jobFlags: JobFlagsRepository,
@@ -46,7 +51,13 @@ export class JudgeService {
     @Inject(LOGGER) private readonly logger: Logger,
     /** The semantic cache layer (ADR 0008); absent in unit specs that do not exercise it. */
     @Optional() @Inject(SEMANTIC_CACHE) private readonly semantic?: SemanticCacheLayer,
-  ) {}
+    /** Real sentence embeddings for semantic support; null or absent: lexical scores only. */
+    @Optional() @Inject(JUDGE_EMBEDDINGS) private readonly embeddings?: EmbeddingsClient | null,
+    /** The LLM-as-judge pool; null or absent: cheap checks only. */
+    @Optional() @Inject(JUDGE_LLM) private readonly llm?: LlmJudgeClient | null,
+  ) {
+    this.weights = config.JUDGE_MIN_QUALITY === undefined ? DEFAULT_JUDGE_WEIGHTS : { ...DEFAULT_JUDGE_WEIGHTS, threshold: config.JUDGE_MIN_QUALITY };
+  }
 
   /**
    * Judges one completion (model or cache hit alike). Order of effects: InferenceJudged, then JobStatusChanged
@@ -65,12 +76,24 @@ export class JudgeService {
       return Outcome.skipped('job cancelled');
     }
 
-    const g = groundedness(
-      c.text,
-      c.context.map((x) => x.text),
+    const cheap = await scoreCompletion(
+      { prompt: c.prompt, answer: c.text, contextTexts: c.context.map((x) => x.text), finishReason: c.finish_reason },
+      this.weights,
+      this.embeddings ?? undefined,
+      (err: unknown) => this.logger.warn({ job_id: c.job_id, err: String(err) }, 'semantic support unavailable, lexical scores only'),
     );
-    const r = relevance(c.prompt, c.text);
-    const decision = decideVerdict({ text: c.text, finishReason: c.finish_reason, groundedness: g, minGroundedness: this.config.JUDGE_MIN_GROUNDEDNESS });
+    const llm = await this.llmSupport(c);
+    const scores = llm === null ? cheap : combineScores({ ...cheap, llm }, this.weights);
+    // The cascade (issue 11, section 2) will allow escalation; until then a low score releases the fallback.
+    const decision = decideVerdict({
+      text: c.text,
+      finishReason: c.finish_reason,
+      quality: scores.quality,
+      refusal: scores.refusal,
+      threshold: this.weights.threshold,
+      canEscalate: false,
+    });
+    const g = scores.faithfulness;
     const documentIds = retrievedDocumentIds(c.context);
 
     const judged: InferenceJudged = {
@@ -79,7 +102,7 @@ export class JudgeService {
       job_id: c.job_id,
       verdict: decision.verdict,
       groundedness: g,
-      relevance: r,
+      relevance: scores.relevance,
       pii_found: decision.piiFound,
       final_text: decision.finalText,
       tier: c.tier,
@@ -87,10 +110,16 @@ export class JudgeService {
       retrieved_document_ids: documentIds,
       prompt: c.prompt,
       attempt: c.attempt,
-      judge_method: 'DETERMINISTIC',
+      judge_method: llm === null ? 'DETERMINISTIC' : 'LLM',
       reasons: decision.reasons,
       route: c.route,
       policy_version: c.policy_version,
+      faithfulness: scores.faithfulness,
+      completeness: scores.completeness,
+      semantic_support: scores.semantic,
+      llm_support: llm,
+      quality: scores.quality,
+      judge_version: this.weights.version,
     };
     await this.publisher.publish(Topics.inferenceJudged, { value: judged });
 
@@ -113,12 +142,38 @@ export class JudgeService {
     });
     this.metrics.record(decision.verdict, c.tier, g);
 
-    if (decision.verdict === 'PASS' && !c.from_cache) await this.fillCaches(c, decision.finalText, g);
+    if (decision.verdict === 'PASS' && !c.from_cache) await this.fillCaches(c, decision.finalText, scores.quality);
     this.logger.info(
-      { job_id: c.job_id, verdict: decision.verdict, groundedness: g, relevance: r, tier: c.tier, from_cache: c.from_cache, reasons: decision.reasons },
+      {
+        job_id: c.job_id,
+        verdict: decision.verdict,
+        quality: scores.quality,
+        faithfulness: g,
+        semantic: scores.semantic,
+        tier: c.tier,
+        from_cache: c.from_cache,
+        reasons: decision.reasons,
+      },
       'completion judged',
     );
     return Outcome.success();
+  }
+
+  /**
+   * P(yes) of the LLM judge for a sampled model answer (tier and route rates, JUDGE_LLM_SAMPLE*); null when there is no
+   * judge pool, the answer is a cache hit or not sampled, or the call fails (logged; the cheap checks still judge it).
+   */
+  private async llmSupport(c: InferenceCompleted): Promise<number | null> {
+    if (!this.llm || c.from_cache) return null;
+    const rates = { tiers: this.config.JUDGE_LLM_SAMPLE ?? { S: 1, M: 0.25, L: 0.25 }, routes: this.config.JUDGE_LLM_SAMPLE_ROUTES ?? {} };
+    if (!llmJudgeSampled(c.job_id, c.tier, c.route, rates)) return null;
+    try {
+      const r = await this.llm.supportProbability({ question: c.prompt, context: c.context.map((x) => x.text), answer: c.text });
+      return r?.p_yes ?? null;
+    } catch (err) {
+      this.logger.warn({ job_id: c.job_id, err: String(err) }, 'LLM judge unavailable, cheap checks only');
+      return null;
+    }
   }
 
   /**

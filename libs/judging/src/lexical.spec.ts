@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { contentTokens, groundedness, relevance } from './scoring.js';
+import { claimSupport, contentTokens, groundedness, relevance } from './lexical.js';
 
 describe('contentTokens', () => {
   it('lower-cases, drops stop words and one-letter words, keeps numbers', () => {
@@ -68,5 +68,19 @@ describe('relevance', () => {
     assert.equal(relevance('', 'Normans'), 0);
     assert.equal(relevance('???', 'Normans'), 0);
     assert.equal(relevance('Who were the Normans?', ''), 0);
+  });
+});
+
+describe('claimSupport', () => {
+  const ctx = ['Denver Broncos defeated the Carolina Panthers 24–10 to earn their third Super Bowl title.'];
+  const q = 'Which team won Super Bowl 50?';
+  it('scores only what the answer adds to the question', () => {
+    assert.equal(claimSupport('The team that won was the Denver Broncos.', q, ctx), 1);
+    assert.equal(claimSupport('The team that won was the Green Bay Packers.', q, ctx), 0);
+    assert.equal(claimSupport('Denver Broncos in 1999.', q, ctx), 0.6667);
+  });
+  it('is 0 for an answer that only echoes the question, or without context', () => {
+    assert.equal(claimSupport('The team won Super Bowl 50.', q, ctx), 0);
+    assert.equal(claimSupport('Denver Broncos', q, []), 0);
   });
 });

@@ -159,3 +159,16 @@ export function groundedness(answer: string, contextTexts: readonly string[]): n
 export function relevance(prompt: string, answer: string): number {
   return coverage(contentTokens(prompt), contentTokens(answer));
 }
+
+/**
+ * Claim support of `answer`, 0..1 (unit-less): groundedness over the answer's content tokens that are NOT in the prompt,
+ * |new answer tokens found in the context| / |new answer tokens|. An answer that restates the question ("The team that
+ * represented the AFC was ...") is otherwise supported by its echo alone, since the question's words are in the context;
+ * this scores only what the answer adds. 0 when the answer adds no content token (it only echoes the question) or has
+ * no context.
+ */
+export function claimSupport(answer: string, prompt: string, contextTexts: readonly string[]): number {
+  const asked = contentTokens(prompt);
+  const added = new Set([...contentTokens(answer)].filter((t) => !asked.has(t)));
+  return coverage(added, contentTokens(contextTexts.join('\n')));
+}
