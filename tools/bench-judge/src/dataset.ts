@@ -1,20 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-
-const squadSchema = z.object({
-  data: z.array(
-    z.object({
-      title: z.string(),
-      paragraphs: z.array(
-        z.object({
-          context: z.string(),
-          qas: z.array(z.object({ id: z.string(), question: z.string(), answers: z.array(z.object({ text: z.string() })) })),
-        }),
-      ),
-    }),
-  ),
-});
+import type { SquadFile } from '@llmgov/judging';
 
 /** One question to answer: the context the model is given is the gold paragraph, or another paragraph of the article. */
 export interface BenchQuestion {
@@ -29,20 +14,6 @@ export interface BenchQuestion {
   tier: 'S' | 'M';
 }
 
-/** Reads a SQuAD v1.1-format file. @throws Error naming the file and the first layout problem. */
-export async function loadSquad(file: string): Promise<z.infer<typeof squadSchema>> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read ${file} as JSON: ${(err as Error).message}`, { cause: err });
-  }
-  const parsed = squadSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new Error(`${file} is not in the SQuAD v1.1 layout: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
-}
-
 const percentile = (id: string, salt: string) => createHash('sha256').update(`${salt}:${id}`).digest().readUInt32BE(0) % 100;
 
 /**
@@ -51,7 +22,7 @@ const percentile = (id: string, salt: string) => createHash('sha256').update(`${
  * article has another paragraph): a retrieval miss, after which a faithful model should decline and a judge should not
  * pass a made-up answer. Deterministic.
  */
-export function pickQuestions(squad: z.infer<typeof squadSchema>, n: number, otherContextPercent: number): BenchQuestion[] {
+export function pickQuestions(squad: SquadFile, n: number, otherContextPercent: number): BenchQuestion[] {
   const all: Omit<BenchQuestion, 'tier'>[] = [];
   for (const article of squad.data) {
     article.paragraphs.forEach((p, pi) => {

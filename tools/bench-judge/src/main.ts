@@ -32,9 +32,10 @@ import {
   agreementFigures,
   confusion,
   type AgreementFigures,
+  readSquadFile,
   type LabelledScores,
 } from '@llmgov/judging';
-import { loadSquad, pickQuestions } from './dataset.js';
+import { pickQuestions } from './dataset.js';
 import { generateAnswers, readPools, startLlmEngines, type GeneratedAnswer } from './generate.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -83,7 +84,7 @@ async function answers(o: Options): Promise<{ items: GeneratedAnswer[]; source: 
     console.log(`[bench-judge] ${items.length} answers read from ${path.relative(root, o.answers)} (--regenerate to make new ones)`);
     return { items, source: `read from ${path.relative(root, o.answers)}`, generation_seconds: null };
   }
-  const questions = pickQuestions(await loadSquad(o.input), o.questions, o.otherContextPercent);
+  const questions = pickQuestions(await readSquadFile(o.input), o.questions, o.otherContextPercent);
   const pools = readPools(o.pools);
   console.log(`[bench-judge] starting the llama.cpp engines (S ${pools.S.model}, M ${pools.M.model})`);
   const engines = await startLlmEngines(root, path.join(root, '.local/logs/bench-judge'));

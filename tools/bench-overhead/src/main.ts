@@ -17,6 +17,7 @@
  * Prints figures; asserts nothing. See bench/README.md.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readSquadFile } from '@llmgov/judging';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
@@ -135,10 +136,11 @@ function round1(n: number): number {
   return Math.round(n * 10) / 10;
 }
 
-/** Paragraphs and questions of the SQuAD file (v1.1 layout: data[].paragraphs[].{context, qas[].question}). */
-function loadSquad(file: string, paragraphs: number): { documents: { id: string; title: string; text: string }[]; questions: string[] } {
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as { data: { title: string; paragraphs: { context: string; qas: { question: string }[] }[] }[] };
-  const all = raw.data.flatMap((a, ai) => a.paragraphs.map((p, pi) => ({ id: `bench-${run}-a${ai}-p${pi}`, title: a.title, text: p.context, qas: p.qas })));
+/** Paragraphs (the first `paragraphs`, to index) and every question of a SQuAD v1.1-format file. */
+async function loadSquad(file: string, paragraphs: number): Promise<{ documents: { id: string; title: string; text: string }[]; questions: string[] }> {
+  const all = (await readSquadFile(file)).data.flatMap((a, ai) =>
+    a.paragraphs.map((p, pi) => ({ id: `bench-${run}-a${ai}-p${pi}`, title: a.title, text: p.context, qas: p.qas })),
+  );
   // Every question of the file, not only those of the indexed paragraphs: each job asks a different question (until
   // the file's questions run out), so neither cache layer answers the load and every job is dispatched.
   return {
@@ -146,7 +148,7 @@ function loadSquad(file: string, paragraphs: number): { documents: { id: string;
     questions: all.flatMap((p) => p.qas.map((q) => q.question)),
   };
 }
-const squad = loadSquad(path.resolve(root, o.input), o.documents);
+const squad = await loadSquad(path.resolve(root, o.input), o.documents);
 
 async function submit(api: string, i: number, scheduledAt: number): Promise<Sent> {
   const question = squad.questions[Math.abs(i) % squad.questions.length]!;

@@ -1,22 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import { readSquadFile } from '@llmgov/judging';
 import { loadEmbeddingModel, type EmbeddingModel } from '@llmgov/embeddings-server';
 import { indexVersion } from '@llmgov/vector-store';
 import { buildLookupSet, labelLookups, splitOf, type LabelledLookup, type LabelledQuestion, type LabelledQuery } from '@llmgov/policy';
-
-const squadSchema = z.object({
-  data: z.array(
-    z.object({
-      title: z.string(),
-      paragraphs: z.array(
-        z.object({
-          context: z.string(),
-          qas: z.array(z.object({ id: z.string(), question: z.string(), answers: z.array(z.object({ text: z.string() })).default([]) })),
-        }),
-      ),
-    }),
-  ),
-});
 
 /**
  * The questions of a SQuAD v1.1-format file with their gold answers; `group` is the paragraph, named `a<article>-p<paragraph>`
@@ -24,17 +9,9 @@ const squadSchema = z.object({
  * @throws Error naming the file when it is not JSON or not in the SQuAD layout.
  */
 export async function loadSquadQuestions(file: string): Promise<LabelledQuestion[]> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read ${file} as JSON: ${(err as Error).message}`, { cause: err });
-  }
-  const parsed = squadSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new Error(`${file} is not in the SQuAD v1.1 layout: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+  const squad = await readSquadFile(file);
   const out: LabelledQuestion[] = [];
-  parsed.data.data.forEach((article, a) =>
+  squad.data.forEach((article, a) =>
     article.paragraphs.forEach((p, i) => {
       for (const qa of p.qas) out.push({ id: qa.id, text: qa.question, answers: qa.answers.map((x) => x.text), group: `a${a}-p${i}` });
     }),

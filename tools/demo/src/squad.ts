@@ -1,19 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
-
-const squadSchema = z.object({
-  data: z.array(
-    z.object({
-      title: z.string(),
-      paragraphs: z.array(
-        z.object({
-          context: z.string(),
-          qas: z.array(z.object({ id: z.string(), question: z.string(), answers: z.array(z.object({ text: z.string() })).default([]) })),
-        }),
-      ),
-    }),
-  ),
-});
+import { readSquadFile } from '@llmgov/judging';
 
 export interface SquadDocument {
   tenantId: string;
@@ -38,18 +23,10 @@ export interface SquadQuestion {
  * @throws Error naming the file when it is not valid JSON or not in the SQuAD layout.
  */
 export async function loadSquad(file: string, tenants: string[]): Promise<{ documents: SquadDocument[]; questions: SquadQuestion[] }> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read ${file} as JSON: ${(err as Error).message}`, { cause: err });
-  }
-  const parsed = squadSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new Error(`${file} is not in the SQuAD v1.1 layout: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+  const squad = await readSquadFile(file);
   const documents: SquadDocument[] = [];
   const perArticle: SquadQuestion[][] = [];
-  parsed.data.data.forEach((article, a) => {
+  squad.data.forEach((article, a) => {
     const tenantId = tenants[a % tenants.length]!;
     const qs: SquadQuestion[] = [];
     article.paragraphs.forEach((p, i) => {
