@@ -6,3 +6,4 @@ export * from './verdict.js';
 export * from './agreement.js';
 export * from './squad-eval.js';
 export * from './llm-judge.js';
+export * from './cascade.js';
