@@ -126,9 +126,12 @@ describe('PolicyCascade on the stack', { skip: DATABASE_URL && REDIS_URL ? false
     const v2 = (await repo.apply({ ...policyFor(poor, [{ period: 'day', limit_usd: 0.001, alert_at: 0.8, throttle: 'refuse' }]), created_by: 'test' })).version;
     const cascade = cascadeOn();
     const granted = completion(rich, `job-${run}-rich`, v1);
-    assert.equal(await cascade.reserveAttempt(granted, 'M', 2), true);
-    assert.equal(await cascade.reserveAttempt(granted, 'M', 2), true);
-    assert.equal(await cascade.reserveAttempt(completion(poor, `job-${run}-poor`, v2), 'M', 2), false);
+    // Worst case on M (local.yaml: A100 at 3 USD/h, 300 prompt and 50 completion tokens per GPU-s): 120 prompt tokens
+    // and max_tokens 256 = (120/300 + 256/50) s = 5.52 s = 0.0046 USD.
+    const first = await cascade.reserveAttempt(granted, 'M', 2);
+    assert.deepEqual(first, { usd: 0.0046, first: true });
+    assert.deepEqual(await cascade.reserveAttempt(granted, 'M', 2), { usd: 0.0046, first: false });
+    assert.equal(await cascade.reserveAttempt(completion(poor, `job-${run}-poor`, v2), 'M', 2), null);
   });
 
   it('keeps one entry per attempt, with a TTL', async () => {

@@ -28,6 +28,14 @@ export interface StoredAttempt extends JudgedAttempt {
   retrieved_document_ids: string[];
 }
 
+/** A granted reservation of an escalated attempt. */
+export interface AttemptReservation {
+  /** Worst case held, USD. */
+  usd: number;
+  /** Whether this call made it (false when it was already held: a redelivered completion). */
+  first: boolean;
+}
+
 /**
  * The I/O the cascade needs, behind one port so the judge's rule stays testable without a stack: the policy version's
  * escalation settings, the budget reservation of the next attempt (ADR 0007, `jobReservationId(job, attempt)`) and the
@@ -36,8 +44,13 @@ export interface StoredAttempt extends JudgedAttempt {
 export interface CascadePort {
   /** The cascade settings of the policy version that decided the completion; null: no policy (no cascade). */
   context(c: InferenceCompleted): Promise<CascadeContext | null>;
-  /** Reserves the worst case of attempt `attempt` on `tier`; false when a budget refuses it. @throws RetriableError */
-  reserveAttempt(c: InferenceCompleted, tier: Tier, attempt: number): Promise<boolean>;
+  /**
+   * Reserves the worst case of attempt `attempt` on `tier`.
+   * @returns null when a budget refuses it (or it is closed: settled, released, expired); else the amount held, USD,
+   *   and whether this call made the reservation (false: already held, a redelivery).
+   * @throws RetriableError
+   */
+  reserveAttempt(c: InferenceCompleted, tier: Tier, attempt: number): Promise<AttemptReservation | null>;
   /** Keeps (SET, same key per job and attempt) one judged attempt of a job. @throws RetriableError */
   remember(jobId: string, attempt: StoredAttempt): Promise<void>;
   /** The judged attempts of a job kept so far, any order. @throws RetriableError */

@@ -17,6 +17,11 @@ export class JudgeMetrics {
    * answer reached the request's min_quality (`recovered`) or not (`not_recovered`).
    */
   readonly escalationOutcomes: Counter<'outcome'>;
+  /**
+   * `judge_escalation_reserved_usd_total{to_tier}`: worst-case cost reserved for escalated attempts, USD (the price of the
+   * next tier for the previous prompt_tokens and the request's max_tokens; the billed cost is the cost-attributor's).
+   */
+  readonly escalationReservedUsd: Counter<'to_tier'>;
 
   constructor(metrics: PlatformMetrics) {
     const registers: Registry[] = [metrics.registry];
@@ -37,6 +42,12 @@ export class JudgeMetrics {
       name: 'judge_escalation_outcomes_total',
       help: 'Escalated jobs finalised, by whether the released answer reached min_quality (recovered, not_recovered)',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.escalationReservedUsd = new Counter({
+      name: 'judge_escalation_reserved_usd_total',
+      help: 'Worst-case cost reserved for escalated attempts, USD, by tier escalated to',
+      labelNames: ['to_tier'],
       registers,
     });
   }

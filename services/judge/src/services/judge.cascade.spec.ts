@@ -17,7 +17,7 @@ import { FALLBACK_TEXT } from '@llmgov/judging';
 import { RecordingPublisher } from '@llmgov/testing';
 import { JudgeMetrics } from './judge-metrics.js';
 import { JudgeService } from './judge.service.js';
-import type { CascadeContext, CascadePort, StoredAttempt } from './cascade.js';
+import type { AttemptReservation, CascadeContext, CascadePort, StoredAttempt } from './cascade.js';
 
 const GROUNDED = 'The Normans were descended from Norse raiders.';
 const UNGROUNDED = 'Vikings from Iceland sailed to Greenland in 982.';
@@ -35,9 +35,11 @@ class MemoryCascade implements CascadePort {
   async context(): Promise<CascadeContext | null> {
     return this.ctx;
   }
-  async reserveAttempt(c: InferenceCompleted, tier: Tier, attempt: number): Promise<boolean> {
-    this.reservations.push(`${c.job_id}:${tier}:${attempt}`);
-    return this.grant;
+  async reserveAttempt(c: InferenceCompleted, tier: Tier, attempt: number): Promise<AttemptReservation | null> {
+    const id = `${c.job_id}:${tier}:${attempt}`;
+    const first = !this.reservations.includes(id);
+    this.reservations.push(id);
+    return this.grant ? { usd: 0.004, first } : null;
   }
   async remember(jobId: string, a: StoredAttempt): Promise<void> {
     this.kept.set(`${jobId}:${a.attempt}`, a);
@@ -126,7 +128,9 @@ describe('JudgeService cascade', () => {
     assert.deepEqual(routed[0]!.context, completion().context);
     assert.deepEqual(routed[0]!.decision_reasons, ['tier_S', 'quality_below_min→escalate_M']);
     assert.equal(publisher.on(routedTopicForTier('S')).length, 0);
-    assert.equal((await metrics.escalations.get()).values.find((v) => v.labels.to_tier === 'M')?.value, 2);
+    // The redelivery republishes but counts the escalation and its reserved cost once.
+    assert.equal((await metrics.escalations.get()).values.find((v) => v.labels.to_tier === 'M')?.value, 1);
+    assert.equal((await metrics.escalationReservedUsd.get()).values.find((v) => v.labels.to_tier === 'M')?.value, 0.004);
   });
 
   it('finalises attempt 2 with the best-judged answer and the tiers tried, counting a recovery', async () => {

@@ -217,11 +217,18 @@ export class JudgeService {
       const nextTier = rule.nextTier as Tier;
       const model = ctx?.models[nextTier];
       if (model === undefined) stopped = 'no_model';
-      else if (!(await this.cascade.reserveAttempt(c, nextTier, rule.nextAttempt))) stopped = 'budget_reservation_refused';
       else {
-        await this.publisher.publish(routedTopicForTier(nextTier), { value: escalationRouted(c, nextTier, model, rule.reason) });
-        this.metrics.escalations.inc({ from_tier: c.tier, to_tier: nextTier });
-        return { escalated: true, reason: rule.reason };
+        const held = await this.cascade.reserveAttempt(c, nextTier, rule.nextAttempt);
+        if (held === null) stopped = 'budget_reservation_refused';
+        else {
+          await this.publisher.publish(routedTopicForTier(nextTier), { value: escalationRouted(c, nextTier, model, rule.reason) });
+          // Counted once per escalation: a redelivered completion finds its reservation already held.
+          if (held.first) {
+            this.metrics.escalations.inc({ from_tier: c.tier, to_tier: nextTier });
+            this.metrics.escalationReservedUsd.inc({ to_tier: nextTier }, held.usd);
+          }
+          return { escalated: true, reason: rule.reason };
+        }
       }
     }
     const attempts = c.attempt > 1 ? await this.cascade.attempts(c.job_id) : [current];

@@ -1,7 +1,7 @@
 import type { InferenceCompleted, Tier } from '@llmgov/contracts';
 import { TIERS, projectedCostUsd, type PolicyDocument as Policy } from '@llmgov/policy';
 import { jobReservationId, type BudgetReservations, type PolicyBudgetLimits, type PolicyRepository } from '@llmgov/persistence';
-import type { CascadeContext, CascadePort, StoredAttempt } from './cascade.js';
+import type { AttemptReservation, CascadeContext, CascadePort, StoredAttempt } from './cascade.js';
 
 /** The ioredis client, typed through the lib that owns the driver (ADR 0004). */
 type Redis = ConstructorParameters<typeof BudgetReservations>[0];
@@ -47,10 +47,10 @@ export class PolicyCascade implements CascadePort {
    * job's deadline plus a minute (as the router does for attempt 1).
    * @throws RetriableError when Redis is unreachable.
    */
-  async reserveAttempt(c: InferenceCompleted, tier: Tier, attempt: number): Promise<boolean> {
+  async reserveAttempt(c: InferenceCompleted, tier: Tier, attempt: number): Promise<AttemptReservation | null> {
     const policy = await this.policy(c.policy_version);
     const price = policy?.tiers[tier]?.price;
-    if (!policy || !price) return false;
+    if (!policy || !price) return null;
     this.limits.apply({ namespace: this.policies.namespace, version: c.policy_version!, document: policy });
     const usd = projectedCostUsd(price, { prompt_tokens: c.usage.prompt_tokens, completion_tokens: c.max_tokens });
     const r = await this.reservations.reserve({
@@ -62,7 +62,7 @@ export class PolicyCascade implements CascadePort {
       leaseMs: Math.max(1, Math.min(24 * 3600_000, c.deadline_at - Date.now() + 60_000)),
       jobId: c.job_id,
     });
-    return r.ok;
+    return r.ok ? { usd: r.amountMicroUsd / 1e6, first: r.status === 'reserved' } : null;
   }
 
   async remember(jobId: string, attempt: StoredAttempt): Promise<void> {
