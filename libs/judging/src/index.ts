@@ -7,3 +7,4 @@ export * from './agreement.js';
 export * from './squad-eval.js';
 export * from './llm-judge.js';
 export * from './squad-file.js';
+export * from './cascade.js';

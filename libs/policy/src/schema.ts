@@ -90,6 +90,20 @@ export const tierSchema = z.strictObject({
 });
 
 /**
+ * The quality cascade of an SLO class (issue 11 §2): an answer the judge scores below the class's min_quality is re-run
+ * on the next allowed tier, at most `max_escalations` times per job (so a job is tried on at most 1 + max_escalations
+ * tiers), while the budget reservation for the next attempt is granted.
+ */
+export const escalationSchema = z.strictObject({
+  allowed: z.boolean().describe('whether an answer below min_quality may be re-run on the next allowed tier'),
+  max_escalations: z
+    .int()
+    .min(0)
+    .max(TIERS.length - 1)
+    .describe('most re-runs of one job on a higher tier (0: none; at most one per tier above the first)'),
+});
+
+/**
  * An SLO class: the budget a route binds its requests to. A request's own budget may tighten the latency, cost and
  * quality figures but never loosen them (`effectiveSlo`).
  */
@@ -102,6 +116,7 @@ export const sloClassSchema = z.strictObject({
   rag_allowed: z.boolean().describe('whether retrieval-augmented generation may be used'),
   cache_allowed: z.boolean().describe('whether a cached answer may be served'),
   cache_ttl_s: ttlSeconds.describe('time to live of an answer cached for this class, s (an intent’s cache_ttl_s overrides it)'),
+  escalation: escalationSchema.optional().describe('the quality cascade; absent: no escalation, a low answer is released as the fallback'),
 });
 
 /** A named use case of a tenant, bound to an SLO class. */
@@ -329,6 +344,7 @@ export type PolicyDocument = z.output<typeof policyDocumentSchema>;
 /** A policy document as authored (defaults optional). */
 export type PolicyDocumentInput = z.input<typeof policyDocumentSchema>;
 export type SloClass = z.output<typeof sloClassSchema>;
+export type EscalationPolicy = z.output<typeof escalationSchema>;
 export type PolicyRoute = z.output<typeof routeSchema>;
 export type PolicyTenant = z.output<typeof tenantSchema>;
 export type PolicyTierConfig = z.output<typeof tierSchema>;

@@ -1,13 +1,22 @@
 import { Module } from '@nestjs/common';
 import { ObservabilityModule } from '@llmgov/observability';
 import { KafkaRuntimeModule } from '@llmgov/kafka-runtime';
-import { PersistenceModule } from '@llmgov/persistence';
+import { BudgetReservations, PG_POOL, PersistenceModule, PolicyBudgetLimits, PolicyRepository, REDIS } from '@llmgov/persistence';
 import { embeddingsClientFromSettings } from '@llmgov/embeddings';
 import { JUDGE_CONFIG, JUDGE_EMBEDDINGS, JUDGE_LLM, loadJudgeConfig } from './config.js';
 import { LlmJudgeClient, loadJudgePool } from './services/llm-judge.client.js';
 import { CompletionsHandler } from './handlers/completions.handler.js';
 import { JudgeService } from './services/judge.service.js';
 import { JudgeMetrics } from './services/judge-metrics.js';
+import { JUDGE_CASCADE } from './services/cascade.js';
+import { PolicyCascade } from './services/policy-cascade.js';
+
+/** Driver types through the lib that owns the drivers (ADR 0004). */
+type Redis = ConstructorParameters<typeof BudgetReservations>[0];
+type PgPool = ConstructorParameters<typeof PolicyRepository>[0];
+
+/** The cascade reads policy versions from Postgres, so only a judge with JUDGE_CASCADE=true connects to it. */
+const cascadeEnabled = /^(true|1)$/.test(process.env.JUDGE_CASCADE ?? '');
 
 export const SERVICE_NAME = 'judge';
 
@@ -15,7 +24,7 @@ export const SERVICE_NAME = 'judge';
   imports: [
     ObservabilityModule.forRoot(SERVICE_NAME),
     KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }),
-    PersistenceModule.forRoot({ postgres: false, redis: true }),
+    PersistenceModule.forRoot({ postgres: cascadeEnabled, redis: true }),
   ],
   controllers: [CompletionsHandler],
   providers: [
@@ -33,6 +42,12 @@ export const SERVICE_NAME = 'judge';
         const pool = c.POOLS_FILE ? loadJudgePool(c.POOLS_FILE) : null;
         return pool ? new LlmJudgeClient(pool) : null;
       },
+    },
+    {
+      provide: JUDGE_CASCADE,
+      inject: [JUDGE_CONFIG, REDIS, BudgetReservations, PolicyBudgetLimits, { token: PG_POOL, optional: true }],
+      useFactory: (c: ReturnType<typeof loadJudgeConfig>, redis: Redis, reservations: BudgetReservations, limits: PolicyBudgetLimits, pool?: PgPool) =>
+        c.JUDGE_CASCADE && pool ? new PolicyCascade(new PolicyRepository(pool, c.POLICY_NAMESPACE), reservations, limits, redis, c.JUDGE_CASCADE_TTL_S) : null,
     },
     JudgeService,
     JudgeMetrics,

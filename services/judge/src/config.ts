@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intFromEnv, loadPlatformConfig, retrievalEnv } from '@llmgov/config';
+import { boolFromEnv, intFromEnv, loadPlatformConfig, retrievalEnv } from '@llmgov/config';
 
 /**
  * judge settings.
@@ -12,6 +12,9 @@ import { intFromEnv, loadPlatformConfig, retrievalEnv } from '@llmgov/config';
  * - `JUDGE_LLM_SAMPLE` (`S=1,M=0.25,L=0.25`, the default: every S answer, a quarter of M and L) and
  *   `JUDGE_LLM_SAMPLE_ROUTES` (`route=rate,...`, overrides per route): share of answers the LLM judge sees; the others
  *   get only the cheap checks. Environment, not yet the policy's (issue 11 asks for a `judge` section in the policy).
+ * - `JUDGE_CASCADE` (default false) and `POLICY_NAMESPACE` (default `default`, the router's): the quality cascade
+ *   (README "The cascade"); it reads the deciding policy version from Postgres, so true needs DATABASE_URL.
+ *   `JUDGE_CASCADE_TTL_S` (default 3600): how long a job's judged attempts are kept in Redis, s.
  * - `EMBEDDINGS`, `EMBEDDINGS_URL`, `EMBEDDINGS_MODEL`, `EMBEDDING_DIMENSIONS` (libs/config `retrievalEnv`): with
  *   `EMBEDDINGS=openai` (the real all-MiniLM-L6-v2 of the local model stack) the judge computes semantic support on the
  *   same embeddings the embedder and router use; with `local` (the hashing embedder, no model) it uses lexical scores only.
@@ -54,6 +57,9 @@ export const judgeEnv = {
   POOLS_FILE: z.string().optional(),
   JUDGE_LLM_SAMPLE: tierRates.default({ S: 1, M: 0.25, L: 0.25 }),
   JUDGE_LLM_SAMPLE_ROUTES: routeRates.default({}),
+  JUDGE_CASCADE: boolFromEnv.default(false),
+  JUDGE_CASCADE_TTL_S: intFromEnv(60, 7 * 24 * 3600).default(3600),
+  POLICY_NAMESPACE: z.string().min(1).max(63).default('default'),
   EMBEDDINGS: retrievalEnv.EMBEDDINGS,
   EMBEDDINGS_URL: retrievalEnv.EMBEDDINGS_URL,
   EMBEDDINGS_MODEL: retrievalEnv.EMBEDDINGS_MODEL,

@@ -1,7 +1,16 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome, deterministicEventId } from '@llmgov/kafka-runtime';
 import { LOGGER, type Logger } from '@llmgov/observability';
-import { Topics, type ContextChunk, type InferenceCompleted, type InferenceJudged, type JobStatusChanged } from '@llmgov/contracts';
+import {
+  Topics,
+  routedTopicForTier,
+  type ContextChunk,
+  type InferenceCompleted,
+  type InferenceJudged,
+  type JobResult,
+  type JobStatusChanged,
+  type Tier,
+} from '@llmgov/contracts';
 import { JUDGE_CONFIG, JUDGE_EMBEDDINGS, JUDGE_LLM, type JudgeConfig } from '../config.js';
 import type { LlmJudgeClient } from './llm-judge.client.js';
 import {
@@ -16,7 +25,22 @@ import {
 import { ValidationError } from '@llmgov/errors';
 import { JudgeMetrics } from './judge-metrics.js';
 import type { EmbeddingsClient } from '@llmgov/embeddings';
-import { DEFAULT_JUDGE_WEIGHTS, combineScores, decideVerdict, llmJudgeSampled, scoreCompletion, type JudgeWeights } from '@llmgov/judging';
+import {
+  DEFAULT_JUDGE_WEIGHTS,
+  bestAttempt,
+  combineScores,
+  decideEscalation,
+  decideVerdict,
+  llmJudgeSampled,
+  scoreCompletion,
+  triedTiers,
+  type JudgeWeights,
+  type VerdictDecision,
+} from '@llmgov/judging';
+import { JUDGE_CASCADE, escalationRouted, type CascadePort, type StoredAttempt } from './cascade.js';
+
+/** Tiers cheapest first (libs/policy `TIERS`; the judge does not depend on the policy lib). */
+const TIER_ORDER = ['S', 'M', 'L'] as const;
 
 /** Ids of the documents behind `context`, in the order the chunks were ranked (array order), duplicates removed. */
 export function retrievedDocumentIds(context: readonly ContextChunk[]): string[] {
@@ -55,6 +79,8 @@ export class JudgeService {
     @Optional() @Inject(JUDGE_EMBEDDINGS) private readonly embeddings?: EmbeddingsClient | null,
     /** The LLM-as-judge pool; null or absent: cheap checks only. */
     @Optional() @Inject(JUDGE_LLM) private readonly llm?: LlmJudgeClient | null,
+    /** The quality cascade (issue 11 §2); null or absent: a low answer is released as the fallback, never escalated. */
+    @Optional() @Inject(JUDGE_CASCADE) private readonly cascade?: CascadePort | null,
   ) {
     this.weights = config.JUDGE_MIN_QUALITY === undefined ? DEFAULT_JUDGE_WEIGHTS : { ...DEFAULT_JUDGE_WEIGHTS, threshold: config.JUDGE_MIN_QUALITY };
   }
@@ -84,8 +110,7 @@ export class JudgeService {
     );
     const llm = await this.llmSupport(c);
     const scores = llm === null ? cheap : combineScores({ ...cheap, llm }, this.weights);
-    // The cascade (issue 11, section 2) will allow escalation; until then a low score releases the fallback.
-    const decision = decideVerdict({
+    const base = decideVerdict({
       text: c.text,
       finishReason: c.finish_reason,
       quality: scores.quality,
@@ -95,38 +120,22 @@ export class JudgeService {
     });
     const g = scores.faithfulness;
     const documentIds = retrievedDocumentIds(c.context);
+    const cascaded = await this.runCascade(c, base, scores.quality, scores.refusal, g, documentIds);
+    if (cascaded.escalated) {
+      await this.publishJudged(c, { ...base, verdict: 'ESCALATE', reasons: [...base.reasons, cascaded.reason] }, scores, llm, g, documentIds);
+      this.metrics.record('ESCALATE', c.tier, g);
+      this.logger.info({ job_id: c.job_id, quality: scores.quality, tier: c.tier, attempt: c.attempt, reason: cascaded.reason }, 'completion escalated');
+      return Outcome.success();
+    }
+    const decision = base;
+    const released = cascaded.released;
 
-    const judged: InferenceJudged = {
-      ...newEnvelope(c.tenant_id, c.job_id),
-      event_id: deterministicEventId(judgedEventName(c.job_id, c.attempt)),
-      job_id: c.job_id,
-      verdict: decision.verdict,
-      groundedness: g,
-      relevance: scores.relevance,
-      pii_found: decision.piiFound,
-      final_text: decision.finalText,
-      tier: c.tier,
-      model: c.model,
-      retrieved_document_ids: documentIds,
-      prompt: c.prompt,
-      attempt: c.attempt,
-      judge_method: llm === null ? 'DETERMINISTIC' : 'LLM',
-      reasons: decision.reasons,
-      route: c.route,
-      policy_version: c.policy_version,
-      faithfulness: scores.faithfulness,
-      completeness: scores.completeness,
-      semantic_support: scores.semantic,
-      llm_support: llm,
-      quality: scores.quality,
-      judge_version: this.weights.version,
-    };
-    await this.publisher.publish(Topics.inferenceJudged, { value: judged });
+    await this.publishJudged(c, decision, scores, llm, g, documentIds);
 
     await this.publishStatus(c, {
       state: 'completed',
       error: null,
-      result: {
+      result: released ?? {
         text: decision.finalText,
         finish_reason: decision.finishReason,
         tier: c.tier,
@@ -157,6 +166,130 @@ export class JudgeService {
       'completion judged',
     );
     return Outcome.success();
+  }
+
+  /**
+   * The quality cascade (issue 11 §2; README "The cascade"). Without a cascade port, or for REFUSE and FAIL_PII
+   * verdicts, nothing happens. Otherwise the attempt is kept, then `decideEscalation` (request's budget.min_quality,
+   * the SLO class's escalation block under the deciding policy version) says whether to re-run on the next tier; an
+   * escalation needs the next attempt's budget reservation, then publishes the routed record of attempt + 1.
+   * When the job is not escalated and more than one attempt was judged, the best-judged attempt is released, with
+   * `tiers_tried:<S,M,...>` and, when an escalation was wanted but not possible, `escalation_stopped:<why>` appended to
+   * its decision reasons.
+   * @throws RetriableError when Redis, Postgres or Kafka cannot be reached (the runtime retries).
+   */
+  private async runCascade(
+    c: InferenceCompleted,
+    base: VerdictDecision,
+    quality: number,
+    refusal: boolean,
+    groundedness: number,
+    documentIds: string[],
+  ): Promise<{ escalated: true; reason: string } | { escalated: false; released: JobResult | null }> {
+    if (!this.cascade || base.verdict === 'REFUSE' || base.verdict === 'FAIL_PII' || c.from_cache) return { escalated: false, released: null };
+    const current: StoredAttempt = {
+      attempt: c.attempt,
+      tier: c.tier,
+      model: c.model,
+      quality,
+      refusal,
+      text: base.finalText,
+      finish_reason: base.finishReason,
+      groundedness,
+      prompt_tokens: c.usage.prompt_tokens,
+      completion_tokens: c.usage.completion_tokens,
+      retrieved_document_ids: documentIds,
+    };
+    await this.cascade.remember(c.job_id, current);
+    const ctx = await this.cascade.context(c);
+    const rule = decideEscalation({
+      quality,
+      minQuality: c.budget.min_quality,
+      refusal,
+      attempt: c.attempt,
+      tier: c.tier,
+      policy: ctx?.escalation,
+      allowedTiers: ctx?.allowedTiers ?? [],
+      tierOrder: TIER_ORDER,
+    });
+    let stopped: string | null = rule.escalate || rule.reason === 'quality_met' || rule.reason === 'escalation_not_allowed' ? null : rule.reason;
+    if (rule.escalate) {
+      const nextTier = rule.nextTier as Tier;
+      const model = ctx?.models[nextTier];
+      if (model === undefined) stopped = 'no_model';
+      else {
+        const held = await this.cascade.reserveAttempt(c, nextTier, rule.nextAttempt);
+        if (held === null) stopped = 'budget_reservation_refused';
+        else {
+          await this.publisher.publish(routedTopicForTier(nextTier), { value: escalationRouted(c, nextTier, model, rule.reason) });
+          // Counted once per escalation: a redelivered completion finds its reservation already held.
+          if (held.first) {
+            this.metrics.escalations.inc({ from_tier: c.tier, to_tier: nextTier });
+            this.metrics.escalationReservedUsd.inc({ to_tier: nextTier }, held.usd);
+          }
+          return { escalated: true, reason: rule.reason };
+        }
+      }
+    }
+    const attempts = c.attempt > 1 ? await this.cascade.attempts(c.job_id) : [current];
+    if (!attempts.some((a) => a.attempt === c.attempt)) attempts.push(current);
+    if (attempts.length < 2 && stopped === null) return { escalated: false, released: null };
+    const best = bestAttempt(attempts);
+    if (attempts.length > 1)
+      this.metrics.escalationOutcomes.inc({ outcome: !best.refusal && best.quality >= c.budget.min_quality ? 'recovered' : 'not_recovered' });
+    const reasons = [...c.decision_reasons, ...(stopped ? [`escalation_stopped:${stopped}`] : []), `tiers_tried:${triedTiers(attempts).join(',')}`];
+    return {
+      escalated: false,
+      released: {
+        text: best.text,
+        finish_reason: best.finish_reason,
+        tier: best.tier,
+        model: best.model,
+        groundedness: best.groundedness,
+        retrieved_document_ids: best.retrieved_document_ids,
+        prompt_tokens: best.prompt_tokens,
+        completion_tokens: best.completion_tokens,
+        route: c.route,
+        policy_version: c.policy_version,
+        decision_reasons: reasons,
+      },
+    };
+  }
+
+  private async publishJudged(
+    c: InferenceCompleted,
+    decision: VerdictDecision,
+    scores: { faithfulness: number; relevance: number; completeness: number; semantic: number | null; quality: number },
+    llm: number | null,
+    g: number,
+    documentIds: string[],
+  ): Promise<void> {
+    const judged: InferenceJudged = {
+      ...newEnvelope(c.tenant_id, c.job_id),
+      event_id: deterministicEventId(judgedEventName(c.job_id, c.attempt)),
+      job_id: c.job_id,
+      verdict: decision.verdict,
+      groundedness: g,
+      relevance: scores.relevance,
+      pii_found: decision.piiFound,
+      final_text: decision.finalText,
+      tier: c.tier,
+      model: c.model,
+      retrieved_document_ids: documentIds,
+      prompt: c.prompt,
+      attempt: c.attempt,
+      judge_method: llm === null ? 'DETERMINISTIC' : 'LLM',
+      reasons: decision.reasons,
+      route: c.route,
+      policy_version: c.policy_version,
+      faithfulness: scores.faithfulness,
+      completeness: scores.completeness,
+      semantic_support: scores.semantic,
+      llm_support: llm,
+      quality: scores.quality,
+      judge_version: this.weights.version,
+    };
+    await this.publisher.publish(Topics.inferenceJudged, { value: judged });
   }
 
   /**

@@ -1,0 +1,189 @@
+import { beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import type { EventPublisher } from '@llmgov/kafka-runtime';
+import { createLogger, type PlatformMetrics } from '@llmgov/observability';
+import {
+  Topics,
+  routedTopicForTier,
+  type InferenceCompleted,
+  type InferenceJudged,
+  type InferenceRequestRouted,
+  type JobStatusChanged,
+  type Tier,
+} from '@llmgov/contracts';
+import type { AnswerCacheRepository, JobFlagsRepository } from '@llmgov/persistence';
+import { FALLBACK_TEXT } from '@llmgov/judging';
+import { RecordingPublisher } from '@llmgov/testing';
+import { JudgeMetrics } from './judge-metrics.js';
+import { JudgeService } from './judge.service.js';
+import type { AttemptReservation, CascadeContext, CascadePort, StoredAttempt } from './cascade.js';
+
+const GROUNDED = 'The Normans were descended from Norse raiders.';
+const UNGROUNDED = 'Vikings from Iceland sailed to Greenland in 982.';
+
+/** In-memory cascade port: the policy context, a reservation answer and the kept attempts (keyed per job and attempt). */
+class MemoryCascade implements CascadePort {
+  ctx: CascadeContext | null = {
+    escalation: { allowed: true, max_escalations: 1 },
+    allowedTiers: ['S', 'M', 'L'],
+    models: { S: 'sim-s', M: 'sim-m', L: 'sim-l' },
+  };
+  grant = true;
+  reservations: string[] = [];
+  kept = new Map<string, StoredAttempt>();
+  async context(): Promise<CascadeContext | null> {
+    return this.ctx;
+  }
+  async reserveAttempt(c: InferenceCompleted, tier: Tier, attempt: number): Promise<AttemptReservation | null> {
+    const id = `${c.job_id}:${tier}:${attempt}`;
+    const first = !this.reservations.includes(id);
+    this.reservations.push(id);
+    return this.grant ? { usd: 0.004, first } : null;
+  }
+  async remember(jobId: string, a: StoredAttempt): Promise<void> {
+    this.kept.set(`${jobId}:${a.attempt}`, a);
+  }
+  async attempts(jobId: string): Promise<StoredAttempt[]> {
+    return [...this.kept.entries()].filter(([k]) => k.startsWith(`${jobId}:`)).map(([, v]) => v);
+  }
+}
+
+function completion(overrides: Partial<InferenceCompleted> = {}): InferenceCompleted {
+  return {
+    event_id: '0f8fad5b-d9cb-469f-a165-70867728950e',
+    tenant_id: 'tenant-a',
+    occurred_at: 1_760_000_000_000,
+    schema_version: 1,
+    correlation_id: 'job-1',
+    job_id: 'job-1',
+    tier: 'S',
+    model: 'sim-s',
+    endpoint: null,
+    text: UNGROUNDED,
+    finish_reason: 'stop',
+    from_cache: false,
+    usage: { prompt_tokens: 120, completion_tokens: 9 },
+    timings: { queue_ms: 1, ttft_ms: 2, tpot_ms: 3, e2e_ms: 30 },
+    context: [{ chunk_id: 'd1#0', document_id: 'd1', text: 'The Normans were descended from Norse raiders and pirates.', score: 0.9 }],
+    prompt: 'Who were the Normans descended from?',
+    team: 'team-x',
+    feature: null,
+    cache_key: 'abc123',
+    system_prompt: null,
+    attempt: 1,
+    max_tokens: 256,
+    temperature: 0,
+    deadline_at: 1_760_000_030_000,
+    budget: { latency_ms: 30_000, max_cost_usd: 0.05, min_quality: 0.5 },
+    route: 'qa',
+    policy_version: 3,
+    decision_reasons: ['tier_S'],
+    ...overrides,
+  };
+}
+
+describe('JudgeService cascade', () => {
+  let publisher: RecordingPublisher;
+  let cascade: MemoryCascade;
+  let metrics: JudgeMetrics;
+  let sut: JudgeService;
+  const flags = { isCancelled: async () => false };
+  const answers = { fill: async () => undefined };
+
+  beforeEach(() => {
+    publisher = new RecordingPublisher();
+    cascade = new MemoryCascade();
+    metrics = new JudgeMetrics({ registry: new Registry() } as unknown as PlatformMetrics);
+    sut = new JudgeService(
+      { JUDGE_MIN_QUALITY: 0.5, JUDGE_CACHE_TTL_S: 86_400 },
+      flags as unknown as JobFlagsRepository,
+      answers as unknown as AnswerCacheRepository,
+      publisher as unknown as EventPublisher,
+      metrics,
+      createLogger('judge-test', 'silent'),
+      undefined,
+      null,
+      null,
+      cascade,
+    );
+  });
+
+  it('escalates a low S answer to M as attempt 2 instead of finalising, idempotently under redelivery', async () => {
+    await sut.judge(completion());
+    await sut.judge(completion());
+    assert.deepEqual(cascade.reservations, ['job-1:M:2', 'job-1:M:2']);
+    assert.equal(publisher.on(Topics.jobStatus).length, 0, 'an escalated job is not finalised');
+    const judged = publisher.on<InferenceJudged>(Topics.inferenceJudged);
+    assert.equal(judged[0]!.verdict, 'ESCALATE');
+    assert.deepEqual(judged[0]!.reasons, ['quality_below_0.5', 'quality_below_min→escalate_M']);
+    const routed = publisher.on<InferenceRequestRouted>(routedTopicForTier('M'));
+    assert.equal(routed.length, 2);
+    assert.equal(routed[0]!.event_id, routed[1]!.event_id);
+    assert.equal(routed[0]!.job_id, 'job-1');
+    assert.equal(routed[0]!.attempt, 2);
+    assert.equal(routed[0]!.tier, 'M');
+    assert.equal(routed[0]!.model, 'sim-m');
+    assert.equal(routed[0]!.prompt, completion().prompt);
+    assert.deepEqual(routed[0]!.context, completion().context);
+    assert.deepEqual(routed[0]!.decision_reasons, ['tier_S', 'quality_below_min→escalate_M']);
+    assert.equal(publisher.on(routedTopicForTier('S')).length, 0);
+    // The redelivery republishes but counts the escalation and its reserved cost once.
+    assert.equal((await metrics.escalations.get()).values.find((v) => v.labels.to_tier === 'M')?.value, 1);
+    assert.equal((await metrics.escalationReservedUsd.get()).values.find((v) => v.labels.to_tier === 'M')?.value, 0.004);
+  });
+
+  it('finalises attempt 2 with the best-judged answer and the tiers tried, counting a recovery', async () => {
+    await sut.judge(completion());
+    await sut.judge(completion({ tier: 'M', model: 'sim-m', text: GROUNDED, attempt: 2, decision_reasons: ['tier_S', 'quality_below_min→escalate_M'] }));
+    const [status] = publisher.on<JobStatusChanged>(Topics.jobStatus);
+    assert.equal(status!.state, 'completed');
+    assert.equal(status!.result!.text, GROUNDED);
+    assert.equal(status!.result!.tier, 'M');
+    assert.deepEqual(status!.result!.decision_reasons, ['tier_S', 'quality_below_min→escalate_M', 'tiers_tried:S,M']);
+    assert.equal((await metrics.escalationOutcomes.get()).values.find((v) => v.labels.outcome === 'recovered')?.value, 1);
+  });
+
+  it('stops at max_escalations and releases the best attempt so far (here attempt 1), counting no recovery', async () => {
+    // A request bar above the judge's own: the S answer PASSes the judge's 0.5 but not the request's 0.99.
+    const budget = { latency_ms: 30_000, max_cost_usd: 0.05, min_quality: 0.99 };
+    await sut.judge(completion({ budget, text: 'Normans descended from raiders of Iceland.' }));
+    assert.equal(publisher.on(routedTopicForTier('M')).length, 1);
+    await sut.judge(completion({ budget, tier: 'M', model: 'sim-m', text: UNGROUNDED, attempt: 2 }));
+    assert.equal(publisher.on(routedTopicForTier('L')).length, 0);
+    const kept = await cascade.attempts('job-1');
+    assert.ok(kept.find((a) => a.attempt === 1)!.quality > kept.find((a) => a.attempt === 2)!.quality);
+    const [status] = publisher.on<JobStatusChanged>(Topics.jobStatus);
+    assert.equal(status!.result!.tier, 'S');
+    assert.equal(status!.result!.text, 'Normans descended from raiders of Iceland.');
+    assert.deepEqual(status!.result!.decision_reasons.slice(-2), ['escalation_stopped:max_escalations_reached', 'tiers_tried:S,M']);
+    assert.equal((await metrics.escalationOutcomes.get()).values.find((v) => v.labels.outcome === 'not_recovered')?.value, 1);
+  });
+
+  it('finalises with the fallback when the next attempt’s budget reservation is refused', async () => {
+    cascade.grant = false;
+    await sut.judge(completion());
+    assert.equal(publisher.on(routedTopicForTier('M')).length, 0);
+    const [judged] = publisher.on<InferenceJudged>(Topics.inferenceJudged);
+    assert.equal(judged!.verdict, 'FALLBACK');
+    const [status] = publisher.on<JobStatusChanged>(Topics.jobStatus);
+    assert.equal(status!.result!.text, FALLBACK_TEXT);
+    assert.deepEqual(status!.result!.decision_reasons, ['tier_S', 'escalation_stopped:budget_reservation_refused', 'tiers_tried:S']);
+  });
+
+  it('leaves the job as before when the class does not allow escalation or the answer meets the bar', async () => {
+    cascade.ctx = { ...cascade.ctx!, escalation: undefined };
+    await sut.judge(completion());
+    await sut.judge(completion({ job_id: 'job-2', text: GROUNDED }));
+    assert.equal(cascade.reservations.length, 0);
+    const statuses = publisher.on<JobStatusChanged>(Topics.jobStatus);
+    assert.deepEqual(
+      statuses.map((s) => s.result!.decision_reasons),
+      [['tier_S'], ['tier_S']],
+    );
+    assert.deepEqual(
+      publisher.on<InferenceJudged>(Topics.inferenceJudged).map((j) => j.verdict),
+      ['FALLBACK', 'PASS'],
+    );
+  });
+});

@@ -1,0 +1,162 @@
+/**
+ * The cascade port on the real parts of the local stack (`infra/local/up.sh`, then `set -a; . .local/stack.env`): the
+ * deciding policy version read from Postgres (own namespace per run, never activated, the live `default` untouched),
+ * the next attempt's reservation through BudgetReservations with that version's budgets, the judged attempts in Redis.
+ * Every test has its own tenant and job ids.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parsePolicyText, policyTemplateRefs, templateFileName, type PolicyBudget, type PolicyDocument } from '@llmgov/policy';
+import {
+  BudgetReservations,
+  EffectiveBudgetLimits,
+  PolicyBudgetLimits,
+  PolicyRepository,
+  RedisBudgetLimits,
+  createPgPool,
+  createRedis,
+  migrate,
+  type Redis,
+} from '@llmgov/persistence';
+import type { InferenceCompleted } from '@llmgov/contracts';
+import { PolicyCascade, cascadeAttemptsKey } from '../src/services/policy-cascade.js';
+import type { StoredAttempt } from '../src/services/cascade.js';
+
+const DATABASE_URL = process.env.DATABASE_URL;
+const REDIS_URL = process.env.REDIS_URL;
+const repoFile = (rel: string) => fileURLToPath(new URL(`../../../../${rel}`, import.meta.url));
+const localPolicy = parsePolicyText(readFileSync(repoFile('infra/policies/local.yaml'), 'utf8'), 'local.yaml');
+const run = randomUUID().slice(0, 8);
+
+/** The local policy with tenant-a's routes under `tenant`, escalation on the `standard` class (squad-qa), `budgets` only. */
+function policyFor(tenant: string, budgets: Omit<PolicyBudget, 'tenant'>[]) {
+  const document: PolicyDocument = structuredClone(localPolicy);
+  document.tenants = { [tenant]: document.tenants['tenant-a']! };
+  document.slo_classes['standard']!.escalation = { allowed: true, max_escalations: 1 };
+  document.budgets = budgets.map((b) => ({ tenant, ...b }));
+  const templates = policyTemplateRefs(document).map((ref) => ({
+    ...ref,
+    content: JSON.parse(readFileSync(repoFile(`infra/prompts/${templateFileName(ref)}`), 'utf8')) as Record<string, unknown>,
+  }));
+  return { document, templates };
+}
+
+function completion(tenant: string, jobId: string, policyVersion: number): InferenceCompleted {
+  return {
+    event_id: randomUUID(),
+    tenant_id: tenant,
+    occurred_at: Date.now(),
+    schema_version: 1,
+    correlation_id: jobId,
+    job_id: jobId,
+    tier: 'S',
+    model: 'smollm2-135m-instruct',
+    endpoint: null,
+    text: 'Something unsupported.',
+    finish_reason: 'stop',
+    from_cache: false,
+    usage: { prompt_tokens: 120, completion_tokens: 9 },
+    timings: { queue_ms: 1, ttft_ms: 2, tpot_ms: 3, e2e_ms: 30 },
+    context: [],
+    prompt: 'Who were the Normans?',
+    team: null,
+    feature: null,
+    cache_key: 'k',
+    system_prompt: null,
+    attempt: 1,
+    max_tokens: 256,
+    temperature: 0,
+    deadline_at: Date.now() + 60_000,
+    budget: { latency_ms: 30_000, max_cost_usd: 0.005, min_quality: 0.5 },
+    route: 'squad-qa',
+    policy_version: policyVersion,
+    decision_reasons: [],
+  };
+}
+
+describe('PolicyCascade on the stack', { skip: DATABASE_URL && REDIS_URL ? false : 'DATABASE_URL and REDIS_URL are needed' }, () => {
+  let pool: ReturnType<typeof createPgPool>;
+  let redis: Redis;
+  const namespace = `test-cascade-${run}`;
+  const jobs: string[] = [];
+
+  before(async () => {
+    await migrate(DATABASE_URL!);
+    pool = createPgPool(DATABASE_URL!, { max: 4 });
+    redis = createRedis(REDIS_URL!);
+  });
+  after(async () => {
+    if (jobs.length > 0) await redis.del(...jobs.map(cascadeAttemptsKey));
+    redis.disconnect();
+    await pool.end();
+  });
+
+  function cascadeOn(): PolicyCascade {
+    const limits = new PolicyBudgetLimits();
+    const reservations = new BudgetReservations(redis, { limits: new EffectiveBudgetLimits(new RedisBudgetLimits(redis), limits) });
+    return new PolicyCascade(new PolicyRepository(pool, namespace), reservations, limits, redis, 600);
+  }
+
+  it('reads the escalation settings, allowed tiers and models of the deciding version', async () => {
+    const tenant = `casc-${run}-a`;
+    const { version } = await new PolicyRepository(pool, namespace).apply({ ...policyFor(tenant, []), created_by: 'test' });
+    const ctx = await cascadeOn().context(completion(tenant, `job-${run}-a`, version));
+    assert.deepEqual(ctx, {
+      escalation: { allowed: true, max_escalations: 1 },
+      allowedTiers: ['S', 'M'],
+      models: { S: 'smollm2-135m-instruct', M: 'gemma-3-270m', L: 'gemma-3-270m' },
+    });
+    assert.equal(
+      await cascadeOn()
+        .context({ ...completion(tenant, `job-${run}-a`, version), route: 'support-faq' })
+        .then((c) => c?.escalation),
+      undefined,
+    );
+    assert.equal(await cascadeOn().context({ ...completion(tenant, `job-${run}-a`, version), policy_version: null }), null);
+  });
+
+  it('reserves the next attempt under the version’s budgets: granted (idempotently) within them, refused past a refuse budget', async () => {
+    const rich = `casc-${run}-rich`;
+    const poor = `casc-${run}-poor`;
+    const repo = new PolicyRepository(pool, namespace);
+    const v1 = (await repo.apply({ ...policyFor(rich, [{ period: 'day', limit_usd: 1, alert_at: 0.8, throttle: 'refuse' }]), created_by: 'test' })).version;
+    const v2 = (await repo.apply({ ...policyFor(poor, [{ period: 'day', limit_usd: 0.001, alert_at: 0.8, throttle: 'refuse' }]), created_by: 'test' })).version;
+    const cascade = cascadeOn();
+    const granted = completion(rich, `job-${run}-rich`, v1);
+    // Worst case on M (local.yaml: A100 at 3 USD/h, 300 prompt and 50 completion tokens per GPU-s): 120 prompt tokens
+    // and max_tokens 256 = (120/300 + 256/50) s = 5.52 s = 0.0046 USD.
+    const first = await cascade.reserveAttempt(granted, 'M', 2);
+    assert.deepEqual(first, { usd: 0.0046, first: true });
+    assert.deepEqual(await cascade.reserveAttempt(granted, 'M', 2), { usd: 0.0046, first: false });
+    assert.equal(await cascade.reserveAttempt(completion(poor, `job-${run}-poor`, v2), 'M', 2), null);
+  });
+
+  it('keeps one entry per attempt, with a TTL', async () => {
+    const jobId = `job-${run}-kept`;
+    jobs.push(jobId);
+    const cascade = cascadeOn();
+    const a = (attempt: number, tier: 'S' | 'M', quality: number): StoredAttempt => ({
+      attempt,
+      tier,
+      model: `m-${tier}`,
+      quality,
+      refusal: false,
+      text: `answer ${attempt}`,
+      finish_reason: 'stop',
+      groundedness: quality,
+      prompt_tokens: 10,
+      completion_tokens: 5,
+      retrieved_document_ids: ['d1'],
+    });
+    await cascade.remember(jobId, a(1, 'S', 0.2));
+    await cascade.remember(jobId, a(1, 'S', 0.2));
+    await cascade.remember(jobId, a(2, 'M', 0.7));
+    const kept = (await cascade.attempts(jobId)).sort((x, y) => x.attempt - y.attempt);
+    assert.deepEqual(kept, [a(1, 'S', 0.2), a(2, 'M', 0.7)]);
+    const ttl = await redis.ttl(cascadeAttemptsKey(jobId));
+    assert.ok(ttl > 0 && ttl <= 600, `ttl ${ttl}`);
+  });
+});
