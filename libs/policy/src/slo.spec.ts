@@ -73,6 +73,16 @@ describe('effectiveSlo: every combination of tighter, equal, looser, missing and
         }
   });
 
+  it('reads a negative zero as zero, so budgets of 0 and -0 in either order give the same SLO', () => {
+    const c = { ...cls, p95_latency_ms: 1, max_cost_usd: 1 };
+    const { slo } = effectiveSlo(c, { latency_ms: -0, max_cost_usd: -0 });
+    assert.ok(Object.is(slo.p95_latency_ms, 0) && Object.is(slo.max_cost_usd, 0), `${Object.is(slo.p95_latency_ms, -0)}`);
+    assert.deepEqual(
+      effectiveSlo(effectiveSlo(c, { latency_ms: 0 }).slo, { latency_ms: -0 }).slo,
+      effectiveSlo(effectiveSlo(c, { latency_ms: -0 }).slo, { latency_ms: 0 }).slo,
+    );
+  });
+
   it('takes the class as it is for a request with no budget, and never modifies the class', () => {
     const before = structuredClone(cls);
     for (const request of [undefined, null, {}]) {

@@ -43,7 +43,7 @@ export function effectiveSlo(cls: SloClass, request: RequestBudget | null | unde
       ignored.push({ field, value, reason: `not a budget: expected a finite number in [0, ${max}]` });
       return undefined;
     }
-    return value;
+    return value === 0 ? 0 : value; // -0 (a valid IEEE 754 zero) becomes 0, so the SLO never depends on which zero came first
   };
   const latency = usable('latency_ms');
   if (latency !== undefined && latency < slo.p95_latency_ms) {
