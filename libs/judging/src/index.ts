@@ -8,3 +8,4 @@ export * from './squad-eval.js';
 export * from './llm-judge.js';
 export * from './squad-file.js';
 export * from './cascade.js';
+export * from './eval-metrics.js';

@@ -59,6 +59,27 @@ export interface CacheSummary {
   false_hit_examples: { asked: string; source: string; similarity: number }[];
 }
 
+/** The gold-answer lists of each question text of a workload (a text asked with different answers has several). */
+export function goldAnswersByText(workload: readonly SquadQuestion[]): Map<string, string[][]> {
+  const byText = new Map<string, string[][]>();
+  for (const q of workload) {
+    const list = byText.get(q.question) ?? [];
+    list.push(q.answers);
+    byText.set(q.question, list);
+  }
+  return byText;
+}
+
+/**
+ * Whether a semantic hit served a wrong answer: `undefined` when its source prompt is no question of the workload (not
+ * judged); true when some question with that text has gold answers sharing none with the asking question's.
+ */
+export function isFalseSemanticHit(sourcePrompt: string, askedAnswers: readonly string[], byText: ReadonlyMap<string, string[][]>): boolean | undefined {
+  const sources = byText.get(sourcePrompt);
+  if (!sources) return undefined;
+  return !sources.every((answers) => sameAnswer(answers, askedAnswers));
+}
+
 /**
  * Counts cache hits by layer and workload kind, and judges each semantic hit against the gold answers: the hit is false
  * when the source question's gold answers and the asking question's share none. A source prompt is matched to a
@@ -69,12 +90,7 @@ export function cacheSummary(
   hits: ReadonlyMap<string, RecordedHit>,
   workload: readonly SquadQuestion[],
 ): CacheSummary {
-  const byText = new Map<string, string[][]>();
-  for (const q of workload) {
-    const list = byText.get(q.question) ?? [];
-    list.push(q.answers);
-    byText.set(q.question, list);
-  }
+  const byText = goldAnswersByText(workload);
   const by_kind: CacheSummary['by_kind'] = {
     original: { asked: 0, exact: 0, semantic: 0 },
     repeat: { asked: 0, exact: 0, semantic: 0 },
@@ -105,9 +121,9 @@ export function cacheSummary(
       }
       similarities.push(hit.similarity);
       thresholds[`${f.question.tenantId}/${hit.route}`] = hit.threshold;
-      const sources = byText.get(hit.source_prompt);
-      if (!sources) unknown++;
-      else if (!sources.every((answers) => sameAnswer(answers, f.question.answers))) {
+      const falseHit = isFalseSemanticHit(hit.source_prompt, f.question.answers, byText);
+      if (falseHit === undefined) unknown++;
+      else if (falseHit) {
         falseHits++;
         if (examples.length < 10) examples.push({ asked: f.question.question, source: hit.source_prompt, similarity: hit.similarity });
       }
@@ -132,12 +148,25 @@ export function cacheSummary(
 /**
  * Calibrates the semantic-cache threshold of `routes` of every tenant from the SQuAD file's gold answers with the
  * operator CLI (`llmgov cache calibrate --keep-current`: a run on the same file keeps the stored threshold instead of
- * embedding the questions again), and prints it.
+ * embedding the questions again), and prints it. `namespace`: the policy namespace whose active policy has the routes
+ * (default: the CLI's, `default`).
  * @throws Error with the CLI's message (for example `not_calibratable`, or a route the active policy lacks).
  */
-export async function calibrateSemanticCache(tenants: readonly string[], routes: readonly string[], input: string): Promise<void> {
+export async function calibrateSemanticCache(tenants: readonly string[], routes: readonly string[], input: string, namespace?: string): Promise<void> {
   const cli = path.resolve(repoRoot(), 'tools/llmgov/dist/src/main.js');
-  const args = ['cache', 'calibrate', '--tenant', tenants.join(','), '--route', routes.join(','), '--from', input, '--keep-current', '--json'];
+  const args = [
+    'cache',
+    'calibrate',
+    '--tenant',
+    tenants.join(','),
+    '--route',
+    routes.join(','),
+    '--from',
+    input,
+    '--keep-current',
+    '--json',
+    ...(namespace ? ['--namespace', namespace] : []),
+  ];
   let stdout: string;
   try {
     ({ stdout } = await promisify(execFile)(process.execPath, [cli, ...args], { maxBuffer: 16 * 1024 * 1024 }));

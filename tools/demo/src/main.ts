@@ -14,6 +14,7 @@ import { createLogger } from '@llmgov/observability';
 import { activatePolicyFile, bootstrapPlatform, ENGINE_KINDS, repoRoot, runLlmgov, startPlatform, SERVICE_NAMES, type EngineKind } from '@llmgov/platform';
 import { loadSquad, type SquadQuestion } from './squad.js';
 import { TraceCollector } from './trace-collector.js';
+import { budgetFor, routeFor } from './workload-mix.js';
 import { percentile, recallAtK } from './stats.js';
 import { aggregateScores, scoreAnswer, type AnswerScores } from '@llmgov/judging';
 import { SemanticCacheRecords, createRedis } from '@llmgov/persistence';
@@ -121,16 +122,6 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
 }
 
 /**
- * The policy route of a question, by a stable hash of its id: one in ten asks the fast support FAQ route, one in ten
- * the high-quality contract-review route, the rest the tenant's default route (squad-qa in infra/policies/local.yaml).
- */
-function routeFor(questionId: string): string | null {
-  questionId = questionId.split('~')[0]!; // a follow-up goes where its question went
-  const h = [...questionId].reduce((a, c) => (a * 17 + c.charCodeAt(0)) >>> 0, 11) % 10;
-  return h === 0 ? 'support-faq' : h === 1 ? 'contract-review' : null;
-}
-
-/**
  * Sets the demo's route budgets (`llmgov budgets set`), then applies and activates a policy file with the operator CLI
  * (`llmgov policy apply`, then `activate`), as an operator would, and returns the active version.
  * @throws Error with the CLI's message when the file is invalid or the database cannot be reached.
@@ -142,16 +133,6 @@ async function activatePolicy(file: string, routeBudgets: string[]): Promise<num
     console.log(`budget: ${(await runLlmgov(['budgets', 'set', '--tenant', m[1]!, '--route', m[2]!, '--period', 'day', '--usd', m[3]!])).trim()}`);
   }
   return activatePolicyFile(file, { comment: 'npm run demo' });
-}
-
-/**
- * A spread of budgets like a real mix of callers, chosen by a stable hash of the question id: most jobs ask for
- * quality 0.5, one in five for 0.75 (routed to tier M), one in twenty for 0.95 (tier L).
- */
-function budgetFor(questionId: string): { latency_ms: number; max_cost_usd: number; min_quality: number } {
-  questionId = questionId.split('~')[0]!;
-  const h = [...questionId].reduce((a, c) => (a * 31 + c.charCodeAt(0)) >>> 0, 7) % 20;
-  return { latency_ms: 120_000, max_cost_usd: 0.05, min_quality: h === 0 ? 0.95 : h <= 4 ? 0.75 : 0.5 };
 }
 
 function bar(label: string, total: number): cliProgress.SingleBar {

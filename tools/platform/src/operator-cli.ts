@@ -27,11 +27,11 @@ export interface ActivatePolicyOptions {
 }
 
 /**
- * Applies a policy file (`llmgov policy apply`) and activates the version it stored (`llmgov policy activate`).
- * @returns the active version.
+ * Applies a policy file (`llmgov policy apply`): stores it as a new version of the namespace without activating it.
+ * @returns the version stored.
  * @throws Error with the CLI's message when the file is invalid or the database cannot be reached.
  */
-export async function activatePolicyFile(file: string, opts: ActivatePolicyOptions): Promise<number> {
+export async function applyPolicyFile(file: string, opts: ActivatePolicyOptions): Promise<number> {
   const common = opts.namespace ? ['--namespace', opts.namespace] : [];
   const templates = opts.promptsDir ? ['--prompts-dir', opts.promptsDir] : [];
   const applied = JSON.parse(await runLlmgov(['policy', 'apply', file, ...templates, '--comment', opts.comment, '--json', ...common])) as {
@@ -39,6 +39,16 @@ export async function activatePolicyFile(file: string, opts: ActivatePolicyOptio
   };
   const version = applied.result?.version;
   if (version === undefined) throw new Error(`llmgov policy apply ${file} stored no version`);
-  await runLlmgov(['policy', 'activate', String(version), '--json', ...common]);
+  return version;
+}
+
+/**
+ * Applies a policy file (`llmgov policy apply`) and activates the version it stored (`llmgov policy activate`).
+ * @returns the active version.
+ * @throws Error with the CLI's message when the file is invalid or the database cannot be reached.
+ */
+export async function activatePolicyFile(file: string, opts: ActivatePolicyOptions): Promise<number> {
+  const version = await applyPolicyFile(file, opts);
+  await runLlmgov(['policy', 'activate', String(version), '--json', ...(opts.namespace ? ['--namespace', opts.namespace] : [])]);
   return version;
 }

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import Table from 'cli-table3';
 import cliProgress from 'cli-progress';
-import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import { Command, Option } from 'commander';
-import { GoldenRepository, PolicyRepository, type GoldenItem, type Pool } from '@llmgov/persistence';
+import { awaitJobRecords, GoldenRepository, PolicyRepository, type GoldenItem } from '@llmgov/persistence';
 import { CliError, actor, positiveInt, printJson, withDatabase, withStoreOptions, type StoreOptions } from '../cli.js';
-import { aggregateEval, scoreItem, type EvalFigures, type ItemOutcome } from '../eval-metrics.js';
+import { aggregateEval, scoreItem, type EvalFigures, type ItemOutcome } from '@llmgov/judging';
+import { submitAndWait, workerPool, type JobView } from '@llmgov/jobs-client';
 import { goldenName } from './golden.js';
 
 /** The local platform's API (`npm start`: ingest-validator on --base-port 18100). */
@@ -15,9 +15,6 @@ const DEFAULT_API_URL = 'http://127.0.0.1:18100';
 const LOCAL_API_KEYS = 'tenant-a=dev-key-tenant-a,tenant-b=dev-key-tenant-b';
 /** The metadata key the router reads a pinned policy version from (services/router PinnedPolicySource). */
 const PIN_KEY = 'policy_version';
-const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
-/** Submit retries on a connection error or a 5xx: 4 attempts, exponential backoff from 500 ms (cockatiel). */
-const submitRetry = retry(handleAll, { maxAttempts: 3, backoff: new ExponentialBackoff({ initialDelay: 500, maxDelay: 8_000 }) });
 /** How long to wait after the last job for the judge's verdicts and the cost ledger to catch up, ms. */
 const CATCH_UP_MS = 30_000;
 
@@ -49,21 +46,6 @@ export function parseApiKeys(text: string): Map<string, string> {
   return keys;
 }
 
-interface JobView {
-  id: string;
-  status: string;
-  result: {
-    text?: string;
-    tier?: string;
-    finish_reason?: string;
-    policy_version?: number | null;
-    decision_reasons?: string[];
-    prompt_tokens?: number;
-    completion_tokens?: number;
-  } | null;
-  error: { code?: string; message?: string } | null;
-}
-
 interface Tracked {
   item: GoldenItem;
   tenant: string;
@@ -73,25 +55,12 @@ interface Tracked {
   error: string | null;
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight. Written here: a dozen lines, no ordering needed. */
-async function workerPool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
- * Submits one item as a job (POST /v1/jobs) and polls it (GET /v1/jobs/:id) to a final state or the deadline. The
- * idempotency key (run id + item id) makes a retried submit return the job already created. Billed under team and
- * feature `eval`; pinned to `pin` via metadata when given.
+ * Submits one item as a job and polls it to a final state or the deadline (libs/jobs-client). The idempotency key (run
+ * id + item id) makes a retried submit return the job already created. Billed under team and feature `eval`; pinned to
+ * `pin` via metadata when given.
  */
 async function runItem(t: Tracked, o: { api: string; key: string; runId: string; pin: number | null; opts: EvalOptions; deadline: number }): Promise<void> {
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${o.key}` };
   const body = {
     prompt: t.item.prompt,
     idempotency_key: `eval:${o.runId}:${t.item.id}`,
@@ -107,65 +76,8 @@ async function runItem(t: Tracked, o: { api: string; key: string; runId: string;
       ...(o.pin !== null ? { [PIN_KEY]: String(o.pin) } : {}),
     },
   };
-  let created: { id?: string; error?: unknown };
-  try {
-    created = await submitRetry.execute(async () => {
-      const r = await fetch(`${o.api}/v1/jobs`, { method: 'POST', headers, body: JSON.stringify(body) });
-      if (r.status >= 500) throw new Error(`HTTP ${r.status}`);
-      const json = (await r.json()) as { id?: string; error?: unknown };
-      if (r.status !== 202 && r.status !== 200) return { error: `HTTP ${r.status} ${JSON.stringify(json).slice(0, 300)}` };
-      return json;
-    });
-  } catch (err) {
-    created = { error: (err as Error).message };
-  }
-  if (!created.id) {
-    t.status = 'submit_error';
-    t.error = String(created.error);
-    return;
-  }
-  t.jobId = created.id;
-  t.status = 'not_final';
-  // Poll with a growing interval (250 ms → 2 s): real models answer in seconds, the simulator in milliseconds.
-  for (let wait = 250; Date.now() < o.deadline; wait = Math.min(2_000, wait * 1.5)) {
-    const res = await fetch(`${o.api}/v1/jobs/${created.id}`, { headers }).catch(() => undefined);
-    if (res?.ok) {
-      const job = (await res.json()) as JobView;
-      if (TERMINAL.has(job.status)) {
-        t.status = job.status;
-        t.job = job;
-        if (job.error) t.error = `${job.error.code ?? '?'}: ${job.error.message ?? ''}`;
-        return;
-      }
-    }
-    await pause(wait);
-  }
-}
-
-/** Verdicts (judged_results, feedback-labeler), cost (cost_ledger, cost-attributor) and server-side latency (jobs) by job id. */
-async function platformRecords(pool: Pool, jobIds: string[]) {
-  const verdicts = new Map(
-    (await pool.query<{ job_id: string; verdict: string }>('SELECT job_id, verdict FROM judged_results WHERE job_id = ANY($1)', [jobIds])).rows.map((r) => [
-      r.job_id,
-      r.verdict,
-    ]),
-  );
-  const costs = new Map(
-    (
-      await pool.query<{ job_id: string; cost: string }>('SELECT job_id, sum(cost_usd)::text AS cost FROM cost_ledger WHERE job_id = ANY($1) GROUP BY job_id', [
-        jobIds,
-      ])
-    ).rows.map((r) => [r.job_id, Number(r.cost)]),
-  );
-  const latency = new Map(
-    (
-      await pool.query<{ job_id: string; ms: number | null }>(
-        'SELECT job_id::text AS job_id, (EXTRACT(EPOCH FROM (completed_at - created_at)) * 1000)::float8 AS ms FROM jobs WHERE job_id::text = ANY($1)',
-        [jobIds],
-      )
-    ).rows.map((r) => [r.job_id, r.ms]),
-  );
-  return { verdicts, costs, latency };
+  const out = await submitAndWait(o.api, o.key, body, o.deadline);
+  Object.assign(t, { jobId: out.jobId, status: out.status, job: out.job, error: out.error });
 }
 
 const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) : '-');
@@ -229,7 +141,7 @@ The platform must be running (npm start) with the routers on --namespace's polic
 SQuAD golden set needs its paragraphs indexed for its tenants (npm run demo indexes them, articles round-robin over
 tenant-a,tenant-b, as golden create --tenant tenant-a,tenant-b assigns them). Jobs are billed to team and feature "eval".
 
-Metrics (tools/llmgov/src/eval-metrics.ts): EM and F1 are SQuAD v1.1's official scoring, over all items (a job that did
+Metrics (libs/judging/src/eval-metrics.ts): EM and F1 are SQuAD v1.1's official scoring, over all items (a job that did
 not complete scores 0); judge PASS rate and hallucination rate are over judged items; a hallucination is a non-PASS
 verdict whose answer has F1 < 0.5 against gold; latency is server-side, job created → completed (jobs table).
 
@@ -293,20 +205,17 @@ Examples:
       });
       bar.stop();
 
-      // The judge's verdicts and the cost ledger are written by consumers downstream of the job's completion: wait
-      // (bounded) until every completed, judged-and-billed kind of answer has them.
-      const jobIds = tracked.flatMap((t) => (t.jobId ? [t.jobId] : []));
+      // The judge's verdicts and the cost ledger are written downstream of the job's completion: wait (bounded) for them.
       const completed = tracked.filter((t) => t.status === 'completed' && t.jobId);
-      const expectVerdict = completed.filter((t) => t.job?.result?.finish_reason !== 'template');
-      const expectCost = completed.filter((t) => (t.job?.result?.prompt_tokens ?? 0) + (t.job?.result?.completion_tokens ?? 0) > 0);
-      const catchUpUntil = Date.now() + CATCH_UP_MS;
-      let rec = await platformRecords(pool, jobIds);
-      while (Date.now() < catchUpUntil && (expectVerdict.some((t) => !rec.verdicts.has(t.jobId!)) || expectCost.some((t) => !rec.costs.has(t.jobId!)))) {
-        await pause(500);
-        rec = await platformRecords(pool, jobIds);
-      }
-      const missingVerdicts = expectVerdict.filter((t) => !rec.verdicts.has(t.jobId!)).length;
-      const missingCosts = expectCost.filter((t) => !rec.costs.has(t.jobId!)).length;
+      const {
+        records: rec,
+        missingVerdicts,
+        missingCosts,
+      } = await awaitJobRecords(
+        pool,
+        tracked.map((t) => ({ jobId: t.jobId, status: t.status, job: t.job, error: t.error, submittedAt: 0, finalSeenAt: null })),
+        CATCH_UP_MS,
+      );
 
       const outcomes: (ItemOutcome & { t: Tracked })[] = tracked.map((t) => ({
         t,

@@ -1,4 +1,4 @@
-import { scoreAnswer } from '@llmgov/judging';
+import { scoreAnswer } from './squad-eval.js';
 
 /** The outcome of one golden item in an eval run, as the platform reported it. */
 export interface ItemOutcome {
