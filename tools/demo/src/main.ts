@@ -4,7 +4,6 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import pg from 'pg';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { loadPlatformConfig } from '@llmgov/config';
@@ -14,6 +13,7 @@ import { createLogger } from '@llmgov/observability';
 import { activatePolicyFile, bootstrapPlatform, ENGINE_KINDS, repoRoot, runLlmgov, startPlatform, SERVICE_NAMES, type EngineKind } from '@llmgov/platform';
 import { loadSquad, type SquadQuestion } from './squad.js';
 import { TraceCollector } from './trace-collector.js';
+import { submitAndWait, workerPool, type JobView } from '@llmgov/jobs-client';
 import { budgetFor, routeFor } from './workload-mix.js';
 import { percentile, recallAtK } from './stats.js';
 import { aggregateScores, scoreAnswer, type AnswerScores } from '@llmgov/judging';
@@ -33,9 +33,6 @@ const DEFAULT_ROUTE_BUDGETS = ['tenant-b/contract-review=0.01'];
  * engines busy at the same throughput.
  */
 const DEFAULT_MAX_OPEN_JOBS = { llama: 8, sim: 32 } as const;
-const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
-/** Submit retries: 5 attempts, exponential backoff from 500 ms (cockatiel). */
-const submitRetry = retry(handleAll, { maxAttempts: 4, backoff: new ExponentialBackoff({ initialDelay: 500, maxDelay: 8_000 }) });
 const positiveInt = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
@@ -109,16 +106,6 @@ interface Options {
   repeatEvery: number;
   rewordEvery: number;
   calibrateRoutes: string;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight (a plain worker pool; no ordering guarantees). */
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
 }
 
 /**
@@ -246,75 +233,43 @@ async function main(): Promise<void> {
     // platform, not a backlog the demo built itself.
     const submittedAt = new Map<string, number>();
     const jobOf = new Map<string, SquadQuestion>();
-    type Final = {
-      status: string;
-      result: {
-        retrieved_document_ids?: string[];
-        tier?: string;
-        text?: string;
-        finish_reason?: string;
-        route?: string | null;
-        decision_reasons?: string[];
-      } | null;
-      error: { code?: string } | null;
-      completedAt: number;
-    };
+    type Final = { status: string; result: JobView['result']; error: JobView['error']; completedAt: number };
     const finals = new Map<string, Final>();
     const progress = bar('jobs in a final state', questions.length);
     let submitErrors = 0;
-    const pollJob = async (id: string, q: SquadQuestion): Promise<void> => {
-      // Poll with a growing interval (250 ms → 2 s): real models answer in seconds, the simulator in milliseconds.
-      for (let wait = 250; Date.now() < deadline; wait = Math.min(2_000, wait * 1.5)) {
-        // The API may be briefly unavailable (a restart, a dependency outage): such a poll simply counts as "not final yet".
-        const res = await fetch(`${api}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${apiKeys[q.tenantId]}` } }).catch(() => undefined);
-        if (res?.ok) {
-          const job = (await res.json()) as { status: string; result: Final['result']; error: Final['error'] };
-          if (TERMINAL.has(job.status)) {
-            finals.set(id, { status: job.status, result: job.result, error: job.error, completedAt: Date.now() });
-            return;
-          }
-        }
-        await new Promise((r) => setTimeout(r, wait));
-      }
-    };
     // Then the follow-ups (repeats and rewordings of some of the questions, cache-workload.ts), once every question is
     // final, so their answers had the chance to be judged and cached.
     const later = followUps(questions, opts.repeatEvery, opts.rewordEvery);
     progress.setTotal(questions.length + later.length);
     const ask = async (q: SquadQuestion): Promise<void> => {
-      const t0 = Date.now();
       // The idempotency key makes a retry after a connection error or a 503 safe: it returns the job already created.
-      const { res, body } = await submitRetry
-        .execute(async () => {
-          const r = await fetch(`${api}/v1/jobs`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKeys[q.tenantId]}` },
-            body: JSON.stringify({
-              prompt: q.question,
-              idempotency_key: `${runId}:${q.id}`,
-              budget: budgetFor(q.id),
-              options: { max_tokens: opts.maxTokens, temperature: 0, rag: true },
-              team: 'qa',
-              feature: 'squad-demo',
-              ...(policyVersion !== null && routeFor(q.id) !== null ? { route: routeFor(q.id) } : {}),
-            }),
-          });
-          if (r.status >= 500) throw new Error(`HTTP ${r.status}`);
-          return { res: r, body: (await r.json()) as { id?: string; error?: unknown } };
-        })
-        .catch((err: unknown) => ({ res: { status: 0 }, body: { error: (err as Error).message } as { id?: string; error?: unknown } }));
-      if ((res.status !== 202 && res.status !== 200) || !body.id) {
+      const out = await submitAndWait(
+        api,
+        apiKeys[q.tenantId]!,
+        {
+          prompt: q.question,
+          idempotency_key: `${runId}:${q.id}`,
+          budget: budgetFor(q.id),
+          options: { max_tokens: opts.maxTokens, temperature: 0, rag: true },
+          team: 'qa',
+          feature: 'squad-demo',
+          ...(policyVersion !== null && routeFor(q.id) !== null ? { route: routeFor(q.id) } : {}),
+        },
+        deadline,
+      );
+      if (!out.jobId) {
         submitErrors++;
-        console.error(`submit ${q.id}: HTTP ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+        console.error(`submit ${q.id}: ${out.error ?? 'no job id'}`);
       } else {
-        submittedAt.set(body.id, t0);
-        jobOf.set(body.id, q);
-        await pollJob(body.id, q);
+        submittedAt.set(out.jobId, out.submittedAt);
+        jobOf.set(out.jobId, q);
+        if (out.job && out.finalSeenAt !== null)
+          finals.set(out.jobId, { status: out.job.status, result: out.job.result, error: out.job.error, completedAt: out.finalSeenAt });
       }
       progress.increment();
     };
-    await pool(questions, opts.maxOpenJobs ?? DEFAULT_MAX_OPEN_JOBS[opts.engine], ask);
-    await pool(later, opts.maxOpenJobs ?? DEFAULT_MAX_OPEN_JOBS[opts.engine], ask);
+    await workerPool(questions, opts.maxOpenJobs ?? DEFAULT_MAX_OPEN_JOBS[opts.engine], ask);
+    await workerPool(later, opts.maxOpenJobs ?? DEFAULT_MAX_OPEN_JOBS[opts.engine], ask);
     progress.stop();
 
     // 5. Summary.
