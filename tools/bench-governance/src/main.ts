@@ -16,7 +16,7 @@ import { intArg, numArg } from '@llmgov/cli-args';
 import { loadPlatformConfig } from '@llmgov/config';
 import { calibrateSemanticCache, goldAnswersByText, isFalseSemanticHit, loadSquad, TraceCollector } from '@llmgov/demo';
 import { submitAndWait, workerPool, type JobOutcome } from '@llmgov/jobs-client';
-import { createKafka } from '@llmgov/kafka-runtime';
+import { createKafka, deleteNamespace, TopicNamespace } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
 import { awaitJobRecords, createPgPool, createRedis, SemanticCacheRecords } from '@llmgov/persistence';
 import { activatePolicyFile, applyPolicyFile, bootstrapPlatform, ENGINE_KINDS, repoRoot, startPlatform, type EngineKind } from '@llmgov/platform';
@@ -92,6 +92,8 @@ interface Options {
 const o = program.opts<Options>();
 const run = randomBytes(3).toString('hex');
 const POLICY_NAMESPACE = `bench-governance-${run}`;
+/** The run's own Kafka namespace (bench/README.md): the live topics and consumer groups are never touched. */
+const ns = new TopicNamespace(`bench.gov${run}.`);
 const log = (msg: string): void => void (o.json ? process.stderr : process.stdout).write(`[bench-governance] ${msg}\n`);
 
 function bar(label: string, total: number): cliProgress.SingleBar {
@@ -129,7 +131,7 @@ async function main(): Promise<void> {
   const files = Object.fromEntries(ARMS.map((arm) => [arm, path.join(dir, `governance-${run}-${arm}.json`)])) as Record<Arm, string>;
   for (const arm of ARMS) writeFileSync(files[arm], JSON.stringify(docs[arm], null, 2));
 
-  const config = loadPlatformConfig();
+  const config = { ...loadPlatformConfig(), KAFKA_TOPIC_PREFIX: ns.prefix };
   await bootstrapPlatform(config);
   const promptsDir = path.join(root, 'infra', 'prompts');
   const versions: Record<Arm, number> = {
@@ -166,9 +168,9 @@ async function main(): Promise<void> {
   const db = createPgPool(config.DATABASE_URL, { max: 2 });
   const redis = createRedis(config.REDIS_URL);
   const kafka = createKafka(`bench-governance-${run}`, config.KAFKA_BROKERS, createLogger('bench-governance', 'warn'));
-  const collector = new TraceCollector(kafka, new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }));
+  const collector = new TraceCollector(kafka, new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }), ns);
   try {
-    await collector.start(`bench-governance-trace-${run}`);
+    await collector.start(ns.wire('bench-governance-trace'));
     // 1. Each arm's tenants get the file's documents (articles split over the file's tenants as the demo splits them).
     const wanted = ARMS.flatMap((arm) => documents.map((d) => ({ ...d, tenantId: armTenant(run, arm, d.tenantId) })));
     const pub = bar('publishing documents', wanted.length);
@@ -232,6 +234,11 @@ async function main(): Promise<void> {
         .query(`DELETE FROM ${table} WHERE namespace = $1`, [POLICY_NAMESPACE])
         .catch((err: unknown) => log(`could not delete ${table} rows: ${(err as Error).message}`));
     await db.end().catch(() => undefined);
+    const deleted = await deleteNamespace(kafka, ns.prefix).catch((err: unknown) => {
+      log(`could not delete the namespace ${ns.prefix}: ${(err as Error).message}`);
+      return { topics: [], groups: [] };
+    });
+    log(`deleted namespace ${ns.prefix}: ${deleted.topics.length} topics, ${deleted.groups.length} consumer groups`);
   }
 }
 

@@ -1,5 +1,6 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Consumer, Kafka } from 'kafkajs';
+import { TopicNamespace } from '@llmgov/kafka-runtime';
 import {
   Topics,
   type ChunkEmbedded,
@@ -33,9 +34,11 @@ export class TraceCollector {
   private groupId: string | undefined;
   private readonly waiters: (() => void)[] = [];
 
+  /** `namespace`: read a benchmark's prefixed topics (KAFKA_TOPIC_PREFIX); default: the live topics. */
   constructor(
     private readonly kafka: Kafka,
     private readonly registry: SchemaRegistry,
+    private readonly namespace: TopicNamespace = new TopicNamespace(),
   ) {}
 
   async start(groupId: string): Promise<void> {
@@ -52,7 +55,7 @@ export class TraceCollector {
         Topics.inferenceRoutedL,
         Topics.inferenceCompleted,
         Topics.inferenceJudged,
-      ],
+      ].map((t) => this.namespace.wire(t)),
       fromBeginning: true,
     });
     await consumer.run({
@@ -65,7 +68,7 @@ export class TraceCollector {
         } catch {
           return;
         }
-        this.record(topic, v);
+        this.record(this.namespace.logical(topic), v);
         this.waiters.splice(0).forEach((w) => w());
       },
     });
