@@ -349,6 +349,11 @@ function printTable(b: ArmFigures, g: ArmFigures, target: ReturnType<typeof targ
     `target (governed vs baseline): ${target.met ? 'MET' : 'NOT MET'}; cost ${pct(target.cost_at_least_40pct_lower.saving)} lower (≥ 40 %: ${target.cost_at_least_40pct_lower.ok}), F1 drop ${num(target.f1_within_0_02.f1_drop)} (≤ 0.02: ${target.f1_within_0_02.ok}), hallucination lower: ${target.lower_hallucination_rate.ok}, zero overshoot: ${target.zero_budget_overshoot.ok}`,
   );
   console.log(`served by: baseline ${JSON.stringify(b.served_by)}; governed ${JSON.stringify(g.served_by)}`);
+  const byServed = (f: ArmFigures) =>
+    Object.entries(f.quality_by_served)
+      .map(([k, q]) => `${k} F1 ${num(q.f1_mean)} (n ${q.n})`)
+      .join(', ');
+  console.log(`F1 by way of serving: baseline ${byServed(b)}; governed ${byServed(g)}`);
 }
 
 main().catch((err: unknown) => {

@@ -62,6 +62,8 @@ describe('governance bench figures', () => {
     assert.deepEqual({ ...f.cache }, { hits: 2, exact: 1, semantic: 1, hit_rate: 0.5, false_hits: 1, false_hit_rate: 0.5 });
     assert.equal(f.share_s_or_cache, 0.75);
     assert.deepEqual(f.served_by, { S: 1, cache: 2, template: 1 });
+    assert.deepEqual(f.quality_by_served.S, { n: 1, f1_mean: 1, exact_match: 1, correct_share: 1 });
+    assert.equal(f.quality_by_served.template!.n, 1);
   });
 
   it('overshoot: above a request’s max_cost_usd, and above a budget of the policy for its scope', () => {

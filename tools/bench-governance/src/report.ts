@@ -29,6 +29,8 @@ export interface ArmFigures {
   cache: { hits: number; exact: number; semantic: number; hit_rate: number; false_hits: number; false_hit_rate: number };
   share_s_or_cache: number;
   served_by: Record<string, number>;
+  /** SQuAD quality per way of serving (tier, cache, template, or final status): n, mean F1, EM, share with F1 ≥ 0.5. */
+  quality_by_served: Record<string, { n: number; f1_mean: number; exact_match: number; correct_share: number }>;
   escalations: number;
   latency_ms: { p50: number; p95: number };
   budget: { overshoot_usd: number; request_overshoot_usd: number; scope_overshoot_usd: number };
@@ -79,6 +81,19 @@ export function armFigures(outcomes: readonly RequestOutcome[], governed: Policy
   const falseHits = hits.filter((o) => o.false_cache_hit).length;
   const servedCounts: Record<string, number> = {};
   for (const o of outcomes) servedCounts[servedBy(o)] = (servedCounts[servedBy(o)] ?? 0) + 1;
+  const qualityByServed: ArmFigures['quality_by_served'] = {};
+  for (const x of scored) {
+    const q = (qualityByServed[servedBy(x.o)] ??= { n: 0, f1_mean: 0, exact_match: 0, correct_share: 0 });
+    q.n++;
+    q.f1_mean += x.f1;
+    q.exact_match += x.em;
+    q.correct_share += x.f1 >= CORRECT_F1 ? 1 : 0;
+  }
+  for (const q of Object.values(qualityByServed)) {
+    q.f1_mean /= q.n;
+    q.exact_match /= q.n;
+    q.correct_share /= q.n;
+  }
   const n = outcomes.length;
   const requestOvershoot = outcomes.reduce((s, o) => s + Math.max(0, (o.cost_usd ?? 0) - o.max_cost_usd), 0);
   let scopeOvershoot = 0;
@@ -125,6 +140,7 @@ export function armFigures(outcomes: readonly RequestOutcome[], governed: Policy
     },
     share_s_or_cache: n === 0 ? NaN : ((servedCounts.S ?? 0) + (servedCounts.cache ?? 0)) / n,
     served_by: servedCounts,
+    quality_by_served: qualityByServed,
     escalations: outcomes.reduce((s, o) => s + escalationsOf(o), 0),
     latency_ms: { p50: agg.latency_p50_ms, p95: agg.latency_p95_ms },
     budget: { overshoot_usd: requestOvershoot + scopeOvershoot, request_overshoot_usd: requestOvershoot, scope_overshoot_usd: scopeOvershoot },
