@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PolicyValidationError, validatePolicy } from './parse.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PolicyValidationError, parsePolicyText, validatePolicy } from './parse.js';
 import type { PolicyDocumentInput } from './schema.js';
 import { sha256OfJson } from './canonical.js';
 import { policyJsonSchema } from './json-schema.js';
@@ -102,5 +104,22 @@ describe('policyLlmSampleRate', () => {
     assert.equal(policyLlmSampleRate(p, { tenant: 'other', route: 'legal', tier: 'M' }), 0.25);
     assert.equal(policyLlmSampleRate(p, { tenant: 't1', route: 'nope', tier: 'S' }), 1);
     assert.equal(policyLlmSampleRate(validatePolicy(doc()), { tenant: 't1', route: 'qa', tier: 'S' }), undefined);
+  });
+});
+
+describe('the judge settings of the local policy (infra/policies/local.yaml)', () => {
+  const local = parsePolicyText(readFileSync(fileURLToPath(new URL('../../../../infra/policies/local.yaml', import.meta.url)), 'utf8'), 'local.yaml');
+
+  it('samples every S answer and a quarter of M and L, and every contract-review answer of both tenants', () => {
+    for (const tenant of ['tenant-a', 'tenant-b']) {
+      assert.deepEqual(
+        (['S', 'M', 'L'] as const).map((tier) => policyLlmSampleRate(local, { tenant, route: 'squad-qa', tier })),
+        [1, 0.25, 0.25],
+      );
+      assert.deepEqual(
+        (['M', 'L'] as const).map((tier) => policyLlmSampleRate(local, { tenant, route: 'contract-review', tier })),
+        [1, 1],
+      );
+    }
   });
 });
