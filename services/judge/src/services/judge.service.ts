@@ -12,7 +12,7 @@ import {
   type Tier,
 } from '@llmgov/contracts';
 import { JUDGE_CONFIG, JUDGE_EMBEDDINGS, JUDGE_LLM, type JudgeConfig } from '../config.js';
-import type { LlmJudgeClient } from './llm-judge.client.js';
+import type { LlmJudgeClient, LlmJudgeReply } from './llm-judge.client.js';
 import {
   AnswerCacheRepository,
   JobFlagsRepository,
@@ -38,15 +38,15 @@ import {
   type VerdictDecision,
 } from '@llmgov/judging';
 import { JUDGE_CASCADE, escalationRouted, type CascadePort, type StoredAttempt } from './cascade.js';
-import { JUDGE_LLM_SAMPLE_DEFAULTS, policyLlmSampleRate } from '@llmgov/policy';
+import { JUDGE_LLM_SAMPLE_DEFAULTS, TIERS, policyLlmSampleRate } from '@llmgov/policy';
 import { JUDGE_POLICY, type PolicyVersionSource } from './policy-versions.js';
 import { JUDGE_SPEND, judgeLeaseMs, judgeUsage, judgeWorstCaseMicroUsd, type JudgeSpendPort } from './judge-spend.js';
 
 /** Reason added to the judged record when the LLM judge was sampled but its budget reservation was refused. */
 export const LLM_JUDGE_BUDGET_REFUSED = 'llm_judge_skipped:budget_reservation_refused';
 
-/** Tiers cheapest first (libs/policy `TIERS`; the judge does not depend on the policy lib). */
-const TIER_ORDER = ['S', 'M', 'L'] as const;
+/** Tiers cheapest first (libs/policy `TIERS`). */
+const TIER_ORDER = TIERS;
 
 /** Ids of the documents behind `context`, in the order the chunks were ranked (array order), duplicates removed. */
 export function retrievedDocumentIds(context: readonly ContextChunk[]): string[] {
@@ -324,7 +324,7 @@ export class JudgeService {
         return { p: null, skipped: LLM_JUDGE_BUDGET_REFUSED };
       }
     }
-    let reply;
+    let reply: LlmJudgeReply;
     try {
       reply = await this.llm.supportProbability({ question: c.prompt, context: c.context.map((x) => x.text), answer: c.text });
     } catch (err) {
