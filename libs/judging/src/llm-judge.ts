@@ -88,8 +88,16 @@ export interface LlmJudgeSampling {
  * the job id (SHA-256, first 32 bits, over 2^32) so a redelivered completion gets the same decision.
  */
 export function llmJudgeSampled(jobId: string, tier: 'S' | 'M' | 'L', route: string | null, s: LlmJudgeSampling): boolean {
-  const rate = (route !== null ? s.routes?.[route] : undefined) ?? s.tiers[tier];
-  if (rate <= 0) return false;
+  return sampledAtRate(jobId, (route !== null ? s.routes?.[route] : undefined) ?? s.tiers[tier]);
+}
+
+/**
+ * Whether the LLM judge sees this job at sampling rate `rate` (0..1; 0 or less: never, 1 or more: always): the first
+ * 32 bits of SHA-256(`llm-judge:<job id>`) over 2^32 fall under the rate, so the decision is the same on every delivery
+ * and a higher rate only adds jobs.
+ */
+export function sampledAtRate(jobId: string, rate: number): boolean {
+  if (!(rate > 0)) return false;
   if (rate >= 1) return true;
   return createHash('sha256').update(`llm-judge:${jobId}`).digest().readUInt32BE(0) / 2 ** 32 < rate;
 }

@@ -12,3 +12,4 @@ export * from './semantic-labels.js';
 export * from './gates.js';
 export * from './canary.js';
 export * from './drift.js';
+export * from './judge.js';

@@ -119,6 +119,30 @@ export const sloClassSchema = z.strictObject({
   escalation: escalationSchema.optional().describe('the quality cascade; absent: no escalation, a low answer is released as the fallback'),
 });
 
+/**
+ * Defaults of the LLM judge's sampling (issue 11 §1): every S answer and a quarter of M and L answers. A tier the
+ * policy's `judge.llm_sample` leaves out (or a policy without a `judge` block) keeps the judge's own setting, whose
+ * default these are (services/judge `JUDGE_LLM_SAMPLE`).
+ */
+export const JUDGE_LLM_SAMPLE_DEFAULTS: Readonly<Record<PolicyTier, number>> = { S: 1, M: 0.25, L: 0.25 };
+
+/**
+ * The judge's settings (issue 11 §1, "sampling per tier and route as the policy says"): the share of model answers, per
+ * tier, that the LLM judge sees besides the cheap checks (0: none, 1: all; sampled by a hash of the job id, so a job
+ * always gets the same decision). Unknown tiers are refused.
+ */
+export const judgeSettingsSchema = z.strictObject({
+  llm_sample: z
+    .strictObject({ S: score.optional(), M: score.optional(), L: score.optional() })
+    .optional()
+    .describe('share (0..1) of each tier’s answers the LLM judge sees; a tier left out keeps the judge’s default (S 1, M 0.25, L 0.25)'),
+});
+
+/** A route's own judge settings: its sampling rate replaces the tiers' rates for the route's answers. */
+export const routeJudgeSchema = z.strictObject({
+  llm_sample: score.optional().describe('share (0..1) of this route’s answers the LLM judge sees, whatever their tier (overrides judge.llm_sample)'),
+});
+
 /** A named use case of a tenant, bound to an SLO class. */
 export const routeSchema = z.strictObject({
   description: z.string().max(2000).optional(),
@@ -130,6 +154,7 @@ export const routeSchema = z.strictObject({
     .optional()
     .describe('the deterministic answer of the serve_template degrade step (required when the route’s ladder has that step)'),
   degrade_ladder: uniqueList(z.enum(DEGRADE_STEPS), 'degrade steps').optional().describe('this route’s own ladder, replacing degrade.ladder'),
+  judge: routeJudgeSchema.optional().describe('this route’s LLM-judge sampling, replacing the policy’s judge.llm_sample for its answers'),
 });
 
 export const tenantSchema = z.strictObject({
@@ -292,6 +317,7 @@ const policyObject = z.strictObject({
   gates: z.array(gateSchema).max(MAX_ENTRIES).optional().describe('regression gates checked before this version is activated'),
   canary: canarySettingsSchema.optional().describe('tolerances of a canary of this version against the stable version (issue 11 §4)'),
   drift: driftSettingsSchema.optional().describe('drift windows and alert threshold (issue 11 §4)'),
+  judge: judgeSettingsSchema.optional().describe('the judge’s LLM sampling per tier (issue 11 §1); absent: the judge’s defaults'),
 });
 
 /** Cross-references the object shape cannot express; each problem is an issue at the path of the offending field. */
@@ -357,3 +383,4 @@ export type SemanticCacheSettings = z.output<typeof semanticCacheSchema>;
 export type PolicyGate = z.output<typeof gateSchema>;
 export type CanarySettings = z.output<typeof canarySettingsSchema>;
 export type DriftSettings = z.output<typeof driftSettingsSchema>;
+export type JudgeSettings = z.output<typeof judgeSettingsSchema>;

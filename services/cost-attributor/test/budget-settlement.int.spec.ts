@@ -27,6 +27,7 @@ import {
   createPgPool,
   createRedis,
   jobReservationId,
+  judgeReservationId,
   periodParts,
   type Pool,
   type Redis,
@@ -38,6 +39,8 @@ import { CostLedgerRepository } from '../src/repositories/cost-ledger.repository
 const run = randomUUID().slice(0, 8);
 const prefix = `it-budget.${run}.`;
 const tenant = `bs-${run}`;
+/** The tenant of the LLM-judge bill test: its own counters. */
+const judgeTenant = `bs-${run}-judge`;
 const TEAM = 'search';
 const ROUTE = 'support-faq';
 const enabled = Boolean(process.env.KAFKA_BROKERS && process.env.DATABASE_URL && process.env.REDIS_URL);
@@ -85,11 +88,13 @@ describe(
       await platform?.stop();
       await deleteNamespace(kafka, prefix).catch(() => undefined);
       await producer?.disconnect();
-      const keys = await redis.keys(`budget:{${tenant}}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-      await redis.srem(BudgetKeys.tenants, tenant);
-      await pool.query('DELETE FROM cost_ledger WHERE tenant_id = $1', [tenant]);
-      await pool.query('DELETE FROM cost_rollups WHERE tenant_id = $1', [tenant]);
+      for (const t of [tenant, judgeTenant]) {
+        const keys = await redis.keys(`budget:{${t}}:*`);
+        if (keys.length > 0) await redis.del(...keys);
+        await redis.srem(BudgetKeys.tenants, t);
+        await pool.query('DELETE FROM cost_ledger WHERE tenant_id = $1', [t]);
+        await pool.query('DELETE FROM cost_rollups WHERE tenant_id = $1', [t]);
+      }
       await pool.end();
       for (const r of [redis, ...routers]) r.disconnect();
     });
@@ -254,6 +259,52 @@ describe(
         intervalMs: 100,
       });
       assert.ok(Math.abs((await repairedUsd()) - before - 0.012345) < 1e-9, 'the drift repaired is counted in USD');
+    });
+
+    it("settles an LLM-judge call's bill against the judge's reservation, billed to feature judge on the job's route", async () => {
+      const jobId = `job-${run}-judge`;
+      const reservationId = judgeReservationId(jobId, 1);
+      // The judge's worst case: 30 s of one GPU-hour at 3 USD (services/judge judgeWorstCaseMicroUsd).
+      const held = await budgets.reserve({ reservationId, tenant: judgeTenant, team: TEAM, route: ROUTE, amountMicroUsd: 25_000, leaseMs: 120_000, jobId });
+      assert.equal(held.ok, true);
+      const eventId = deterministicEventId(jobId, '1', 'judge-usage'); // the judge's judgeUsageEventId(job, 1)
+      await send(Topics.usageRecorded, judgeTenant, {
+        ...newEnvelope(judgeTenant, jobId, 2),
+        event_id: eventId,
+        job_id: jobId,
+        kind: 'JUDGE',
+        model: 'gemma-3-270m',
+        tier: null,
+        pool: 'judge',
+        endpoint: 'http://127.0.0.1:18002',
+        prompt_tokens: 212,
+        completion_tokens: 1,
+        gpu_seconds: 2.4,
+        team: TEAM,
+        feature: 'judge',
+        route: ROUTE,
+        policy_version: null,
+        e2e_ms: 2400,
+        queue_ms: null,
+        ttft_ms: null,
+        tpot_ms: null,
+        gpu_type: 'CPU llama.cpp (priced as NVIDIA A100 80GB)',
+        usd_per_gpu_hour: 3,
+      });
+      // 2.4 GPU-seconds at 3 USD per GPU-hour = 0.002 USD = 2000 micro-USD.
+      const settled = await eventually('the judge reservation settled', async () => {
+        const r = await budgets.get(judgeTenant, reservationId);
+        return r?.state === 'settled' ? r : undefined;
+      });
+      assert.equal(settled.actualMicroUsd, 2000);
+      const { rows } = await pool.query<{ feature: string; kind: string; route: string; cost_micro_usd: string }>(
+        'SELECT feature, kind, route, cost_micro_usd FROM cost_ledger WHERE usage_event_id = $1',
+        [eventId],
+      );
+      assert.deepEqual(rows, [{ feature: 'judge', kind: 'JUDGE', route: ROUTE, cost_micro_usd: '2000' }]);
+      const [today] = periodParts(Date.now());
+      const counter = await redis.hgetall(BudgetKeys.counter(judgeTenant, `route:${ROUTE}|${today}`));
+      assert.deepEqual([Number(counter.spent), Number(counter.reserved)], [2000, 0], "the route's day counter holds the bill, nothing reserved");
     });
   },
 );

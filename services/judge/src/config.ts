@@ -9,12 +9,16 @@ import { boolFromEnv, intFromEnv, loadPlatformConfig, retrievalEnv } from '@llmg
  * - `JUDGE_CACHE_TTL_S`: lifetime of an exact-cache entry written on PASS, in seconds (default 86400, one day).
  * - `POOLS_FILE`: the pool file; its `judge` section (model, url, prompt_template, timeout_ms) is the LLM-as-judge pool.
  *   No file or no section: cheap checks only.
+ * - `POLICY_ENABLED` (default true) and `POLICY_NAMESPACE` (default `default`, the router's): read the policy version
+ *   that decided each job from Postgres (DATABASE_URL), for its `judge` block (LLM sampling) and its SLO classes'
+ *   `escalation` blocks (the cascade). false: no Postgres, the environment's sampling rates, no cascade.
  * - `JUDGE_LLM_SAMPLE` (`S=1,M=0.25,L=0.25`, the default: every S answer, a quarter of M and L) and
- *   `JUDGE_LLM_SAMPLE_ROUTES` (`route=rate,...`, overrides per route): share of answers the LLM judge sees; the others
- *   get only the cheap checks. Environment, not yet the policy's (issue 11 asks for a `judge` section in the policy).
- * - `JUDGE_CASCADE` (default false) and `POLICY_NAMESPACE` (default `default`, the router's): the quality cascade
- *   (README "The cascade"); it reads the deciding policy version from Postgres, so true needs DATABASE_URL.
- *   `JUDGE_CASCADE_TTL_S` (default 3600): how long a job's judged attempts are kept in Redis, s.
+ *   `JUDGE_LLM_SAMPLE_ROUTES` (`route=rate,...`, overrides per route): share of answers the LLM judge sees when the
+ *   job's policy version says nothing (no policy, no `judge` block, or a tier it leaves out); the others get only the
+ *   cheap checks.
+ * - `JUDGE_CASCADE` (unset: the policy decides, i.e. a job whose SLO class has an `escalation` block cascades; `false`:
+ *   never, a kill switch; `true`: as unset, kept for older starters). `JUDGE_CASCADE_TTL_S` (default 3600): how long a
+ *   job's judged attempts are kept in Redis, s.
  * - `EMBEDDINGS`, `EMBEDDINGS_URL`, `EMBEDDINGS_MODEL`, `EMBEDDING_DIMENSIONS` (libs/config `retrievalEnv`): with
  *   `EMBEDDINGS=openai` (the real all-MiniLM-L6-v2 of the local model stack) the judge computes semantic support on the
  *   same embeddings the embedder and router use; with `local` (the hashing embedder, no model) it uses lexical scores only.
@@ -57,7 +61,8 @@ export const judgeEnv = {
   POOLS_FILE: z.string().optional(),
   JUDGE_LLM_SAMPLE: tierRates.default({ S: 1, M: 0.25, L: 0.25 }),
   JUDGE_LLM_SAMPLE_ROUTES: routeRates.default({}),
-  JUDGE_CASCADE: boolFromEnv.default(false),
+  JUDGE_CASCADE: boolFromEnv.optional(),
+  POLICY_ENABLED: boolFromEnv.default(true),
   JUDGE_CASCADE_TTL_S: intFromEnv(60, 7 * 24 * 3600).default(3600),
   POLICY_NAMESPACE: z.string().min(1).max(63).default('default'),
   EMBEDDINGS: retrievalEnv.EMBEDDINGS,

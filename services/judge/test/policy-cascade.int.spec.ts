@@ -24,6 +24,7 @@ import {
 import type { InferenceCompleted } from '@llmgov/contracts';
 import { PolicyCascade, cascadeAttemptsKey } from '../src/services/policy-cascade.js';
 import type { StoredAttempt } from '../src/services/cascade.js';
+import { PolicyVersions } from '../src/services/policy-versions.js';
 
 const DATABASE_URL = process.env.DATABASE_URL;
 const REDIS_URL = process.env.REDIS_URL;
@@ -97,7 +98,7 @@ describe('PolicyCascade on the stack', { skip: DATABASE_URL && REDIS_URL ? false
   function cascadeOn(): PolicyCascade {
     const limits = new PolicyBudgetLimits();
     const reservations = new BudgetReservations(redis, { limits: new EffectiveBudgetLimits(new RedisBudgetLimits(redis), limits) });
-    return new PolicyCascade(new PolicyRepository(pool, namespace), reservations, limits, redis, 600);
+    return new PolicyCascade(new PolicyVersions(new PolicyRepository(pool, namespace)), reservations, limits, redis, 600);
   }
 
   it('reads the escalation settings, allowed tiers and models of the deciding version', async () => {

@@ -1,7 +1,7 @@
 /**
- * The cascade of issue 11 §2 end to end: the real router, inference worker, judge (JUDGE_CASCADE=true) and
- * cost-attributor on the sim engines, under their own KAFKA_TOPIC_PREFIX and policy namespace, with a tenant of this
- * run only. The policy is the local one with escalation allowed once on the `standard` class (squad-qa: tiers S and M,
+ * The cascade of issue 11 §2 end to end: the real router, inference worker, judge (no JUDGE_CASCADE: the policy's
+ * escalation block turns the cascade on) and cost-attributor on the sim engines, under their own KAFKA_TOPIC_PREFIX and
+ * policy namespace, with a tenant of this run only. The policy is the local one with escalation allowed once on the `standard` class (squad-qa: tiers S and M,
  * min_quality 0.5). A request without RAG gets the sim's no-context sentence, which the judge scores below 0.5, so:
  * attempt 1 is routed to S, the judge escalates it to M as attempt 2 (same job id, a new event id, the escalation reason
  * appended), and, M answering the same sentence, the job is finalised after the maximum with both tiers listed.
@@ -122,7 +122,8 @@ describe('the quality cascade on the sim engines', { timeout: 600_000 }, () => {
       policy: true,
       services: ['router', 'inference-worker', 'judge', 'cost-attributor'],
       logDir: path.join(repoRoot(), '.local', 'logs', 'test'),
-      env: { POLICY_NAMESPACE: namespace, LOG_LEVEL: 'warn', JUDGE_CASCADE: 'true' },
+      // No JUDGE_CASCADE: the escalation block of the class the job's route binds to turns the cascade on.
+      env: { POLICY_NAMESPACE: namespace, LOG_LEVEL: 'warn' },
     });
     // Start-up: the first consumer-group assignments can take a while, so jobs are sent until one finishes.
     const sent: string[] = [];

@@ -102,5 +102,7 @@ export function parseCounterId(id: string): { scope: BudgetScope; period: Budget
 
 /** The reservation id of a job attempt's inference call: `job:<job_id>:<attempt>`. */
 export const jobReservationId = (jobId: string, attempt: number): string => `job:${jobId}:${attempt}`;
+/** The reservation id of a job attempt's LLM-judge call: `judge:<job_id>:<attempt>` (ADR 0007 "Judge calls"). */
+export const judgeReservationId = (jobId: string, attempt: number): string => `judge:${jobId}:${attempt}`;
 /** The settlement id of a usage event that had no reservation (a direct charge): `usage:<usage_event_id>`. */
 export const usageChargeId = (usageEventId: string): string => `usage:${usageEventId}`;

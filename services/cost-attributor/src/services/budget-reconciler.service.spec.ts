@@ -153,6 +153,16 @@ describe('reservationIdOf', () => {
     assert.equal(reservationIdOf({ event_id: deterministicEventId(job, '3', 'usage'), job_id: job, kind: 'COMPLETION' }), `job:${job}:3`);
   });
 
+  it("recovers a job attempt's LLM-judge reservation from the judge's usage event id, and only for kind JUDGE", () => {
+    const job = '6f1c2d3e-0000-4000-8000-000000000002';
+    assert.equal(reservationIdOf({ event_id: deterministicEventId(job, '1', 'judge-usage'), job_id: job, kind: 'JUDGE' }), `judge:${job}:1`);
+    assert.equal(reservationIdOf({ event_id: deterministicEventId(job, '2', 'judge-usage'), job_id: job, kind: 'JUDGE' }), `judge:${job}:2`);
+    const workerId = deterministicEventId(job, '1', 'usage');
+    assert.equal(reservationIdOf({ event_id: workerId, job_id: job, kind: 'JUDGE' }), `usage:${workerId}`, "the worker's scheme is not the judge's");
+    const judgeId = deterministicEventId(job, '1', 'judge-usage');
+    assert.equal(reservationIdOf({ event_id: judgeId, job_id: job, kind: 'COMPLETION' }), `usage:${judgeId}`);
+  });
+
   it('makes any other usage a direct charge under its own event id', () => {
     const id = '00000000-0000-4000-8000-000000000009';
     assert.equal(reservationIdOf({ event_id: id, job_id: null, kind: 'EMBEDDING' }), `usage:${id}`);

@@ -10,6 +10,7 @@ import {
   RESERVATION_ID_RE,
   TENANT_ID_RE,
   jobReservationId,
+  judgeReservationId,
   scopeKeyPart,
   scopeLabel,
   usageChargeId,
@@ -44,10 +45,14 @@ export const scopeAlertEventName = (tenantId: string, counter: string, level: st
  * `usageChargeId(event_id)`, still exactly once.
  */
 export function reservationIdOf(u: Pick<UsageRecorded, 'event_id' | 'job_id' | 'kind'>): string {
-  if (u.kind === 'COMPLETION' && u.job_id) {
+  // The judge's LLM calls (ADR 0007 "Judge calls"): usage `deterministicEventId(job_id, attempt, 'judge-usage')`,
+  // reserved under `judgeReservationId(job_id, attempt)`.
+  const scheme =
+    u.kind === 'COMPLETION' ? { name: 'usage', id: jobReservationId } : u.kind === 'JUDGE' ? { name: 'judge-usage', id: judgeReservationId } : null;
+  if (scheme && u.job_id) {
     for (let attempt = 1; attempt <= MAX_RECOVERED_ATTEMPT; attempt++) {
-      if (deterministicEventId(u.job_id, String(attempt), 'usage') === u.event_id) {
-        const id = jobReservationId(u.job_id, attempt);
+      if (deterministicEventId(u.job_id, String(attempt), scheme.name) === u.event_id) {
+        const id = scheme.id(u.job_id, attempt);
         if (RESERVATION_ID_RE.test(id)) return id;
       }
     }
@@ -78,7 +83,7 @@ export class BudgetSettlementService {
    */
   async lookup(u: UsageRecorded): Promise<{ reservationId: string; route: string }> {
     const reservationId = reservationIdOf(u);
-    const held = reservationId.startsWith('job:') ? await this.reservations.get(u.tenant_id, reservationId) : undefined;
+    const held = reservationId.startsWith('job:') || reservationId.startsWith('judge:') ? await this.reservations.get(u.tenant_id, reservationId) : undefined;
     const route = held?.scopes.find((s) => s.kind === 'route');
     return { reservationId, route: route?.kind === 'route' ? route.name : '' };
   }

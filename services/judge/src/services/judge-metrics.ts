@@ -22,6 +22,11 @@ export class JudgeMetrics {
    * next tier for the previous prompt_tokens and the request's max_tokens; the billed cost is the cost-attributor's).
    */
   readonly escalationReservedUsd: Counter<'to_tier'>;
+  /**
+   * `judge_llm_calls_total{outcome}`: sampled answers sent to the LLM judge (`called`), skipped because the budget
+   * reservation was refused (`budget_refused`), or whose call failed (`failed`).
+   */
+  readonly llmCalls: Counter<'outcome'>;
 
   constructor(metrics: PlatformMetrics) {
     const registers: Registry[] = [metrics.registry];
@@ -48,6 +53,12 @@ export class JudgeMetrics {
       name: 'judge_escalation_reserved_usd_total',
       help: 'Worst-case cost reserved for escalated attempts, USD, by tier escalated to',
       labelNames: ['to_tier'],
+      registers,
+    });
+    this.llmCalls = new Counter({
+      name: 'judge_llm_calls_total',
+      help: 'Sampled answers for the LLM judge, by outcome (called, budget_refused, failed)',
+      labelNames: ['outcome'],
       registers,
     });
   }

@@ -185,5 +185,23 @@ describe('JudgeService cascade', () => {
       publisher.on<InferenceJudged>(Topics.inferenceJudged).map((j) => j.verdict),
       ['FALLBACK', 'PASS'],
     );
+    assert.equal(cascade.kept.size, 0, 'a first attempt of a class without escalation is not kept (no Redis write)');
+  });
+
+  it('is switched by the escalation block alone: with it the same port cascades, without a policy it does nothing', async () => {
+    cascade.ctx = null; // a job decided without a policy, or under a version the judge's namespace lacks
+    await sut.judge(completion({ job_id: 'job-np' }));
+    assert.equal(cascade.kept.size, 0);
+    assert.deepEqual(
+      publisher.on<InferenceJudged>(Topics.inferenceJudged).map((j) => j.verdict),
+      ['FALLBACK'],
+    );
+    cascade.ctx = { escalation: { allowed: true, max_escalations: 1 }, allowedTiers: ['S', 'M'], models: { S: 'sim-s', M: 'sim-m' } };
+    await sut.judge(completion({ job_id: 'job-esc' }));
+    assert.deepEqual(
+      publisher.on<InferenceJudged>(Topics.inferenceJudged).map((j) => j.verdict),
+      ['FALLBACK', 'ESCALATE'],
+    );
+    assert.equal(cascade.kept.size, 1);
   });
 });

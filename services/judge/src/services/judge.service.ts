@@ -12,7 +12,7 @@ import {
   type Tier,
 } from '@llmgov/contracts';
 import { JUDGE_CONFIG, JUDGE_EMBEDDINGS, JUDGE_LLM, type JudgeConfig } from '../config.js';
-import type { LlmJudgeClient } from './llm-judge.client.js';
+import type { LlmJudgeClient, LlmJudgeReply } from './llm-judge.client.js';
 import {
   AnswerCacheRepository,
   JobFlagsRepository,
@@ -31,16 +31,22 @@ import {
   combineScores,
   decideEscalation,
   decideVerdict,
-  llmJudgeSampled,
+  sampledAtRate,
   scoreCompletion,
   triedTiers,
   type JudgeWeights,
   type VerdictDecision,
 } from '@llmgov/judging';
 import { JUDGE_CASCADE, escalationRouted, type CascadePort, type StoredAttempt } from './cascade.js';
+import { JUDGE_LLM_SAMPLE_DEFAULTS, TIERS, policyLlmSampleRate } from '@llmgov/policy';
+import { JUDGE_POLICY, type PolicyVersionSource } from './policy-versions.js';
+import { JUDGE_SPEND, judgeLeaseMs, judgeUsage, judgeWorstCaseMicroUsd, type JudgeSpendPort } from './judge-spend.js';
 
-/** Tiers cheapest first (libs/policy `TIERS`; the judge does not depend on the policy lib). */
-const TIER_ORDER = ['S', 'M', 'L'] as const;
+/** Reason added to the judged record when the LLM judge was sampled but its budget reservation was refused. */
+export const LLM_JUDGE_BUDGET_REFUSED = 'llm_judge_skipped:budget_reservation_refused';
+
+/** Tiers cheapest first (libs/policy `TIERS`). */
+const TIER_ORDER = TIERS;
 
 /** Ids of the documents behind `context`, in the order the chunks were ranked (array order), duplicates removed. */
 export function retrievedDocumentIds(context: readonly ContextChunk[]): string[] {
@@ -81,6 +87,10 @@ export class JudgeService {
     @Optional() @Inject(JUDGE_LLM) private readonly llm?: LlmJudgeClient | null,
     /** The quality cascade (issue 11 §2); null or absent: a low answer is released as the fallback, never escalated. */
     @Optional() @Inject(JUDGE_CASCADE) private readonly cascade?: CascadePort | null,
+    /** Policy versions, for the `judge` block's sampling rates; null or absent: JUDGE_LLM_SAMPLE* only. */
+    @Optional() @Inject(JUDGE_POLICY) private readonly policies?: PolicyVersionSource | null,
+    /** Budget reservations of LLM-judge calls (ADR 0007); null or absent: calls are not reserved (unit specs only). */
+    @Optional() @Inject(JUDGE_SPEND) private readonly spend?: JudgeSpendPort | null,
   ) {
     this.weights = config.JUDGE_MIN_QUALITY === undefined ? DEFAULT_JUDGE_WEIGHTS : { ...DEFAULT_JUDGE_WEIGHTS, threshold: config.JUDGE_MIN_QUALITY };
   }
@@ -108,9 +118,9 @@ export class JudgeService {
       this.embeddings ?? undefined,
       (err: unknown) => this.logger.warn({ job_id: c.job_id, err: String(err) }, 'semantic support unavailable, lexical scores only'),
     );
-    const llm = await this.llmSupport(c);
+    const { p: llm, skipped } = await this.llmSupport(c);
     const scores = llm === null ? cheap : combineScores({ ...cheap, llm }, this.weights);
-    const base = decideVerdict({
+    const verdict = decideVerdict({
       text: c.text,
       finishReason: c.finish_reason,
       quality: scores.quality,
@@ -118,6 +128,7 @@ export class JudgeService {
       threshold: this.weights.threshold,
       canEscalate: false,
     });
+    const base = skipped ? { ...verdict, reasons: [...verdict.reasons, skipped] } : verdict;
     const g = scores.faithfulness;
     const documentIds = retrievedDocumentIds(c.context);
     const cascaded = await this.runCascade(c, base, scores.quality, scores.refusal, g, documentIds);
@@ -187,6 +198,9 @@ export class JudgeService {
     documentIds: string[],
   ): Promise<{ escalated: true; reason: string } | { escalated: false; released: JobResult | null }> {
     if (!this.cascade || base.verdict === 'REFUSE' || base.verdict === 'FAIL_PII' || c.from_cache) return { escalated: false, released: null };
+    const ctx = await this.cascade.context(c);
+    // A first attempt whose SLO class allows no escalation can never be part of a cascade: nothing to keep.
+    if (c.attempt === 1 && !ctx?.escalation?.allowed) return { escalated: false, released: null };
     const current: StoredAttempt = {
       attempt: c.attempt,
       tier: c.tier,
@@ -201,7 +215,6 @@ export class JudgeService {
       retrieved_document_ids: documentIds,
     };
     await this.cascade.remember(c.job_id, current);
-    const ctx = await this.cascade.context(c);
     const rule = decideEscalation({
       quality,
       minQuality: c.budget.min_quality,
@@ -293,20 +306,52 @@ export class JudgeService {
   }
 
   /**
-   * P(yes) of the LLM judge for a sampled model answer (tier and route rates, JUDGE_LLM_SAMPLE*); null when there is no
-   * judge pool, the answer is a cache hit or not sampled, or the call fails (logged; the cheap checks still judge it).
+   * P(yes) of the LLM judge for a sampled model answer; `p` null when there is no judge pool, the answer is a cache hit
+   * or not sampled, the budget reservation is refused (then `skipped` says so: the cheap checks alone judge it), or the
+   * call fails (logged; the reservation is given back). A sampled call first reserves its worst case under the job's
+   * tenant, team and route budgets (`judge:<job_id>:<attempt>`, ADR 0007), and a call that returned publishes its usage
+   * (kind JUDGE, feature `judge`) for the cost-attributor to bill and settle.
+   * @throws RetriableError when Redis, Postgres or Kafka cannot be reached.
    */
-  private async llmSupport(c: InferenceCompleted): Promise<number | null> {
-    if (!this.llm || c.from_cache) return null;
-    const rates = { tiers: this.config.JUDGE_LLM_SAMPLE ?? { S: 1, M: 0.25, L: 0.25 }, routes: this.config.JUDGE_LLM_SAMPLE_ROUTES ?? {} };
-    if (!llmJudgeSampled(c.job_id, c.tier, c.route, rates)) return null;
-    try {
-      const r = await this.llm.supportProbability({ question: c.prompt, context: c.context.map((x) => x.text), answer: c.text });
-      return r?.p_yes ?? null;
-    } catch (err) {
-      this.logger.warn({ job_id: c.job_id, err: String(err) }, 'LLM judge unavailable, cheap checks only');
-      return null;
+  private async llmSupport(c: InferenceCompleted): Promise<{ p: number | null; skipped?: string }> {
+    if (!this.llm || c.from_cache) return { p: null };
+    if (!sampledAtRate(c.job_id, await this.llmSampleRate(c))) return { p: null };
+    if (this.spend) {
+      const held = await this.spend.reserve(c, judgeWorstCaseMicroUsd(this.llm.pool), judgeLeaseMs(c, this.llm.pool.timeout_ms));
+      if (!held.ok) {
+        this.metrics.llmCalls.inc({ outcome: 'budget_refused' });
+        this.logger.info({ job_id: c.job_id, tenant_id: c.tenant_id, route: c.route, reason: held.message }, 'LLM judge skipped: budget reservation refused');
+        return { p: null, skipped: LLM_JUDGE_BUDGET_REFUSED };
+      }
     }
+    let reply: LlmJudgeReply;
+    try {
+      reply = await this.llm.supportProbability({ question: c.prompt, context: c.context.map((x) => x.text), answer: c.text });
+    } catch (err) {
+      this.metrics.llmCalls.inc({ outcome: 'failed' });
+      this.logger.warn({ job_id: c.job_id, err: String(err) }, 'LLM judge unavailable, cheap checks only');
+      await this.spend?.release(c);
+      return { p: null };
+    }
+    this.metrics.llmCalls.inc({ outcome: 'called' });
+    await this.publisher.publish(Topics.usageRecorded, { value: judgeUsage(c, this.llm.pool, reply) });
+    return { p: reply.verdict?.p_yes ?? null };
+  }
+
+  /**
+   * Share of answers like `c` the LLM judge sees, first defined wins: the route's `judge.llm_sample` in the policy
+   * version that decided the job, that version's `judge.llm_sample.<tier>`, then (no policy, or the policy says neither)
+   * JUDGE_LLM_SAMPLE_ROUTES for the route and JUDGE_LLM_SAMPLE for the tier, whose default is `JUDGE_LLM_SAMPLE_DEFAULTS`.
+   * @throws RetriableError when Postgres cannot be reached (the version is read once, then kept).
+   */
+  async llmSampleRate(c: Pick<InferenceCompleted, 'tenant_id' | 'route' | 'tier' | 'policy_version'>): Promise<number> {
+    const policy = this.policies ? await this.policies.document(c.policy_version) : undefined;
+    const fromPolicy = policy ? policyLlmSampleRate(policy, { tenant: c.tenant_id, route: c.route, tier: c.tier }) : undefined;
+    if (fromPolicy !== undefined) return fromPolicy;
+    const routes = this.config.JUDGE_LLM_SAMPLE_ROUTES ?? {};
+    return (
+      (c.route !== null && Object.hasOwn(routes, c.route) ? routes[c.route] : undefined) ?? (this.config.JUDGE_LLM_SAMPLE ?? JUDGE_LLM_SAMPLE_DEFAULTS)[c.tier]
+    );
   }
 
   /**

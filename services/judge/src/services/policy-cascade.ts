@@ -1,7 +1,8 @@
 import type { InferenceCompleted, Tier } from '@llmgov/contracts';
 import { TIERS, projectedCostUsd, type PolicyDocument as Policy } from '@llmgov/policy';
-import { jobReservationId, type BudgetReservations, type PolicyBudgetLimits, type PolicyRepository } from '@llmgov/persistence';
+import { jobReservationId, type BudgetReservations, type PolicyBudgetLimits } from '@llmgov/persistence';
 import type { AttemptReservation, CascadeContext, CascadePort, StoredAttempt } from './cascade.js';
+import type { PolicyVersionSource } from './policy-versions.js';
 
 /** The ioredis client, typed through the lib that owns the driver (ADR 0004). */
 type Redis = ConstructorParameters<typeof BudgetReservations>[0];
@@ -10,26 +11,27 @@ type Redis = ConstructorParameters<typeof BudgetReservations>[0];
 export const cascadeAttemptsKey = (jobId: string): string => `llmgov:judge:cascade:${jobId}`;
 
 /**
- * The cascade port on the real parts: the policy version that decided the job from Postgres (PolicyRepository of the
+ * The cascade port on the real parts: the policy version that decided the job from Postgres (`PolicyVersions` of the
  * router's namespace; versions are immutable, so each is read once and kept), the next attempt's reservation through
  * BudgetReservations (ADR 0007) against the budgets of that version, and the judged attempts in a Redis hash with a TTL.
  */
 export class PolicyCascade implements CascadePort {
-  private readonly versions = new Map<number, Policy>();
-
   /**
    * @param attemptsTtlS how long a job's judged attempts are kept, s (past the job's deadline, a late attempt only
    *   finds its own).
    */
   constructor(
-    private readonly policies: PolicyRepository,
+    private readonly policies: PolicyVersionSource,
     private readonly reservations: BudgetReservations,
     private readonly limits: PolicyBudgetLimits,
     private readonly redis: Redis,
     private readonly attemptsTtlS: number,
   ) {}
 
-  /** @throws RetriableError when Postgres is unreachable; a job decided without a policy (no version) gets null. */
+  /**
+   * @throws RetriableError when Postgres is unreachable; a job decided without a policy (no version), or under a version
+   *   the namespace does not have, gets null.
+   */
   async context(c: InferenceCompleted): Promise<CascadeContext | null> {
     const policy = await this.policy(c.policy_version);
     if (!policy) return null;
@@ -76,11 +78,6 @@ export class PolicyCascade implements CascadePort {
   }
 
   private async policy(version: number | null): Promise<Policy | undefined> {
-    if (version === null) return undefined;
-    const known = this.versions.get(version);
-    if (known) return known;
-    const record = await this.policies.show(version);
-    this.versions.set(version, record.document);
-    return record.document;
+    return this.policies.document(version);
   }
 }
