@@ -158,9 +158,8 @@ async function main(): Promise<void> {
     env: {
       API_KEYS: [...apiKeys].map(([t, k]) => `${t}=${k}`).join(','),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      // The judge cascades where the deciding version's SLO class has an escalation block (the baseline has none).
       POLICY_NAMESPACE,
-      // The quality cascade runs where the policy's SLO class allows escalation (the baseline allows none).
-      JUDGE_CASCADE: 'true',
     },
     onStarted: (p) => log(`ready ${p.name}`),
   });
