@@ -126,7 +126,6 @@ export class KafkaReplayIO implements ReplayIO {
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [opts.topic], fromBeginning: true });
-      consumer.pause([{ topic: opts.topic, partitions: allPartitions.filter((p) => !todo.has(p)) }]);
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -158,6 +157,9 @@ export class KafkaReplayIO implements ReplayIO {
           if (BigInt(batch.lastOffset()) + 1n >= range.end) done(batch.partition);
         },
       });
+      // pause and seek work once run() has set the group up; fetching starts after the group join, so they apply first.
+      const idle = allPartitions.filter((p) => !todo.has(p));
+      if (idle.length > 0) consumer.pause([{ topic: opts.topic, partitions: idle }]);
       for (const r of todo.values()) consumer.seek({ topic: opts.topic, partition: r.partition, offset: String(r.start) });
       await finished;
     } finally {

@@ -103,7 +103,10 @@ export function resolveRanges(topic: TopicOffsets, start: Map<number, bigint> | 
   ] as const)
     for (const p of m?.keys() ?? [])
       if (!topic.high.has(p))
-        throw new ReplayInputError(`${name} names partition ${p}; the topic has partitions ${[...topic.high.keys()].join(', ')}`, 'unknown_partition');
+        throw new ReplayInputError(
+          `${name} names partition ${p}; the topic has partitions ${[...topic.high.keys()].sort((a, b) => a - b).join(', ')}`,
+          'unknown_partition',
+        );
   const clamp = (v: bigint, lo: bigint, hi: bigint) => (v < lo ? lo : v > hi ? hi : v);
   const out: PartitionRange[] = [];
   for (const [partition, high] of [...topic.high].sort((a, b) => a[0] - b[0])) {

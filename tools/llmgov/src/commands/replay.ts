@@ -88,6 +88,9 @@ export function newReplayId(now = new Date()): string {
 
 const REPLAY_ID_RE = /^rp-[a-z0-9-]{1,60}$/;
 
+// kafkajs' own log lines would land on stdout (pino) and spoil --json; its errors reach the caller as exceptions.
+const SILENT = 'silent';
+
 function kafkaSettings(): { brokers: string[]; registryUrl: string } {
   const c = loadConfig(z.object({ KAFKA_BROKERS: platformEnvSchema.shape.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: platformEnvSchema.shape.SCHEMA_REGISTRY_URL }));
   return { brokers: c.KAFKA_BROKERS, registryUrl: c.SCHEMA_REGISTRY_URL };
@@ -167,7 +170,7 @@ export async function replayCommand(opts: ReplayCommandOptions, hooks: ReplayHoo
   const catalog = opts.dryRun ? await loadCatalog(opts.priceCatalog) : undefined;
   const replayId = hooks.replayId ?? newReplayId();
   const { brokers, registryUrl } = kafkaSettings();
-  const io = KafkaReplayIO.create({ brokers, registryUrl, logger: createLogger('llmgov-replay', 'warn'), replayId });
+  const io = KafkaReplayIO.create({ brokers, registryUrl, logger: createLogger('llmgov-replay', SILENT), replayId });
   try {
     const ranges = await planRanges(io, opts.topic, from, to);
     if (catalog) {
@@ -216,7 +219,7 @@ async function resume(opts: ReplayCommandOptions, hooks: ReplayHooks): Promise<R
     const request = row.request as { tenant: string | null; route: string | null; rate_per_s: number | null };
     const rate = opts.rate !== undefined ? parseRate(opts.rate) : (request.rate_per_s ?? undefined);
     const { brokers, registryUrl } = kafkaSettings();
-    const io = KafkaReplayIO.create({ brokers, registryUrl, logger: createLogger('llmgov-replay', 'warn'), replayId });
+    const io = KafkaReplayIO.create({ brokers, registryUrl, logger: createLogger('llmgov-replay', SILENT), replayId });
     try {
       return await execute(pool, row, io, {
         filter: { tenant: request.tenant ?? undefined, route: request.route ?? undefined },
