@@ -204,3 +204,6 @@ export class KafkaReplayIO implements ReplayIO {
     this.producer = undefined;
   }
 }
+
+// Services read the replay headers through the runtime they already depend on.
+export { ReplayHeaders, effectKey, isReplayed } from '@llmgov/replay';

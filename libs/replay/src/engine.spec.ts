@@ -53,9 +53,9 @@ function topic(): Map<number, SourceRecord[]> {
   const p0: SourceRecord[] = [];
   const p1: SourceRecord[] = [];
   for (let i = 0; i < 10; i++)
-    p0.push(rec(0, i, { event_id: `e0-${i}`, tenant_id: i % 2 === 0 ? 'tenant-a' : 'tenant-b', route: 'squad-qa', feature: null, metadata: {} }));
+    p0.push(rec(0, i, { event_id: `e0-${i}`, tenant_id: i % 2 === 0 ? 'tenant-a' : 'tenant-b', route: 'squad-qa', prompt: 'q', feature: null, metadata: {} }));
   for (let i = 0; i < 5; i++)
-    p1.push(rec(1, i, { event_id: `e1-${i}`, tenant_id: 'tenant-a', route: i < 2 ? 'support-faq' : null, feature: 'search', metadata: {} }));
+    p1.push(rec(1, i, { event_id: `e1-${i}`, tenant_id: 'tenant-a', route: i < 2 ? 'support-faq' : null, prompt: 'q', feature: 'search', metadata: {} }));
   p1.push(rec(1, 5, 'garbage'));
   return new Map([
     [0, p0],
@@ -98,6 +98,13 @@ describe('runReplay', () => {
         [1, 6n],
       ],
     );
+  });
+
+  it('bills only requests as the replay feature: a usage record keeps its own', async () => {
+    const usage = rec(0, 0, { event_id: 'u1', tenant_id: 'tenant-a', kind: 'COMPLETION', prompt_tokens: 3, feature: 'qa' });
+    const io = new FakeIO(new Map([[0, [usage]]]));
+    await runReplay({ replayId: 'rp-u', topic: 't', groupId: 'g', ranges: [{ partition: 0, start: 0n, end: 1n }], filter: {}, target: reprocessTarget, io });
+    assert.deepEqual(io.published[0]!.value, usage.value, 'bytes unchanged');
   });
 
   it('keeps the first origin when a replayed record is replayed again', async () => {

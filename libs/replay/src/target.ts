@@ -71,14 +71,15 @@ export const REPLAY_FEATURE = 'replay';
 export const ORIGINAL_FEATURE_METADATA = 'replay.original_feature';
 
 /**
- * The value a replay republishes: for records that carry a `feature` (inference requests), `feature` becomes
+ * The value a replay republishes: for inference requests (records with a `prompt` and a `feature`), `feature` becomes
  * {@link REPLAY_FEATURE}, so whatever the re-run spends is reserved through the router's budget reservations like live
  * traffic (same tenant, team and route budgets) and billed in the ledger as the tenant's `replay` feature; the
  * original feature is kept in `metadata` where the record has one. Other values are returned unchanged (null).
  * The envelope (event_id included) is never changed: consumers deduplicate by it.
  */
 export function asReplayValue(value: unknown): Record<string, unknown> | null {
-  if (value === null || typeof value !== 'object' || !('feature' in value)) return null;
+  // Only requests cause spend (a usage record is a bill already made: it keeps its feature).
+  if (value === null || typeof value !== 'object' || !('feature' in value) || !('prompt' in value)) return null;
   const v = value as Record<string, unknown>;
   if (v.feature === REPLAY_FEATURE) return null;
   const out: Record<string, unknown> = { ...v, feature: REPLAY_FEATURE };
