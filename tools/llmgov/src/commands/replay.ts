@@ -375,6 +375,10 @@ Examples:
       if (opts.json) printJson(r);
       else if ('replay_id' in r) process.stdout.write(formatReplay(r));
       else process.stdout.write(formatDryRun(r));
-      if ('state' in r && r.state === 'interrupted') process.stderr.write(`${paint('yellow', 'interrupted', process.stderr)}\n`);
+      // Interrupted (Ctrl-C): 130 as a shell reports SIGINT, so scripts see the replay did not finish.
+      if ('state' in r && r.state === 'interrupted') {
+        process.stderr.write(`${paint('yellow', 'interrupted', process.stderr)}: resume with llmgov replay --resume ${r.replay_id}\n`);
+        process.exitCode = 130;
+      }
     });
 }
