@@ -123,6 +123,9 @@ export class KafkaReplayIO implements ReplayIO {
           (err: unknown) => settle(err),
         );
     });
+    // A consumer that crashes (the group cannot be joined, the broker went away past kafkajs' retries) ends the read
+    // with its error rather than leaving the replay waiting for ranges that will never be read.
+    const offCrash = consumer.on(consumer.events.CRASH, (e) => settle((e.payload as { error: Error }).error ?? new Error('replay consumer crashed')));
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [opts.topic], fromBeginning: true });
@@ -165,6 +168,7 @@ export class KafkaReplayIO implements ReplayIO {
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
       offEndBatch();
+      offCrash();
       await consumer.disconnect().catch((err: unknown) => this.logger.warn({ err }, 'replay consumer disconnect failed'));
     }
   }
