@@ -13,3 +13,4 @@ export * from './semantic-cache/index.js';
 export * from './golden-repository.js';
 export * from './label-agreement.js';
 export * from './job-records.js';
+export * from './replay-repository.js';

@@ -1,5 +1,5 @@
-import { Payload } from '@nestjs/microservices';
-import { KafkaEventPattern, KafkaHandlers, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { Ctx, Payload } from '@nestjs/microservices';
+import { KafkaEventPattern, KafkaHandlers, type HandlerOutcome, type RecordContext } from '@llmgov/kafka-runtime';
 import { Topics, type DocumentSubmitted, type InferenceRequestSubmitted, type JobStatusChanged } from '@llmgov/contracts';
 import { DocumentIntakeService } from '../services/document-intake.service.js';
 import { JobsService } from '../services/jobs.service.js';
@@ -18,8 +18,8 @@ export class IntakeHandlers {
   }
 
   @KafkaEventPattern(Topics.inferenceSubmitted)
-  onInferenceRequest(@Payload() req: InferenceRequestSubmitted): Promise<HandlerOutcome> {
-    return this.jobs.intake(req);
+  onInferenceRequest(@Payload() req: InferenceRequestSubmitted, @Ctx() ctx: RecordContext): Promise<HandlerOutcome> {
+    return this.jobs.intake(req, ctx.headers);
   }
 
   @KafkaEventPattern(Topics.jobStatus)

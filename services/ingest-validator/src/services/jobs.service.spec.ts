@@ -6,7 +6,7 @@ import { ValidationError } from '@llmgov/errors';
 import { hasLoneSurrogates } from '@llmgov/guardrails';
 import { MemoryJobFlags, RecordingPublisher } from '@llmgov/testing';
 import { Topics, type InferenceRequestSubmitted, type InferenceRequestValidated, type JobState, type JobStatusChanged } from '@llmgov/contracts';
-import type { EventPublisher } from '@llmgov/kafka-runtime';
+import { ReplayHeaders, deterministicEventId, type EventPublisher } from '@llmgov/kafka-runtime';
 import type { JobFlagsRepository } from '@llmgov/persistence';
 import type { Logger } from '@llmgov/observability';
 import { loadIngestConfig } from '../config.js';
@@ -54,6 +54,10 @@ class FakeJobsRepository {
   async find(tenantId: string, jobId: string) {
     const row = this.rows.get(jobId);
     return row?.tenant_id === tenantId ? row : undefined;
+  }
+
+  async findById(jobId: string) {
+    return this.rows.get(jobId);
   }
 
   async delete(jobId: string) {
@@ -360,6 +364,43 @@ describe(JobsService.name, () => {
       await assert.rejects(sut.intake(submitted({ tenant_id: 'mallory', prompt: '' })), ValidationError);
       assert.equal(jobs.rows.size, 0);
       assert.equal(publisher.sent.length, 0);
+    });
+
+    it('a replayed copy of a request whose job already moved on has no second effect; one still at intake is forwarded once more', async () => {
+      const { sut, jobs, publisher } = setup();
+      const done = submitted();
+      await sut.intake(done);
+      const first = publisher.on<InferenceRequestValidated>(Topics.inferenceValidated)[0]!;
+      for (const state of ['in_progress', 'completed', 'failed'] as const) {
+        jobs.rows.get(done.job_id)!.state = state;
+        const copy = { ...done, feature: 'replay' };
+        const outcome = await sut.intake(copy, { [ReplayHeaders.replayId]: 'rp-1', [ReplayHeaders.originEventId]: done.event_id });
+        assert.equal(outcome.status, 'skipped');
+        assert.match((outcome as { reason: string }).reason, new RegExp(`already done: job ${done.job_id} of origin event ${done.event_id} is ${state}`));
+      }
+      assert.equal(publisher.on(Topics.inferenceValidated).length, 1, 'nothing forwarded for a done job');
+
+      const stuck = submitted({ feature: 'replay' });
+      jobs.rows.set(stuck.job_id, { ...jobs.rows.get(done.job_id)!, job_id: stuck.job_id, state: 'validating' });
+      const original = randomUUID();
+      assert.deepEqual(await sut.intake(stuck, { [ReplayHeaders.replayId]: 'rp-1', [ReplayHeaders.originEventId]: original }), { status: 'success' });
+      const forwarded = publisher.on<InferenceRequestValidated>(Topics.inferenceValidated)[1]!;
+      assert.equal(forwarded.job_id, stuck.job_id);
+      assert.equal(forwarded.feature, 'replay', 'billed as the replay feature downstream');
+      assert.equal(forwarded.event_id, deterministicEventId(original, 'validated'), 'keyed by the original event id');
+      assert.notEqual(forwarded.event_id, first.event_id);
+    });
+
+    it('a copy that asks for a new version is not deduplicated as done, and gets a forwarded id of its own', async () => {
+      const { sut, jobs, publisher } = setup();
+      const req = submitted();
+      await sut.intake(req);
+      jobs.rows.get(req.job_id)!.state = 'completed';
+      const outcome = await sut.intake(req, { [ReplayHeaders.originEventId]: req.event_id, [ReplayHeaders.version]: 'v2' });
+      assert.equal(outcome.status, 'success');
+      const [a, b] = publisher.on<InferenceRequestValidated>(Topics.inferenceValidated);
+      assert.equal(b!.event_id, deterministicEventId(`${req.event_id}@v2`, 'validated'));
+      assert.notEqual(a!.event_id, b!.event_id);
     });
 
     it('a cancelled job is skipped with a cancelled status and not forwarded', async () => {

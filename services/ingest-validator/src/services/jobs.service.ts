@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Inject, Injectable, NotFoundException, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
-import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { EventPublisher, Outcome, ReplayHeaders, deterministicEventId, effectKey, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { ValidationError } from '@llmgov/errors';
 import { JobFlagsRepository } from '@llmgov/persistence';
 import { LOGGER, type Logger } from '@llmgov/observability';
@@ -144,8 +144,21 @@ export class JobsService {
   /**
    * Raw-topic intake: validates a submitted request, makes sure the job row exists (producers may publish
    * without the HTTP API), and forwards it. An invalid request fails its job with the reasons, then is dead-lettered.
+   *
+   * A copy of an earlier record (`llmgov replay --target reprocess`, a DLQ redrive: it carries `origin.event.id`) is
+   * deduplicated by that original event id: the original's effect is its job (the job id is part of the original
+   * event), so when that job has moved past intake (routed, running or final) what is done stays done and the copy is
+   * skipped; a job still at `validating` (the original never got through) is forwarded, under the forwarded event id
+   * derived from the original's. A copy that asks for a new version (`replay.version`) is not deduplicated here: its
+   * effect key differs (`effectKey`).
+   * @param headers the record's headers (RecordContext.headers); none for an HTTP submission.
    */
-  async intake(req: InferenceRequestSubmitted): Promise<HandlerOutcome> {
+  async intake(req: InferenceRequestSubmitted, headers: Readonly<Record<string, string>> = {}): Promise<HandlerOutcome> {
+    const key = effectKey(headers, req.event_id);
+    if (headers[ReplayHeaders.originEventId] !== undefined && headers[ReplayHeaders.version] === undefined) {
+      const job = await this.jobs.findById(req.job_id);
+      if (job && job.state !== 'validating') return Outcome.skipped(`already done: job ${req.job_id} of origin event ${key} is ${job.state}`);
+    }
     let validated: Omit<InferenceRequestValidated, 'event_id' | 'occurred_at'>;
     try {
       validated = this.validation.validateInferenceRequest(req);
@@ -173,7 +186,7 @@ export class JobsService {
     const value: InferenceRequestValidated = {
       ...newEnvelope(req.tenant_id, req.job_id),
       ...validated,
-      event_id: deterministicEventId(req.event_id, 'validated'),
+      event_id: deterministicEventId(key, 'validated'),
     };
     await this.publisher.publish(Topics.inferenceValidated, { value });
     return Outcome.success();

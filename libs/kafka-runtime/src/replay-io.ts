@@ -1,0 +1,213 @@
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Logger } from '@llmgov/observability';
+import { ReplayInputError, type OutRecord, type PartitionRange, type ReplayIO, type SourceRecord, type TopicOffsets } from '@llmgov/replay';
+import { createKafka } from './kafka-client.js';
+import { headersToStrings } from './headers.js';
+import { AvroSerde } from './serde.js';
+
+/** The consumer group (and transactional id) of a replay: `llmgov-replay-<id>`, never one of the live groups. */
+export const replayGroupId = (replayId: string): string => `llmgov-replay-${replayId}`;
+
+/** How often a replay's consumer heartbeats while a batch is being republished (rate-limited batches run long), ms. */
+const HEARTBEAT_EVERY_MS = 3000;
+
+/**
+ * The Kafka side of `llmgov replay` (issue 12 §1): offsets by timestamp, a reader with the replay's own consumer group,
+ * and a transactional producer that publishes each chunk and commits the group's offsets in one transaction
+ * (read-process-write exactly once, KIP-98: a replay resumed after a crash continues after the last committed chunk
+ * and never republishes a record twice). Consumers of the platform read committed records only (kafkajs' default
+ * isolation), so an aborted chunk is never seen.
+ */
+export class KafkaReplayIO implements ReplayIO {
+  private producer?: Producer;
+  private readonly serde: AvroSerde;
+
+  constructor(
+    private readonly kafka: Kafka,
+    registry: SchemaRegistry,
+    private readonly logger: Logger,
+    /** The replay's id: the producer's transactional id is its group id, so a second run fences the first. */
+    private readonly replayId: string,
+  ) {
+    this.serde = new AvroSerde(registry);
+  }
+
+  /** An IO on `brokers` and the registry at `registryUrl`. */
+  static create(opts: { brokers: string[]; registryUrl: string; logger: Logger; replayId: string }): KafkaReplayIO {
+    return new KafkaReplayIO(
+      createKafka(`llmgov-replay`, opts.brokers, opts.logger),
+      new SchemaRegistry({ host: opts.registryUrl }),
+      opts.logger,
+      opts.replayId,
+    );
+  }
+
+  private async withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      return await fn(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /**
+   * The topic's low and high watermarks per partition.
+   * @throws ReplayInputError `unknown_topic` when the broker has no such topic (checked by listing, so nothing is created).
+   */
+  async topicOffsets(topic: string): Promise<TopicOffsets> {
+    return this.withAdmin(async (admin) => {
+      const topics = await admin.listTopics();
+      if (!topics.includes(topic)) throw new ReplayInputError(`topic ${JSON.stringify(topic.slice(0, 200))} does not exist on the broker`, 'unknown_topic');
+      const rows = await admin.fetchTopicOffsets(topic);
+      return {
+        low: new Map(rows.map((r) => [r.partition, BigInt(r.low)])),
+        high: new Map(rows.map((r) => [r.partition, BigInt(r.high)])),
+      };
+    });
+  }
+
+  /**
+   * Per partition, the offset of the first record with a timestamp at or after `ms` (kafkajs
+   * `fetchTopicOffsetsByTimestamp`, Kafka ListOffsets); the high watermark when no record is that late.
+   */
+  async offsetsAt(topic: string, ms: number, high: Map<number, bigint>): Promise<Map<number, bigint>> {
+    return this.withAdmin(async (admin) => {
+      const rows = await admin.fetchTopicOffsetsByTimestamp(topic, ms);
+      return new Map(rows.map((r) => [r.partition, BigInt(r.offset) < 0n ? (high.get(r.partition) ?? 0n) : BigInt(r.offset)]));
+    });
+  }
+
+  /** The offsets the replay's group committed (with its transactions), per partition; partitions without one are absent. */
+  async committed(topic: string): Promise<Map<number, bigint>> {
+    return this.withAdmin(async (admin) => {
+      const rows = await admin.fetchOffsets({ groupId: replayGroupId(this.replayId), topics: [topic] });
+      const out = new Map<number, bigint>();
+      for (const p of rows[0]?.partitions ?? []) if (BigInt(p.offset) >= 0n) out.set(p.partition, BigInt(p.offset));
+      return out;
+    });
+  }
+
+  async decode(value: Buffer | null): Promise<unknown> {
+    return this.serde.decode(value);
+  }
+
+  async encodeLike(like: Buffer, value: unknown): Promise<Buffer> {
+    return this.serde.registry.encode(like.readInt32BE(1), value);
+  }
+
+  async read(opts: Parameters<ReplayIO['read']>[0]): Promise<void> {
+    const todo = new Map<number, PartitionRange>(opts.ranges.filter((r) => r.start < r.end).map((r) => [r.partition, r]));
+    if (todo.size === 0 || opts.signal?.aborted) return;
+    const consumer = this.kafka.consumer({ groupId: opts.groupId, readUncommitted: false, allowAutoTopicCreation: false, retry: { retries: 5 } });
+    let settle!: (err?: unknown) => void;
+    const finished = new Promise<void>((resolve, reject) => (settle = (err?: unknown) => (err === undefined ? resolve() : reject(err as Error))));
+    const allPartitions = opts.ranges.map((r) => r.partition);
+    const done = (partition: number) => {
+      todo.delete(partition);
+      consumer.pause([{ topic: opts.topic, partitions: [partition] }]);
+      if (todo.size === 0) settle();
+    };
+    const onAbort = () => settle();
+    const busy = new Set<number>();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // A fetch of only control records (transaction markers) is never handed to eachBatch; its end shows here.
+    const offEndBatch = consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+      const { partition, lastOffset } = e.payload as { partition: number; lastOffset: string };
+      const range = todo.get(partition);
+      if (range && BigInt(lastOffset) + 1n >= range.end && !busy.has(partition))
+        void opts.onBatch(partition, [], range.end).then(
+          () => done(partition),
+          (err: unknown) => settle(err),
+        );
+    });
+    // A consumer that crashes (the group cannot be joined, the broker went away past kafkajs' retries) ends the read
+    // with its error rather than leaving the replay waiting for ranges that will never be read.
+    const offCrash = consumer.on(consumer.events.CRASH, (e) => settle((e.payload as { error: Error }).error ?? new Error('replay consumer crashed')));
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [opts.topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: async ({ batch, heartbeat, resolveOffset }) => {
+          const range = todo.get(batch.partition);
+          if (!range || opts.signal?.aborted) return;
+          const records: SourceRecord[] = batch.messages.map((m) => ({
+            partition: batch.partition,
+            offset: BigInt(m.offset),
+            timestamp: Number(m.timestamp),
+            key: m.key,
+            value: m.value,
+            headers: headersToStrings(m.headers),
+          }));
+          const hb = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
+          busy.add(batch.partition);
+          try {
+            await opts.onBatch(batch.partition, records, BigInt(batch.lastOffset()) + 1n);
+            resolveOffset(batch.lastOffset());
+          } catch (err) {
+            consumer.pause([{ topic: opts.topic, partitions: [batch.partition] }]);
+            settle(err);
+            return;
+          } finally {
+            clearInterval(hb);
+            busy.delete(batch.partition);
+          }
+          if (BigInt(batch.lastOffset()) + 1n >= range.end) done(batch.partition);
+        },
+      });
+      // pause and seek work once run() has set the group up; fetching starts after the group join, so they apply first.
+      const idle = allPartitions.filter((p) => !todo.has(p));
+      if (idle.length > 0) consumer.pause([{ topic: opts.topic, partitions: idle }]);
+      for (const r of todo.values()) consumer.seek({ topic: opts.topic, partition: r.partition, offset: String(r.start) });
+      await finished;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      offEndBatch();
+      offCrash();
+      await consumer.disconnect().catch((err: unknown) => this.logger.warn({ err }, 'replay consumer disconnect failed'));
+    }
+  }
+
+  async publishAndCommit(opts: { groupId: string; topic: string; records: OutRecord[]; offsets: { partition: number; next: bigint }[] }): Promise<void> {
+    const producer = await this.transactionalProducer();
+    const tx = await producer.transaction();
+    try {
+      if (opts.records.length > 0)
+        await tx.send({
+          topic: opts.topic,
+          messages: opts.records.map((r) => ({ partition: r.partition, key: r.key, value: r.value, headers: r.headers })),
+        });
+      await tx.sendOffsets({
+        consumerGroupId: opts.groupId,
+        topics: [{ topic: opts.topic, partitions: opts.offsets.map((o) => ({ partition: o.partition, offset: String(o.next) })) }],
+      });
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async transactionalProducer(): Promise<Producer> {
+    if (!this.producer) {
+      const p = this.kafka.producer({ transactionalId: replayGroupId(this.replayId), idempotent: true, maxInFlightRequests: 1 });
+      await p.connect();
+      this.producer = p;
+    }
+    return this.producer;
+  }
+
+  /** Disconnects the producer (the reader disconnects by itself). */
+  async close(): Promise<void> {
+    await this.producer?.disconnect().catch(() => undefined);
+    this.producer = undefined;
+  }
+}
+
+// Services read the replay headers through the runtime they already depend on.
+export { ReplayHeaders, effectKey, isReplayed } from '@llmgov/replay';
