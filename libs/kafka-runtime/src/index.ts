@@ -10,3 +10,4 @@ export * from './kafka-runtime.module.js';
 export * from './kafka-transport.js';
 export * from './bootstrap.js';
 export * from './topic-prefix.js';
+export * from './dead-letters.js';
