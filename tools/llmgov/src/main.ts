@@ -7,6 +7,7 @@ import { registerEvalCommand } from './commands/eval.js';
 import { registerGoldenCommands } from './commands/golden.js';
 import { registerFeedbackCommands } from './commands/feedback.js';
 import { registerPolicyCommands } from './commands/policy.js';
+import { registerDlqCommands } from './commands/dlq.js';
 
 const program = new Command('llmgov')
   .description(
@@ -21,5 +22,6 @@ registerCacheCommands(program);
 registerGoldenCommands(program);
 registerEvalCommand(program);
 registerFeedbackCommands(program);
+registerDlqCommands(program);
 
 await runCli(program);
