@@ -46,6 +46,8 @@ export interface DeadLetterFilter {
   since?: number;
   /** Only records dead-lettered at or before this time. */
   before?: number;
+  /** Only records this service dead-lettered (`dlq.service`). */
+  service?: string;
 }
 
 /** A topic, or anything else an operator named, that has no DLQ to read: `code` for the CLI. */
@@ -55,6 +57,20 @@ export class DeadLetterTopicError extends Error {
 }
 
 const CATALOG_DLQS: ReadonlySet<string> = new Set(Object.values(Topics).map((t) => dlqTopicFor(t)));
+
+/**
+ * Topics whose dead letters end their job: the ingest-validator fails the job of every record dead-lettered on these
+ * (its JobDeadLettersService consumes their DLQs), so an automatic redrive would run inference, with its cost, for a
+ * job already reported failed. Automatic redrive leaves them; an operator may still redrive them by hand.
+ */
+export const JOB_ENDING_TOPICS: ReadonlySet<string> = new Set([
+  Topics.inferenceSubmitted,
+  Topics.inferenceValidated,
+  Topics.inferenceRoutedS,
+  Topics.inferenceRoutedM,
+  Topics.inferenceRoutedL,
+  Topics.inferenceCompleted,
+]);
 
 /** The DLQ name of a catalog topic or DLQ name; @throws DeadLetterTopicError for anything not in the topic catalog. */
 export function dlqOf(topic: string): string {
@@ -100,6 +116,7 @@ export function matchesFilter(r: DeadLetterRecord, f: DeadLetterFilter): boolean
   if (f.cause !== undefined && r.cause !== f.cause) return false;
   if (f.since !== undefined && r.deadLetteredAt < f.since) return false;
   if (f.before !== undefined && r.deadLetteredAt > f.before) return false;
+  if (f.service !== undefined && r.service !== f.service) return false;
   return true;
 }
 
@@ -199,6 +216,30 @@ export class DeadLetterReader {
         return [...new Set(wanted)];
       }
       return [...CATALOG_DLQS].filter((t) => existing.has(this.ns.wire(t))).sort();
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /**
+   * The end offsets of DLQ topics (catalog names), as one comparable string: it changes exactly when a record was
+   * written to one of them. One admin request per topic; no consumer group.
+   */
+  async endOffsets(dlqTopics: readonly string[]): Promise<string> {
+    const admin = this.opts.kafka.admin();
+    await admin.connect();
+    try {
+      const parts: string[] = [];
+      for (const t of dlqTopics) {
+        const offsets = await admin.fetchTopicOffsets(this.ns.wire(t));
+        parts.push(
+          `${t}:${offsets
+            .map((p) => `${p.partition}=${p.high}`)
+            .sort()
+            .join(',')}`,
+        );
+      }
+      return parts.join(';');
     } finally {
       await admin.disconnect();
     }
@@ -351,7 +392,7 @@ async function deleteGroupQuietly(kafka: Kafka, groupId: string): Promise<void> 
   }
 }
 
-/** Identifies one dead letter: its DLQ topic (catalog name), partition and offset. */
+/** Identifies one dead letter: its DLQ topic, partition and offset (the checkpoint store gets broker topic names, prefix included). */
 export interface DeadLetterKey {
   dlqTopic: string;
   partition: number;
@@ -479,8 +520,8 @@ export class DeadLetterRedriver {
   async plan(filter: DeadLetterFilter & { cause: DeadLetterCause }, maxRedrives = Number.MAX_SAFE_INTEGER): Promise<RedrivePlan> {
     const matched: DeadLetterRecord[] = [];
     await this.reader.scan(filter, (r) => void matched.push(r));
-    const done = await this.opts.checkpoints.published(matched);
-    const fresh = matched.filter((r) => !done.has(deadLetterKeyString(r)));
+    const done = await this.opts.checkpoints.published(matched.map((r) => this.checkpointKey(r)));
+    const fresh = matched.filter((r) => !done.has(deadLetterKeyString(this.checkpointKey(r))));
     const records = fresh.filter((r) => r.redriveCount < maxRedrives);
     const bySourceTopic: Record<string, number> = {};
     for (const r of records) bySourceTopic[r.sourceTopic] = (bySourceTopic[r.sourceTopic] ?? 0) + 1;
@@ -502,7 +543,13 @@ export class DeadLetterRedriver {
       mode: opts.mode,
       actor: opts.actor,
       cause: plan.filter.cause,
-      filter: { topics: plan.filter.topics ?? null, since: plan.filter.since ?? null, before: plan.filter.before ?? null },
+      filter: {
+        namespace: this.ns.prefix,
+        topics: plan.filter.topics ?? null,
+        since: plan.filter.since ?? null,
+        before: plan.filter.before ?? null,
+        service: plan.filter.service ?? null,
+      },
       reason: opts.reason ?? '',
       planned: plan.records.length,
     });
@@ -525,6 +572,14 @@ export class DeadLetterRedriver {
     return result;
   }
 
+  /**
+   * The checkpoint names a dead letter by its broker topic name (namespace prefix included): namespaces (benchmarks,
+   * tests) reuse the catalog's DLQ names and offsets, and must not see each other's redrives.
+   */
+  private checkpointKey(r: DeadLetterKey): DeadLetterKey {
+    return { dlqTopic: this.ns.wire(r.dlqTopic), partition: r.partition, offset: r.offset };
+  }
+
   private async eventIdOf(r: DeadLetterRecord): Promise<string | null> {
     if (!this.opts.serde) return null;
     const d = await decodeDeadLetterValue(this.opts.serde, r.value);
@@ -534,7 +589,8 @@ export class DeadLetterRedriver {
 
   private async redriveOne(r: DeadLetterRecord, redriveId: string, mode: 'manual' | 'automatic', result: RedriveResult): Promise<void> {
     const eventId = await this.eventIdOf(r);
-    const claimed = await this.opts.checkpoints.claim({ ...r, redriveId, eventId });
+    const key = this.checkpointKey(r);
+    const claimed = await this.opts.checkpoints.claim({ ...r, ...key, sourceTopic: this.ns.wire(r.sourceTopic), redriveId, eventId });
     if (!claimed) {
       result.skipped++;
       return;
@@ -545,7 +601,7 @@ export class DeadLetterRedriver {
         acks: -1,
         messages: [{ key: r.key, value: r.value, headers: redriveHeaders(r, redriveId, eventId) }],
       });
-      await this.opts.checkpoints.markPublished(r, redriveId, { partition: meta?.partition ?? -1, offset: meta?.baseOffset ?? '-1' });
+      await this.opts.checkpoints.markPublished(key, redriveId, { partition: meta?.partition ?? -1, offset: meta?.baseOffset ?? '-1' });
       result.published++;
       this.opts.metrics?.deadLettersRedriven.inc({ topic: r.sourceTopic, cause: r.cause, mode });
       this.opts.logger?.info(
@@ -577,11 +633,13 @@ export interface DependencyRedriveOptions {
   redriver: DeadLetterRedriver;
   /** Names of the dependencies down now (empty: all healthy), e.g. the readiness checks marked `dependency`. */
   probe: () => Promise<string[]>;
-  /** Catalog source topics whose `dependency` dead letters this instance redrives. */
+  /** Catalog source topics whose `dependency` dead letters this instance redrives ({@link JOB_ENDING_TOPICS} and `.dlq` topics are left out). */
   topics: readonly string[];
+  /** Only the dead letters this service wrote (`dlq.service`); default any service's. */
+  service?: string;
   /** How long the dependencies must have been healthy, ms, before their dead letters are redriven. Default 60 000. */
   healthyForMs?: number;
-  /** How often the probe runs, ms. Default 5 000. */
+  /** How often the probe runs, ms. Default 10 000. */
   checkIntervalMs?: number;
   /** Republishes per second. Default 50. */
   ratePerSecond?: number;
@@ -597,22 +655,30 @@ export interface DependencyRedriveOptions {
  * once every one has answered for `healthyForMs` without a failed probe, it redrives the `dependency` dead letters of
  * its topics that were dead-lettered at least `healthyForMs` ago (so the dependency has been healthy for the whole
  * window since each failure), at most `maxRedrives` times per record, and records each run (Postgres row through
- * the checkpoint store, a log line, `kafka_dead_letters_redriven_total{mode="automatic"}`).
+ * the checkpoint store, a log line, `kafka_dead_letters_redriven_total{mode="automatic"}`). Between runs it reads only
+ * the DLQs' end offsets (one admin request per topic): a DLQ is scanned again only when it grew, or when the last
+ * scan left records too young to redrive.
  *
- * Where it runs: beside the consumers of the source topics, in the service that owns them. That process already
- * probes exactly the dependencies its handlers need (the readiness checks marked `dependency`, the same probe that
- * suspends its consumers during an outage), and it owns those topics' DLQs, so "the cause is fixed" is judged by the
- * very code whose failure dead-lettered the record. A central redriver would need to know every service's
- * dependencies and would redrive into a service that may still see its store as down. Several instances of a service
+ * Where it runs: beside the consumers of the source topics, in the service that owns them (KafkaHandlerHost starts
+ * one per service when a checkpoint store is provided). That process already probes exactly the dependencies its
+ * handlers need (the readiness checks marked `dependency`, the same probe that suspends its consumers during an
+ * outage), and it redrives only the dead letters it wrote itself (`dlq.service`), so "the cause is fixed" is judged by
+ * the very code whose failure dead-lettered the record. A central redriver would have to know every service's
+ * dependencies and could redrive into a service that still sees its store as down. Several instances of a service
  * may run it at once: the checkpoint store's claims make each dead letter republished once.
  */
 export class DependencyRedrive {
   private healthySince: number | undefined;
+  /** End offsets of the DLQs when the last scan left nothing outstanding: unchanged offsets need no new scan. */
+  private cleanAt: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
+  private readonly topics: string[];
 
-  constructor(private readonly opts: DependencyRedriveOptions) {}
+  constructor(private readonly opts: DependencyRedriveOptions) {
+    this.topics = opts.topics.filter((t) => !t.endsWith('.dlq') && !JOB_ENDING_TOPICS.has(t));
+  }
 
   private now(): number {
     return this.opts.now?.() ?? Date.now();
@@ -620,6 +686,7 @@ export class DependencyRedrive {
 
   /** Starts probing every `checkIntervalMs` (the timer never keeps the process alive). */
   start(): void {
+    if (this.topics.length === 0) return;
     this.stopped = false;
     const loop = () => {
       if (this.stopped) return;
@@ -628,7 +695,7 @@ export class DependencyRedrive {
         .then(() => undefined);
       void this.running.then(() => {
         if (this.stopped) return;
-        this.timer = setTimeout(loop, this.opts.checkIntervalMs ?? 5_000);
+        this.timer = setTimeout(loop, this.opts.checkIntervalMs ?? 10_000);
         this.timer.unref();
       });
     };
@@ -644,9 +711,11 @@ export class DependencyRedrive {
 
   /**
    * One probe and, when the dependencies have been healthy long enough, one redrive.
-   * @returns the redrive's result, or undefined when it did not redrive (a dependency down, or not healthy long enough).
+   * @returns the redrive's result, or undefined when it did not redrive (a dependency down, not healthy long enough,
+   *          or nothing to redrive).
    */
   async tick(): Promise<RedriveResult | undefined> {
+    if (this.topics.length === 0) return undefined;
     const missing = await this.opts.probe().catch(() => ['probe']);
     const now = this.now();
     if (missing.length > 0) {
@@ -657,19 +726,33 @@ export class DependencyRedrive {
     this.healthySince ??= now;
     const healthyFor = this.opts.healthyForMs ?? 60_000;
     if (now - this.healthySince < healthyFor) return undefined;
-    const plan = await this.opts.redriver.plan({ cause: 'dependency', topics: this.opts.topics, before: now - healthyFor }, this.opts.maxRedrives ?? 3);
-    if (plan.records.length === 0) return undefined;
+    const reader = this.opts.redriver.reader;
+    const wanted = new Set(this.topics.map(dlqOf));
+    const dlqs = (await reader.dlqTopics()).filter((t) => wanted.has(t));
+    if (dlqs.length === 0) return undefined;
+    const ends = await reader.endOffsets(dlqs);
+    if (ends === this.cleanAt) return undefined;
+    const all = await this.opts.redriver.plan({ cause: 'dependency', topics: dlqs, service: this.opts.service }, this.opts.maxRedrives ?? 3);
+    const cutoff = now - healthyFor;
+    const records = all.records.filter((r) => r.deadLetteredAt <= cutoff);
+    const tooYoung = all.records.length - records.length;
+    if (records.length === 0) {
+      if (tooYoung === 0) this.cleanAt = ends;
+      return undefined;
+    }
+    const bySourceTopic: Record<string, number> = {};
+    for (const r of records) bySourceTopic[r.sourceTopic] = (bySourceTopic[r.sourceTopic] ?? 0) + 1;
+    const plan: RedrivePlan = { ...all, filter: { ...all.filter, before: cutoff }, records, bySourceTopic };
     const reason = `dependencies healthy since ${new Date(this.healthySince).toISOString()} (${Math.round((now - this.healthySince) / 1000)} s >= ${healthyFor / 1000} s)`;
-    const result = await this.opts.redriver.run(plan, { mode: 'automatic', actor: 'automatic-redrive', ratePerSecond: this.opts.ratePerSecond ?? 50, reason });
+    const result = await this.opts.redriver.run(plan, {
+      mode: 'automatic',
+      actor: `automatic-redrive:${this.opts.service ?? 'any'}`,
+      ratePerSecond: this.opts.ratePerSecond ?? 50,
+      reason,
+    });
+    if (tooYoung === 0 && result.failed === 0) this.cleanAt = ends;
     this.opts.logger.info(
-      {
-        redrive_id: result.redriveId,
-        published: result.published,
-        skipped: result.skipped,
-        failed: result.failed,
-        by_source_topic: plan.bySourceTopic,
-        reason,
-      },
+      { redrive_id: result.redriveId, published: result.published, skipped: result.skipped, failed: result.failed, by_source_topic: bySourceTopic, reason },
       'automatic redrive of dependency dead letters',
     );
     return result;

@@ -7,7 +7,7 @@ CREATE TABLE dead_letter_redrive_runs (
   mode         text NOT NULL CHECK (mode IN ('manual', 'automatic')),
   actor        text NOT NULL,
   cause        text NOT NULL,
-  -- The filter as given: {"topics": [...] | null, "since": epoch ms | null, "before": epoch ms | null}.
+  -- The filter as given: {"namespace": topic prefix, "topics": [...] | null, "since"/"before": epoch ms | null, "service": name | null}.
   filter       jsonb NOT NULL,
   -- Why it ran (automatic: dependencies healthy since when).
   reason       text NOT NULL DEFAULT '',

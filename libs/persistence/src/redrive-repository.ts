@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { classifyPgError } from './postgres.js';
 
-/** One DLQ record: its DLQ topic (catalog name), partition and offset (decimal int64). */
+/** One DLQ record: its DLQ topic as the broker names it (namespace prefix included), partition and offset (decimal int64). */
 export interface DlqRecordKey {
   dlqTopic: string;
   partition: number;

@@ -77,7 +77,7 @@ describe('dead letters by cause: a Redis outage dead-letters records as `depende
   const autoTopic = Topics.feedbackSubmitted;
   /** Redriven by hand with `llmgov dlq redrive --topic`. */
   const manualTopic = Topics.labelCurated;
-  const logger = createLogger('dlq-it', 'error');
+  const logger = createLogger('dlq-it', process.env.DLQ_IT_LOG_LEVEL ?? 'error');
   const kafka = createKafka(`dlq-it-${run}`, BROKERS, logger);
   const serde = createAvroSerde(REGISTRY);
   const effectsKey = `it:dlq:${run}:effects`;
@@ -242,7 +242,11 @@ describe('dead letters by cause: a Redis outage dead-letters records as `depende
       'an automatic redrive run is recorded',
       async () => {
         const r = (await checkpoints.runs(200)).filter(
-          (x) => x.mode === 'automatic' && x.finished_at && x.filter.topics && JSON.stringify(x.filter.topics) === JSON.stringify([autoTopic]),
+          (x) =>
+            x.mode === 'automatic' &&
+            x.finished_at &&
+            x.filter.namespace === prefix &&
+            JSON.stringify(x.filter.topics) === JSON.stringify([`${autoTopic}.dlq`]),
         );
         const mine = r.filter((x) => x.published > 0 && x.planned === autoDead.length);
         return mine.length > 0 ? mine : undefined;
@@ -258,7 +262,7 @@ describe('dead letters by cause: a Redis outage dead-letters records as `depende
     const counter = await metrics.deadLettersRedriven.get();
     assert.equal(counter.values.find((v) => v.labels.mode === 'automatic' && v.labels.topic === autoTopic)?.value, autoDead.length);
     // The manual topic's dead letters were not in its scope.
-    assert.equal((await checkpoints.published(manualDead)).size, 0);
+    assert.equal((await checkpoints.published(manualDead.map((r) => ({ ...r, dlqTopic: ns.wire(r.dlqTopic) })))).size, 0);
 
     // A second automatic pass republishes nothing.
     const again = await new DependencyRedrive({ redriver, topics: [autoTopic], probe: async () => [], healthyForMs: 0, logger }).tick();
@@ -311,7 +315,7 @@ describe('dead letters by cause: a Redis outage dead-letters records as `depende
       rate_per_s: 50,
       estimated_s: 1,
     });
-    assert.equal((await checkpoints.published(manualDead)).size, 0, 'the dry run wrote nothing');
+    assert.equal((await checkpoints.published(manualDead.map((r) => ({ ...r, dlqTopic: ns.wire(r.dlqTopic) })))).size, 0, 'the dry run wrote nothing');
 
     const redrive = await llmgov(prefix, 'dlq', 'redrive', '--cause', 'dependency', '--topic', manualTopic, '--rate', '20/s');
     assert.equal(redrive.code, 0, redrive.stderr);
