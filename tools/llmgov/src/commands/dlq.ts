@@ -262,6 +262,12 @@ Examples:
           );
           return;
         }
+        if (plan.records.length === 0) {
+          // Nothing to do: no run is recorded and nothing is connected.
+          if (opts.json) return printJson({ ...summary, redrive_id: null, published: 0, skipped: 0, failed: 0 });
+          process.stdout.write(`nothing to redrive: ${plan.matched} dead letter(s) of cause ${opts.cause} match, ${plan.alreadyRedriven} redriven before\n`);
+          return;
+        }
         await producer.connect();
         const bar = new cliProgress.SingleBar(
           {
