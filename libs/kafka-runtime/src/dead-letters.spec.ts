@@ -1,10 +1,22 @@
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import { Topics } from '@llmgov/contracts';
 import { RetriableError } from '@llmgov/errors';
+import { createLogger } from '@llmgov/observability';
 import { DeadLetterPublisher } from './dead-letter.js';
-import { DeadLetterTopicError, dlqOf, groupDeadLetters, matchesFilter, parseDeadLetter, redriveHeaders } from './dead-letters.js';
+import {
+  DeadLetterTopicError,
+  DependencyRedrive,
+  dlqOf,
+  groupDeadLetters,
+  matchesFilter,
+  parseDeadLetter,
+  redriveHeaders,
+  type DeadLetterRecord,
+  type DeadLetterRedriver,
+  type RedrivePlan,
+} from './dead-letters.js';
 import { DlqHeaders, RedriveHeaders } from './headers.js';
 
 const DLQ = `${Topics.feedbackSubmitted}.dlq`;
@@ -132,4 +144,117 @@ test('dlqOf accepts catalog topics and their DLQ names; anything else is a clear
       (e: unknown) => e instanceof DeadLetterTopicError && /not a topic of the catalog/.test(e.message),
     );
   }
+});
+
+describe('DependencyRedrive', () => {
+  const DLQ_USAGE = `${Topics.usageRecorded}.dlq`;
+  const letter = (offset: string, at: number) =>
+    parseDeadLetter(
+      DLQ_USAGE,
+      0,
+      message(offset, {
+        [DlqHeaders.cause]: 'dependency',
+        [DlqHeaders.errorCode]: 'redis_unavailable',
+        [DlqHeaders.time]: new Date(at).toISOString(),
+        [DlqHeaders.service]: 'svc',
+      }),
+    );
+
+  /** A redriver double: a DLQ holding `letters`, end offsets `ends`, recording what it was asked to plan and run. */
+  function fakeRedriver(state: { letters: DeadLetterRecord[]; ends: string; down: string[] }) {
+    const plans: unknown[] = [];
+    const runs: { offsets: string[]; mode: string }[] = [];
+    const redriver = {
+      reader: { dlqTopics: async () => [DLQ_USAGE], endOffsets: async () => state.ends },
+      plan: async (filter: unknown, maxRedrives: number) => {
+        plans.push({ filter, maxRedrives });
+        const records = state.letters.filter((r) => r.redriveCount < maxRedrives);
+        return { filter, matched: state.letters.length, alreadyRedriven: 0, overCap: 0, records, bySourceTopic: {} };
+      },
+      run: async (plan: RedrivePlan, o: { mode: string }) => {
+        runs.push({ offsets: plan.records.map((r) => r.offset), mode: o.mode });
+        state.letters = state.letters.filter((r) => !plan.records.includes(r));
+        return { redriveId: 'r', published: plan.records.length, skipped: 0, failed: 0 };
+      },
+    } as unknown as DeadLetterRedriver;
+    return { redriver, plans, runs };
+  }
+
+  it('waits until the dependencies have been healthy for the window, then redrives dead letters at least that old', async () => {
+    let now = 1_000_000;
+    const state = { letters: [letter('0', now - 500), letter('1', now + 9_000)], ends: 'a', down: ['redis'] };
+    const { redriver, plans, runs } = fakeRedriver(state);
+    const sut = new DependencyRedrive({
+      redriver,
+      probe: async () => state.down,
+      topics: [Topics.usageRecorded],
+      service: 'svc',
+      healthyForMs: 10_000,
+      logger: createLogger('spec', 'silent'),
+      now: () => now,
+    });
+    assert.equal(await sut.tick(), undefined, 'down');
+    state.down = [];
+    assert.equal(await sut.tick(), undefined, 'healthy since now: not long enough');
+    now += 9_999;
+    assert.equal(await sut.tick(), undefined, 'one ms short of the window');
+    assert.equal(plans.length, 0, 'no DLQ read before the window passed');
+    now += 1;
+    assert.equal((await sut.tick())?.published, 1);
+    assert.deepEqual(runs, [{ offsets: ['0'], mode: 'automatic' }], 'only the dead letter older than the window');
+    assert.deepEqual(plans[0], { filter: { cause: 'dependency', topics: [DLQ_USAGE], service: 'svc' }, maxRedrives: 3 });
+    now += 10_000;
+    assert.equal((await sut.tick())?.published, 1, 'the younger one once it is old enough');
+    assert.deepEqual(runs[1], { offsets: ['1'], mode: 'automatic' });
+    const planned = plans.length;
+    assert.equal(await sut.tick(), undefined);
+    assert.equal(await sut.tick(), undefined);
+    assert.equal(plans.length, planned, 'once a run left nothing outstanding, an unchanged DLQ is not read again');
+    state.ends = 'b';
+    state.letters = [letter('2', now - 20_000)];
+    assert.equal((await sut.tick())?.published, 1, 'a DLQ that grew is read again');
+  });
+
+  it('an outage restarts the window; a probe that throws counts as down', async () => {
+    let now = 0;
+    const state = { letters: [letter('0', -100_000)], ends: 'a', down: [] as string[] };
+    const { redriver, runs } = fakeRedriver(state);
+    let fail = false;
+    const probe = async () => {
+      if (fail) throw new Error('probe broke');
+      return state.down;
+    };
+    const sut = new DependencyRedrive({
+      redriver,
+      probe,
+      topics: [Topics.usageRecorded],
+      healthyForMs: 1_000,
+      logger: createLogger('spec', 'silent'),
+      now: () => now,
+    });
+    await sut.tick();
+    now = 900;
+    fail = true;
+    await sut.tick();
+    fail = false;
+    now = 1_500;
+    assert.equal(await sut.tick(), undefined, 'healthy again only since 1 500');
+    now = 2_500;
+    assert.equal((await sut.tick())?.published, 1);
+    assert.equal(runs.length, 1);
+  });
+
+  it('leaves job-ending topics and DLQ topics alone', async () => {
+    const state = { letters: [letter('0', 0)], ends: 'a', down: [] as string[] };
+    const { redriver, plans } = fakeRedriver(state);
+    const sut = new DependencyRedrive({
+      redriver,
+      probe: async () => [],
+      topics: [Topics.inferenceValidated, Topics.inferenceRoutedS, `${Topics.usageRecorded}.dlq`],
+      healthyForMs: 0,
+      logger: createLogger('spec', 'silent'),
+    });
+    assert.equal(await sut.tick(), undefined);
+    assert.equal(plans.length, 0);
+  });
 });
