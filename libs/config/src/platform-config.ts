@@ -16,6 +16,9 @@ import { boolFromEnv, hostPortList, intFromEnv, loadConfig } from './load-config
  * - `KAFKA_TOPIC_PREFIX`: a namespace for benchmarks and probes (default empty: the live platform). Every topic the
  *   Kafka runtime produces to or consumes (DLQs included) and every consumer group id it uses gets this prefix, e.g.
  *   `bench.20250101a.`; schema subjects stay the catalog's. Kafka's topic characters only: `[A-Za-z0-9._-]`.
+ * - `DLQ_AUTO_REDRIVE` (default true) / `DLQ_AUTO_REDRIVE_HEALTHY_MS` (default 60 000): a service with Postgres redrives
+ *   the `dependency` dead letters it wrote once its dependencies have answered for this long (kafka-runtime
+ *   DependencyRedrive; issue 12 §4). A minute: longer than a broker or store restart's flapping, short next to an outage.
  */
 export const platformEnvSchema = z.object({
   KAFKA_BROKERS: hostPortList.default(['127.0.0.1:19092']),
@@ -38,6 +41,8 @@ export const platformEnvSchema = z.object({
     .max(100)
     .regex(/^[A-Za-z0-9._-]*$/, 'expected Kafka topic characters only: A-Z a-z 0-9 . _ -')
     .default(''),
+  DLQ_AUTO_REDRIVE: boolFromEnv.default(true),
+  DLQ_AUTO_REDRIVE_HEALTHY_MS: intFromEnv(1_000, 86_400_000).default(60_000),
 });
 
 export type PlatformConfig = z.infer<typeof platformEnvSchema>;

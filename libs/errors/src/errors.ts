@@ -18,6 +18,10 @@ export type NonRetriableCode =
   | 'tenant_mismatch'
   | 'deadline_exceeded'
   | 'inference_error'
+  /** A cost or latency budget refused the work (a reservation refused, a budget exhausted). */
+  | 'budget_exceeded'
+  /** A guardrail blocked the input or the output. */
+  | 'guardrail_blocked'
   /** An engine call failed for good; the suffix is the LLM client's error source (engine, network, timeout, rate_limit, client...). */
   | `engine_${string}`;
 

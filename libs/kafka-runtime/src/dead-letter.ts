@@ -1,6 +1,6 @@
 import type { IHeaders, Producer } from 'kafkajs';
 import { DlqHeaders } from './headers.js';
-import { errorClass, errorCode, errorMessage } from '@llmgov/errors';
+import { deadLetterCause, errorClass, errorCode, errorMessage } from '@llmgov/errors';
 import type { TopicNamespace } from './topic-prefix.js';
 
 /** Name of a topic's dead-letter topic. */
@@ -22,7 +22,8 @@ const MAX_MESSAGE_HEADER_CHARS = 2000;
 
 /**
  * Writes failed records to `<topic>.dlq`: the original key and value bytes unchanged, the original headers,
- * plus provenance headers (source topic, partition, offset, error class/code/message, attempts, service, time).
+ * plus provenance headers (source topic, partition, offset, error class/code/message, attempts, service, time) and the
+ * cause class `dlq.cause` (`deadLetterCause` of @llmgov/errors).
  * Resolves only once the broker acknowledged the write (acks = all), so the caller may then commit the offset.
  */
 export class DeadLetterPublisher {
@@ -45,6 +46,7 @@ export class DeadLetterPublisher {
       [DlqHeaders.attempts]: String(dl.attempts),
       [DlqHeaders.service]: this.service,
       [DlqHeaders.time]: new Date().toISOString(),
+      [DlqHeaders.cause]: deadLetterCause(dl.error),
     };
     await this.producer.send({
       topic: this.namespace?.wire(dlqTopicFor(dl.topic)) ?? dlqTopicFor(dl.topic),

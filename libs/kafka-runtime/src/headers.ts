@@ -23,4 +23,18 @@ export const DlqHeaders = {
   attempts: 'dlq.attempts',
   service: 'dlq.service',
   time: 'dlq.time',
+  /** The cause class (`@llmgov/errors` DeadLetterCause: schema, validation, engine, budget, guardrail, dependency, bug). */
+  cause: 'dlq.cause',
+} as const;
+
+/** Headers a redriven dead letter carries on its source topic (the `dlq.*` headers are stripped). */
+export const RedriveHeaders = {
+  /** The redrive run (UUID) that republished the record. */
+  id: 'redrive.id',
+  /** How many times the record was redriven (1 on the first redrive); automatic redrive stops at a cap. */
+  count: 'redrive.count',
+  /** The record's original event id (the value's `event_id`, when it decodes): the idempotency key. */
+  eventId: 'redrive.event_id',
+  /** Where it was redriven from: `<dlq topic>/<partition>/<offset>`. */
+  from: 'redrive.from',
 } as const;

@@ -11,3 +11,4 @@ export * from './kafka-transport.js';
 export * from './bootstrap.js';
 export * from './topic-prefix.js';
 export * from './replay-io.js';
+export * from './dead-letters.js';

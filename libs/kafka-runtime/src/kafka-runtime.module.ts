@@ -1,4 +1,4 @@
-import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Module, Optional, type BeforeApplicationShutdown, type DynamicModule, type OnModuleInit } from '@nestjs/common';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { PLATFORM_CONFIG, loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
@@ -9,10 +9,17 @@ import { EventPublisher } from './publisher.js';
 import { DeadLetterPublisher } from './dead-letter.js';
 import { KafkaConsumerRunner, type RecordHandler } from './consumer-runner.js';
 import { TopicNamespace } from './topic-prefix.js';
+import { DeadLetterRedriver, DependencyRedrive, type RedriveCheckpointStore } from './dead-letters.js';
 
 /** Injection tokens (PLATFORM_CONFIG, provided here, is defined in @llmgov/config). */
 export const KAFKA = Symbol('KAFKA');
 export const KAFKA_PRODUCER = Symbol('KAFKA_PRODUCER');
+/**
+ * Injection token of the redrive checkpoint store (a RedriveCheckpointStore). @llmgov/persistence's PersistenceModule
+ * provides it (RedriveRepository) for services with Postgres, under the same registered symbol: the runtime may not
+ * import an adapter (ADR 0004), so the two meet by `Symbol.for` key. Without it, no automatic redrive runs.
+ */
+export const REDRIVE_CHECKPOINTS = Symbol.for('llmgov.redrive-checkpoints');
 
 /** One record handler as the Kafka transport found it: a Nest `@EventPattern` on a controller (see KafkaEventPattern). */
 export interface DiscoveredHandler {
@@ -60,7 +67,11 @@ export class KafkaHandlerHost implements OnModuleInit, BeforeApplicationShutdown
     private readonly serde: AvroSerde,
     private readonly metrics: PlatformMetrics,
     private readonly readiness: ReadinessRegistry,
+    @Optional() @Inject(REDRIVE_CHECKPOINTS) private readonly checkpoints?: RedriveCheckpointStore,
   ) {}
+
+  /** The automatic redrive of this service's `dependency` dead letters (see DependencyRedrive), when enabled. */
+  private autoRedrive: DependencyRedrive | undefined;
 
   async onModuleInit(): Promise<void> {
     this.producer.on(this.producer.events.CONNECT, () => (this.producerConnected = true));
@@ -141,6 +152,26 @@ export class KafkaHandlerHost implements OnModuleInit, BeforeApplicationShutdown
     }
     await Promise.all([...this.runners.values()].map((r) => r.start()));
     for (const r of this.runners.values()) this.logger.info({ group_id: r.groupId, topics: r.topics }, 'consuming');
+    if (this.checkpoints && this.config.DLQ_AUTO_REDRIVE) {
+      const topics = [...this.runners.values()].flatMap((r) => r.topics);
+      this.autoRedrive = new DependencyRedrive({
+        redriver: new DeadLetterRedriver({
+          kafka: this.kafka,
+          producer: this.producer,
+          checkpoints: this.checkpoints,
+          serde: this.serde,
+          namespace,
+          logger: this.logger,
+          metrics: this.metrics,
+        }),
+        probe: () => this.readiness.failingDependencies(),
+        topics,
+        service: this.options.serviceName,
+        healthyForMs: this.config.DLQ_AUTO_REDRIVE_HEALTHY_MS,
+        logger: this.logger,
+      });
+      this.autoRedrive.start();
+    }
   }
 
   /** SIGTERM: fail readiness, finish in-flight records, commit, disconnect. Idempotent. */
@@ -153,6 +184,8 @@ export class KafkaHandlerHost implements OnModuleInit, BeforeApplicationShutdown
 
   /** Stops every consumer (drain, commit, disconnect); the transport's `close`. Idempotent. */
   async stop(): Promise<void> {
+    await this.autoRedrive?.stop();
+    this.autoRedrive = undefined;
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
     const admin = this.admin;
     this.admin = undefined;

@@ -69,3 +69,8 @@ function classifyRegistryError(err: unknown, schemaId: number | undefined, what:
   }
   return new RetriableError(`${what}: ${(err as Error)?.message ?? String(err)}`, 'registry_unavailable', { cause: err });
 }
+
+/** An AvroSerde on the registry at `url` (a Confluent-compatible API base, e.g. Apicurio's `/apis/ccompat/v7`), for tools. */
+export function createAvroSerde(url: string): AvroSerde {
+  return new AvroSerde(new SchemaRegistry({ host: url }));
+}

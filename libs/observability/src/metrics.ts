@@ -17,6 +17,8 @@ export class PlatformMetrics {
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   /** Partitions this instance has paused for flow control. */
   readonly pausedPartitions: Gauge<'topic'>;
+  /** Dead letters republished to their source topic, by source topic, cause class and mode (`manual`, `automatic`). */
+  readonly deadLettersRedriven: Counter<'topic' | 'cause' | 'mode'>;
 
   constructor(readonly service: string) {
     this.registry.setDefaultLabels({ service });
@@ -50,6 +52,12 @@ export class PlatformMetrics {
       name: 'kafka_paused_partitions',
       help: 'Partitions currently paused by this instance',
       labelNames: ['topic'],
+      registers: [this.registry],
+    });
+    this.deadLettersRedriven = new Counter({
+      name: 'kafka_dead_letters_redriven_total',
+      help: 'Dead letters republished to their source topic, by source topic, cause class and mode (manual, automatic)',
+      labelNames: ['topic', 'cause', 'mode'],
       registers: [this.registry],
     });
   }

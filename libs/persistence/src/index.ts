@@ -14,3 +14,4 @@ export * from './golden-repository.js';
 export * from './label-agreement.js';
 export * from './job-records.js';
 export * from './replay-repository.js';
+export * from './redrive-repository.js';

@@ -6,11 +6,12 @@ import { ReadinessRegistry } from '@llmgov/observability';
 import { createPgPool } from './postgres.js';
 import { createRedis } from './redis.js';
 
-import { BUDGET_LIMITS, PG_POOL, REDIS } from './tokens.js';
+import { BUDGET_LIMITS, PG_POOL, REDRIVE_CHECKPOINTS, REDIS } from './tokens.js';
 import { RedisBudgetLimits, type BudgetLimitSource } from './budgets/budget-limits.js';
 import { BudgetReservations } from './budgets/budget-reservations.js';
 import { EffectiveBudgetLimits, PolicyBudgetLimits } from './budgets/policy-budget-limits.js';
 import { AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository, JobFlagsRepository } from './redis-state.js';
+import { RedriveRepository } from './redrive-repository.js';
 import { RedisSemanticCache, SEMANTIC_CACHE, SemanticCacheRecords, type SemanticCacheLayer } from './semantic-cache/semantic-cache.js';
 
 /** Which stores a service needs. Each one named is a dependency: readiness fails and consumers pause while it is down. */
@@ -54,6 +55,8 @@ export class PersistenceModule {
   static forRoot(options: PersistenceOptions): DynamicModule {
     const providers = [];
     if (options.postgres) providers.push({ provide: PG_POOL, inject: [PLATFORM_CONFIG], useFactory: (c: PlatformConfig) => createPgPool(c.DATABASE_URL) });
+    // The redrive checkpoint (migration 010): with it, the Kafka runtime redrives the service's dependency dead letters.
+    if (options.postgres) providers.push({ provide: REDRIVE_CHECKPOINTS, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new RedriveRepository(pool) });
     if (options.redis) providers.push({ provide: REDIS, inject: [PLATFORM_CONFIG], useFactory: (c: PlatformConfig) => createRedis(c.REDIS_URL) });
     const repositories = options.redis ? [JobFlagsRepository, AnswerCacheRepository, BudgetSpendRepository, EffectMarkersRepository] : [];
     // Budget reservations (ADR 0007): the limits in force are the budgets of the active policy version, which the

@@ -8,6 +8,7 @@ import { registerGoldenCommands } from './commands/golden.js';
 import { registerFeedbackCommands } from './commands/feedback.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerReplayCommand } from './commands/replay.js';
+import { registerDlqCommands } from './commands/dlq.js';
 
 const program = new Command('llmgov')
   .description(
@@ -23,5 +24,6 @@ registerGoldenCommands(program);
 registerEvalCommand(program);
 registerFeedbackCommands(program);
 registerReplayCommand(program);
+registerDlqCommands(program);
 
 await runCli(program);

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
+import { LRUCache } from 'lru-cache';
 import { PLATFORM_CONFIG, type PlatformConfig } from '@llmgov/config';
 import type { CostRecorded, InferenceCompleted, InferenceJudged, JobStatusChanged } from '@llmgov/contracts';
 import { LOGGER, PlatformMetrics, type Logger } from '@llmgov/observability';
@@ -38,6 +39,12 @@ export class CanaryController implements OnModuleInit, OnApplicationShutdown {
   private driftThreshold = DRIFT_DEFAULTS.alert_threshold;
   private underTest: (CanaryUnderTest & { id: number; startedAt: number }) | undefined;
   private readonly rollbacks: Counter<'metric'>;
+  /**
+   * Event ids already counted, so that a redelivered or redriven record (issue 12 §4: a redrive republishes the
+   * value with its event_id unchanged) is one sample, not two. The windows live in memory, so this does too: an LRU
+   * (lru-cache) of the last 100 000 ids, far more events than a window holds at this platform's rates.
+   */
+  private readonly counted = new LRUCache<string, true>({ max: 100_000 });
   private readonly stat: Gauge<'variant' | 'statistic'>;
 
   constructor(
@@ -108,6 +115,7 @@ export class CanaryController implements OnModuleInit, OnApplicationShutdown {
 
   /** A completion: its end-to-end latency from validation (deadline_at − budget.latency_ms) to completion, ms. */
   observeCompleted(ev: InferenceCompleted): void {
+    if (!this.firstSight(ev.event_id)) return;
     if (ev.policy_version === null) return;
     const validatedAt = ev.deadline_at - ev.budget.latency_ms;
     this.add(ev.policy_version, {
@@ -121,6 +129,7 @@ export class CanaryController implements OnModuleInit, OnApplicationShutdown {
 
   /** A judged result: PASS or not, and its groundedness; also the judge-score drift. */
   observeJudged(ev: InferenceJudged): void {
+    if (!this.firstSight(ev.event_id)) return;
     this.judgeScores.observe(scoreBin(ev.groundedness), ev.occurred_at);
     if (ev.policy_version === null) return;
     this.add(ev.policy_version, {
@@ -139,6 +148,7 @@ export class CanaryController implements OnModuleInit, OnApplicationShutdown {
    * Without this, a version that degrades everything to templates would be invisible to the quality rule.
    */
   observeStatus(ev: JobStatusChanged): void {
+    if (!this.firstSight(ev.event_id)) return;
     const r = ev.result;
     if (ev.state !== 'completed' || ev.stage !== 'router' || !r || r.finish_reason !== 'template' || r.policy_version === null) return;
     this.add(r.policy_version, { kind: 'judged', at: ev.occurred_at, tenant: ev.tenant_id, route: r.route, pass: false, groundedness: 0 });
@@ -146,8 +156,17 @@ export class CanaryController implements OnModuleInit, OnApplicationShutdown {
 
   /** A cost record of a completion: the cost of one request, USD (embedding and judge costs are not the policy version's choice). */
   observeCost(ev: CostRecorded): void {
+    if (!this.firstSight(ev.event_id)) return;
     if (ev.policy_version === null || ev.kind !== 'COMPLETION') return;
     this.add(ev.policy_version, { kind: 'cost', at: ev.occurred_at, costUsd: ev.cost_usd });
+  }
+
+  /** True the first time an event id is seen (and for records without one); false for a repeat. */
+  private firstSight(eventId: string | undefined): boolean {
+    if (typeof eventId !== 'string') return true;
+    if (this.counted.has(eventId)) return false;
+    this.counted.set(eventId, true);
+    return true;
   }
 
   private add(version: number, sample: CanarySample): void {

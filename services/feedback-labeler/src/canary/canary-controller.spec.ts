@@ -128,6 +128,21 @@ describe('CanaryController', () => {
     assert.match(String(ended[0]![2]), /^slo_quality: SLO breach on route tenant-a\/squad-qa: canary mean groundedness 0 < min_quality 0\.5/);
   });
 
+  it('counts a redelivered or redriven event once: the same event_id is one sample', async () => {
+    const { c, inner, ended } = controller();
+    inner.follow(active(true));
+    const repeated = { ...cost(2, 0.01), event_id: '1b4e28ba-2fa1-41d2-883f-0016d3cca427' } as CostRecorded;
+    for (let i = 0; i < 3; i++) {
+      c.observeCost({ ...cost(1, 0.001), event_id: `00000000-0000-4000-8000-00000000000${i}` } as CostRecorded);
+      c.observeCost(repeated); // the same canary event three times (redelivery, redrive)
+    }
+    await inner.evaluate();
+    assert.equal(ended.length, 0, 'one canary sample is below min_samples: no rollback');
+    for (let i = 0; i < 2; i++) c.observeCost({ ...cost(2, 0.01), event_id: `00000000-0000-4000-8000-00000000010${i}` } as CostRecorded);
+    await inner.evaluate();
+    assert.equal(ended.length, 1, 'three distinct canary events reach min_samples and breach the cost tolerance');
+  });
+
   it('forgets the window when the canary ends', async () => {
     const { c, inner, ended } = controller();
     inner.follow(active(true));
