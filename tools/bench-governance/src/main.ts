@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -44,6 +44,11 @@ const program = new Command('bench-governance')
   .option('--reword-share <p>', 'share of repeated asks that are reworded (libs/policy reword)', numArg(0, 1), 0.5)
   .option('--seed <text>', 'workload seed (the same seed gives the same workload)', 'governance-1')
   .option('--policy <path>', 'the governed policy file', path.resolve(root, 'infra/policies/local.yaml'))
+  .option(
+    '--tier-quality <tier=q,...>',
+    "replace the governed policy's tiers' expected_quality with measured figures (e.g. S=0.14,M=0.28,L=0.28: mean SQuAD F1 per tier, bench/README.md)",
+    parseTierQuality,
+  )
   .addOption(
     new Option('--engine <kind>', 'llama: the real local models; sim: vllm-sim and the hashing embedder (a quick check of the harness)')
       .choices([...ENGINE_KINDS])
@@ -72,7 +77,23 @@ Examples:
   )
   .parse();
 
+/** `S=0.14,M=0.28`: each tier's expected_quality in 0..1. */
+function parseTierQuality(v: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of v
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const m = /^(S|M|L)=(0(?:\.\d+)?|1(?:\.0+)?)$/.exec(part);
+    if (!m) throw new InvalidArgumentError(`"${part.slice(0, 40)}" is not TIER=QUALITY with TIER one of S, M, L and QUALITY in 0..1`);
+    out[m[1]!] = Number(m[2]);
+  }
+  if (Object.keys(out).length === 0) throw new InvalidArgumentError('expected at least one TIER=QUALITY');
+  return out;
+}
+
 interface Options {
+  tierQuality?: Record<string, number>;
   input: string;
   questions: number;
   requests?: number;
@@ -112,7 +133,7 @@ function bar(label: string, total: number): cliProgress.SingleBar {
 }
 
 async function main(): Promise<void> {
-  const fileDoc: PolicyDocument = parsePolicyText(readFileSync(o.policy, 'utf8'), o.policy);
+  const fileDoc: PolicyDocument = withTierQuality(parsePolicyText(readFileSync(o.policy, 'utf8'), o.policy), o.tierQuality);
   const fileTenants = Object.keys(fileDoc.tenants);
   const { documents, questions } = await loadSquad(o.input, fileTenants);
   const pool = questions.slice(0, o.questions);
@@ -204,7 +225,7 @@ async function main(): Promise<void> {
       engine: o.engine,
       engines: platform.engineSet.engines.map((e) => ({ name: e.name, role: e.role, tiers: e.tiers, ...e.info })),
       input: o.input,
-      policy: { governed_file: o.policy, namespace: POLICY_NAMESPACE, versions },
+      policy: { governed_file: o.policy, tier_quality: o.tierQuality ?? null, namespace: POLICY_NAMESPACE, versions },
       workload: { ...shape, questions: pool.length, zipf_s: o.zipfS, reword_share: o.rewordShare, seed: o.seed, max_open_jobs: maxOpen() },
       baseline: arms.baseline.figures,
       governed: arms.governed.figures,
@@ -239,6 +260,22 @@ async function main(): Promise<void> {
     });
     log(`deleted namespace ${ns.prefix}: ${deleted.topics.length} topics, ${deleted.groups.length} consumer groups`);
   }
+}
+
+/**
+ * The governed policy with its tiers' expected_quality replaced by measured figures (the quality loop: the router's
+ * tier order follows what was measured, not the file's priors).
+ * @throws Error naming a tier the policy does not declare.
+ */
+function withTierQuality(doc: PolicyDocument, quality: Record<string, number> | undefined): PolicyDocument {
+  if (!quality) return doc;
+  const tiers = { ...doc.tiers };
+  for (const [tier, q] of Object.entries(quality)) {
+    const t = tiers[tier as keyof typeof tiers];
+    if (!t) throw new Error(`--tier-quality ${tier}: the policy declares no tier ${tier}`);
+    tiers[tier as keyof typeof tiers] = { ...t, expected_quality: q };
+  }
+  return { ...doc, tiers };
 }
 
 const maxOpen = (): number => o.maxOpenJobs ?? DEFAULT_MAX_OPEN_JOBS[o.engine];
