@@ -311,7 +311,9 @@ async function runArm(
         team: TEAM,
         feature: 'governance-bench',
         ...(r.route !== null ? { route: r.route } : {}),
-        metadata: { policy_version: String(ctx.version), bench_run: run, arm },
+        // The governed version is the active one: its requests are live traffic. The baseline's are pinned to its version
+        // (the router then keeps their exact cache apart and looks up no semantic layer, as for an eval).
+        metadata: { ...(arm === 'baseline' ? { policy_version: String(ctx.version) } : {}), bench_run: run, arm },
       },
       deadline,
     );
