@@ -23,8 +23,8 @@ export const armTenant = (run: string, arm: Arm, fileTenant: string): string => 
  *   cache and no escalation, and neither a cost limit nor a latency budget the gates would act on: "everything to tier
  *   M with RAG" (issue 11 §5).
  * Both documents hold both arms' tenants because the routers follow one namespace: the reservation limits are the
- * active version's (the governed one), and each request is pinned to its arm's version (metadata policy_version), so
- * the two must carry the same budgets.
+ * active version's (the governed one; the baseline's requests are pinned to their version with metadata
+ * policy_version), so the two must carry the same budgets.
  * @throws Error when the file declares no tenant.
  */
 export function armPolicies(doc: PolicyDocument, run: string): Record<Arm, PolicyDocument> {
