@@ -46,6 +46,7 @@ function completion(jobId: string, text: string): InferenceCompleted {
   return {
     ...newEnvelope(TENANT, jobId),
     job_id: jobId,
+    shadow: false,
     tier: 'S',
     model: 'smollm2-135m-instruct',
     endpoint: 'http://127.0.0.1:18001',

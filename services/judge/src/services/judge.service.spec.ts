@@ -29,6 +29,7 @@ function completion(overrides: Partial<InferenceCompleted> = {}): InferenceCompl
     schema_version: 1,
     correlation_id: 'job-1',
     job_id: 'job-1',
+    shadow: false,
     tier: 'M',
     model: 'local-sim-m',
     endpoint: 'http://127.0.0.1:18001',

@@ -29,6 +29,7 @@ function active(version: number, canary?: { id: number; version: number; percent
           canary: {
             id: canary.id,
             namespace: 'n',
+            mode: 'canary',
             version: canary.version,
             stable_version: version,
             percent: canary.percent,
