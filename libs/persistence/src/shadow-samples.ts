@@ -54,7 +54,10 @@ export class ShadowSamplesRepository {
   constructor(private readonly pool: pg.Pool) {}
 
   /** Records a verdict; an older redelivered verdict (by `judgedAtMs`, epoch ms) never replaces a newer one. */
-  async recordJudged(k: ShadowSampleKey, j: { verdict: string; quality: number; groundedness: number; answerSha256: string; judgedAtMs: number }): Promise<void> {
+  async recordJudged(
+    k: ShadowSampleKey,
+    j: { verdict: string; quality: number; groundedness: number; answerSha256: string; judgedAtMs: number },
+  ): Promise<void> {
     await this.exec(
       `INSERT INTO policy_shadow_samples (experiment_id, job_id, variant, policy_version, verdict, quality, groundedness, answer_sha256, judged_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9 / 1000.0))

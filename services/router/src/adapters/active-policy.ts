@@ -112,7 +112,11 @@ export class ActivePolicySource implements OnModuleInit, OnApplicationShutdown {
         : undefined;
       const openShadow = active.shadow;
       const shadow = openShadow
-        ? { id: openShadow.canary.id, percent: openShadow.canary.percent, snapshot: await this.snapshotOf(openShadow.version, openShadow.sha256, openShadow.document) }
+        ? {
+            id: openShadow.canary.id,
+            percent: openShadow.canary.percent,
+            snapshot: await this.snapshotOf(openShadow.version, openShadow.sha256, openShadow.document),
+          }
         : undefined;
       this.snapshot = stable;
       this.canarySnapshot = canary;
@@ -137,7 +141,8 @@ export class ActivePolicySource implements OnModuleInit, OnApplicationShutdown {
 
   /** The snapshot of a version: the one held when its SHA-256 is unchanged (no re-embedding), else built with its classifier. */
   private async snapshotOf(version: number, sha256: string, document: PolicyDocument): Promise<PolicySnapshot> {
-    for (const held of [this.snapshot, this.canarySnapshot?.snapshot, this.shadowSnapshot?.snapshot]) if (held && held.version === version && held.sha256 === sha256) return held;
+    for (const held of [this.snapshot, this.canarySnapshot?.snapshot, this.shadowSnapshot?.snapshot])
+      if (held && held.version === version && held.sha256 === sha256) return held;
     let classifier: IntentClassifier | null = null;
     try {
       classifier = await IntentClassifier.create(document.classifier, async (texts) => (await this.embeddings.embed(texts)).vectors);

@@ -417,7 +417,10 @@ export class RoutingService {
       this.shadowCopies.inc({ outcome: 'published', tier });
     } catch (err) {
       this.shadowCopies.inc({ outcome: 'error', tier: 'none' });
-      this.logger?.warn({ job_id: req.job_id, shadow_version: policy.version, error: (err as Error).message }, 'shadow copy failed; the user job is unaffected');
+      this.logger?.warn(
+        { job_id: req.job_id, shadow_version: policy.version, error: (err as Error).message },
+        'shadow copy failed; the user job is unaffected',
+      );
     }
   }
 
