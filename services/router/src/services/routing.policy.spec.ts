@@ -25,7 +25,7 @@ import { loadRouterConfig } from '../config.js';
 import type { ActivePolicySource, PolicySnapshot } from '../adapters/active-policy.js';
 import type { CapacitySignalSource } from '../adapters/capacity-signals.js';
 import { localPolicyDocument, validatedRequest } from './spec-fixtures.js';
-import { RoutingService, shrinkContext } from './routing.service.js';
+import { RoutingService, shedsShadowCopy, shrinkContext } from './routing.service.js';
 
 const document = localPolicyDocument();
 const request = validatedRequest;
@@ -121,6 +121,28 @@ describe('RoutingService under a policy', () => {
       publisher.on<JobStatusChanged>(Topics.jobStatus).every((s) => s.job_id === 'job-1'),
       'no job status for the copy',
     );
+  });
+
+  it('shadow: the capacity gate sheds the copy when its tier queues past half the SLO p95, the user job is served as usual', async () => {
+    const shadowDoc = structuredClone(document);
+    shadowDoc.slo_classes['standard']!.allowed_tiers = ['M'];
+    // standard: p95 30 s. M waits 14 s + 2 s service > 15 s: the copy is shed; a user job would still fit (14 s <= 30 s).
+    const { sut, publisher, reserved } = setup({ shadow: shadowDoc, capacity: { M: { queueWaitMs: 14_000, serviceMs: 2_000 } } });
+    await sut.route(request());
+    const all = [Topics.inferenceRoutedS, Topics.inferenceRoutedM, Topics.inferenceRoutedL].flatMap((t) => publisher.on<InferenceRequestRouted>(t));
+    assert.deepEqual(
+      all.map((r) => [r.job_id, r.shadow]),
+      [['job-1', false]],
+    );
+    assert.equal(reserved.length, 1);
+  });
+
+  it('shedsShadowCopy: no queue never sheds; past half the p95 with a queue sheds', () => {
+    assert.equal(shedsShadowCopy(undefined, 1000), false);
+    assert.equal(shedsShadowCopy({ queueWaitMs: 0, serviceMs: 10_000 }, 1000), false, 'an idle tier takes the copy, however slow');
+    assert.equal(shedsShadowCopy({ queueWaitMs: 200, serviceMs: 300 }, 1000), false, 'exactly half is kept');
+    assert.equal(shedsShadowCopy({ queueWaitMs: 201, serviceMs: 300 }, 1000), true);
+    assert.equal(shedsShadowCopy({ queueWaitMs: Infinity, serviceMs: 0 }, 1000), true);
   });
 
   it('shadow: a pinned request (an eval) is never copied', async () => {

@@ -151,7 +151,7 @@ export class RoutingService {
     });
     this.shadowCopies = new Counter({
       name: 'router_shadow_copies_total',
-      help: 'Jobs under the open shadow’s share decided again by the shadow version, by outcome (published: a copy sent to the tier’s routed topic; not_infer: the shadow version would not infer, nothing sent; no_route: the shadow version has no route for it; error: the copy failed, the user’s job is unaffected) and tier',
+      help: 'Jobs under the open shadow’s share decided again by the shadow version, by outcome (published: a copy sent to the tier’s routed topic; shed_capacity: dropped by the capacity gate, see shedsShadowCopy; not_infer: the shadow version would not infer, nothing sent; no_route: the shadow version has no route for it; error: the copy failed, the user’s job is unaffected) and tier',
       labelNames: ['outcome', 'tier'],
       registers: [metrics.registry],
     });
@@ -381,6 +381,7 @@ export class RoutingService {
           classification = null;
         }
       }
+      const capacity = this.capacity?.signals() ?? {};
       const decision = decide({
         policy: policy.document,
         policyVersion: policy.version,
@@ -394,13 +395,17 @@ export class RoutingService {
           tierHint: isTier(req.options.tier_hint) ? req.options.tier_hint : null,
         },
         classification,
-        signals: { cache: null, budgetRemainingUsd: null, budgetThrottle: 'degrade', capacity: this.capacity?.signals() ?? {}, safetyViolation: false },
+        signals: { cache: null, budgetRemainingUsd: null, budgetThrottle: 'degrade', capacity, safetyViolation: false },
       });
       if (decision.action !== 'infer' || decision.tier === null) {
         this.shadowCopies.inc({ outcome: 'not_infer', tier: 'none' });
         return;
       }
       const tier = decision.tier;
+      if (shedsShadowCopy(capacity[tier], slo.p95_latency_ms)) {
+        this.shadowCopies.inc({ outcome: 'shed_capacity', tier });
+        return;
+      }
       let context = decision.rag && query ? await this.search(req.tenant_id, req.prompt, query) : [];
       if (decision.contextTokenBudget !== null) context = shrinkContext(context, decision.contextTokenBudget);
       await this.publishRouted(req, {
@@ -750,6 +755,17 @@ export class RoutingService {
   private collectionOf(query: { model: string; modelVersion: string; dimensions: number }): string {
     return this.config.VECTOR_COLLECTION_VERSION ?? indexVersion({ model: query.model, modelVersion: query.modelVersion, dimensions: query.dimensions });
   }
+}
+
+/**
+ * Whether the capacity gate drops a shadow copy before any user job would be (ADR 0009): a copy is shed when its tier
+ * has a queue and the expected wait plus service there exceeds half the route's SLO p95 (ms). A user job is rerouted or
+ * degraded only once the wait alone exceeds the whole p95 (`decide`, libs/policy), so copies stop adding load well
+ * before users feel it. The factor ½ is our own choice (not from a source): it leaves the users half of the budget.
+ */
+export function shedsShadowCopy(signal: { queueWaitMs: number; serviceMs: number } | undefined, sloP95Ms: number): boolean {
+  if (!signal || signal.queueWaitMs <= 0) return false;
+  return signal.queueWaitMs + signal.serviceMs > sloP95Ms / 2;
 }
 
 /** A prompt's query embedding with the model that made it. */
