@@ -7,6 +7,7 @@ export * from './tokens.js';
 export * from './redis-state.js';
 export * from './policy-repository.js';
 export * from './policy-watcher.js';
+export * from './shadow-samples.js';
 export * from './budgets/index.js';
 export * from './capacity-signals.js';
 export * from './semantic-cache/index.js';

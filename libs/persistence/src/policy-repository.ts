@@ -31,11 +31,18 @@ export type PolicyAction = 'activate' | 'rollback';
 export type CanaryAction = 'canary_start' | 'canary_end';
 /** How a canary ended: made the stable version, stopped by an operator, or rolled back by the canary controller. */
 export type CanaryOutcome = 'promoted' | 'aborted' | 'rolled_back';
+/**
+ * The kind of experiment (migration 013): a `canary` serves its share of jobs to users; a `shadow` decides a copy of
+ * its share whose outcome never reaches the user (ADR 0009). A namespace has at most one open experiment of either kind.
+ */
+export type ExperimentMode = 'canary' | 'shadow';
 
 /** One canary of a namespace, open (`outcome` null) or ended. */
 export interface PolicyCanary {
   id: number;
   namespace: string;
+  /** Canary or shadow (migration 013; rows written before it are canaries). */
+  mode: ExperimentMode;
   version: number;
   /** The stable version when it started: what it was compared against. */
   stable_version: number;
@@ -104,6 +111,8 @@ export interface ActivePolicy {
   activation: PolicyActivation;
   /** The namespace's open canary, if any (optional so that hand-built values stay valid; the repository always sets it). */
   canary?: ActiveCanary | null;
+  /** The namespace's open shadow, if any (same shape: `canary` is its experiment row, with `mode: 'shadow'`). */
+  shadow?: ActiveCanary | null;
 }
 
 export interface ApplyPolicyInput {
@@ -138,6 +147,7 @@ export type PolicyStoreErrorCode =
   | 'template_mismatch'
   | 'canary_in_progress'
   | 'no_canary'
+  | 'no_shadow'
   | 'invalid_canary';
 
 /** A policy operation that cannot be done as asked; `code` says why. Nothing was written. */
@@ -177,6 +187,7 @@ const toActivation = (r: ActivationRow): PolicyActivation => ({
 interface CanaryRow {
   id: string;
   namespace: string;
+  mode: ExperimentMode;
   version: number;
   stable_version: number;
   percent: number;
@@ -189,7 +200,7 @@ interface CanaryRow {
   cause: string | null;
 }
 
-const CANARY_COLUMNS = 'id::text AS id, namespace, version, stable_version, percent, started_at, started_by, comment, ended_at, ended_by, outcome, cause';
+const CANARY_COLUMNS = 'id::text AS id, namespace, mode, version, stable_version, percent, started_at, started_by, comment, ended_at, ended_by, outcome, cause';
 const toCanary = (r: CanaryRow): PolicyCanary => ({ ...r, id: Number(r.id) });
 
 // ORDER BY names the table's column (`a.id`, `c.id`) wherever the output has an `id::text AS id`: an unqualified
@@ -332,25 +343,27 @@ export class PolicyRepository {
    *   `invalid_canary` when `version` is the stable one or `percent` is not in (0, 100]; `canary_in_progress` when the
    *   namespace already has an open canary (promote or abort it first).
    */
-  async startCanary(version: number, percent: number, by: string, comment?: string | null): Promise<PolicyCanary> {
+  async startCanary(version: number, percent: number, by: string, comment?: string | null, mode: ExperimentMode = 'canary'): Promise<PolicyCanary> {
     if (!Number.isFinite(percent) || percent <= 0 || percent > 100)
-      throw new PolicyStoreError('invalid_canary', `the canary percent must be a number in (0, 100], not ${percent}`);
+      throw new PolicyStoreError('invalid_canary', `the ${mode} percent must be a number in (0, 100], not ${percent}`);
     return inTransaction(this.pool, async (client) => {
       await this.lock(client);
       const exists = await client.query('SELECT 1 FROM policy_versions WHERE namespace = $1 AND version = $2', [this.namespace, version]);
       if (exists.rowCount === 0) throw new PolicyStoreError('unknown_version', `policy version ${version} does not exist${await this.versionsHint(client)}`);
       const stable = await this.head(client);
-      if (!stable) throw new PolicyStoreError('no_active_version', 'a canary needs a stable version to run next to: activate one first');
+      if (!stable) throw new PolicyStoreError('no_active_version', `a ${mode} needs a stable version to run next to: activate one first`);
       if (stable.version === version) throw new PolicyStoreError('invalid_canary', `version ${version} is already the stable (active) version`);
       const open = await this.openCanary(client);
       if (open)
         throw new PolicyStoreError(
           'canary_in_progress',
-          `version ${open.version} is already in canary at ${open.percent}% (since ${open.started_at.toISOString()}): promote or abort it first`,
+          open.mode === 'shadow'
+            ? `version ${open.version} is already in shadow at ${open.percent}% (since ${open.started_at.toISOString()}): one experiment per namespace; end it first (llmgov policy shadow --abort)`
+            : `version ${open.version} is already in canary at ${open.percent}% (since ${open.started_at.toISOString()}): one experiment per namespace; promote or abort it first`,
         );
       const inserted = await client.query<CanaryRow>(
-        `INSERT INTO policy_canaries (namespace, version, stable_version, percent, started_by, comment) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${CANARY_COLUMNS}`,
-        [this.namespace, version, stable.version, percent, by, comment ?? null],
+        `INSERT INTO policy_canaries (namespace, mode, version, stable_version, percent, started_by, comment) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${CANARY_COLUMNS}`,
+        [this.namespace, mode, version, stable.version, percent, by, comment ?? null],
       );
       await this.notify(client, { namespace: this.namespace, activation_id: stable.id, version, action: 'canary_start' });
       return toCanary(inserted.rows[0]!);
@@ -364,13 +377,20 @@ export class PolicyRepository {
    * @returns the ended canary, or undefined when `canaryId` was given and it is no longer open.
    * @throws PolicyStoreError `no_canary` when no canary is open (and no `canaryId` was given).
    */
-  async endCanary(outcome: 'aborted' | 'rolled_back', by: string, cause: string | null, canaryId?: number): Promise<PolicyCanary | undefined> {
+  async endCanary(
+    outcome: 'aborted' | 'rolled_back',
+    by: string,
+    cause: string | null,
+    canaryId?: number,
+    mode: ExperimentMode = 'canary',
+  ): Promise<PolicyCanary | undefined> {
     return inTransaction(this.pool, async (client) => {
       await this.lock(client);
       const open = await this.openCanary(client);
-      if (!open || (canaryId !== undefined && open.id !== canaryId)) {
+      if (!open || (canaryId !== undefined && open.id !== canaryId) || open.mode !== mode) {
         if (canaryId !== undefined) return undefined;
-        throw new PolicyStoreError('no_canary', 'no canary is in progress');
+        const other = open ? ` (a ${open.mode} of version ${open.version} is open: llmgov policy ${open.mode} --abort ends it)` : '';
+        throw new PolicyStoreError(mode === 'shadow' ? 'no_shadow' : 'no_canary', `no ${mode} is in progress${other}`);
       }
       const stable = await this.head(client);
       return this.closeCanary(client, open, stable ? { id: stable.id } : undefined, { outcome, by, cause });
@@ -385,12 +405,34 @@ export class PolicyRepository {
   async promoteCanary(by: string, comment?: string | null): Promise<ActivationResult & { canary: PolicyCanary }> {
     const open = await this.canary();
     if (!open) throw new PolicyStoreError('no_canary', 'no canary is in progress: nothing to promote');
+    if (open.mode === 'shadow')
+      throw new PolicyStoreError(
+        'no_canary',
+        `version ${open.version} is in shadow, not in canary: a shadow is ended with its report (llmgov policy shadow --abort), or its version activated`,
+      );
     const result = await this.activate(open.version, by, comment ?? `promoted canary #${open.id} (${open.percent}%)`);
     const ended = (await this.canaries()).find((c) => c.id === open.id)!;
     return { ...result, canary: ended };
   }
 
-  /** The open canary of the namespace, or undefined. */
+  /**
+   * Starts a shadow (ADR 0009): `version` decides a copy of `percent` % of the namespace's jobs (by the job-id hash)
+   * whose outcome never reaches the user; routers apply it within 5 s. The same one-open-experiment rule and history as
+   * a canary ({@link startCanary}, with its errors).
+   */
+  async startShadow(version: number, percent: number, by: string, comment?: string | null): Promise<PolicyCanary> {
+    return this.startCanary(version, percent, by, comment, 'shadow');
+  }
+
+  /**
+   * Ends the open shadow (`aborted`, with the operator's comment as cause).
+   * @throws PolicyStoreError `no_shadow` when no shadow is open (also when the open experiment is a canary).
+   */
+  async endShadow(by: string, cause: string | null): Promise<PolicyCanary> {
+    return (await this.endCanary('aborted', by, cause, undefined, 'shadow'))!;
+  }
+
+  /** The open experiment (canary or shadow) of the namespace, or undefined. */
   async canary(): Promise<PolicyCanary | undefined> {
     const rows = await this.query<CanaryRow>(`SELECT ${CANARY_COLUMNS} FROM policy_canaries WHERE namespace = $1 AND ended_at IS NULL`, [this.namespace]);
     return rows[0] ? toCanary(rows[0]) : undefined;
@@ -467,14 +509,16 @@ export class PolicyRepository {
     const row = rows[0];
     if (!row) return undefined;
     const open = await this.canary();
-    let canary: ActiveCanary | null = null;
+    let experiment: ActiveCanary | null = null;
     if (open) {
       const v = await this.query<{ document: PolicyDocument; sha256: string }>(
         'SELECT document, sha256 FROM policy_versions WHERE namespace = $1 AND version = $2',
         [this.namespace, open.version],
       );
-      canary = { canary: open, version: open.version, sha256: v[0]!.sha256, document: v[0]!.document, templates: await this.templatesOf(open.version) };
+      experiment = { canary: open, version: open.version, sha256: v[0]!.sha256, document: v[0]!.document, templates: await this.templatesOf(open.version) };
     }
+    const canary = experiment?.canary.mode === 'canary' ? experiment : null;
+    const shadow = experiment?.canary.mode === 'shadow' ? experiment : null;
     return {
       version: row.version,
       sha256: row.sha256,
@@ -482,6 +526,7 @@ export class PolicyRepository {
       templates: await this.templatesOf(row.version),
       activation: toActivation(row),
       canary,
+      shadow,
     };
   }
 

@@ -189,4 +189,4 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
 }
 
 /** The same string as {@link PolicyRepository.revision} for a loaded policy. */
-const revisionOf = (p: ActivePolicy): string => `${p.activation.id}/${p.canary ? p.canary.canary.id : '-'}`;
+const revisionOf = (p: ActivePolicy): string => `${p.activation.id}/${(p.canary ?? p.shadow)?.canary.id ?? '-'}`;

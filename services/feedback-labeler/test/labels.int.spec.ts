@@ -44,6 +44,7 @@ describe('LabelingService against Postgres', { skip: DATABASE_URL ? false : 'DAT
     schema_version: 1,
     correlation_id: jobId,
     job_id: jobId,
+    shadow: false,
     verdict,
     groundedness: 0.7,
     relevance: 0.5,

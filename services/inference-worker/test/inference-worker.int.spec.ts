@@ -125,6 +125,7 @@ function routed(jobId: string, over: Partial<InferenceRequestRouted> = {}): Infe
     ...newEnvelope('tenant-a', jobId),
     occurred_at: now,
     job_id: jobId,
+    shadow: false,
     tier: 'M',
     model: MODEL,
     prompt: `What does test job ${jobId} ask?`,

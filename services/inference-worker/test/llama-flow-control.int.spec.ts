@@ -104,6 +104,7 @@ function routed(jobId: string, i: number): InferenceRequestRouted {
     ...newEnvelope('tenant-a', jobId),
     occurred_at: now,
     job_id: jobId,
+    shadow: false,
     tier: 'M',
     model: engine!.model,
     prompt: `Which team won Super Bowl ${50 + i}?`,

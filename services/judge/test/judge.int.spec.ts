@@ -46,6 +46,7 @@ function completion(jobId: string, text: string): InferenceCompleted {
   return {
     ...newEnvelope(TENANT, jobId),
     job_id: jobId,
+    shadow: false,
     tier: 'S',
     model: 'smollm2-135m-instruct',
     endpoint: 'http://127.0.0.1:18001',
@@ -144,7 +145,7 @@ describe('the judge service on the stack, with real embeddings', { timeout: 300_
     assert.equal(j.completeness, 1);
     assert.ok(j.quality !== null && j.quality >= 0.5);
     assert.match(j.judge_version ?? '', /^judge-/);
-    assert.equal(j.schema_version, 3);
+    assert.equal(j.schema_version, 4); // 4 since the shadow flag (ADR 0009)
     assert.equal(status.state, 'completed');
     assert.equal(status.result?.text, 'They were descended from Norse raiders and pirates.');
     assert.ok(await redis.exists(`cache:exact:${TENANT}:key-${jobId}`), 'the PASSed answer is cached');

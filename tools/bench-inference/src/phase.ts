@@ -318,6 +318,7 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
         const record: InferenceRequestRouted = {
           ...newEnvelope('bench-tenant', jobId),
           job_id: jobId,
+          shadow: false,
           tier: o.tier,
           model: MODEL,
           prompt: promptOf(req.contextTokens),

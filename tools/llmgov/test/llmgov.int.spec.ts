@@ -74,7 +74,7 @@ describe('llmgov CLI (built, as a child process) against the real Postgres', () 
     for (const args of [
       ['--help'],
       ['policy', '--help'],
-      ...['apply', 'activate', 'rollback', 'list', 'show', 'canary', 'promote'].map((c) => ['policy', c, '--help']),
+      ...['apply', 'activate', 'rollback', 'list', 'show', 'canary', 'shadow', 'shadow-report', 'promote'].map((c) => ['policy', c, '--help']),
     ]) {
       const r = await llmgov(ns(), ...args);
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);

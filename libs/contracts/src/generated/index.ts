@@ -91,10 +91,10 @@ export const schemaVersions = {
   'documents.index.status.v1': 1,
   'feedback.feedback.submitted.v1': 1,
   'feedback.label.curated.v1': 1,
-  'inference.request.completed.v1': 2,
-  'inference.request.routed.v1': 2,
+  'inference.request.completed.v1': 3,
+  'inference.request.routed.v1': 3,
   'inference.request.submitted.v1': 2,
   'inference.request.validated.v1': 2,
-  'inference.result.judged.v1': 3,
+  'inference.result.judged.v1': 4,
   'jobs.job.status.v1': 2,
 } as const satisfies { readonly [K in SchemaName]: number };

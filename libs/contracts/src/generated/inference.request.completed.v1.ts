@@ -103,6 +103,11 @@ export interface InferenceCompleted {
    * @defaultValue `[]`
    */
   decision_reasons: string[];
+  /**
+   * True for the completion of a shadow copy, copied from the routed request: judged, never cached, never the user's job result. Since schema_version 3.
+   * @defaultValue `false`
+   */
+  shadow: boolean;
 }
 
 /**

@@ -84,4 +84,9 @@ export interface InferenceRequestRouted {
    * @defaultValue `[]`
    */
   decision_reasons: string[];
+  /**
+   * True for a shadow copy (issue 11 §4, ADR 0009): the same request decided again by the namespace's shadow policy version, under a derived job id (shadow:<job id>); its outcome never reaches the user, nothing reserves the tenant's budget for it, and its answer is judged but never cached. Since schema_version 3.
+   * @defaultValue `false`
+   */
+  shadow: boolean;
 }

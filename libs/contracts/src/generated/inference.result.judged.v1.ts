@@ -102,6 +102,11 @@ export interface InferenceJudged {
    * @defaultValue `null`
    */
   judge_version: string | null;
+  /**
+   * True for the verdict on a shadow copy's answer: kept apart from the user's job (no job status, no cache fill, no feedback label) and compared with the stable answer of the same job. Since schema_version 4.
+   * @defaultValue `false`
+   */
+  shadow: boolean;
 }
 
 /**

@@ -188,6 +188,18 @@ describe(CostAttributionService.name, () => {
     );
   });
 
+  it('a shadow copy (job shadow:<job id>, team shadow) is ledgered and published but settles nothing against any budget', async () => {
+    settlement.route = 'squad-qa'; // what a lookup would answer: the copy must not look one up
+    const u = usage({ job_id: 'shadow:job-1', correlation_id: 'shadow:job-1', team: 'shadow' });
+    await sut.attribute(u);
+    assert.equal(ledger.ledger.get(u.event_id)!.team, 'shadow', 'in the ledger and roll-ups under team shadow');
+    assert.equal(ledger.ledger.get(u.event_id)!.route, '', 'no reservation looked up');
+    assert.equal(settlement.settled.length, 0, 'no reservation settled and no budget counter charged');
+    const [cost] = publisher.on<CostRecorded>(Topics.costRecorded);
+    assert.equal(cost?.job_id, 'shadow:job-1');
+    assert.equal(cost.team, 'shadow');
+  });
+
   it('settles nothing when the ledger write fails', async () => {
     ledger.failNextRecord = true;
     await assert.rejects(sut.attribute(usage()), /postgres down/);

@@ -3,7 +3,7 @@ import { EventPublisher, Outcome, newEnvelope, type HandlerOutcome, deterministi
 import { ValidationError } from '@llmgov/errors';
 import { billingDay, billingMonth, reachedLevels } from '@llmgov/billing';
 import { LOGGER, type Logger } from '@llmgov/observability';
-import { Topics, type BudgetAlert, type CostRecorded, type UsageRecorded } from '@llmgov/contracts';
+import { Topics, isShadowJobId, type BudgetAlert, type CostRecorded, type UsageRecorded } from '@llmgov/contracts';
 import { COST_CONFIG, PRICE_CATALOG, type CostConfig } from '../config.js';
 import { CostLedgerRepository } from '../repositories/cost-ledger.repository.js';
 import { BudgetStateRepository } from '../repositories/budget-state.repository.js';
@@ -83,7 +83,11 @@ export class CostAttributionService {
         'model missing from the price catalog; priced with default',
       );
     const day = billingDay(usage.occurred_at);
-    const { reservationId, route } = await this.settlement.lookup(usage);
+    // A shadow copy's usage (job shadow:<job id>, team `shadow`, ADR 0009) is the platform's spend: it is priced, put in
+    // the ledger and the roll-ups under team `shadow`, and published, but it settles no reservation and charges no
+    // tenant, team or route budget counter (the shadow never reserved any).
+    const shadow = usage.job_id !== null && isShadowJobId(usage.job_id);
+    const { reservationId, route } = shadow ? { reservationId: '', route: '' } : await this.settlement.lookup(usage);
     const stored = await this.ledger.record({
       usageEventId: usage.event_id,
       tenantId: usage.tenant_id,
@@ -107,7 +111,7 @@ export class CostAttributionService {
     }
 
     const costEventId = deterministicEventId(costEventName(usage.event_id));
-    await this.settlement.settle(usage, reservationId, stored.costMicroUsd, costEventId);
+    if (!shadow) await this.settlement.settle(usage, reservationId, stored.costMicroUsd, costEventId);
 
     const cost: CostRecorded = {
       ...newEnvelope(usage.tenant_id, usage.correlation_id),

@@ -4,10 +4,12 @@ import { LRUCache } from 'lru-cache';
 import { PLATFORM_CONFIG, type PlatformConfig } from '@llmgov/config';
 import type { CostRecorded, InferenceCompleted, InferenceJudged, JobStatusChanged } from '@llmgov/contracts';
 import { LOGGER, PlatformMetrics, type Logger } from '@llmgov/observability';
-import { PG_POOL, PolicyRepository, PolicyWatcher, type ActivePolicy, type Pool } from '@llmgov/persistence';
+import { createHash } from 'node:crypto';
+import { PG_POOL, PolicyRepository, PolicyWatcher, ShadowSamplesRepository, type ActivePolicy, type Pool } from '@llmgov/persistence';
 import { CANARY_DEFAULTS, DRIFT_DEFAULTS, DriftWindow, SlidingWindows, canarySettings, driftSettings, scoreBin, type CanarySample } from '@llmgov/policy';
 import { LABELER_CONFIG, type LabelerConfig } from '../config.js';
 import { assessCanary, type CanaryUnderTest } from './canary-assessment.js';
+import { shadowSampleKey, type ShadowUnderTest } from './shadow-pairing.js';
 
 /** Who the controller records as having ended a canary. */
 export const CANARY_CONTROLLER_ACTOR = 'canary-controller';
@@ -38,6 +40,9 @@ export class CanaryController implements OnModuleInit, OnApplicationShutdown {
   private readonly judgeScores = new DriftWindow(DRIFT_DEFAULTS.window_s * 1000);
   private driftThreshold = DRIFT_DEFAULTS.alert_threshold;
   private underTest: (CanaryUnderTest & { id: number; startedAt: number }) | undefined;
+  /** The open shadow (ADR 0009): its paired samples go to Postgres (policy_shadow_samples), not to the canary windows. */
+  private shadowUnderTest: ShadowUnderTest | undefined;
+  private readonly shadowSamples: ShadowSamplesRepository;
   private readonly rollbacks: Counter<'metric'>;
   /**
    * Event ids already counted, so that a redelivered or redriven record (issue 12 §4: a redrive republishes the
@@ -54,6 +59,7 @@ export class CanaryController implements OnModuleInit, OnApplicationShutdown {
     @Inject(LOGGER) private readonly logger: Logger,
     metrics: PlatformMetrics,
   ) {
+    this.shadowSamples = new ShadowSamplesRepository(this.pool);
     this.rollbacks = new Counter({
       name: 'policy_canary_rollbacks_total',
       help: 'Canaries rolled back by the canary controller, by the metric that breached (slo_p95_latency, slo_quality, p95_latency, quality, cost)',
@@ -169,6 +175,38 @@ export class CanaryController implements OnModuleInit, OnApplicationShutdown {
     return true;
   }
 
+  /**
+   * Shadow pairing (ADR 0009): records a judged result of the open shadow's share — the shadow copy's or the stable
+   * answer of the same job — in `policy_shadow_samples` (verdict, quality, SHA-256 of the answer), for the report.
+   * @throws RetriableError when Postgres is unavailable (the record is retried).
+   */
+  async recordShadowJudged(ev: InferenceJudged): Promise<void> {
+    const key = shadowSampleKey(ev, this.shadowUnderTest);
+    if (!key) return;
+    await this.shadowSamples.recordJudged(key, {
+      verdict: ev.verdict,
+      quality: ev.quality ?? ev.groundedness,
+      groundedness: ev.groundedness,
+      answerSha256: createHash('sha256').update(ev.final_text).digest('hex'),
+      judgedAtMs: ev.occurred_at,
+    });
+  }
+
+  /** Shadow pairing: a completion's end-to-end latency (as for the canary windows), ms. @throws RetriableError */
+  async recordShadowCompleted(ev: InferenceCompleted): Promise<void> {
+    const key = shadowSampleKey(ev, this.shadowUnderTest);
+    if (!key) return;
+    await this.shadowSamples.recordLatency(key, Math.max(0, ev.occurred_at - (ev.deadline_at - ev.budget.latency_ms)));
+  }
+
+  /** Shadow pairing: a completion's cost, USD (copies are recognised by their shadow:<job id>). @throws RetriableError */
+  async recordShadowCost(ev: CostRecorded): Promise<void> {
+    if (ev.kind !== 'COMPLETION') return;
+    const key = shadowSampleKey(ev, this.shadowUnderTest);
+    if (!key) return;
+    await this.shadowSamples.recordCost(key, ev.cost_usd);
+  }
+
   private add(version: number, sample: CanarySample): void {
     const c = this.underTest;
     if (!c || sample.at < c.startedAt || (version !== c.canaryVersion && version !== c.stableVersion)) return;
@@ -179,6 +217,16 @@ export class CanaryController implements OnModuleInit, OnApplicationShutdown {
     const drift = driftSettings(active.document);
     this.driftThreshold = drift.alert_threshold;
     this.judgeScores.setWindow(drift.window_s * 1000);
+    const shadow = active.shadow;
+    this.shadowUnderTest = shadow
+      ? {
+          id: shadow.canary.id,
+          version: shadow.version,
+          stableVersion: shadow.canary.stable_version,
+          percent: shadow.canary.percent,
+          startedAt: shadow.canary.started_at.getTime(),
+        }
+      : undefined;
     const open = active.canary;
     if (!open) {
       if (this.underTest) this.logger.info({ canary: this.underTest.canaryVersion }, 'canary controller: the canary ended');

@@ -27,6 +27,7 @@ function active(withCanary: boolean): ActivePolicy {
           canary: {
             id: 9,
             namespace: 'n',
+            mode: 'canary',
             version: 2,
             stable_version: 1,
             percent: 50,

@@ -1,6 +1,14 @@
 import { Payload } from '@nestjs/microservices';
 import { KafkaEventPattern, KafkaHandlers, Outcome, type HandlerOutcome } from '@llmgov/kafka-runtime';
-import { Topics, type CostRecorded, type FeedbackSubmitted, type InferenceCompleted, type InferenceJudged, type JobStatusChanged } from '@llmgov/contracts';
+import {
+  Topics,
+  isShadowJobId,
+  type CostRecorded,
+  type FeedbackSubmitted,
+  type InferenceCompleted,
+  type InferenceJudged,
+  type JobStatusChanged,
+} from '@llmgov/contracts';
 import { LabelingService } from '../services/labeling.service.js';
 import { CanaryController } from '../canary/canary-controller.service.js';
 
@@ -17,15 +25,19 @@ export class LabelerHandlers {
   ) {}
 
   @KafkaEventPattern(Topics.inferenceJudged)
-  onJudged(@Payload() ev: InferenceJudged): Promise<HandlerOutcome> {
+  async onJudged(@Payload() ev: InferenceJudged): Promise<HandlerOutcome> {
+    await this.canary.recordShadowJudged(ev);
+    // A shadow copy's verdict is kept apart (ADR 0009): paired with the stable answer above, never a label or a canary sample.
+    if (ev.shadow) return Outcome.skipped('shadow verdict: recorded for the shadow report only');
     this.canary.observeJudged(ev);
     return this.labeling.recordJudged(ev);
   }
 
   @KafkaEventPattern(Topics.inferenceCompleted)
-  onCompleted(@Payload() ev: InferenceCompleted): Promise<HandlerOutcome> {
-    this.canary.observeCompleted(ev);
-    return Promise.resolve(Outcome.success());
+  async onCompleted(@Payload() ev: InferenceCompleted): Promise<HandlerOutcome> {
+    await this.canary.recordShadowCompleted(ev);
+    if (!ev.shadow) this.canary.observeCompleted(ev);
+    return Outcome.success();
   }
 
   @KafkaEventPattern(Topics.jobStatus)
@@ -35,9 +47,10 @@ export class LabelerHandlers {
   }
 
   @KafkaEventPattern(Topics.costRecorded)
-  onCost(@Payload() ev: CostRecorded): Promise<HandlerOutcome> {
-    this.canary.observeCost(ev);
-    return Promise.resolve(Outcome.success());
+  async onCost(@Payload() ev: CostRecorded): Promise<HandlerOutcome> {
+    await this.canary.recordShadowCost(ev);
+    if (ev.job_id === null || !isShadowJobId(ev.job_id)) this.canary.observeCost(ev);
+    return Outcome.success();
   }
 
   @KafkaEventPattern(Topics.feedbackSubmitted)

@@ -101,6 +101,7 @@ function judged(verdict: InferenceJudged['verdict'], overrides: Partial<Inferenc
     schema_version: 1,
     correlation_id: 'job-1',
     job_id: 'job-1',
+    shadow: false,
     verdict,
     groundedness: verdict === 'PASS' ? 0.9 : 0.1,
     relevance: 0.5,

@@ -196,6 +196,7 @@ export class InferenceService {
       ...newEnvelope(req.tenant_id, req.job_id),
       event_id: deterministicEventId(req.job_id, String(req.attempt), 'completed'),
       job_id: req.job_id,
+      shadow: req.shadow,
       tier: req.tier,
       model,
       endpoint: endpoint.url,

@@ -432,6 +432,18 @@ describe(JobsService.name, () => {
       error: null,
     });
 
+    it('skips a shadow copy’s status (ADR 0009): the user job never changes', async () => {
+      const { sut, jobs } = setup();
+      const { job } = await sut.submit(TENANT, body());
+      const before = jobs.rows.get(job.id)!.state;
+      for (const state of ['in_progress', 'finalizing', 'failed'] as const) {
+        // The projection is never asked (it would answer unknown_job: jobs.job_id is a UUID).
+        jobs.applyResult = 'applied';
+        assert.deepEqual(await sut.applyStatus(event(`shadow:${job.id}`, state)), { status: 'skipped', reason: 'shadow copy: the user job never changes' });
+      }
+      assert.equal(jobs.rows.get(job.id)!.state, before);
+    });
+
     it('maps the projection’s answer to the handler outcome', async () => {
       const { sut, jobs } = setup();
       const { job } = await sut.submit(TENANT, body());

@@ -4,7 +4,7 @@ import { EventPublisher, Outcome, ReplayHeaders, deterministicEventId, effectKey
 import { ValidationError } from '@llmgov/errors';
 import { JobFlagsRepository } from '@llmgov/persistence';
 import { LOGGER, type Logger } from '@llmgov/observability';
-import { Topics, type InferenceRequestSubmitted, type InferenceRequestValidated, type JobState, type JobStatusChanged } from '@llmgov/contracts';
+import { Topics, isShadowJobId, type InferenceRequestSubmitted, type InferenceRequestValidated, type JobState, type JobStatusChanged } from '@llmgov/contracts';
 import { JobsRepository, type JobRow } from '../repositories/jobs.repository.js';
 import { ValidationService } from './validation.service.js';
 import { TERMINAL_STATES } from './job-lifecycle.js';
@@ -192,8 +192,12 @@ export class JobsService {
     return Outcome.success();
   }
 
-  /** Projects a status event into the jobs table. */
+  /**
+   * Projects a status event into the jobs table. A shadow copy's status (job `shadow:<job id>`, ADR 0009: the worker
+   * reports its attempts like any job's) is skipped: the user's job is only ever the stable answer's.
+   */
   async applyStatus(ev: JobStatusChanged): Promise<HandlerOutcome> {
+    if (isShadowJobId(ev.job_id)) return Outcome.skipped('shadow copy: the user job never changes');
     const r = await this.jobs.applyStatus(ev);
     return r === 'applied' ? Outcome.success() : Outcome.skipped(r === 'ignored' ? `transition to ${ev.state} not allowed from current state` : 'unknown job');
   }

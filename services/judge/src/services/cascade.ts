@@ -68,6 +68,7 @@ export function escalationRouted(c: InferenceCompleted, tier: Tier, model: strin
     ...newEnvelope(c.tenant_id, c.job_id),
     event_id: deterministicEventId(c.job_id, String(attempt), 'routed'),
     job_id: c.job_id,
+    shadow: c.shadow,
     tier,
     model,
     prompt: c.prompt,

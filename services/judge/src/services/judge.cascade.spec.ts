@@ -57,6 +57,7 @@ function completion(overrides: Partial<InferenceCompleted> = {}): InferenceCompl
     schema_version: 1,
     correlation_id: 'job-1',
     job_id: 'job-1',
+    shadow: false,
     tier: 'S',
     model: 'sim-s',
     endpoint: null,

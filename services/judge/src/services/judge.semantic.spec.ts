@@ -30,6 +30,7 @@ const completion = (over: Partial<InferenceCompleted> = {}): InferenceCompleted 
   schema_version: 1,
   correlation_id: 'job-1',
   job_id: 'job-1',
+  shadow: false,
   tier: 'M',
   model: 'gemma',
   endpoint: 'http://127.0.0.1:18001',

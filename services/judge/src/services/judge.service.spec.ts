@@ -29,6 +29,7 @@ function completion(overrides: Partial<InferenceCompleted> = {}): InferenceCompl
     schema_version: 1,
     correlation_id: 'job-1',
     job_id: 'job-1',
+    shadow: false,
     tier: 'M',
     model: 'local-sim-m',
     endpoint: 'http://127.0.0.1:18001',
@@ -119,6 +120,21 @@ describe(JudgeService.name, () => {
       quality: 1,
     });
     assert.equal((await metrics.verdicts.get()).values.find((v) => v.labels.verdict === 'PASS')?.value, 1);
+  });
+
+  it('judges a shadow copy (ADR 0009): a judged record flagged shadow, no job status, no cache fill', async () => {
+    const outcome = await sut.judge(completion({ job_id: 'shadow:job-1', correlation_id: 'shadow:job-1', shadow: true, policy_version: 5 }));
+    assert.deepEqual(outcome, { status: 'success' });
+    assert.deepEqual(
+      publisher.sent.map((s) => s.topic),
+      [Topics.inferenceJudged],
+    );
+    const [judged] = publisher.on<InferenceJudged>(Topics.inferenceJudged);
+    assert.equal(judged!.verdict, 'PASS', 'the same grounded answer passes as it would for the user job');
+    assert.equal(judged!.shadow, true);
+    assert.equal(judged!.job_id, 'shadow:job-1');
+    assert.equal(judged!.policy_version, 5);
+    assert.equal(state.cache.size, 0);
   });
 
   it('releases the fallback template for an ungrounded answer and does not cache it', async () => {

@@ -131,6 +131,14 @@ export class JudgeService {
     const base = skipped ? { ...verdict, reasons: [...verdict.reasons, skipped] } : verdict;
     const g = scores.faithfulness;
     const documentIds = retrievedDocumentIds(c.context);
+    // A shadow copy (ADR 0009) is judged once, as answered: no escalation (it would need a reservation the shadow never
+    // takes), no job status (the user's job is the stable answer's), no cache fill (it never serves a user).
+    if (c.shadow) {
+      await this.publishJudged(c, base, scores, llm, g, documentIds);
+      this.metrics.record(base.verdict, c.tier, g);
+      this.logger.info({ job_id: c.job_id, verdict: base.verdict, quality: scores.quality, policy_version: c.policy_version }, 'shadow completion judged');
+      return Outcome.success();
+    }
     const cascaded = await this.runCascade(c, base, scores.quality, scores.refusal, g, documentIds);
     if (cascaded.escalated) {
       await this.publishJudged(c, { ...base, verdict: 'ESCALATE', reasons: [...base.reasons, cascaded.reason] }, scores, llm, g, documentIds);
@@ -281,6 +289,7 @@ export class JudgeService {
       ...newEnvelope(c.tenant_id, c.job_id),
       event_id: deterministicEventId(judgedEventName(c.job_id, c.attempt)),
       job_id: c.job_id,
+      shadow: c.shadow,
       verdict: decision.verdict,
       groundedness: g,
       relevance: scores.relevance,

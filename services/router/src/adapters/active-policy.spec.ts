@@ -29,6 +29,7 @@ function active(version: number, canary?: { id: number; version: number; percent
           canary: {
             id: canary.id,
             namespace: 'n',
+            mode: 'canary',
             version: canary.version,
             stable_version: version,
             percent: canary.percent,
@@ -71,5 +72,36 @@ describe('ActivePolicySource.forJob', () => {
     await load(active(1));
     assert.ok(ids.every((id) => source.forJob(id)?.version === 1));
     assert.equal(source.canary(), undefined);
+  });
+});
+
+describe('ActivePolicySource.shadowFor', () => {
+  it('copies the jobs under the shadow percent (the job-id hash), while every job stays decided by the stable version', async () => {
+    const source = new ActivePolicySource({ POLICY_ENABLED: false } as RouterConfig, embeddings, createLogger('spec', 'silent'), limits);
+    const load = (p: ActivePolicy) => (source as unknown as { load(p: ActivePolicy): Promise<void> }).load(p);
+    const withShadow = (percent: number): ActivePolicy => {
+      const a = active(1, { id: 8, version: 3, percent });
+      return { ...a, canary: null, shadow: a.canary ? { ...a.canary, canary: { ...a.canary.canary, mode: 'shadow' } } : null };
+    };
+    await load(withShadow(25));
+    const ids = Array.from({ length: 400 }, (_, i) => `job-${i}`);
+    const copied = ids.filter((id) => source.shadowFor(id) !== undefined);
+    assert.deepEqual(
+      copied,
+      ids.filter((id) => routesToCanary(id, 25)),
+    );
+    assert.ok(copied.length > 50 && copied.length < 150, `about a quarter of 400 copied, got ${copied.length}`);
+    assert.ok(copied.every((id) => source.shadowFor(id)?.snapshot.version === 3));
+    assert.ok(
+      ids.every((id) => source.forJob(id)?.version === 1),
+      'a shadow never changes which version answers the user',
+    );
+    assert.equal(source.canary(), undefined);
+
+    // Raising the percent only adds jobs to the copied share.
+    await load(withShadow(60));
+    assert.ok(copied.every((id) => source.shadowFor(id) !== undefined));
+    await load(active(1));
+    assert.ok(ids.every((id) => source.shadowFor(id) === undefined));
   });
 });

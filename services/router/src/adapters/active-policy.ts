@@ -41,6 +41,7 @@ export class ActivePolicySource implements OnModuleInit, OnApplicationShutdown {
   private watcher: PolicyWatcher | undefined;
   private snapshot: PolicySnapshot | undefined;
   private canarySnapshot: CanarySnapshot | undefined;
+  private shadowSnapshot: CanarySnapshot | undefined;
   /** Serialises snapshot builds, so that a slow embedding of version N cannot overwrite version N+1. */
   private building: Promise<void> = Promise.resolve();
 
@@ -88,6 +89,15 @@ export class ActivePolicySource implements OnModuleInit, OnApplicationShutdown {
     return this.snapshot;
   }
 
+  /**
+   * The open shadow when this job's hash falls under its percent (the same `routesToCanary` bucketing, so the copied
+   * share is stable per job id), else undefined. The router decides a copy of such a job with it (ADR 0009).
+   */
+  shadowFor(jobId: string): CanarySnapshot | undefined {
+    const shadow = this.shadowSnapshot;
+    return shadow && this.snapshot && routesToCanary(jobId, shadow.percent) ? shadow : undefined;
+  }
+
   /** Waits until the snapshot of the latest change is built (for tests). */
   async settled(): Promise<void> {
     await this.building;
@@ -100,8 +110,22 @@ export class ActivePolicySource implements OnModuleInit, OnApplicationShutdown {
       const canary = open
         ? { id: open.canary.id, percent: open.canary.percent, snapshot: await this.snapshotOf(open.version, open.sha256, open.document) }
         : undefined;
+      const openShadow = active.shadow;
+      const shadow = openShadow
+        ? {
+            id: openShadow.canary.id,
+            percent: openShadow.canary.percent,
+            snapshot: await this.snapshotOf(openShadow.version, openShadow.sha256, openShadow.document),
+          }
+        : undefined;
       this.snapshot = stable;
       this.canarySnapshot = canary;
+      this.shadowSnapshot = shadow;
+      if (shadow)
+        this.logger.info(
+          { shadow: shadow.snapshot.version, stable: active.version, percent: shadow.percent, namespace: this.config.POLICY_NAMESPACE },
+          'policy shadow in force',
+        );
       this.drift?.configure(active.document);
       if (canary)
         this.logger.info(
@@ -117,7 +141,8 @@ export class ActivePolicySource implements OnModuleInit, OnApplicationShutdown {
 
   /** The snapshot of a version: the one held when its SHA-256 is unchanged (no re-embedding), else built with its classifier. */
   private async snapshotOf(version: number, sha256: string, document: PolicyDocument): Promise<PolicySnapshot> {
-    for (const held of [this.snapshot, this.canarySnapshot?.snapshot]) if (held && held.version === version && held.sha256 === sha256) return held;
+    for (const held of [this.snapshot, this.canarySnapshot?.snapshot, this.shadowSnapshot?.snapshot])
+      if (held && held.version === version && held.sha256 === sha256) return held;
     let classifier: IntentClassifier | null = null;
     try {
       classifier = await IntentClassifier.create(document.classifier, async (texts) => (await this.embeddings.embed(texts)).vectors);

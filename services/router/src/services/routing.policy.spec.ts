@@ -25,7 +25,7 @@ import { loadRouterConfig } from '../config.js';
 import type { ActivePolicySource, PolicySnapshot } from '../adapters/active-policy.js';
 import type { CapacitySignalSource } from '../adapters/capacity-signals.js';
 import { localPolicyDocument, validatedRequest } from './spec-fixtures.js';
-import { RoutingService, shrinkContext } from './routing.service.js';
+import { RoutingService, shedsShadowCopy, shrinkContext } from './routing.service.js';
 
 const document = localPolicyDocument();
 const request = validatedRequest;
@@ -38,6 +38,8 @@ function setup(
     cached?: ExactCacheEntry;
     refuse?: boolean | ((r: ReserveRequest, n: number) => Refusal);
     capacity?: Partial<Record<PolicyTier, TierCapacitySignal>>;
+    /** An open shadow copying every job (100 %), deciding with this document as version 5. */
+    shadow?: typeof document;
   } = {},
 ) {
   const publisher = new RecordingPublisher();
@@ -76,7 +78,11 @@ function setup(
     store,
     new HashingEmbedder({ dimensions: 8 }),
     publisher as unknown as EventPublisher,
-    { current: () => snapshot, forJob: () => snapshot } as unknown as ActivePolicySource,
+    {
+      current: () => snapshot,
+      forJob: () => snapshot,
+      shadowFor: () => (opts.shadow ? { id: 1, percent: 100, snapshot: { version: 5, document: opts.shadow, classifier: null } } : undefined),
+    } as unknown as ActivePolicySource,
     reservations,
     new PlatformMetrics('spec'),
     { signals: () => opts.capacity ?? {} } as unknown as CapacitySignalSource,
@@ -85,6 +91,67 @@ function setup(
 }
 
 describe('RoutingService under a policy', () => {
+  it('shadow: copies the job as shadow:<job id> under the shadow version, team shadow, with no reservation and no job status', async () => {
+    // The shadow version sends squad-qa to tier M (min tier M), so the copy is told apart from the stable S decision.
+    const shadowDoc = structuredClone(document);
+    shadowDoc.slo_classes['standard']!.allowed_tiers = ['M'];
+    const { sut, publisher, reserved } = setup({ shadow: shadowDoc });
+    await sut.route(request());
+    const [stable] = publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedS);
+    assert.equal(stable?.job_id, 'job-1');
+    assert.equal(stable.shadow, false);
+    assert.equal(stable.policy_version, 4);
+    const copies = [Topics.inferenceRoutedS, Topics.inferenceRoutedM, Topics.inferenceRoutedL]
+      .flatMap((t) => publisher.on<InferenceRequestRouted>(t))
+      .filter((r) => r.shadow);
+    assert.equal(copies.length, 1);
+    const copy = copies[0]!;
+    assert.equal(copy.job_id, 'shadow:job-1');
+    assert.equal(copy.policy_version, 5);
+    assert.equal(copy.team, 'shadow');
+    assert.notEqual(copy.tier, 'S');
+    assert.notEqual(copy.event_id, stable.event_id);
+    assert.notEqual(copy.cache_key, stable.cache_key);
+    assert.deepEqual(
+      reserved.map((r) => r.reservationId),
+      ['job:job-1:1'],
+      'only the user job reserves budget',
+    );
+    assert.ok(
+      publisher.on<JobStatusChanged>(Topics.jobStatus).every((s) => s.job_id === 'job-1'),
+      'no job status for the copy',
+    );
+  });
+
+  it('shadow: the capacity gate sheds the copy when its tier queues past half the SLO p95, the user job is served as usual', async () => {
+    const shadowDoc = structuredClone(document);
+    shadowDoc.slo_classes['standard']!.allowed_tiers = ['M'];
+    // standard: p95 30 s. M waits 14 s + 2 s service > 15 s: the copy is shed; a user job would still fit (14 s <= 30 s).
+    const { sut, publisher, reserved } = setup({ shadow: shadowDoc, capacity: { M: { queueWaitMs: 14_000, serviceMs: 2_000 } } });
+    await sut.route(request());
+    const all = [Topics.inferenceRoutedS, Topics.inferenceRoutedM, Topics.inferenceRoutedL].flatMap((t) => publisher.on<InferenceRequestRouted>(t));
+    assert.deepEqual(
+      all.map((r) => [r.job_id, r.shadow]),
+      [['job-1', false]],
+    );
+    assert.equal(reserved.length, 1);
+  });
+
+  it('shedsShadowCopy: no queue never sheds; past half the p95 with a queue sheds', () => {
+    assert.equal(shedsShadowCopy(undefined, 1000), false);
+    assert.equal(shedsShadowCopy({ queueWaitMs: 0, serviceMs: 10_000 }, 1000), false, 'an idle tier takes the copy, however slow');
+    assert.equal(shedsShadowCopy({ queueWaitMs: 200, serviceMs: 300 }, 1000), false, 'exactly half is kept');
+    assert.equal(shedsShadowCopy({ queueWaitMs: 201, serviceMs: 300 }, 1000), true);
+    assert.equal(shedsShadowCopy({ queueWaitMs: Infinity, serviceMs: 0 }, 1000), true);
+  });
+
+  it('shadow: a pinned request (an eval) is never copied', async () => {
+    const { sut, publisher } = setup({ shadow: document });
+    await sut.route(request({ metadata: { policy_version: '4' } }));
+    const all = [Topics.inferenceRoutedS, Topics.inferenceRoutedM, Topics.inferenceRoutedL].flatMap((t) => publisher.on<InferenceRequestRouted>(t));
+    assert.equal(all.filter((r) => r.shadow).length, 0);
+  });
+
   it('routes the default route by policy: tier, RAG, a reservation, and the version, route and reasons on the routed event', async () => {
     const { sut, publisher, reserved } = setup();
     await sut.route(request());

@@ -88,7 +88,7 @@ function setup(opts: { exact?: ExactCacheEntry; semantic?: SemanticCacheEntry } 
     store,
     new HashingEmbedder({ dimensions: 8 }),
     publisher as unknown as EventPublisher,
-    { current: () => snapshot, forJob: () => snapshot } as unknown as ActivePolicySource,
+    { current: () => snapshot, forJob: () => snapshot, shadowFor: () => undefined } as unknown as ActivePolicySource,
     reservations,
     new PlatformMetrics('spec'),
     undefined,

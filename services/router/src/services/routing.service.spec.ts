@@ -75,7 +75,7 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
       new QdrantVectorStore({ url }),
       new HashingEmbedder({ dimensions: 8 }),
       publisher as unknown as EventPublisher,
-      { current: () => undefined, forJob: () => undefined } as unknown as ActivePolicySource,
+      { current: () => undefined, forJob: () => undefined, shadowFor: () => undefined } as unknown as ActivePolicySource,
       {} as unknown as BudgetReservations,
       new PlatformMetrics('spec'),
     );

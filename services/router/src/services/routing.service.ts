@@ -3,7 +3,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { RetriableError } from '@llmgov/errors';
-import { PlatformMetrics } from '@llmgov/observability';
+import { LOGGER, PlatformMetrics, type Logger } from '@llmgov/observability';
 import {
   AnswerCacheRepository,
   BudgetReservations,
@@ -24,8 +24,10 @@ import {
 import { Bm25SparseEncoder, countTokens, type EmbeddingsClient } from '@llmgov/embeddings';
 import { indexVersion, type VectorStore } from '@llmgov/vector-store';
 import {
+  SHADOW_TEAM,
   Topics,
   routedTopicForTier,
+  shadowJobId,
   type ContextChunk,
   type InferenceCompleted,
   type InferenceRequestRouted,
@@ -66,6 +68,7 @@ const MAX_RESERVE_ATTEMPTS = 3;
 @Injectable()
 export class RoutingService {
   private readonly decisions: Counter<'route' | 'tier'>;
+  private readonly shadowCopies: Counter<'outcome' | 'tier'>;
   private readonly policyDecisions: Counter<'route' | 'action' | 'tier'>;
   private readonly decisionReasons: Counter<'reason'>;
   private readonly decisionSeconds: Histogram;
@@ -101,6 +104,8 @@ export class RoutingService {
     @Optional() private readonly pinned?: PinnedPolicySource,
     /** Intent and tier drift (absent in specs that build the service by hand). */
     @Optional() private readonly drift?: RouterDriftMetrics,
+    /** Logs a failed shadow copy (absent in specs that build the service by hand). */
+    @Optional() @Inject(LOGGER) private readonly logger?: Logger,
   ) {
     this.cacheLookups = new Counter({
       name: 'router_cache_lookups_total',
@@ -142,6 +147,12 @@ export class RoutingService {
       name: 'router_policy_decision_seconds',
       help: 'Time of the policy engine itself per request (classification and decide(), without the embedding call, cache reads, reservation and retrieval), seconds',
       buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers: [metrics.registry],
+    });
+    this.shadowCopies = new Counter({
+      name: 'router_shadow_copies_total',
+      help: 'Jobs under the open shadow’s share decided again by the shadow version, by outcome (published: a copy sent to the tier’s routed topic; shed_capacity: dropped by the capacity gate, see shedsShadowCopy; not_infer: the shadow version would not infer, nothing sent; no_route: the shadow version has no route for it; error: the copy failed, the user’s job is unaffected) and tier',
+      labelNames: ['outcome', 'tier'],
       registers: [metrics.registry],
     });
     this.decisions = new Counter({
@@ -333,7 +344,89 @@ export class RoutingService {
     this.policyDecisions.inc({ route: resolved.routeName, action: decision.action, tier: decision.tier ?? 'none' });
     this.drift?.observe('intent', classification?.intent ?? 'unclassified');
     this.drift?.observe('tier', decision.tier ?? decision.action);
-    return this.execute(req, decision, policy, cacheKey, cached, query, deadlineAt, budgetRefusal);
+    const outcome = await this.execute(req, decision, policy, cacheKey, cached, query, deadlineAt, budgetRefusal);
+    // A pinned request (an eval of a given version) is never copied: it already runs the version it asked for.
+    if (pinned === undefined) await this.shadowCopy(req, query, deadlineAt);
+    return outcome;
+  }
+
+  /**
+   * Shadow mode (issue 11 §4, ADR 0009): after the user's job was decided and published, a job under the open shadow's
+   * share is decided again by the shadow version and, when it infers, a copy is published to the tier's routed topic
+   * as job `shadow:<job id>` with `shadow: true`, team `shadow` and the shadow's policy_version. The copy is decided
+   * without the caches (what is compared is the version's own answer) and without a budget reservation (the shadow's
+   * spend is the platform's, billed to team `shadow`); it sets no job status and no cache bookkeeping. A failure of
+   * the copy is logged and counted, never raised: the user's job must not be retried or failed for its shadow.
+   */
+  private async shadowCopy(req: InferenceRequestValidated, stableQuery: EmbeddedQuery | undefined, deadlineAt: number): Promise<void> {
+    const shadow = this.policies.shadowFor(req.job_id);
+    if (!shadow) return;
+    const policy = shadow.snapshot;
+    try {
+      let resolved;
+      try {
+        resolved = resolveRoute(policy.document, req.tenant_id, req.route);
+      } catch (err) {
+        if (!(err instanceof PolicyLookupError)) throw err;
+        this.shadowCopies.inc({ outcome: 'no_route', tier: 'none' });
+        return;
+      }
+      const { slo } = effectiveSlo(resolved.sloClass, req.budget);
+      const query = stableQuery ?? (req.options.rag || policy.classifier !== null ? await this.embedQuery(req.prompt) : undefined);
+      let classification: DecisionInput['classification'] = null;
+      if (policy.classifier !== null && query !== undefined) {
+        try {
+          classification = policy.classifier.classify(req.prompt, query.vector, { injectionScore: req.injection_score });
+        } catch {
+          classification = null;
+        }
+      }
+      const capacity = this.capacity?.signals() ?? {};
+      const decision = decide({
+        policy: policy.document,
+        policyVersion: policy.version,
+        route: resolved,
+        slo,
+        request: {
+          promptTokens: countTokens(`${req.system_prompt ?? ''}\n${req.prompt}`),
+          maxTokens: req.options.max_tokens,
+          ragRequested: req.options.rag,
+          contextTokens: req.options.rag ? this.config.RETRIEVAL_K * this.config.CHUNK_MAX_TOKENS : 0,
+          tierHint: isTier(req.options.tier_hint) ? req.options.tier_hint : null,
+        },
+        classification,
+        signals: { cache: null, budgetRemainingUsd: null, budgetThrottle: 'degrade', capacity, safetyViolation: false },
+      });
+      if (decision.action !== 'infer' || decision.tier === null) {
+        this.shadowCopies.inc({ outcome: 'not_infer', tier: 'none' });
+        return;
+      }
+      const tier = decision.tier;
+      if (shedsShadowCopy(capacity[tier], slo.p95_latency_ms)) {
+        this.shadowCopies.inc({ outcome: 'shed_capacity', tier });
+        return;
+      }
+      let context = decision.rag && query ? await this.search(req.tenant_id, req.prompt, query) : [];
+      if (decision.contextTokenBudget !== null) context = shrinkContext(context, decision.contextTokenBudget);
+      await this.publishRouted(req, {
+        tier,
+        model: policy.document.tiers[tier]?.model ?? this.config.TIER_MODELS[tier],
+        context,
+        routeReason: `${decision.rag ? 'rag' : 'direct'}:${decision.route}`,
+        // Never filled (the judge does not cache a shadow answer); distinct all the same, so no cache entry can meet it.
+        cacheKey: shadowJobId(req.job_id),
+        deadlineAt,
+        stamp: { route: decision.route, policy_version: decision.policyVersion, decision_reasons: decision.reasons },
+        shadow: true,
+      });
+      this.shadowCopies.inc({ outcome: 'published', tier });
+    } catch (err) {
+      this.shadowCopies.inc({ outcome: 'error', tier: 'none' });
+      this.logger?.warn(
+        { job_id: req.job_id, shadow_version: policy.version, error: (err as Error).message },
+        'shadow copy failed; the user job is unaffected',
+      );
+    }
   }
 
   /**
@@ -465,12 +558,16 @@ export class RoutingService {
       cacheKey: string;
       deadlineAt: number;
       stamp: { route: string | null; policy_version: number | null; decision_reasons: string[] };
+      /** A shadow copy: job id `shadow:<job id>`, team `shadow`, and no job status. */
+      shadow?: boolean;
     },
   ): Promise<void> {
+    const shadow = r.shadow === true;
+    const jobId = shadow ? shadowJobId(req.job_id) : req.job_id;
     const routed: InferenceRequestRouted = {
-      ...newEnvelope(req.tenant_id, req.job_id),
-      event_id: deterministicEventId(req.job_id, '1', 'routed'),
-      job_id: req.job_id,
+      ...newEnvelope(req.tenant_id, jobId),
+      event_id: deterministicEventId(jobId, '1', 'routed'),
+      job_id: jobId,
       tier: r.tier,
       model: r.model,
       prompt: req.prompt,
@@ -483,12 +580,13 @@ export class RoutingService {
       route_reason: r.routeReason,
       cache_key: r.cacheKey,
       budget: req.budget,
-      team: req.team,
+      team: shadow ? SHADOW_TEAM : req.team,
       feature: req.feature,
       ...r.stamp,
+      shadow,
     };
     await this.publisher.publish(routedTopicForTier(r.tier), { value: routed });
-    await this.status(req, 'in_progress', null);
+    if (!shadow) await this.status(req, 'in_progress', null);
   }
 
   /** The prompt's query embedding, once per request (classification and retrieval share it). @throws RetriableError */
@@ -575,6 +673,7 @@ export class RoutingService {
       deadline_at: deadlineAt,
       budget: req.budget,
       ...stamp,
+      shadow: false,
     };
     await this.publisher.publish(Topics.inferenceCompleted, { value: completed });
     await this.status(req, 'in_progress', null);
@@ -657,6 +756,20 @@ export class RoutingService {
     return this.config.VECTOR_COLLECTION_VERSION ?? indexVersion({ model: query.model, modelVersion: query.modelVersion, dimensions: query.dimensions });
   }
 }
+
+/**
+ * Whether the capacity gate drops a shadow copy before any user job would be (ADR 0009): a copy is shed when its tier
+ * has a queue and the expected wait plus service there exceeds half the route's SLO p95 (ms). A user job is rerouted or
+ * degraded only once the wait alone exceeds the whole p95 (`decide`, libs/policy), so copies stop adding load well
+ * before users feel it. The factor ½ is our own choice (not from a source): it leaves the users half of the budget.
+ */
+export function shedsShadowCopy(signal: { queueWaitMs: number; serviceMs: number } | undefined, sloP95Ms: number): boolean {
+  if (!signal || signal.queueWaitMs <= 0) return false;
+  return signal.queueWaitMs + signal.serviceMs > sloP95Ms / 2;
+}
+
+/** A prompt's query embedding with the model that made it. */
+type EmbeddedQuery = { vector: number[]; model: string; modelVersion: string; dimensions: number };
 
 const isTier = (t: string | null): t is PolicyTier => t === 'S' || t === 'M' || t === 'L';
 

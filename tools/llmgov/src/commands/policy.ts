@@ -18,7 +18,14 @@ import {
   type PolicyDocument,
   type PromptTemplateRecord,
 } from '@llmgov/policy';
-import { PolicyRepository, type ActivationResult, type PolicyCanary, type PolicyVersionRecord } from '@llmgov/persistence';
+import {
+  PolicyRepository,
+  ShadowSamplesRepository,
+  type ActivationResult,
+  type PolicyCanary,
+  type PolicyVersionRecord,
+  type ShadowReport,
+} from '@llmgov/persistence';
 import { CliError, actor, paint, positiveInt, printJson, withDatabase, withStoreOptions, type StoreOptions } from '../cli.js';
 import { renderPolicyDiff } from '../diff.js';
 import { evaluateGates } from '../gate.js';
@@ -111,6 +118,7 @@ function percent(value: string): number {
 
 /** One canary as a table row: version, stable, percent, started, by, ended how, cause. */
 const canaryRow = (c: PolicyCanary): string[] => [
+  c.mode,
   String(c.version),
   String(c.stable_version),
   `${c.percent}%`,
@@ -118,7 +126,20 @@ const canaryRow = (c: PolicyCanary): string[] => [
   c.outcome === null ? 'in progress' : `${c.outcome} ${when(c.ended_at!)} by ${c.ended_by ?? ''}`,
   c.cause ?? '',
 ];
-const CANARY_HEAD = ['canary', 'stable', 'percent', 'started (UTC)', 'ended', 'cause'];
+const CANARY_HEAD = ['mode', 'version', 'stable', 'percent', 'started (UTC)', 'ended', 'cause'];
+
+const SHADOW_REPORT_HEAD = ['variant', 'version', 'judged', 'mean quality', 'PASS rate', 'cost/request (USD)', 'p95 latency (ms)'];
+const fixed = (n: number | null, digits: number): string => (n === null ? '-' : n.toFixed(digits));
+/** One variant of a shadow report as a table row. */
+const shadowReportRow = (f: ShadowReport['stable']): string[] => [
+  f.variant,
+  String(f.policy_version),
+  String(f.samples),
+  fixed(f.mean_quality, 3),
+  f.pass_rate === null ? '-' : `${(f.pass_rate * 100).toFixed(1)}%`,
+  `${fixed(f.cost_per_request_usd, 6)} (n=${f.cost_samples})`,
+  `${fixed(f.p95_latency_ms, 0)} (n=${f.latency_samples})`,
+];
 
 interface ApplyOptions extends StoreOptions {
   dryRun?: boolean;
@@ -279,7 +300,11 @@ Examples:
         if (version !== undefined || opts.percent !== undefined) throw new CliError('--abort takes no version and no --percent', 'invalid_arguments');
         const open = await repo.canary();
         if (opts.dryRun) {
-          if (!open) throw new CliError('no canary is in progress', 'no_canary');
+          if (!open || open.mode !== 'canary')
+            throw new CliError(
+              `no canary is in progress${open ? ` (a shadow of version ${open.version} is open: llmgov policy shadow --abort ends it)` : ''}`,
+              'no_canary',
+            );
           if (opts.json) printJson({ dry_run: true, would_abort: open });
           else console.log(`dry run: would abort the canary of version ${open.version} at ${open.percent}%; nothing written`);
           return;
@@ -297,6 +322,7 @@ Examples:
         if (!active) problems.push('no version is active: a canary needs a stable version to run next to');
         else if (active.version === version) problems.push(`version ${version} is already the active version`);
         if (active?.canary) problems.push(`version ${active.canary.version} is already in canary at ${active.canary.canary.percent}%`);
+        if (active?.shadow) problems.push(`version ${active.shadow.version} is in shadow at ${active.shadow.canary.percent}%: one experiment per namespace`);
         if (problems.length > 0) throw new CliError(`the canary of version ${version} would be refused`, 'invalid_canary', problems);
         const tolerances = canarySettings(target.document, active!.document);
         if (opts.json) printJson({ dry_run: true, version, stable_version: active!.version, percent: opts.percent, tolerances });
@@ -316,6 +342,85 @@ Examples:
       const c = await repo.startCanary(version, opts.percent, actor(), opts.comment ?? null);
       if (opts.json) printJson(c);
       else console.log(`canary: version ${c.version} decides ${c.percent}% of jobs next to version ${c.stable_version}; routers apply it within 5 s`);
+    });
+  });
+
+  withStoreOptions(
+    policy
+      .command('shadow')
+      .description('run VERSION on a copy of --percent of jobs whose outcome never reaches the user; both answers are judged (or --abort the shadow)')
+      .argument('[version]', 'a version number from `llmgov policy list`', positiveInt)
+      .option('--percent <p>', 'share of jobs copied, percent in (0, 100]', percent)
+      .option('--abort', 'end the shadow in progress (its report stays: llmgov policy shadow-report)')
+      .option('--dry-run', 'check and show what would run; write nothing')
+      .option('--comment <text>', 'why, kept in the experiment history'),
+  ).action(async (version: number | undefined, opts: StoreOptions & { percent?: number; abort?: boolean; dryRun?: boolean; comment?: string }) => {
+    await withDatabase(async (pool) => {
+      const repo = new PolicyRepository(pool, opts.namespace);
+      if (opts.abort) {
+        if (version !== undefined || opts.percent !== undefined) throw new CliError('--abort takes no version and no --percent', 'invalid_arguments');
+        const open = await repo.canary();
+        if (opts.dryRun) {
+          if (!open || open.mode !== 'shadow')
+            throw new CliError(
+              `no shadow is in progress${open ? ` (a canary of version ${open.version} is open: llmgov policy canary --abort ends it)` : ''}`,
+              'no_shadow',
+            );
+          if (opts.json) printJson({ dry_run: true, would_abort: open });
+          else console.log(`dry run: would end the shadow of version ${open.version} at ${open.percent}%; nothing written`);
+          return;
+        }
+        const ended = await repo.endShadow(actor(), opts.comment ?? null);
+        if (opts.json) printJson(ended);
+        else console.log(`ended the shadow of version ${ended.version}; routers stop copying jobs within 5 s (report: llmgov policy shadow-report)`);
+        return;
+      }
+      if (version === undefined || opts.percent === undefined) throw new CliError('give VERSION and --percent P (or --abort)', 'invalid_arguments');
+      if (opts.dryRun) {
+        const active = await repo.active();
+        await repo.show(version); // unknown_version, with the store's message
+        const problems: string[] = [];
+        if (!active) problems.push('no version is active: a shadow needs a stable version to run next to');
+        else if (active.version === version) problems.push(`version ${version} is already the active version`);
+        const open = active?.canary ?? active?.shadow;
+        if (open) problems.push(`version ${open.version} is already in ${open.canary.mode} at ${open.canary.percent}%: one experiment per namespace`);
+        if (problems.length > 0) throw new CliError(`the shadow of version ${version} would be refused`, 'invalid_canary', problems);
+        if (opts.json) printJson({ dry_run: true, mode: 'shadow', version, stable_version: active!.version, percent: opts.percent });
+        else
+          console.log(
+            `dry run: version ${version} would decide a copy of ${opts.percent}% of jobs (by job-id hash) next to active version ${active!.version}, ` +
+              `never answering the user; nothing written`,
+          );
+        return;
+      }
+      const c = await repo.startShadow(version, opts.percent, actor(), opts.comment ?? null);
+      if (opts.json) printJson(c);
+      else console.log(`shadow: version ${c.version} decides a copy of ${c.percent}% of jobs next to version ${c.stable_version}; routers apply it within 5 s`);
+    });
+  });
+
+  withStoreOptions(
+    policy
+      .command('shadow-report')
+      .description('per version of the open (or last) shadow: samples, judged quality, PASS rate, cost per request, p95 latency, paired answers that differ'),
+  ).action(async (opts: StoreOptions) => {
+    await withDatabase(async (pool) => {
+      const repo = new PolicyRepository(pool, opts.namespace);
+      const last = (await repo.canaries()).filter((c) => c.mode === 'shadow').at(-1);
+      if (!last) throw new CliError(`namespace ${opts.namespace} has had no shadow: start one with llmgov policy shadow VERSION --percent P`, 'no_shadow');
+      const report = await new ShadowSamplesRepository(pool).report(last);
+      if (opts.json) {
+        printJson({ experiment: last, ...report });
+        return;
+      }
+      console.log(
+        `shadow #${last.id}: version ${last.version} on ${last.percent}% of jobs next to version ${last.stable_version}, started ${when(last.started_at)} by ${last.started_by}, ` +
+          (last.outcome === null ? 'in progress' : `${last.outcome} ${when(last.ended_at!)}`),
+      );
+      console.log(table(SHADOW_REPORT_HEAD, [shadowReportRow(report.stable), shadowReportRow(report.shadow)]));
+      console.log(
+        `paired jobs (judged on both sides): ${report.paired}; answers differ: ${report.paired_differ}; verdicts differ: ${report.paired_verdict_differ}`,
+      );
     });
   });
 
@@ -383,7 +488,7 @@ Examples:
       console.log(`# version ${v.version}${v.active ? ' (active)' : ''} of namespace ${v.namespace}`);
       for (const c of canaries)
         console.log(
-          `# canary at ${c.percent}% next to version ${c.stable_version}, started ${when(c.started_at)} by ${c.started_by}: ${
+          `# ${c.mode} at ${c.percent}% next to version ${c.stable_version}, started ${when(c.started_at)} by ${c.started_by}: ${
             c.outcome === null ? 'in progress' : `${c.outcome} ${when(c.ended_at!)} by ${c.ended_by ?? ''}${c.cause ? ` (${c.cause})` : ''}`
           }`,
         );
