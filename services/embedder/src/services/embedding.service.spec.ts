@@ -94,4 +94,20 @@ describe(EmbeddingService.name, () => {
   it('modelTag names model, version and dimensions', () => {
     assert.equal(modelTag({ model: 'all-MiniLM-L6-v2', modelVersion: 'rev-1', dimensions: 384 }), 'all-MiniLM-L6-v2@rev-1:384');
   });
+
+  it('a tombstone goes on to the chunks topic under the same key; a key without tenant/document is skipped', async () => {
+    const { sut, publisher } = setup();
+    assert.deepEqual(await sut.forwardTombstone('tenant-a/d1'), { status: 'success' });
+    assert.deepEqual(publisher.sent, [{ topic: Topics.chunkEmbedded, key: 'tenant-a/d1', value: null }]);
+    assert.equal((await sut.forwardTombstone(null)).status, 'skipped');
+    assert.equal((await sut.forwardTombstone('nodoc')).status, 'skipped');
+  });
+
+  it('only a redelivery is deduplicated: the same text as a new event (re-submitted after a delete) is embedded again', async () => {
+    const { sut, publisher } = setup();
+    assert.equal((await sut.embedDocument(doc())).status, 'success');
+    assert.equal((await sut.embedDocument(doc())).status, 'skipped', 'the same event again: a redelivery');
+    assert.equal((await sut.embedDocument(doc({ event_id: 'e2' }))).status, 'success');
+    assert.equal(publisher.on(Topics.usageRecorded).length, 2);
+  });
 });

@@ -23,8 +23,23 @@ export class EmbeddingService {
   ) {}
 
   /**
-   * Idempotent by (tenant, document, content hash, embedding space): a redelivered document whose chunks the model now
-   * serving already embedded is not published again; the marker is written only after every chunk was acknowledged.
+   * A tombstone of a document (key `<tenant>/<document>`) is passed on to the chunks topic under the same key: the
+   * indexer deletes the document's chunks from every index version. Ordered after the document's chunks (same key).
+   * @throws KafkaJS errors when the broker cannot be reached (retried by the runtime).
+   */
+  async forwardTombstone(key: string | null): Promise<HandlerOutcome> {
+    if (!key || key.lastIndexOf('/') <= 0)
+      return Outcome.skipped(`tombstone key ${JSON.stringify(key?.slice(0, 100) ?? null)} is not <tenant_id>/<document_id>`);
+    await this.publisher.publishTombstone(Topics.chunkEmbedded, key);
+    return Outcome.success();
+  }
+
+  /**
+   * Idempotent by (tenant, document, content hash, validated event id, embedding space): a redelivered document whose
+   * chunks the model now serving already embedded is not published again; the marker is written only after every chunk
+   * was acknowledged. The validated event id is in the key so that only a redelivery is deduplicated: a new submission
+   * of the same text (after a delete, or re-published on purpose) is a new event and is embedded again (issue 12: the
+   * marker keyed by content alone kept a deleted and re-submitted document out of the index for 30 days).
    * The embedding space is what the endpoint reports with the vectors (model, model version, dimensions), not the
    * configured name, so a new model or version behind the same name re-embeds. Hence the document is embedded before
    * the marker is read: only then is the serving model known. That costs one embedding per redelivery, which is rare
@@ -41,7 +56,7 @@ export class EmbeddingService {
       if (err instanceof EmbeddingsError && err.retriable) throw new RetriableError(err.message, 'embeddings_unavailable', { cause: err });
       throw err;
     }
-    const doneKey = RedisKeys.documentEmbedded(doc.tenant_id, doc.document_id, doc.content_hash, modelTag(result));
+    const doneKey = RedisKeys.documentEmbedded(doc.tenant_id, doc.document_id, `${doc.content_hash}:${doc.event_id}`, modelTag(result));
     if (await this.markers.isDone(doneKey)) return Outcome.skipped('already embedded with this content and model');
     const records = chunks.map((chunk, i) => {
       const sparse = this.sparse.encode(chunk.text);
