@@ -7,6 +7,7 @@ import { registerEvalCommand } from './commands/eval.js';
 import { registerGoldenCommands } from './commands/golden.js';
 import { registerFeedbackCommands } from './commands/feedback.js';
 import { registerPolicyCommands } from './commands/policy.js';
+import { registerReindexCommands } from './commands/reindex.js';
 
 const program = new Command('llmgov')
   .description(
@@ -19,6 +20,7 @@ registerPolicyCommands(program);
 registerBudgetsCommands(program);
 registerCacheCommands(program);
 registerGoldenCommands(program);
+registerReindexCommands(program);
 registerEvalCommand(program);
 registerFeedbackCommands(program);
 
