@@ -12,3 +12,4 @@ export * from './capacity-signals.js';
 export * from './semantic-cache/index.js';
 export * from './golden-repository.js';
 export * from './label-agreement.js';
+export * from './index-versions.js';

@@ -120,6 +120,18 @@ describe(IndexingService.name, () => {
     assert.deepEqual(store.deletes.map((d) => d.collection).sort(), [HASHING_8, 'chunks_other-model_8_v2'].sort());
   });
 
+  it("a chunk for a tenant's index version goes to that version's collection of its space; a bad version header is skipped", async () => {
+    const { sut, store } = setup({ batchMax: 1, waitMs: 1 });
+    await sut.onModuleInit();
+    assert.equal((await sut.index(chunk(0, { chunk_count: 1 }), 'v2')).status, 'success');
+    const v2 = indexVersion({ model: HASHING_EMBEDDER_MODEL, modelVersion: HASHING_EMBEDDER_VERSION, dimensions: 8 }, 'chunks', 'v2');
+    assert.deepEqual(
+      store.upserts.map((u) => u.collection),
+      [v2],
+    );
+    for (const bad of ['2', 'v2; DROP', 'v', '../v2']) assert.equal((await sut.index(chunk(0), bad)).status, 'skipped', bad);
+  });
+
   it('on init creates a pinned VECTOR_COLLECTION_VERSION as is', async () => {
     const { sut, store } = setup({ pinned: 'chunks_v7' });
     await sut.onModuleInit();

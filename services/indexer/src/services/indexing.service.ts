@@ -83,9 +83,21 @@ export class IndexingService implements OnModuleInit {
    * point id: no duplicate. Skips, with the reason, a chunk that a pinned collection cannot hold.
    * @throws RetriableError when the store write fails.
    */
-  async index(chunk: ChunkEmbedded): Promise<HandlerOutcome> {
+  async index(chunk: ChunkEmbedded, indexVersionHeader?: string): Promise<HandlerOutcome> {
     const space: EmbeddingSpace = { model: chunk.embedding_model, modelVersion: chunk.embedding_model_version, dimensions: chunk.dense.length };
     const pinned = this.config.VECTOR_COLLECTION_VERSION;
+    if (indexVersionHeader !== undefined) {
+      // A chunk embedded for a tenant's index version (issue 12 §2): that version's collection of the chunk's space.
+      if (!/^v[0-9]{1,6}$/.test(indexVersionHeader))
+        return Outcome.skipped(`index version header ${JSON.stringify(indexVersionHeader.slice(0, 40))} is not v<number>`);
+      let collection: string;
+      try {
+        collection = indexVersion(space, 'chunks', indexVersionHeader);
+      } catch (err) {
+        return Outcome.skipped(`no collection for this chunk's embedding space: ${(err as Error).message}`);
+      }
+      return this.write(chunk, collection, space);
+    }
     if (pinned !== undefined) {
       if (space.dimensions !== this.configured.dimensions) {
         return Outcome.skipped(`dense vector has ${space.dimensions} dimensions, collection expects ${this.configured.dimensions}`);
@@ -102,6 +114,11 @@ export class IndexingService implements OnModuleInit {
     } catch (err) {
       return Outcome.skipped(`no collection for this chunk's embedding space: ${(err as Error).message}`);
     }
+    return this.write(chunk, collection, space);
+  }
+
+  /** Batches the chunk's point into `collection` (created on first use), then publishes UPSERTED. */
+  private async write(chunk: ChunkEmbedded, collection: string, space: EmbeddingSpace): Promise<HandlerOutcome> {
     await this.ensure(collection, space.dimensions);
     await this.batcher.add({
       collection,
