@@ -273,6 +273,12 @@ export async function runReindex(
     usdPerMillionTokens: number;
     ratePerSecond: number | null;
     golden: string | null;
+    /**
+     * Largest recall@5 drop on the golden set still counted as "no worse" (a fraction; default 0.005). Identical chunk
+     * texts in two collections do not rank identically: ties in BM25 scores fall differently, and one item of 432 moved
+     * (0.949 → 0.947) when only the dense model changed (tools/llmgov/test/reindex-live.int.spec.ts).
+     */
+    maxRecallDrop?: number;
     /** How the serving version is searched for the recall baseline: its client and collection. */
     serving: { client: EmbeddingsClient; collection: string };
     mode: 'hybrid' | 'dense' | 'sparse';
@@ -332,6 +338,14 @@ export async function runReindex(
     args.progress?.stop();
   }
 
+  // The end of a backfill: LanceDB folds the new rows into the collection's indexes (its full-text index was built on
+  // the empty table), as the serving collection's are by the indexer's background optimize, so that recall is compared
+  // on equal terms. Qdrant indexes as it goes and has no such call.
+  const optimizable = store as VectorStore & { optimize?: (collection: string) => Promise<void> };
+  if (typeof optimizable.optimize === 'function') {
+    await optimizable.optimize(plan.collection);
+    await optimizable.optimize(args.serving.collection);
+  }
   const docs = (await sourceDocuments(pool, args.tenant)).filter((d) => d.text !== null);
   const expectedChunks = docs.reduce((n, d) => n + chunkText(d.text!, args.spec.chunkTokens, args.spec.chunkOverlap).length, 0);
   const foundChunks = await store.count(plan.collection, args.tenant);
@@ -354,8 +368,8 @@ export async function runReindex(
   let reason: string | null = null;
   if (foundChunks !== expectedChunks)
     reason = `chunk counts differ: ${foundChunks} in ${plan.collection}, ${expectedChunks} expected from the source of record`;
-  else if (recallBefore !== null && recallAfter !== null && recallAfter < recallBefore) {
-    reason = `recall@5 on golden set ${args.golden} would drop from ${recallBefore.toFixed(3)} to ${recallAfter.toFixed(3)}`;
+  else if (recallBefore !== null && recallAfter !== null && recallAfter < recallBefore - (args.maxRecallDrop ?? 0.005)) {
+    reason = `recall@5 on golden set ${args.golden} would drop from ${recallBefore.toFixed(3)} to ${recallAfter.toFixed(3)} (more than ${args.maxRecallDrop ?? 0.005})`;
   }
   const report = {
     documents: docs.length,

@@ -55,6 +55,7 @@ interface ReindexOptions {
   rate?: number;
   dryRun?: boolean;
   golden?: string;
+  maxRecallDrop: number;
   usdPerMtok: number;
   json?: boolean;
 }
@@ -126,6 +127,12 @@ export function registerReindexCommands(program: Command): void {
     .option('--overlap <n>', 'chunk overlap, tokens', intArg(0, 4096), 32)
     .option('--rate <n/s>', 'documents re-embedded per second at most', rateArg)
     .option('--golden <name>', 'golden set whose recall@5 must not drop (items of this tenant with a source document)')
+    .option(
+      '--max-recall-drop <fraction>',
+      'largest recall@5 drop on --golden still counted as no worse (BM25 ties move single items)',
+      (v) => Number(v),
+      0.005,
+    )
     .option('--usd-per-mtok <usd>', 'embedding price, USD per million tokens, for the cost estimate', (v) => Number(v), 0)
     .option('--dry-run', 'print what would be re-embedded, the chunk and token estimate and cost; change nothing')
     .option('--json', 'print the result as JSON')
@@ -188,6 +195,7 @@ Examples:
             usdPerMillionTokens: opts.usdPerMtok,
             ratePerSecond: opts.rate ?? null,
             golden: opts.golden ?? null,
+            maxRecallDrop: opts.maxRecallDrop,
             serving: { client: serving.client, collection: serving.collection },
             mode,
             progress: bar(opts.json),
