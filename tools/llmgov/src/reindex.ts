@@ -463,5 +463,7 @@ export async function registerBaseline(pool: Pool, store: VectorStore, tenant: s
        chunk_tokens, chunk_overlap, state, activated_at) VALUES ($1, 'v1', $2, $3, $4, $5, $6, $7, $8, $9, 'active', now()) ON CONFLICT DO NOTHING`,
     [tenant, collection, spec.embeddings, spec.embeddingsUrl, spec.model, modelVersion, spec.dimensions, spec.chunkTokens, spec.chunkOverlap],
   );
+  // A platform that never indexed anything with its configured model has no shared collection yet: an empty one serves.
+  await store.ensureCollection(collection, { dimensions: spec.dimensions });
   if ((await store.resolveAlias(tenantAlias(tenant))) === undefined) await store.setAlias(tenantAlias(tenant), collection);
 }

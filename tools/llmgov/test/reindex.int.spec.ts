@@ -5,6 +5,8 @@
  * answers dropped, and rolled back. No live load here (issue 12's done-when test under load is not written yet).
  */
 import { after, before, describe, it } from 'node:test';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +20,17 @@ import { activeVersion, parseEmbeddingModel, planReindex, registerBaseline, roll
 const run = randomUUID().slice(0, 8);
 const tenant = `rx-${run}`;
 const enabled = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
+const cliMain = fileURLToPath(new URL('../src/main.js', import.meta.url));
+
+/** Runs the built CLI as a child process. */
+function llmgov(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cliMain, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 120_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
 const text = (topic: string, n: number) => Array.from({ length: n }, (_, i) => `Sentence ${i} on ${topic} with its own words number ${i * 11}.`).join(' ');
 
 describe('llmgov reindex (runReindex, rollbackReindex)', { skip: enabled ? false : 'the local stack is not configured', timeout: 120_000 }, () => {
@@ -142,5 +155,59 @@ describe('llmgov reindex (runReindex, rollbackReindex)', { skip: enabled ? false
     assert.equal(await store.resolveAlias(tenantAlias(tenant)), baseline);
     assert.equal((await activeVersion(pool, tenant))?.version, 'v1');
     assert.equal(await store.count(result.plan.collection, tenant), expected, 'v2 is kept for a roll forward');
+  });
+
+  it('the built CLI: --help, dry run, hostile options refused, a real run and rollback', async () => {
+    for (const args of [
+      ['reindex', '--help'],
+      ['reindex', 'rollback', '--help'],
+    ]) {
+      const r = await llmgov({}, ...args);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    assert.match((await llmgov({}, 'reindex', '--help')).stdout, /source of record/);
+    const cliTenant = `rx-cli-${run}`;
+    for (const [id, t] of docs) {
+      await pool.query(`INSERT INTO documents (tenant_id, document_id, content_hash, source, title, text, language) VALUES ($1, $2, $3, 'it', 't', $4, 'en')`, [
+        cliTenant,
+        id,
+        createHash('sha256').update(t).digest('hex'),
+        t,
+      ]);
+    }
+    const base = ['reindex', '--tenant', cliTenant, '--embedding-model', 'local:32', '--chunk-tokens', '16', '--overlap', '4'];
+    const dry = await llmgov({}, ...base, '--to-version', 'v2', '--rate', '5/s', '--dry-run', '--json');
+    assert.equal(dry.code, 0, dry.stderr);
+    const plan = JSON.parse(dry.stdout) as { documents: number; chunks: number; etaSeconds: number };
+    assert.deepEqual(
+      { documents: plan.documents, chunks: plan.chunks, eta: plan.etaSeconds },
+      { documents: 3, chunks: docs.reduce((n, [, t]) => n + chunkText(t, 16, 4).length, 0), eta: 0.6 },
+    );
+    for (const bad of [
+      ['--tenant', "x' OR 1=1", '--to-version', 'v2'],
+      ['--to-version', 'v1'],
+      ['--to-version', 'v2; drop'],
+      ['--to-version', 'v2', '--rate', '0/s'],
+      ['--to-version', 'v2', '--overlap', '16'],
+      ['--to-version', 'v2', '--embedding-model', 'some-model'],
+    ]) {
+      const r = await llmgov({}, ...base, ...bad, '--dry-run');
+      assert.equal(r.code, 1, `${bad.join(' ')}: ${r.stdout}`);
+      assert.match(r.stderr, /error/);
+    }
+    const env = { VECTOR_STORE: 'lancedb', VECTOR_STORE_DIR: dir, EMBEDDINGS: 'local', EMBEDDING_DIMENSIONS: '64' };
+    const real = await llmgov(env, ...base, '--to-version', 'v3', '--json');
+    assert.equal(real.code, 0, real.stderr);
+    const result = JSON.parse(real.stdout) as { swapped: boolean; foundChunks: number; expectedChunks: number };
+    assert.equal(result.swapped, true);
+    assert.equal(result.foundChunks, result.expectedChunks);
+    const back = await llmgov(env, 'reindex', 'rollback', '--tenant', cliTenant, '--json');
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal((JSON.parse(back.stdout) as { to: string }).to, 'v1');
+    const none = await llmgov(env, 'reindex', 'rollback', '--tenant', `rx-none-${run}`);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no retired index version/);
+    await pool.query('DELETE FROM documents WHERE tenant_id = $1', [cliTenant]);
+    await pool.query('DELETE FROM index_versions WHERE tenant_id = $1', [cliTenant]);
   });
 });

@@ -118,9 +118,12 @@ export function registerReindexCommands(program: Command): void {
   const reindex = program
     .command('reindex')
     .description('re-embed a tenant’s corpus into a new index version while the current one serves; swap when verified')
-    .requiredOption('--tenant <id>', 'tenant whose corpus is re-indexed', tenantArg)
-    .requiredOption('--to-version <v>', 'new index version name: v2, v3, ...', versionArg)
-    .requiredOption('--embedding-model <m>', '`local` or `local:<dimensions>` (hashing embedder), or an OpenAI-compatible model name (with --embeddings-url)')
+    // Not requiredOption: `reindex rollback` must parse without them (checked in the action instead). Commander gives
+    // `reindex rollback --tenant T`'s --tenant to this command (the program's options are not positional), so
+    // rollback reads it from here.
+    .option('--tenant <id>', 'tenant whose corpus is re-indexed (required)', tenantArg)
+    .option('--to-version <v>', 'new index version name: v2, v3, ... (required)', versionArg)
+    .option('--embedding-model <m>', '`local` or `local:<dimensions>` (hashing embedder), or an OpenAI-compatible model name (with --embeddings-url)')
     .addOption(new Option('--embeddings-url <url>', 'OpenAI-compatible embeddings endpoint for a named model').env('EMBEDDINGS_URL'))
     .option('--dimensions <n>', 'vector length of the model (local: also `local:<n>`)', intArg(1, 65_536), 384)
     .option('--chunk-tokens <n>', 'chunk size, tokens (cl100k_base)', intArg(16, 8192), 256)
@@ -149,6 +152,10 @@ Examples:
   llmgov reindex --tenant tenant-a --to-version v2 --embedding-model all-MiniLM-L6-v2 --embeddings-url http://127.0.0.1:18090/v1 --rate 20/s --golden squad-50`,
     )
     .action(async (opts: ReindexOptions) => {
+      const missing = (['tenant', 'toVersion', 'embeddingModel'] as const).filter((k) => opts[k] === undefined);
+      if (missing.length > 0) {
+        throw new CliError(`required: ${missing.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`, 'invalid_argument');
+      }
       if (opts.overlap >= opts.chunkTokens) throw new CliError('--overlap must be smaller than --chunk-tokens', 'invalid_argument');
       let spec: IndexVersionSpec;
       try {
@@ -226,17 +233,21 @@ Examples:
   reindex
     .command('rollback')
     .description('make the tenant’s previous index version active again (its collection was kept)')
-    .requiredOption('--tenant <id>', 'tenant', tenantArg)
+    .option('--tenant <id>', 'tenant (required)', tenantArg)
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { tenant: string; json?: boolean }) => {
+    .action(async (own: { tenant?: string; json?: boolean }, cmd: Command) => {
+      const parent = cmd.parent?.opts<{ tenant?: string; json?: boolean }>() ?? {};
+      const opts = { tenant: own.tenant ?? parent.tenant, json: own.json ?? parent.json };
+      if (opts.tenant === undefined) throw new CliError('required: --tenant', 'invalid_argument');
+      const tenant = opts.tenant;
       await withDatabase(async (pool) => {
         const config = loadPlatformConfig(retrievalEnv);
         const store = storeOf(config);
         const redis = createRedis(config.REDIS_URL);
         try {
-          const r = await rollbackReindex(pool, store, new RedisSemanticCache(redis), opts.tenant);
+          const r = await rollbackReindex(pool, store, new RedisSemanticCache(redis), tenant);
           if (opts.json) printJson(r);
-          else console.log(`rolled back ${opts.tenant}: ${r.from ?? '-'} → ${r.to} (${r.collection}); ${r.invalidatedEntries} cached answers dropped`);
+          else console.log(`rolled back ${tenant}: ${r.from ?? '-'} → ${r.to} (${r.collection}); ${r.invalidatedEntries} cached answers dropped`);
         } catch (err) {
           throw new CliError((err as Error).message, 'rollback_failed');
         } finally {
