@@ -130,6 +130,28 @@ export interface ReindexPlan {
   current: IndexVersionRow | null;
 }
 
+/**
+ * The embedding price of `model` in a price catalog file (services/cost-attributor's `price-catalog/v*.json`, which the
+ * cost-attributor bills EMBEDDING usage by): an `api` entry's `input_per_1m_tokens`, else the catalog's default. A
+ * self-hosted entry is priced by GPU time, which a dry run cannot know: null then.
+ * @throws Error when the file cannot be read or is not a catalog.
+ */
+export function embeddingPrice(catalogJson: string, model: string): { usdPerMillionTokens: number | null; source: string } {
+  const catalog = JSON.parse(catalogJson) as {
+    version?: unknown;
+    models?: Record<string, { kind?: string; input_per_1m_tokens?: unknown }>;
+    default?: { kind?: string; input_per_1m_tokens?: unknown };
+  };
+  if (typeof catalog.version !== 'string' || typeof catalog.models !== 'object' || catalog.models === null || !catalog.default) {
+    throw new Error('not a price catalog (version, models, default)');
+  }
+  const listed = Object.hasOwn(catalog.models, model) ? catalog.models[model] : undefined;
+  const entry = listed ?? catalog.default;
+  const source = `price catalog ${catalog.version}, ${listed ? model : 'default'}`;
+  if (entry.kind === 'api' && typeof entry.input_per_1m_tokens === 'number') return { usdPerMillionTokens: entry.input_per_1m_tokens, source };
+  return { usdPerMillionTokens: null, source: `${source} (self-hosted: priced by GPU time)` };
+}
+
 /** The tenant's active version, if any. */
 export async function activeVersion(pool: Pool, tenantId: string): Promise<IndexVersionRow | null> {
   const r = await pool.query<IndexVersionRow>(`SELECT * FROM index_versions WHERE tenant_id = $1 AND state = 'active'`, [tenantId]);

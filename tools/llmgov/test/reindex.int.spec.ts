@@ -178,7 +178,9 @@ describe('llmgov reindex (runReindex, rollbackReindex)', { skip: enabled ? false
     const base = ['reindex', '--tenant', cliTenant, '--embedding-model', 'local:32', '--chunk-tokens', '16', '--overlap', '4'];
     const dry = await llmgov({}, ...base, '--to-version', 'v2', '--rate', '5/s', '--dry-run', '--json');
     assert.equal(dry.code, 0, dry.stderr);
-    const plan = JSON.parse(dry.stdout) as { documents: number; chunks: number; etaSeconds: number };
+    const plan = JSON.parse(dry.stdout) as { documents: number; chunks: number; etaSeconds: number; tokens: number; costUsd: number; price_source: string };
+    assert.equal(plan.price_source, 'price catalog 2026-11-v2, local-hashing-ngram');
+    assert.equal(plan.costUsd, (plan.tokens * 0.02) / 1e6);
     assert.deepEqual(
       { documents: plan.documents, chunks: plan.chunks, eta: plan.etaSeconds },
       { documents: 3, chunks: docs.reduce((n, [, t]) => n + chunkText(t, 16, 4).length, 0), eta: 0.6 },

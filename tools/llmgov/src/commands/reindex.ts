@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadPlatformConfig, retrievalEnv } from '@llmgov/config';
@@ -9,6 +11,7 @@ import {
   VERSION_RE,
   activeVersion,
   clientOf,
+  embeddingPrice,
   parseEmbeddingModel,
   planReindex,
   registerBaseline,
@@ -18,6 +21,9 @@ import {
   type IndexVersionSpec,
   type ReindexProgress,
 } from '../reindex.js';
+
+/** The catalog the cost-attributor ships and bills by (this file compiles to tools/llmgov/dist/src/commands/). */
+const DEFAULT_PRICE_CATALOG = fileURLToPath(new URL('../../../../../services/cost-attributor/price-catalog/v2.json', import.meta.url));
 
 const TENANT_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -56,7 +62,8 @@ interface ReindexOptions {
   dryRun?: boolean;
   golden?: string;
   maxRecallDrop: number;
-  usdPerMtok: number;
+  usdPerMtok?: number;
+  priceCatalog: string;
   json?: boolean;
 }
 
@@ -136,7 +143,8 @@ export function registerReindexCommands(program: Command): void {
       (v) => Number(v),
       0.005,
     )
-    .option('--usd-per-mtok <usd>', 'embedding price, USD per million tokens, for the cost estimate', (v) => Number(v), 0)
+    .option('--usd-per-mtok <usd>', 'embedding price, USD per million tokens (default: the price catalog’s for the model)', (v) => Number(v))
+    .option('--price-catalog <path>', 'price catalog file', DEFAULT_PRICE_CATALOG)
     .option('--dry-run', 'print what would be re-embedded, the chunk and token estimate and cost; change nothing')
     .option('--json', 'print the result as JSON')
     .addHelpText(
@@ -168,21 +176,34 @@ Examples:
       } catch (err) {
         throw new CliError((err as Error).message, 'invalid_argument');
       }
+      let price: { usdPerMillionTokens: number | null; source: string } = { usdPerMillionTokens: opts.usdPerMtok ?? null, source: '--usd-per-mtok' };
+      if (opts.usdPerMtok === undefined) {
+        try {
+          price = embeddingPrice(readFileSync(opts.priceCatalog, 'utf8'), spec.model);
+        } catch (err) {
+          throw new CliError(`cannot read the price catalog ${opts.priceCatalog}: ${(err as Error).message}`, 'invalid_argument');
+        }
+      }
+      if (price.usdPerMillionTokens !== null && !(price.usdPerMillionTokens >= 0))
+        throw new CliError('--usd-per-mtok must be a price >= 0', 'invalid_argument');
+      const usdPerMillionTokens = price.usdPerMillionTokens ?? 0;
       await withDatabase(async (pool) => {
         const plan = await planReindex(pool, {
           tenant: opts.tenant,
           version: opts.toVersion,
           spec,
-          usdPerMillionTokens: opts.usdPerMtok,
+          usdPerMillionTokens,
           ratePerSecond: opts.rate ?? null,
         });
         if (opts.dryRun) {
-          if (opts.json) printJson({ dry_run: true, ...plan });
+          if (opts.json) printJson({ dry_run: true, ...plan, price_source: price.source, priced: price.usdPerMillionTokens !== null });
           else {
             console.log(
               `re-index of ${plan.tenant} into ${plan.version} (${plan.collection}), serving now: ${plan.current?.version ?? 'the configured model (v1)'}`,
             );
-            console.log(`  documents ${plan.documents}, chunks ${plan.chunks}, tokens ${plan.tokens}, cost ${plan.costUsd.toFixed(6)} USD`);
+            console.log(
+              `  documents ${plan.documents}, chunks ${plan.chunks}, tokens ${plan.tokens}, cost ${price.usdPerMillionTokens === null ? 'unknown' : `${plan.costUsd.toFixed(6)} USD`} (${price.source})`,
+            );
             if (plan.etaSeconds !== null) console.log(`  at the rate limit: about ${Math.ceil(plan.etaSeconds)} s`);
             if (plan.withoutText.length > 0)
               console.log(`  ${plan.withoutText.length} documents have no stored text (accepted before migration 012): submit them again`);
@@ -199,7 +220,7 @@ Examples:
             tenant: opts.tenant,
             version: opts.toVersion,
             spec,
-            usdPerMillionTokens: opts.usdPerMtok,
+            usdPerMillionTokens,
             ratePerSecond: opts.rate ?? null,
             golden: opts.golden ?? null,
             maxRecallDrop: opts.maxRecallDrop,
