@@ -1,5 +1,13 @@
 import Bottleneck from 'bottleneck';
-import { chunkText, createEmbeddingsClient, HASHING_EMBEDDER_MODEL, HASHING_EMBEDDER_VERSION, type EmbeddingsClient } from '@llmgov/embeddings';
+import { createHash } from 'node:crypto';
+import {
+  Bm25SparseEncoder,
+  chunkText,
+  createEmbeddingsClient,
+  HASHING_EMBEDDER_MODEL,
+  HASHING_EMBEDDER_VERSION,
+  type EmbeddingsClient,
+} from '@llmgov/embeddings';
 import { indexVersion, pointId, type ChunkPoint, type VectorStore } from '@llmgov/vector-store';
 import type { Pool, SemanticCacheStore } from '@llmgov/persistence';
 
@@ -243,6 +251,8 @@ export interface ReindexResult {
   reason: string | null;
 }
 
+const sparseEncoder = new Bm25SparseEncoder();
+
 /** Embeds one document's chunks with the version's client and writes them into the collection. @returns chunk count. */
 async function embedDocument(store: VectorStore, client: EmbeddingsClient, tenant: string, collection: string, spec: IndexVersionSpec, d: SourceDocument) {
   const chunks = chunkText(d.text!, spec.chunkTokens, spec.chunkOverlap);
@@ -255,7 +265,9 @@ async function embedDocument(store: VectorStore, client: EmbeddingsClient, tenan
     chunkId: `${d.document_id}#${c.index}`,
     text: c.text,
     dense: result.vectors[i]!,
-    contentHash: d.content_hash,
+    // As the embedder writes them: the BM25 sparse vector (Qdrant's lexical leg) and the chunk text's SHA-256.
+    sparse: sparseEncoder.encode(c.text),
+    contentHash: createHash('sha256').update(c.text).digest('hex'),
     embeddingModel: `${result.model}@${result.modelVersion}`,
     metadata: { title: d.title ?? '' },
   }));
