@@ -353,6 +353,38 @@ describe(KafkaConsumerRunner.name, () => {
       assert.deepEqual(state.commits.at(-1), [{ topic: TOPIC, partition: 0, offset: '1' }]);
     });
 
+    it('a tombstone (null value) reaches the handler as null on a tombstones topic, and is dead-lettered elsewhere', async () => {
+      const seen: unknown[] = [];
+      const handler: RecordHandler = async (value, ctx) => void seen.push([value, ctx.key]);
+      const decode = async (bytes: Buffer | null) => {
+        if (!bytes) throw Object.assign(new Error('record value is empty'), { code: 'undecodable' });
+        return { decoded: true };
+      };
+      const tombstone = (p: EachBatchPayload) => {
+        (p.batch.messages[0] as { value: Buffer | null }).value = null;
+        return p;
+      };
+      const dlq = dlqDouble();
+      const on = await runner(handler, 1, { serde: { decode } as unknown as AvroSerde, tombstoneTopics: new Set([TOPIC]), deadLetters: dlq.deadLetters });
+      await on.eachBatch(tombstone(batch([0], [], ['tenant-a/doc-1'])));
+      await on.eachBatch(batch([1], [], ['tenant-a/doc-2']));
+      await inFlightIs(on.sut, 0);
+      assert.deepEqual(seen, [
+        [null, 'tenant-a/doc-1'],
+        [{ decoded: true }, 'tenant-a/doc-2'],
+      ]);
+      assert.equal(dlq.writes.length, 0, 'nothing dead-lettered');
+
+      const off = await runner(handler, 1, { serde: { decode } as unknown as AvroSerde, deadLetters: dlq.deadLetters });
+      await off.eachBatch(tombstone(batch([2], [], ['tenant-a/doc-3'])));
+      await inFlightIs(off.sut, 0);
+      assert.equal(seen.length, 2, 'not handled');
+      assert.deepEqual(
+        dlq.writes.map((w) => w.offset),
+        ['2'],
+      );
+    });
+
     it('dead-letters a non-retriable failure at once (attempts 1)', async () => {
       let calls = 0;
       const handler: RecordHandler = async () => {

@@ -65,6 +65,11 @@ export interface ConsumerRunnerOptions {
   dependencyCheckIntervalMs?: number;
   /** Topics whose handler receives the record's raw value bytes (`Buffer | null`) instead of the decoded Avro value. */
   rawTopics?: ReadonlySet<string>;
+  /**
+   * Topics whose handler receives `null` for a tombstone (a record with a null or empty value: on a keyed, compacted
+   * topic, "this key is deleted"); the key says what was deleted. Elsewhere a tombstone is undecodable and dead-lettered.
+   */
+  tombstoneTopics?: ReadonlySet<string>;
   /** Broker names are `<prefix><topic>`; handlers, `pause`/`resume`, metrics and the DLQ publisher see catalog names. */
   namespace?: TopicNamespace;
 }
@@ -484,7 +489,8 @@ export class KafkaConsumerRunner {
         const attempt = async () => {
           attempts++;
           if (attempts > 1) metrics.messagesConsumed.inc({ topic, outcome: 'retried' });
-          const value = raw ? message.value : await serde.decode(message.value);
+          const tombstone = this.opts.tombstoneTopics?.has(topic) === true && (message.value === null || message.value.length === 0);
+          const value = raw ? message.value : tombstone ? null : await serde.decode(message.value);
           return handler(value, {
             topic,
             partition,

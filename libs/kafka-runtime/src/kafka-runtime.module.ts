@@ -28,6 +28,8 @@ export interface DiscoveredHandler {
   group: string | undefined;
   /** The handler receives the raw value bytes instead of the decoded Avro value. */
   raw: boolean;
+  /** The handler receives `null` for a tombstone (null-value record) instead of it being dead-lettered. */
+  tombstones?: boolean;
   handler: RecordHandler;
 }
 
@@ -105,11 +107,13 @@ export class KafkaHandlerHost implements OnModuleInit, BeforeApplicationShutdown
   async start(handlers: DiscoveredHandler[]): Promise<void> {
     const byGroup = new Map<string, Map<string, RecordHandler>>();
     const rawTopics = new Set<string>();
+    const tombstoneTopics = new Set<string>();
     for (const h of handlers) {
       const group = h.group ?? '';
       if (!byGroup.has(group)) byGroup.set(group, new Map());
       byGroup.get(group)!.set(h.topic, h.handler);
       if (h.raw) rawTopics.add(h.topic);
+      if (h.tombstones === true) tombstoneTopics.add(h.topic);
     }
     // KAFKA_TOPIC_PREFIX namespaces topics and consumer groups alike (benchmarks and probes; see TopicNamespace).
     const namespace = new TopicNamespace(this.config.KAFKA_TOPIC_PREFIX);
@@ -140,6 +144,7 @@ export class KafkaHandlerHost implements OnModuleInit, BeforeApplicationShutdown
         sessionTimeoutMs: this.config.KAFKA_SESSION_TIMEOUT_MS,
         dependencyProbe: () => this.readiness.failingDependencies(),
         rawTopics,
+        tombstoneTopics,
         namespace,
       });
       this.runners.set(group, runner);

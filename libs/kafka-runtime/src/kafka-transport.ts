@@ -13,7 +13,11 @@ export type ConsumedValue<T extends ConsumableTopic> = T extends TopicName ? Top
 
 /** Options of a Kafka handler; DLQ topics must be read raw (their bytes may be why they failed). */
 export type KafkaEventPatternOptions<T extends ConsumableTopic> = T extends TopicName
-  ? { /** Consumer group suffix: handlers with the same suffix share one consumer, in group `<base>.<suffix>`. */ group?: string }
+  ? {
+      /** Consumer group suffix: handlers with the same suffix share one consumer, in group `<base>.<suffix>`. */ group?: string;
+      /** The handler receives `null` for a tombstone (a null-value record; its key says what was deleted); declare the value `T | null`. */
+      tombstones?: true;
+    }
   : { group?: string; raw: true };
 
 /**
@@ -25,8 +29,8 @@ export function KafkaEventPattern<T extends ConsumableTopic>(
   topic: T,
   ...options: T extends TopicName ? [KafkaEventPatternOptions<T>?] : [KafkaEventPatternOptions<T>]
 ) {
-  const extras = (options[0] ?? {}) as { group?: string; raw?: boolean };
-  const pattern = EventPattern(topic, { group: extras.group, raw: extras.raw === true }) as MethodDecorator;
+  const extras = (options[0] ?? {}) as { group?: string; raw?: boolean; tombstones?: boolean };
+  const pattern = EventPattern(topic, { group: extras.group, raw: extras.raw === true, tombstones: extras.tombstones === true }) as MethodDecorator;
   return <M extends (value: ConsumedValue<T>, ctx: RecordContext) => Promise<HandlerOutcome | void>>(
     target: object,
     key: string | symbol,
@@ -69,11 +73,12 @@ export class KafkaRuntimeTransport extends Server implements CustomTransportStra
         callback(new Error(`topic ${topic} has two handlers; each topic has exactly one`));
         return;
       }
-      const extras = (handler.extras ?? {}) as { group?: string; raw?: boolean };
+      const extras = (handler.extras ?? {}) as { group?: string; raw?: boolean; tombstones?: boolean };
       handlers.push({
         topic,
         group: extras.group,
         raw: extras.raw === true,
+        tombstones: extras.tombstones === true,
         handler: async (value, ctx) => {
           const out: unknown = await handler(value, ctx);
           return (isObservable(out) ? await lastValueFrom(out, { defaultValue: undefined }) : out) as HandlerOutcome | void;

@@ -77,6 +77,27 @@ export class EventPublisher {
     this.metrics?.messagesProduced.inc({ topic }, records.length);
   }
 
+  /**
+   * Publishes a tombstone (a record with a null value) under `key` to a catalog topic: "the entity of this key is deleted".
+   * The key must be the one the topic's values carry (messageKey, e.g. `tenant_id/document_id`), so the tombstone lands
+   * on the same partition as the entity's records and after them. Consumers see it only with `tombstones: true`.
+   * @throws KafkaJS errors when the broker cannot be reached.
+   */
+  async publishTombstone(topic: TopicName, key: string, headers: Record<string, string> = {}): Promise<void> {
+    const ctx = currentTraceContext();
+    const h: IHeaders = { ...headers };
+    h[TRACEPARENT_HEADER] ??= childTraceparent(ctx?.traceparent);
+    if (ctx?.correlationId && h[CORRELATION_ID_HEADER] === undefined) h[CORRELATION_ID_HEADER] = ctx.correlationId;
+    await new Promise<void>((resolve, reject) => {
+      this.waiting.push({ topic: this.namespace?.wire(topic) ?? topic, messages: [{ key, value: null, headers: h }], resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+    this.metrics?.messagesProduced.inc({ topic });
+  }
+
   /** Sends everything gathered since the last flush, in requests of at most MAX_MESSAGES_PER_REQUEST messages. */
   private async flush(): Promise<void> {
     this.flushScheduled = false;

@@ -16,3 +16,4 @@ export * from './label-agreement.js';
 export * from './job-records.js';
 export * from './replay-repository.js';
 export * from './redrive-repository.js';
+export * from './index-versions.js';

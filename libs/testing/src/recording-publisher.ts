@@ -24,6 +24,12 @@ export class RecordingPublisher {
     for (const r of records) await this.publish(topic, r);
   }
 
+  /** A tombstone (null value) under `key`, as EventPublisher.publishTombstone sends it. */
+  async publishTombstone(topic: string, key: string): Promise<void> {
+    await this.before?.(topic, { key, value: null });
+    this.sent.push({ topic, key, value: null });
+  }
+
   on<T>(topic: string): T[] {
     return this.sent.filter((s) => s.topic === topic).map((s) => s.value as T);
   }

@@ -24,6 +24,8 @@ function fakeStore(calls: string[]): VectorStore {
     search: async () => (calls.push('search'), [{ id: 'p', chunkId: 'c', documentId: 'd', text: 'x', score: 1 }]),
     count: async () => (calls.push('count'), 7),
     setAlias: async () => void calls.push('alias'),
+    resolveAlias: async () => (calls.push('resolveAlias'), undefined),
+    listCollections: async () => (calls.push('listCollections'), []),
     close: async () => void calls.push('close'),
   };
 }

@@ -63,8 +63,8 @@ export class DelayedVectorStore implements VectorStore {
     await this.delay();
     return this.inner.upsert(collection, points);
   }
-  deleteByDocument(collection: string, tenantId: string, documentId: string): Promise<number> {
-    return this.inner.deleteByDocument(collection, tenantId, documentId);
+  deleteByDocument(collection: string, tenantId: string, documentId: string, keepChunkIds?: readonly string[]): Promise<number> {
+    return this.inner.deleteByDocument(collection, tenantId, documentId, keepChunkIds);
   }
   async search(collection: string, q: SearchQuery): Promise<SearchHit[]> {
     await this.delay();
@@ -75,6 +75,12 @@ export class DelayedVectorStore implements VectorStore {
   }
   setAlias(alias: string, collection: string): Promise<void> {
     return this.inner.setAlias(alias, collection);
+  }
+  resolveAlias(alias: string): Promise<string | undefined> {
+    return this.inner.resolveAlias(alias);
+  }
+  listCollections(): Promise<string[]> {
+    return this.inner.listCollections();
   }
   close(): Promise<void> {
     return this.inner.close();

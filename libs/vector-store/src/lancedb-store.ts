@@ -3,6 +3,7 @@ import { resolve as resolvePath } from 'node:path';
 import { connect, Index, makeArrowTable, MatchQuery, type Connection, type Table } from '@lancedb/lancedb';
 import { DataType, Field, FixedSizeList, Float32, Schema, Utf8 } from 'apache-arrow';
 import { AliasFile } from './aliases.js';
+import { pointId } from './point-id.js';
 import { VectorStoreError } from './errors.js';
 import { reciprocalRankFusion } from './rrf.js';
 import { filterKey, sqlString } from './sql.js';
@@ -165,12 +166,16 @@ export class LanceDbVectorStore implements VectorStore {
     this.maybeOptimize(state);
   }
 
-  async deleteByDocument(collection: string, tenantId: string, documentId: string): Promise<number> {
+  async deleteByDocument(collection: string, tenantId: string, documentId: string, keepChunkIds?: readonly string[]): Promise<number> {
     if (!tenantId || !documentId) throw new VectorStoreError('tenantId and documentId are required', 'invalid_argument');
     const state = await this.state(collection);
-    const predicate = `documentKey = ${sqlString(filterKey(tenantId, documentId))} AND tenantKey = ${sqlString(filterKey(tenantId))}`;
+    let predicate = `documentKey = ${sqlString(filterKey(tenantId, documentId))} AND tenantKey = ${sqlString(filterKey(tenantId))}`;
+    // The kept chunks by point id (UUIDs derived from tenant and chunk id): no caller string reaches the SQL parser.
+    if (keepChunkIds && keepChunkIds.length > 0) predicate += ` AND id NOT IN (${keepChunkIds.map((c) => sqlString(pointId(tenantId, c))).join(', ')})`;
     const deleted = await this.enqueue(state, async () => {
       try {
+        // A delete that matches nothing still commits a table version; most calls with kept chunks match nothing.
+        if (keepChunkIds && (await state.table.countRows(predicate)) === 0) return 0;
         const result = await state.table.delete(predicate);
         state.writesSinceOptimize += 1;
         return result.numDeletedRows;
@@ -230,6 +235,14 @@ export class LanceDbVectorStore implements VectorStore {
     if (names.includes(alias)) throw new VectorStoreError(`"${alias}" is a collection; it cannot also be an alias`, 'conflict');
     if (!names.includes(collection)) throw new VectorStoreError(`collection ${collection} does not exist`, 'not_found');
     await this.aliases.set(alias, collection);
+  }
+
+  async resolveAlias(alias: string): Promise<string | undefined> {
+    return (await this.aliases.read())[alias];
+  }
+
+  async listCollections(): Promise<string[]> {
+    return listTableNames(await this.connection());
   }
 
   /**

@@ -1,6 +1,6 @@
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { VectorStoreError } from './errors.js';
-import { isUuid } from './point-id.js';
+import { isUuid, pointId } from './point-id.js';
 import type { ChunkPoint, EnsureCollectionOptions, SearchHit, SearchQuery, SparseVector, VectorStore } from './types.js';
 import { assertName, dedupeById, hybridCandidates, validatePoint, validateQuery } from './validate.js';
 
@@ -128,7 +128,7 @@ export class QdrantVectorStore implements VectorStore {
    * the same filter. Under concurrent writes to the same document the number can be off; the
    * delete itself is exact.
    */
-  async deleteByDocument(collection: string, tenantId: string, documentId: string): Promise<number> {
+  async deleteByDocument(collection: string, tenantId: string, documentId: string, keepChunkIds?: readonly string[]): Promise<number> {
     assertName('collection', collection);
     if (!tenantId || !documentId) throw new VectorStoreError('tenantId and documentId are required', 'invalid_argument');
     const filter: Filter = {
@@ -136,6 +136,7 @@ export class QdrantVectorStore implements VectorStore {
         { key: 'tenantId', match: { value: tenantId } },
         { key: 'documentId', match: { value: documentId } },
       ],
+      ...(keepChunkIds && keepChunkIds.length > 0 ? { must_not: [{ has_id: keepChunkIds.map((c) => pointId(tenantId, c)) }] } : {}),
     };
     return this.call('deleteByDocument', async () => {
       const { count } = await this.client.count(collection, { filter, exact: true });
@@ -195,6 +196,17 @@ export class QdrantVectorStore implements VectorStore {
       this.client.count(collection, { exact: true, ...(tenantId === undefined ? {} : { filter: tenantFilter(tenantId) }) }),
     );
     return result.count;
+  }
+
+  async resolveAlias(alias: string): Promise<string | undefined> {
+    assertName('alias', alias);
+    const { aliases } = await this.call('resolveAlias', () => this.client.getAliases());
+    return aliases.find((a) => a.alias_name === alias)?.collection_name;
+  }
+
+  async listCollections(): Promise<string[]> {
+    const { collections } = await this.call('listCollections', () => this.client.getCollections());
+    return collections.map((c) => c.name);
   }
 
   /** Creates or moves the alias in one atomic `update_aliases` request. */

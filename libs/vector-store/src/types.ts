@@ -62,13 +62,20 @@ export interface VectorStore {
   ensureCollection(name: string, opts: EnsureCollectionOptions): Promise<void>;
   /** Inserts or replaces points by `id`; re-upserting a point never duplicates it. */
   upsert(collection: string, points: ChunkPoint[]): Promise<void>;
-  /** Deletes every chunk of one document of one tenant; returns how many were deleted. */
-  deleteByDocument(collection: string, tenantId: string, documentId: string): Promise<number>;
+  /**
+   * Deletes every chunk of one document of one tenant, except those whose chunk id is in `keepChunkIds` (the chunks of
+   * its current version: what is left over from a longer earlier version goes); returns how many were deleted.
+   */
+  deleteByDocument(collection: string, tenantId: string, documentId: string, keepChunkIds?: readonly string[]): Promise<number>;
   /** Top-k hits for the query, ALWAYS restricted to `q.tenantId`. */
   search(collection: string, q: SearchQuery): Promise<SearchHit[]>;
   /** Points in the collection, or only those of one tenant. */
   count(collection: string, tenantId?: string): Promise<number>;
   /** Points `alias` at `collection` (creating or moving the alias). */
   setAlias(alias: string, collection: string): Promise<void>;
+  /** The collection `alias` points at, or undefined when there is no such alias. */
+  resolveAlias(alias: string): Promise<string | undefined>;
+  /** The names of every collection (aliases not included). */
+  listCollections(): Promise<string[]>;
   close(): Promise<void>;
 }

@@ -259,6 +259,34 @@ export function runVectorStoreContract(name: string, harness: ContractHarness): 
       assert.ok(recall.hybrid >= recall.sparse, `hybrid recall@${k} ${recall.hybrid} < sparse ${recall.sparse}`);
     });
 
+    it('deleteByDocument with kept chunk ids removes only the others (a shorter version of the document)', async () => {
+      const c = `${prefix}keep`;
+      await store.ensureCollection(c, { dimensions: DIMS });
+      await store.upsert(c, [
+        makePoint('acme', 'doc-a', 'doc-a#0', 'first chunk about herons'),
+        makePoint('acme', 'doc-a', 'doc-a#1', 'second chunk about herons'),
+        makePoint('acme', 'doc-a', 'doc-a#2', 'third chunk about herons'),
+        makePoint('other', 'doc-a', 'doc-a#2', 'the other tenant keeps its chunk'),
+      ]);
+      assert.equal(await store.deleteByDocument(c, 'acme', 'doc-a', ['doc-a#0']), 2);
+      assert.equal(await store.deleteByDocument(c, 'acme', 'doc-a', ['doc-a#0']), 0, 'nothing left over: nothing deleted');
+      assert.equal(await store.deleteByDocument(c, 'acme', 'doc-a', ["doc-a#0' OR '1'='1"]), 1, 'a hostile kept id keeps nothing');
+      assert.equal(await store.count(c, 'acme'), 0);
+      assert.equal(await store.count(c, 'other'), 1);
+    });
+
+    it('listCollections names collections, not aliases; resolveAlias names an alias target', async () => {
+      const c = `${prefix}listed`;
+      const alias = `${prefix}listed_alias`;
+      await store.ensureCollection(c, { dimensions: DIMS });
+      assert.equal(await store.resolveAlias(alias), undefined);
+      await store.setAlias(alias, c);
+      assert.equal(await store.resolveAlias(alias), c);
+      const names = await store.listCollections();
+      assert.ok(names.includes(c));
+      assert.ok(!names.includes(alias));
+    });
+
     it('aliases switch the target of searches and writes', async () => {
       const v1 = `${prefix}docs_v1`;
       const v2 = `${prefix}docs_v2`;

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ObservabilityModule } from '@llmgov/observability';
 import { KafkaRuntimeModule } from '@llmgov/kafka-runtime';
-import { PersistenceModule } from '@llmgov/persistence';
+import { IndexVersionsRepository, PG_POOL, PersistenceModule, type Pool } from '@llmgov/persistence';
 import { embeddingsClientFromSettings } from '@llmgov/embeddings';
 import { EMBEDDER_CONFIG, loadEmbedderConfig, type EmbedderConfig } from './config.js';
 import { DocumentsHandler } from './handlers/documents.handler.js';
@@ -13,7 +13,8 @@ export const SERVICE_NAME = 'embedder';
   imports: [
     ObservabilityModule.forRoot(SERVICE_NAME),
     KafkaRuntimeModule.forRoot({ serviceName: SERVICE_NAME }),
-    PersistenceModule.forRoot({ postgres: false, redis: true }),
+    // Postgres: the tenants' index versions (issue 12 §2), which new documents are embedded into as well.
+    PersistenceModule.forRoot({ postgres: true, redis: true }),
   ],
   controllers: [DocumentsHandler],
   providers: [
@@ -23,6 +24,7 @@ export const SERVICE_NAME = 'embedder';
       inject: [EMBEDDER_CONFIG],
       useFactory: (c: EmbedderConfig) => embeddingsClientFromSettings(c),
     },
+    { provide: IndexVersionsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new IndexVersionsRepository(pool) },
     EmbeddingService,
   ],
 })

@@ -52,6 +52,7 @@ function completion(tenant: string, jobId: string, policyVersion: number): Infer
     schema_version: 1,
     correlation_id: jobId,
     job_id: jobId,
+    shadow: false,
     tier: 'S',
     model: 'smollm2-135m-instruct',
     endpoint: null,

@@ -10,6 +10,7 @@ import { RoutingService } from './services/routing.service.js';
 import { ActivePolicySource } from './adapters/active-policy.js';
 import { PinnedPolicySource } from './adapters/pinned-policy.js';
 import { CapacitySignalSource } from './adapters/capacity-signals.js';
+import { TenantIndexVersions } from './adapters/index-versions.js';
 import { RouterDriftMetrics } from './services/drift-metrics.js';
 import { EMBEDDINGS_CLIENT, VECTOR_STORE } from './tokens.js';
 
@@ -40,6 +41,7 @@ export const SERVICE_NAME = 'router';
     { provide: TierCapacityStore, inject: [REDIS, ROUTER_CONFIG], useFactory: (r: Redis, c: RouterConfig) => new TierCapacityStore(r, c.KAFKA_TOPIC_PREFIX) },
     CapacitySignalSource,
     RouterDriftMetrics,
+    TenantIndexVersions,
     RoutingService,
   ],
 })

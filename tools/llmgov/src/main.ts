@@ -9,6 +9,7 @@ import { registerFeedbackCommands } from './commands/feedback.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerReplayCommand } from './commands/replay.js';
 import { registerDlqCommands } from './commands/dlq.js';
+import { registerReindexCommands } from './commands/reindex.js';
 
 const program = new Command('llmgov')
   .description(
@@ -21,6 +22,7 @@ registerPolicyCommands(program);
 registerBudgetsCommands(program);
 registerCacheCommands(program);
 registerGoldenCommands(program);
+registerReindexCommands(program);
 registerEvalCommand(program);
 registerFeedbackCommands(program);
 registerReplayCommand(program);

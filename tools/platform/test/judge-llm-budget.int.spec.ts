@@ -68,6 +68,7 @@ function completion(tenant: string, jobId: string, route: string, version: numbe
     job_id: jobId,
     tier: 'S',
     model: 'smollm2-135m-instruct',
+    shadow: false,
     endpoint: 'http://127.0.0.1:18001',
     text: 'The Normans were descended from Norse raiders.',
     finish_reason: 'stop',

@@ -1,5 +1,5 @@
-import { Payload } from '@nestjs/microservices';
-import { KafkaEventPattern, KafkaHandlers, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { Ctx, Payload } from '@nestjs/microservices';
+import { KafkaEventPattern, KafkaHandlers, type HandlerOutcome, type RecordContext } from '@llmgov/kafka-runtime';
 import { Topics, type DocumentValidated } from '@llmgov/contracts';
 import { EmbeddingService } from '../services/embedding.service.js';
 
@@ -7,8 +7,9 @@ import { EmbeddingService } from '../services/embedding.service.js';
 export class DocumentsHandler {
   constructor(private readonly embedding: EmbeddingService) {}
 
-  @KafkaEventPattern(Topics.documentValidated)
-  onValidated(@Payload() doc: DocumentValidated): Promise<HandlerOutcome> {
-    return this.embedding.embedDocument(doc);
+  /** A validated document, or its tombstone (null value; key `<tenant>/<document>`), which goes on to the indexer. */
+  @KafkaEventPattern(Topics.documentValidated, { tombstones: true })
+  onValidated(@Payload() doc: DocumentValidated | null, @Ctx() ctx: RecordContext): Promise<HandlerOutcome> {
+    return doc === null ? this.embedding.forwardTombstone(ctx.key) : this.embedding.embedDocument(doc);
   }
 }

@@ -2,9 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { HashingEmbedder, type EmbeddingsClient } from '@llmgov/embeddings';
 import { RecordingPublisher } from '@llmgov/testing';
-import { Topics, type DocumentValidated, type UsageRecorded } from '@llmgov/contracts';
+import { Topics, type ChunkEmbedded, type DocumentValidated, type UsageRecorded } from '@llmgov/contracts';
 import type { EventPublisher } from '@llmgov/kafka-runtime';
-import type { EffectMarkersRepository } from '@llmgov/persistence';
+import type { EffectMarkersRepository, IndexVersionsRepository } from '@llmgov/persistence';
 import { loadEmbedderConfig } from '../config.js';
 import { EmbeddingService, modelTag } from './embedding.service.js';
 
@@ -93,5 +93,47 @@ describe(EmbeddingService.name, () => {
 
   it('modelTag names model, version and dimensions', () => {
     assert.equal(modelTag({ model: 'all-MiniLM-L6-v2', modelVersion: 'rev-1', dimensions: 384 }), 'all-MiniLM-L6-v2@rev-1:384');
+  });
+
+  it('a tombstone goes on to the chunks topic under the same key; a key without tenant/document is skipped', async () => {
+    const { sut, publisher } = setup();
+    assert.deepEqual(await sut.forwardTombstone('tenant-a/d1'), { status: 'success' });
+    assert.deepEqual(publisher.sent, [{ topic: Topics.chunkEmbedded, key: 'tenant-a/d1', value: null }]);
+    assert.equal((await sut.forwardTombstone(null)).status, 'skipped');
+    assert.equal((await sut.forwardTombstone('nodoc')).status, 'skipped');
+  });
+
+  it('only a redelivery is deduplicated: the same text as a new event (re-submitted after a delete) is embedded again', async () => {
+    const { sut, publisher } = setup();
+    assert.equal((await sut.embedDocument(doc())).status, 'success');
+    assert.equal((await sut.embedDocument(doc())).status, 'skipped', 'the same event again: a redelivery');
+    assert.equal((await sut.embedDocument(doc({ event_id: 'e2' }))).status, 'success');
+    assert.equal(publisher.on(Topics.usageRecorded).length, 2);
+  });
+
+  it("a tenant's index versions (building, active, kept) get their own embedding and chunking; v1 is not written twice", async () => {
+    const publisher = new RecordingPublisher();
+    const version = (v: string, dimensions: number, chunkTokens: number) => ({
+      tenantId: 'tenant-a',
+      version: v,
+      collection: `c-${v}`,
+      state: 'building' as const,
+      embeddings: 'local' as const,
+      embeddingsUrl: null,
+      model: 'local-hashing-ngram',
+      modelVersion: 'v1',
+      dimensions,
+      chunkTokens,
+      chunkOverlap: 0,
+    });
+    const versions = { writeTargets: async () => [version('v1', 64, 256), version('v2', 32, 8)] } as unknown as IndexVersionsRepository;
+    const sut = new EmbeddingService(config, new HashingEmbedder({ dimensions: 64 }), fakeMarkers().markers, publisher as unknown as EventPublisher, versions);
+    assert.equal((await sut.embedDocument(doc())).status, 'success');
+    const chunks = publisher.on<ChunkEmbedded>(Topics.chunkEmbedded);
+    const byDims = (n: number) => chunks.filter((c) => c.dense.length === n);
+    assert.equal(byDims(64).length, 1, 'the shared collection: one chunk of up to 256 tokens');
+    assert.ok(byDims(32).length > 1, 'v2: its own 8-token chunks at 32 dimensions');
+    assert.equal(chunks.length, byDims(64).length + byDims(32).length, 'v1 (the shared collection) is not embedded twice');
+    assert.equal(publisher.on(Topics.usageRecorded).length, 2);
   });
 });

@@ -18,8 +18,21 @@ class FakeVectorStore {
   async ensureCollection(name: string, opts: { dimensions: number }) {
     this.calls.push(`ensure ${name} ${opts.dimensions}`);
   }
+  readonly aliases = new Map<string, string>();
+  readonly deletes: { collection: string; documentId: string; keep: readonly string[] | undefined }[] = [];
   async setAlias(alias: string, collection: string) {
     this.calls.push(`alias ${alias} -> ${collection}`);
+    this.aliases.set(alias, collection);
+  }
+  async resolveAlias(alias: string) {
+    return this.aliases.get(alias);
+  }
+  async listCollections() {
+    return [...new Set(this.calls.filter((c) => c.startsWith('ensure ')).map((c) => c.split(' ')[1]!))];
+  }
+  async deleteByDocument(collection: string, _tenantId: string, documentId: string, keep?: readonly string[]) {
+    this.deletes.push({ collection, documentId, keep });
+    return 0;
   }
   async upsert(collection: string, points: ChunkPoint[]) {
     if (this.failUpserts) throw new Error('connection refused');
@@ -77,6 +90,46 @@ describe(IndexingService.name, () => {
     await sut.onModuleInit();
     assert.match(HASHING_8, /^chunks_local-hashing-ngram-v1-[0-9a-f]{8}_8_v1$/);
     assert.deepEqual(store.calls, [`ensure ${HASHING_8} 8`, `alias chunks -> ${HASHING_8}`]);
+  });
+
+  it('on init leaves an alias that points at an existing collection where it is (a re-index moved it; issue 12)', async () => {
+    const { sut, store } = setup();
+    await store.ensureCollection('chunks_tenant-v2', { dimensions: 8 });
+    await store.setAlias('chunks', 'chunks_tenant-v2');
+    await sut.onModuleInit();
+    assert.equal(await store.resolveAlias('chunks'), 'chunks_tenant-v2');
+    // An alias naming a collection that is gone is repaired.
+    store.aliases.set('chunks', 'chunks_gone');
+    await sut.onModuleInit();
+    assert.equal(await store.resolveAlias('chunks'), HASHING_8);
+  });
+
+  it("with a document's last chunk, its chunks beyond the current count go (a shorter re-submission)", async () => {
+    const { sut, store } = setup({ batchMax: 2, waitMs: 1 });
+    await sut.onModuleInit();
+    await Promise.all([sut.index(chunk(0, { chunk_count: 2 })), sut.index(chunk(1, { chunk_count: 2 }))]);
+    assert.deepEqual(store.deletes, [{ collection: HASHING_8, documentId: 'doc-1', keep: ['doc-1#0', 'doc-1#1'] }]);
+  });
+
+  it('on a tombstone removeDocument deletes from every chunks_* collection of the store', async () => {
+    const { sut, store } = setup();
+    await sut.onModuleInit();
+    await store.ensureCollection('chunks_other-model_8_v2', { dimensions: 8 });
+    await store.ensureCollection('unrelated', { dimensions: 8 });
+    await sut.removeDocument('tenant-a', 'doc-9');
+    assert.deepEqual(store.deletes.map((d) => d.collection).sort(), [HASHING_8, 'chunks_other-model_8_v2'].sort());
+  });
+
+  it("a chunk for a tenant's index version goes to that version's collection of its space; a bad version header is skipped", async () => {
+    const { sut, store } = setup({ batchMax: 1, waitMs: 1 });
+    await sut.onModuleInit();
+    assert.equal((await sut.index(chunk(0, { chunk_count: 1 }), 'v2')).status, 'success');
+    const v2 = indexVersion({ model: HASHING_EMBEDDER_MODEL, modelVersion: HASHING_EMBEDDER_VERSION, dimensions: 8 }, 'chunks', 'v2');
+    assert.deepEqual(
+      store.upserts.map((u) => u.collection),
+      [v2],
+    );
+    for (const bad of ['2', 'v2; DROP', 'v', '../v2']) assert.equal((await sut.index(chunk(0), bad)).status, 'skipped', bad);
   });
 
   it('on init creates a pinned VECTOR_COLLECTION_VERSION as is', async () => {

@@ -16,6 +16,9 @@ export const VECTOR_STORE = Symbol('VECTOR_STORE');
 interface Pending {
   collection: string;
   point: ChunkPoint;
+  /** The document's chunk count in this version; with the last chunk, chunks left over from a longer version go. */
+  chunkCount: number;
+  last: boolean;
 }
 
 /**
@@ -59,11 +62,19 @@ export class IndexingService implements OnModuleInit {
     });
   }
 
-  /** Creates the configured model's collection (or the pinned one) and points the alias at it (idempotent). */
+  /**
+   * Creates the configured model's collection (or the pinned one) and points the alias at it when the alias does not
+   * exist yet (or names a collection that is gone). An alias that exists is left where it is: it is moved by
+   * `llmgov reindex` after a verified re-index, and a restart under another model must not swing it to a new, empty
+   * collection (issue 12).
+   */
   async onModuleInit(): Promise<void> {
     const collection = this.config.VECTOR_COLLECTION_VERSION ?? indexVersion(this.configured);
     await this.ensure(collection, this.configured.dimensions);
-    await this.store.setAlias(this.config.VECTOR_COLLECTION, collection);
+    const current = await this.store.resolveAlias(this.config.VECTOR_COLLECTION);
+    if (current === undefined || !(await this.store.listCollections()).includes(current)) {
+      await this.store.setAlias(this.config.VECTOR_COLLECTION, collection);
+    }
   }
 
   /**
@@ -72,9 +83,21 @@ export class IndexingService implements OnModuleInit {
    * point id: no duplicate. Skips, with the reason, a chunk that a pinned collection cannot hold.
    * @throws RetriableError when the store write fails.
    */
-  async index(chunk: ChunkEmbedded): Promise<HandlerOutcome> {
+  async index(chunk: ChunkEmbedded, indexVersionHeader?: string): Promise<HandlerOutcome> {
     const space: EmbeddingSpace = { model: chunk.embedding_model, modelVersion: chunk.embedding_model_version, dimensions: chunk.dense.length };
     const pinned = this.config.VECTOR_COLLECTION_VERSION;
+    if (indexVersionHeader !== undefined) {
+      // A chunk embedded for a tenant's index version (issue 12 §2): that version's collection of the chunk's space.
+      if (!/^v[0-9]{1,6}$/.test(indexVersionHeader))
+        return Outcome.skipped(`index version header ${JSON.stringify(indexVersionHeader.slice(0, 40))} is not v<number>`);
+      let collection: string;
+      try {
+        collection = indexVersion(space, 'chunks', indexVersionHeader);
+      } catch (err) {
+        return Outcome.skipped(`no collection for this chunk's embedding space: ${(err as Error).message}`);
+      }
+      return this.write(chunk, collection, space);
+    }
     if (pinned !== undefined) {
       if (space.dimensions !== this.configured.dimensions) {
         return Outcome.skipped(`dense vector has ${space.dimensions} dimensions, collection expects ${this.configured.dimensions}`);
@@ -91,9 +114,16 @@ export class IndexingService implements OnModuleInit {
     } catch (err) {
       return Outcome.skipped(`no collection for this chunk's embedding space: ${(err as Error).message}`);
     }
+    return this.write(chunk, collection, space);
+  }
+
+  /** Batches the chunk's point into `collection` (created on first use), then publishes UPSERTED. */
+  private async write(chunk: ChunkEmbedded, collection: string, space: EmbeddingSpace): Promise<HandlerOutcome> {
     await this.ensure(collection, space.dimensions);
     await this.batcher.add({
       collection,
+      chunkCount: chunk.chunk_count,
+      last: chunk.chunk_index === chunk.chunk_count - 1,
       point: {
         id: pointId(chunk.tenant_id, chunk.chunk_id),
         tenantId: chunk.tenant_id,
@@ -143,8 +173,18 @@ export class IndexingService implements OnModuleInit {
       if (points) points.push(point);
       else byCollection.set(collection, [point]);
     }
+    const shortened: { collection: string; tenantId: string; documentId: string }[] = [];
     try {
       for (const [collection, points] of byCollection) await this.store.upsert(collection, points);
+      // A document re-submitted shorter leaves chunks `<doc>#n..` of its longer version: with its last chunk written,
+      // everything of the document but its current `<doc>#0..#(count-1)` (the embedder's chunk ids) goes.
+      for (const { collection, point, chunkCount, last } of items) {
+        if (!last) continue;
+        const keep = Array.from({ length: chunkCount }, (_, i) => `${point.documentId}#${i}`);
+        if ((await this.store.deleteByDocument(collection, point.tenantId, point.documentId, keep)) > 0) {
+          shortened.push({ collection, tenantId: point.tenantId, documentId: point.documentId });
+        }
+      }
     } catch (err) {
       throw new RetriableError(`vector store upsert failed: ${(err as Error).message}`, 'vector_store_unavailable', { cause: err });
     }
@@ -162,23 +202,29 @@ export class IndexingService implements OnModuleInit {
         const n = await this.semantic.store.invalidateChunks(tenant, chunkIds);
         if (n > 0) this.invalidated.inc({ cause: 'reindex' }, n);
       }
+      // Answers built on a removed left-over chunk: by the document (its other chunks were re-written just now anyway).
+      for (const { tenantId, documentId } of shortened) {
+        const n = await this.semantic.store.invalidateDocuments(tenantId, [documentId]);
+        if (n > 0) this.invalidated.inc({ cause: 'reindex' }, n);
+      }
     }
   }
 
   /**
-   * Deletes every chunk of one document of a tenant from the collections this instance knows (the configured or pinned
-   * one, and those it indexed into), drops the
-   * semantic-cache entries built from it, and publishes a DELETED index status. For the delete and re-index paths
-   * (issue 12), which call it; idempotent.
+   * Deletes every chunk of one document of a tenant from every index version (every collection of the store named
+   * `chunks_*` by `indexVersion`, plus the pinned one and those this instance wrote to), drops the semantic-cache entries
+   * built from it, and publishes a DELETED index status. Called for a tombstone on the chunks topic (DELETE
+   * /v1/documents/{id}, issue 12 §3); idempotent.
    * @returns the number of points deleted.
    * @throws RetriableError when the store or Redis cannot be reached.
    */
   async removeDocument(tenantId: string, documentId: string): Promise<number> {
     const collection = this.config.VECTOR_COLLECTION_VERSION ?? indexVersion(this.configured);
-    // Every collection this instance wrote to or checked: a document's chunks live in the collection of their model.
-    const collections = new Set([collection, ...this.ensured.keys()]);
     let deleted = 0;
     try {
+      // Every index version: a document's chunks live in the collection of each version that indexed it.
+      const all = (await this.store.listCollections()).filter((c) => c.startsWith('chunks_'));
+      const collections = new Set([collection, ...this.ensured.keys(), ...all]);
       for (const c of collections) deleted += await this.store.deleteByDocument(c, tenantId, documentId);
     } catch (err) {
       throw new RetriableError(`vector store delete failed: ${(err as Error).message}`, 'vector_store_unavailable', { cause: err });

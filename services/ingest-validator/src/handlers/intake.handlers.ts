@@ -12,9 +12,10 @@ export class IntakeHandlers {
     private readonly jobs: JobsService,
   ) {}
 
-  @KafkaEventPattern(Topics.documentSubmitted)
-  onDocument(@Payload() doc: DocumentSubmitted): Promise<HandlerOutcome> {
-    return this.documents.accept(doc);
+  /** A document, or a tombstone (null value, key `<tenant>/<document>`): the document is deleted. */
+  @KafkaEventPattern(Topics.documentSubmitted, { tombstones: true })
+  onDocument(@Payload() doc: DocumentSubmitted | null, @Ctx() ctx: RecordContext): Promise<HandlerOutcome> {
+    return doc === null ? this.documents.acceptTombstone(ctx.key) : this.documents.accept(doc);
   }
 
   @KafkaEventPattern(Topics.inferenceSubmitted)

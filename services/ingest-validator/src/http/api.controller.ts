@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { EventPublisher, newEnvelope } from '@llmgov/kafka-runtime';
 import { Topics, type FeedbackSubmitted } from '@llmgov/contracts';
 import { JobsService, type JobView } from '../services/jobs.service.js';
@@ -52,6 +52,16 @@ export class ApiController {
     const doc = documentSubmissionSchema.parse(body);
     const record = await this.documents.submit({ ...doc, tenant_id: tenantId, title: doc.title ?? null, language: doc.language ?? null });
     return { document_id: record.document_id, event_id: record.event_id };
+  }
+
+  /**
+   * 202 `{document_id, status: "deleting"}`: a tombstone is on its way; the document leaves the source of record, every
+   * index version and the cached answers built on it. 404 for unknown or malformed ids and other tenants' documents.
+   */
+  @Delete('documents/:id')
+  @HttpCode(202)
+  deleteDocument(@TenantId() tenantId: string, @Param('id') id: string): Promise<{ document_id: string; status: 'deleting' }> {
+    return this.documents.requestDelete(tenantId, id);
   }
 
   /** 202; the correction and comment are stored downstream, so they are normalised and PII-masked here. */

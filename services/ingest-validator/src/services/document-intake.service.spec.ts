@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import { NotFoundException } from '@nestjs/common';
 import assert from 'node:assert/strict';
 import { ValidationError } from '@llmgov/errors';
 import { RecordingPublisher } from '@llmgov/testing';
@@ -15,8 +16,14 @@ class FakeDocumentsRepository {
   async currentHash(tenantId: string, documentId: string) {
     return this.hashes.get(`${tenantId}/${documentId}`);
   }
-  async recordHash(tenantId: string, documentId: string, contentHash: string) {
-    this.hashes.set(`${tenantId}/${documentId}`, contentHash);
+  readonly texts = new Map<string, string>();
+  async recordDocument(doc: { tenant_id: string; document_id: string; content_hash: string; text: string }) {
+    this.hashes.set(`${doc.tenant_id}/${doc.document_id}`, doc.content_hash);
+    this.texts.set(`${doc.tenant_id}/${doc.document_id}`, doc.text);
+  }
+  async remove(tenantId: string, documentId: string) {
+    this.texts.delete(`${tenantId}/${documentId}`);
+    return this.hashes.delete(`${tenantId}/${documentId}`);
   }
 }
 
@@ -67,6 +74,37 @@ describe(DocumentIntakeService.name, () => {
     assert.equal(validated!.text, 'Architecturally, the school has a Catholic character. Contact: [EMAIL]');
     assert.deepEqual(publisher.keysOn(Topics.documentValidated), ['tenant-a/doc-1']);
     assert.equal(documents.hashes.get('tenant-a/doc-1'), validated!.content_hash);
+    assert.equal(documents.texts.get('tenant-a/doc-1'), validated!.text, 'the source of record keeps the forwarded (masked) text');
+  });
+
+  it('requestDelete: a tombstone keyed tenant/document on the raw topic; unknown, malformed and other tenants’ ids are 404', async () => {
+    const { sut, publisher } = setup();
+    await sut.accept(raw());
+    assert.deepEqual(await sut.requestDelete('tenant-a', 'doc-1'), { document_id: 'doc-1', status: 'deleting' });
+    assert.deepEqual(publisher.sent.at(-1), { topic: Topics.documentSubmitted, key: 'tenant-a/doc-1', value: null });
+    for (const [tenant, id] of [
+      ['tenant-a', 'doc-unknown'],
+      ['tenant-b', 'doc-1'],
+      ['tenant-a', '../doc-1'],
+      ['tenant-a', 'a/b'],
+      ['tenant-a', ''],
+    ] as const) {
+      await assert.rejects(sut.requestDelete(tenant, id), (err: unknown) => err instanceof NotFoundException, `${tenant} ${id}`);
+    }
+    assert.equal(publisher.on(Topics.documentSubmitted).length, 1, 'nothing published for the refused ids');
+  });
+
+  it('acceptTombstone: removes the row and forwards the tombstone; bad keys and unknown tenants are skipped', async () => {
+    const { sut, documents, publisher } = setup();
+    await sut.accept(raw());
+    assert.deepEqual(await sut.acceptTombstone('tenant-a/doc-1'), { status: 'success' });
+    assert.equal(documents.hashes.has('tenant-a/doc-1'), false);
+    assert.deepEqual(publisher.sent.at(-1), { topic: Topics.documentValidated, key: 'tenant-a/doc-1', value: null });
+    for (const key of [null, '', 'no-slash', '/doc-1', 'tenant-a/', 'tenant-a/bad id', 'tenant-z/doc-1']) {
+      assert.equal((await sut.acceptTombstone(key)).status, 'skipped', String(key));
+    }
+    // The same content submitted after the delete is a new document again (not a duplicate).
+    assert.equal((await sut.accept(raw({ event_id: 'resubmitted' }))).status, 'success');
   });
 
   it('accept: the same content again is skipped; new content for the same document is forwarded', async () => {

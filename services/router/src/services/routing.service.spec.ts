@@ -11,10 +11,18 @@ import { PlatformMetrics } from '@llmgov/observability';
 import { RecordingPublisher } from '@llmgov/testing';
 import { Topics, type InferenceRequestRouted, type InferenceRequestValidated } from '@llmgov/contracts';
 import type { EventPublisher } from '@llmgov/kafka-runtime';
-import type { AnswerCacheRepository, BudgetReservations, BudgetSpendRepository, EffectMarkersRepository, JobFlagsRepository } from '@llmgov/persistence';
+import type {
+  AnswerCacheRepository,
+  BudgetReservations,
+  BudgetSpendRepository,
+  EffectMarkersRepository,
+  IndexVersionRecord,
+  JobFlagsRepository,
+} from '@llmgov/persistence';
 import { loadRouterConfig } from '../config.js';
 import { RoutingService } from './routing.service.js';
 import type { ActivePolicySource } from '../adapters/active-policy.js';
+import type { TenantIndexVersions } from '../adapters/index-versions.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = JSON.parse(
@@ -64,7 +72,7 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
   });
 
   /** The service against the Qdrant stub, with in-memory Redis-state doubles and a recording publisher. */
-  const setup = (mode: 'hybrid' | 'sparse', pinned?: string) => {
+  const setup = (mode: 'hybrid' | 'sparse', pinned?: string, versions?: TenantIndexVersions) => {
     const publisher = new RecordingPublisher();
     const sut = new RoutingService(
       { ...loadRouterConfig(), RETRIEVAL_MODE: mode, VECTOR_COLLECTION_VERSION: pinned },
@@ -78,6 +86,12 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
       { current: () => undefined, forJob: () => undefined, shadowFor: () => undefined } as unknown as ActivePolicySource,
       {} as unknown as BudgetReservations,
       new PlatformMetrics('spec'),
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      versions,
     );
     return { sut, publisher };
   };
@@ -114,6 +128,36 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
     paths.length = 0;
     await setup('hybrid', 'chunks_pinned').sut.route({ ...fixture, job_id: 'space-pinned', occurred_at: Date.now() });
     assert.deepEqual(paths, ['/collections/chunks_pinned/points/query']);
+  });
+
+  it("searches a re-indexed tenant's active version, with a query vector of that version's model (issue 12 §2)", async () => {
+    const version: IndexVersionRecord = {
+      tenantId: fixture.tenant_id,
+      version: 'v2',
+      collection: 'chunks_tenant-v2_16_v2',
+      state: 'active',
+      embeddings: 'local',
+      embeddingsUrl: null,
+      model: 'local-hashing-ngram',
+      modelVersion: 'v1',
+      dimensions: 16,
+      chunkTokens: 64,
+      chunkOverlap: 0,
+    };
+    const other = new HashingEmbedder({ dimensions: 16 });
+    const versions = {
+      get: (t: string) => (t === fixture.tenant_id ? version : undefined),
+      clientFor: () => other,
+    } as unknown as TenantIndexVersions;
+    paths.length = 0;
+    queries.length = 0;
+    await setup('hybrid', undefined, versions).sut.route({ ...fixture, job_id: 'space-versioned', occurred_at: Date.now() });
+    assert.deepEqual(paths, ['/collections/chunks_tenant-v2_16_v2/points/query']);
+    const dense = JSON.stringify(queries.at(-1)).match(/"query":\[([^\]]*)\]/);
+    assert.equal(dense?.[1]?.split(',').length, 16, "the dense query has the version's 16 dimensions, not the router's 8");
+    paths.length = 0;
+    await setup('hybrid', undefined, versions).sut.route({ ...fixture, tenant_id: 'tenant-other', job_id: 'space-other', occurred_at: Date.now() });
+    assert.match(paths[0]!, /_8_v1\/points\/query$/, 'a tenant without a version keeps the shared collection');
   });
 
   it('routes a request once: a redelivery after the decision was published is skipped', async () => {

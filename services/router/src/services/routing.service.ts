@@ -54,6 +54,7 @@ import { CapacitySignalSource } from '../adapters/capacity-signals.js';
 import { PINNED_POLICY_METADATA_KEY, PinnedPolicySource } from '../adapters/pinned-policy.js';
 import { chooseTier } from './tier-policy.js';
 import { RouterDriftMetrics } from './drift-metrics.js';
+import { TenantIndexVersions } from '../adapters/index-versions.js';
 
 import { EMBEDDINGS_CLIENT, VECTOR_STORE } from '../tokens.js';
 /** The routed marker outlives any redelivery: 7 days, seconds. */
@@ -106,6 +107,8 @@ export class RoutingService {
     @Optional() private readonly drift?: RouterDriftMetrics,
     /** Logs a failed shadow copy (absent in specs that build the service by hand). */
     @Optional() @Inject(LOGGER) private readonly logger?: Logger,
+    /** The tenants' active index versions (issue 12 §2; absent in specs that build the service by hand: shared collections). */
+    @Optional() private readonly indexVersions?: TenantIndexVersions,
   ) {
     this.cacheLookups = new Counter({
       name: 'router_cache_lookups_total',
@@ -199,9 +202,14 @@ export class RoutingService {
     // Otherwise the version that decides this job: the stable one, or the canary's for its share of job ids (issue 11 §4).
     const policy = pin.kind === 'pinned' ? pin.snapshot : this.policies.forJob(req.job_id);
     if (policy) return this.decideWithPolicy(req, policy, deadlineAt);
-    // The tier models are part of the key: an answer cached before a model change is not served after it.
+    // The tier models are part of the key: an answer cached before a model change is not served after it. So is a
+    // tenant's active index version (issue 12 §2): an answer retrieved from another version is not served after a swap.
+    const served = this.activeVersion(req.tenant_id);
     const cacheKey = createHash('sha256')
-      .update(`${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}\u0000${this.modelGeneration}`)
+      .update(
+        `${req.system_prompt ?? ''}\u0000${req.prompt_hash}\u0000${req.options.rag}\u0000${this.modelGeneration}` +
+          (served ? `\u0000index=${served.collection}` : ''),
+      )
       .digest('hex');
     const cached = await this.answers.get(req.tenant_id, cacheKey);
     if (cached) {
@@ -272,7 +280,7 @@ export class RoutingService {
     // new version starts fresh caches. A request pinned to a version (an eval of a candidate) gets an exact cache of its
     // own and no semantic layer, so that it is never served an answer another version decided, and never fills the live
     // traffic's caches.
-    const indexVer = query ? this.collectionOf(query) : '-';
+    const indexVer = query ? this.servingCollection(req.tenant_id, query) : '-';
     const pinned = req.metadata?.[PINNED_POLICY_METADATA_KEY];
     const cacheKey = createHash('sha256')
       .update(
@@ -606,11 +614,17 @@ export class RoutingService {
     query: { vector: number[]; model: string; modelVersion: string; dimensions: number },
   ): Promise<ContextChunk[]> {
     try {
-      const collection = this.collectionOf(query);
+      const collection = this.servingCollection(tenantId, query);
+      const version = this.activeVersion(tenantId);
+      // A tenant re-indexed into another model's space is searched with a query vector of that model.
+      const dense =
+        version && (version.model !== query.model || version.modelVersion !== query.modelVersion || version.dimensions !== query.dimensions)
+          ? (await this.indexVersions!.clientFor(version).embed([prompt])).vectors[0]!
+          : query.vector;
       // Both lexical forms go along: Qdrant searches the sparse vector, LanceDB its own full-text index of `text`.
       const hits = await this.store.search(collection, {
         tenantId,
-        dense: query.vector,
+        dense,
         sparse: this.sparse.encodeQuery(prompt),
         text: prompt,
         k: this.config.RETRIEVAL_K,
@@ -749,6 +763,19 @@ export class RoutingService {
     if (r.similarity !== null) this.semanticSimilarity.observe(r.similarity);
     this.semanticThreshold.set({ tenant: scope.tenantId, route: scope.route, source: r.thresholdSource }, r.threshold);
     return r;
+  }
+
+  /** The tenant's active index version (`llmgov reindex`), unless a collection is pinned. */
+  private activeVersion(tenantId: string) {
+    return this.config.VECTOR_COLLECTION_VERSION === undefined ? this.indexVersions?.get(tenantId) : undefined;
+  }
+
+  /**
+   * The collection the tenant is served from: its active index version's, else the shared collection of the query's
+   * embedding space (or the pinned one). Part of both cache layers' keys, so a swap starts fresh caches.
+   */
+  private servingCollection(tenantId: string, query: { model: string; modelVersion: string; dimensions: number }): string {
+    return this.activeVersion(tenantId)?.collection ?? this.collectionOf(query);
   }
 
   /** The collection (index version) of a query vector's embedding space, as the indexer names it, or the pinned one. */
