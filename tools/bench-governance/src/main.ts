@@ -22,7 +22,7 @@ import { awaitJobRecords, createPgPool, createRedis, SemanticCacheRecords } from
 import { activatePolicyFile, applyPolicyFile, bootstrapPlatform, ENGINE_KINDS, repoRoot, startPlatform, type EngineKind } from '@llmgov/platform';
 import { parsePolicyText, type PolicyDocument } from '@llmgov/policy';
 import { armPolicies, armTenant, ARMS, type Arm } from './policies.js';
-import { armFigures, SEED_002_AFTER, targetCheck, type ArmFigures, type RequestOutcome } from './report.js';
+import { armFigures, pairedF1Difference, SEED_002_AFTER, targetCheck, type ArmFigures, type RequestOutcome } from './report.js';
 import { buildWorkload, describeWorkload, type WorkloadRequest } from './workload.js';
 
 /** Jobs open at once per engine kind: the demo's figures (tools/demo: more open jobs only queue longer on real engines). */
@@ -217,7 +217,10 @@ async function main(): Promise<void> {
     idx.stop();
 
     // 2. The arms, one after the other, on the same workload.
-    const arms = {} as Record<Arm, { figures: ArmFigures; statuses: Record<string, number>; missing: { verdicts: number; costs: number }; wall_s: number }>;
+    const arms = {} as Record<
+      Arm,
+      { requests: RequestOutcome[]; figures: ArmFigures; statuses: Record<string, number>; missing: { verdicts: number; costs: number }; wall_s: number }
+    >;
     for (const arm of ARMS) arms[arm] = await runArm(arm, workload, { api, apiKeys, version: versions[arm], db, redis, governed: docs.governed });
 
     const summary = {
@@ -233,12 +236,13 @@ async function main(): Promise<void> {
       missing_records: { baseline: arms.baseline.missing, governed: arms.governed.missing },
       wall_s: { baseline: arms.baseline.wall_s, governed: arms.governed.wall_s },
       target: targetCheck(arms.baseline.figures, arms.governed.figures),
+      f1_difference: pairedF1Difference(arms.baseline.requests, arms.governed.requests),
       seed_002_after: SEED_002_AFTER,
       load_after: os.loadavg(),
     };
     if (o.summary) writeFileSync(o.summary, `${JSON.stringify(summary, null, 2)}\n`);
     if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    else printTable(arms.baseline.figures, arms.governed.figures, summary.target);
+    else printTable(arms.baseline.figures, arms.governed.figures, summary.target, summary.f1_difference);
     if (o.summary) log(`summary written to ${o.summary}`);
     const unfinished = ARMS.reduce((s, arm) => s + (arms[arm].statuses.not_final ?? 0) + (arms[arm].statuses.submit_error ?? 0), 0);
     if (unfinished > 0) {
@@ -346,6 +350,7 @@ async function runArm(
       tier: result?.tier ?? null,
       finish_reason: result?.finish_reason ?? null,
       decision_reasons: result?.decision_reasons ?? [],
+      question_id: r.base.id,
       false_cache_hit: hit !== undefined && isFalseSemanticHit(hit.source_prompt, r.question.answers, byText) === true,
     };
   });
@@ -353,10 +358,10 @@ async function runArm(
   for (const x of outcomes) statuses[x.status] = (statuses[x.status] ?? 0) + 1;
   const wall_s = (Date.now() - started) / 1000;
   log(`${arm}: ${JSON.stringify(statuses)} in ${wall_s.toFixed(0)} s; records missing after catch-up: ${missingVerdicts} verdicts, ${missingCosts} costs`);
-  return { figures: armFigures(requests, ctx.governed), statuses, missing: { verdicts: missingVerdicts, costs: missingCosts }, wall_s };
+  return { requests, figures: armFigures(requests, ctx.governed), statuses, missing: { verdicts: missingVerdicts, costs: missingCosts }, wall_s };
 }
 
-function printTable(b: ArmFigures, g: ArmFigures, target: ReturnType<typeof targetCheck>): void {
+function printTable(b: ArmFigures, g: ArmFigures, target: ReturnType<typeof targetCheck>, diff: ReturnType<typeof pairedF1Difference>): void {
   const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '-');
   const usd = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : '-');
   const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
@@ -385,6 +390,9 @@ function printTable(b: ArmFigures, g: ArmFigures, target: ReturnType<typeof targ
   console.log(t.toString());
   console.log(
     `target (governed vs baseline): ${target.met ? 'MET' : 'NOT MET'}; cost ${pct(target.cost_at_least_40pct_lower.saving)} lower (≥ 40 %: ${target.cost_at_least_40pct_lower.ok}), F1 drop ${num(target.f1_within_0_02.f1_drop)} (≤ 0.02: ${target.f1_within_0_02.ok}), hallucination lower: ${target.lower_hallucination_rate.ok}, zero overshoot: ${target.zero_budget_overshoot.ok}`,
+  );
+  console.log(
+    `F1 governed − baseline, paired by request: ${num(diff.mean)} (95 % CI ${num(diff.ci95[0])} to ${num(diff.ci95[1])}, cluster bootstrap over ${diff.questions} questions)`,
   );
   console.log(`served by: baseline ${JSON.stringify(b.served_by)}; governed ${JSON.stringify(g.served_by)}`);
   const byServed = (f: ArmFigures) =>

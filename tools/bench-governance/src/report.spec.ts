@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '@llmgov/platform';
 import { parsePolicyText } from '@llmgov/policy';
-import { armFigures, escalationsOf, servedBy, targetCheck, type ArmFigures, type RequestOutcome } from './report.js';
+import { armFigures, escalationsOf, pairedF1Difference, servedBy, targetCheck, type ArmFigures, type RequestOutcome } from './report.js';
 
 const file = path.join(repoRoot(), 'infra/policies/local.yaml');
 const policy = parsePolicyText(readFileSync(file, 'utf8'), file);
@@ -25,6 +25,7 @@ const req = (o: Partial<RequestOutcome>): RequestOutcome => ({
   finish_reason: 'stop',
   decision_reasons: [],
   false_cache_hit: false,
+  question_id: 'q1',
   ...o,
 });
 
@@ -107,5 +108,18 @@ describe('governance bench figures', () => {
     assert.equal(targetCheck(base, { ...good, quality: { ...good.quality, f1_mean: base.quality.f1_mean - 0.03 } }).met, false);
     assert.equal(targetCheck(base, { ...good, hallucination_rate: base.hallucination_rate }).met, false);
     assert.equal(targetCheck(base, { ...good, budget: { ...good.budget, overshoot_usd: 0.001 } }).met, false);
+  });
+
+  it('pairedF1Difference: the mean difference, and an interval that is wide when one question carries it', () => {
+    const base = [req({ question_id: 'a' }), req({ question_id: 'a' }), req({ question_id: 'b' }), req({ question_id: 'c' })];
+    const same = pairedF1Difference(base, base, 200);
+    assert.equal(same.mean, 0);
+    assert.deepEqual(same.ci95, [0, 0]);
+    assert.equal(same.questions, 3);
+    const worse = base.map((b) => (b.question_id === 'a' ? { ...b, answer: 'wrong' } : b));
+    const d = pairedF1Difference(base, worse, 500);
+    assert.equal(d.mean, -0.5);
+    assert.ok(d.ci95[0] <= -0.5 && d.ci95[1] >= -0.5 && d.ci95[1] - d.ci95[0] > 0.3, JSON.stringify(d.ci95));
+    assert.throws(() => pairedF1Difference(base, base.slice(1)), RangeError);
   });
 });

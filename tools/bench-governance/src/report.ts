@@ -1,5 +1,6 @@
 import { agreementFigures, aggregateEval, confusion, CORRECT_F1, scoreItem, type ItemOutcome } from '@llmgov/judging';
 import type { PolicyDocument } from '@llmgov/policy';
+import { uniform } from './workload.js';
 
 /** One request of an arm as the platform answered it (client view, job result and the platform's records). */
 export interface RequestOutcome extends ItemOutcome {
@@ -13,6 +14,8 @@ export interface RequestOutcome extends ItemOutcome {
   tier: string | null;
   finish_reason: string | null;
   decision_reasons: readonly string[];
+  /** The pool question asked (a rewording's base question): the cluster of the paired F1 difference. */
+  question_id: string;
   /** For a semantic-cache hit: whether the cached answer's source question has other gold answers (a false hit). */
   false_cache_hit: boolean;
 }
@@ -171,4 +174,45 @@ export function targetCheck(baseline: ArmFigures, governed: ArmFigures) {
     zero_budget_overshoot: { ok: governed.budget.overshoot_usd === 0, overshoot_usd: governed.budget.overshoot_usd },
   };
   return { met: Object.values(checks).every((c) => c.ok), ...checks };
+}
+
+/**
+ * The governed-minus-baseline F1 difference over the same requests (request i of both arms asked the same text), with
+ * a 95 % confidence interval from a cluster bootstrap over the questions: requests of one popular question are not
+ * independent (a cached answer repeats one draw of the model's answer many times), so whole questions are resampled,
+ * `resamples` times, with the deterministic draws of `uniform` (percentile interval; Efron & Tibshirani 1993, ch. 13).
+ * @throws RangeError when the arms differ in length or order.
+ */
+export function pairedF1Difference(
+  baseline: readonly RequestOutcome[],
+  governed: readonly RequestOutcome[],
+  resamples = 2000,
+  seed = 'f1-difference',
+): { mean: number; ci95: [number, number]; questions: number } {
+  if (baseline.length !== governed.length || baseline.some((b, i) => b.question_id !== governed[i]!.question_id))
+    throw new RangeError('pairedF1Difference: the arms must hold the same requests in the same order');
+  const byQuestion = new Map<string, { sum: number; n: number }>();
+  baseline.forEach((b, i) => {
+    const c = byQuestion.get(b.question_id) ?? { sum: 0, n: 0 };
+    c.sum += scoreItem(governed[i]!).f1 - scoreItem(b).f1;
+    c.n++;
+    byQuestion.set(b.question_id, c);
+  });
+  const clusters = [...byQuestion.values()];
+  const total = clusters.reduce((a, c) => ({ sum: a.sum + c.sum, n: a.n + c.n }), { sum: 0, n: 0 });
+  if (total.n === 0) return { mean: NaN, ci95: [NaN, NaN], questions: 0 };
+  const means: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    let sum = 0;
+    let n = 0;
+    for (let k = 0; k < clusters.length; k++) {
+      const c = clusters[Math.floor(uniform(seed, `${r}:${k}`) * clusters.length)]!;
+      sum += c.sum;
+      n += c.n;
+    }
+    means.push(sum / n);
+  }
+  means.sort((a, b) => a - b);
+  const at = (q: number) => means[Math.min(means.length - 1, Math.max(0, Math.floor(q * means.length)))]!;
+  return { mean: total.sum / total.n, ci95: [at(0.025), at(0.975)], questions: clusters.length };
 }
