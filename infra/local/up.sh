@@ -316,11 +316,13 @@ timeout_for() { case "$1" in kafka) echo "${KAFKA_START_TIMEOUT:-120}";; registr
 declare -A STATE=()
 
 wait_healthy() {
-  local c="$1" deadline=$((SECONDS + $(timeout_for "$1"))) pid
+  # A daemonizing component (redis-server --daemonize yes) writes its pid file from the forked child, which on a busy
+  # machine can come seconds after the start command returned: no pid counts as an exit only after a grace period.
+  local c="$1" deadline=$((SECONDS + $(timeout_for "$1"))) grace_until=$((SECONDS + 15)) pid
   while [ "$SECONDS" -lt "$deadline" ]; do
     if "${c}_healthy"; then return 0; fi
     pid="$(component_pid "$c")"
-    if [ -z "$pid" ]; then
+    if [ -z "$pid" ] && [ "$SECONDS" -ge "$grace_until" ]; then
       tail_log "$("${c}_log" | cut -d' ' -f1)"
       die "$c exited during startup. Log: $("${c}_log")"
     fi
