@@ -296,24 +296,7 @@ Examples:
   ).action(async (version: number | undefined, opts: StoreOptions & { percent?: number; abort?: boolean; dryRun?: boolean; comment?: string }) => {
     await withDatabase(async (pool) => {
       const repo = new PolicyRepository(pool, opts.namespace);
-      if (opts.abort) {
-        if (version !== undefined || opts.percent !== undefined) throw new CliError('--abort takes no version and no --percent', 'invalid_arguments');
-        const open = await repo.canary();
-        if (opts.dryRun) {
-          if (!open || open.mode !== 'canary')
-            throw new CliError(
-              `no canary is in progress${open ? ` (a shadow of version ${open.version} is open: llmgov policy shadow --abort ends it)` : ''}`,
-              'no_canary',
-            );
-          if (opts.json) printJson({ dry_run: true, would_abort: open });
-          else console.log(`dry run: would abort the canary of version ${open.version} at ${open.percent}%; nothing written`);
-          return;
-        }
-        const ended = await repo.endCanary('aborted', actor(), opts.comment ?? null);
-        if (opts.json) printJson(ended);
-        else console.log(`aborted the canary of version ${ended!.version}; routers send all its jobs back to the active version within 5 s`);
-        return;
-      }
+      if (opts.abort) return abortExperiment(repo, 'canary', version, opts);
       if (version === undefined || opts.percent === undefined) throw new CliError('give VERSION and --percent P (or --abort)', 'invalid_arguments');
       if (opts.dryRun) {
         const active = await repo.active();
@@ -357,24 +340,7 @@ Examples:
   ).action(async (version: number | undefined, opts: StoreOptions & { percent?: number; abort?: boolean; dryRun?: boolean; comment?: string }) => {
     await withDatabase(async (pool) => {
       const repo = new PolicyRepository(pool, opts.namespace);
-      if (opts.abort) {
-        if (version !== undefined || opts.percent !== undefined) throw new CliError('--abort takes no version and no --percent', 'invalid_arguments');
-        const open = await repo.canary();
-        if (opts.dryRun) {
-          if (!open || open.mode !== 'shadow')
-            throw new CliError(
-              `no shadow is in progress${open ? ` (a canary of version ${open.version} is open: llmgov policy canary --abort ends it)` : ''}`,
-              'no_shadow',
-            );
-          if (opts.json) printJson({ dry_run: true, would_abort: open });
-          else console.log(`dry run: would end the shadow of version ${open.version} at ${open.percent}%; nothing written`);
-          return;
-        }
-        const ended = await repo.endShadow(actor(), opts.comment ?? null);
-        if (opts.json) printJson(ended);
-        else console.log(`ended the shadow of version ${ended.version}; routers stop copying jobs within 5 s (report: llmgov policy shadow-report)`);
-        return;
-      }
+      if (opts.abort) return abortExperiment(repo, 'shadow', version, opts);
       if (version === undefined || opts.percent === undefined) throw new CliError('give VERSION and --percent P (or --abort)', 'invalid_arguments');
       if (opts.dryRun) {
         const active = await repo.active();
@@ -498,4 +464,39 @@ Examples:
       process.stdout.write(stringify(readable(v.document), { lineWidth: 0 }));
     });
   });
+}
+
+/**
+ * `llmgov policy canary|shadow --abort`: a dry run says which experiment would end; otherwise it is ended (a canary as
+ * `aborted`, a shadow with its report kept).
+ * @throws CliError `invalid_arguments` with a version or --percent; `no_canary` / `no_shadow` when none of that mode is open.
+ */
+async function abortExperiment(
+  repo: PolicyRepository,
+  mode: 'canary' | 'shadow',
+  version: number | undefined,
+  opts: StoreOptions & { percent?: number; dryRun?: boolean; comment?: string },
+): Promise<void> {
+  if (version !== undefined || opts.percent !== undefined) throw new CliError('--abort takes no version and no --percent', 'invalid_arguments');
+  const other = mode === 'canary' ? 'shadow' : 'canary';
+  if (opts.dryRun) {
+    const open = await repo.canary();
+    if (!open || open.mode !== mode)
+      throw new CliError(
+        `no ${mode} is in progress${open ? ` (a ${other} of version ${open.version} is open: llmgov policy ${other} --abort ends it)` : ''}`,
+        `no_${mode}`,
+      );
+    if (opts.json) printJson({ dry_run: true, would_abort: open });
+    else console.log(`dry run: would ${mode === 'canary' ? 'abort' : 'end'} the ${mode} of version ${open.version} at ${open.percent}%; nothing written`);
+    return;
+  }
+  if (mode === 'canary') {
+    const ended = await repo.endCanary('aborted', actor(), opts.comment ?? null);
+    if (opts.json) printJson(ended);
+    else console.log(`aborted the canary of version ${ended!.version}; routers send all its jobs back to the active version within 5 s`);
+    return;
+  }
+  const ended = await repo.endShadow(actor(), opts.comment ?? null);
+  if (opts.json) printJson(ended);
+  else console.log(`ended the shadow of version ${ended.version}; routers stop copying jobs within 5 s (report: llmgov policy shadow-report)`);
 }
