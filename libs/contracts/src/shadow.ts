@@ -20,7 +20,35 @@ export function isShadowJobId(jobId: string): boolean {
   return jobId.startsWith(SHADOW_JOB_PREFIX);
 }
 
-/** The user's job id behind a job id: the id itself, or for a shadow copy the job it copies. */
+/** The user's job id behind a job id: the id itself, or for a shadow copy (live or of a run) the job it copies. */
 export function userJobIdOf(jobId: string): string {
-  return isShadowJobId(jobId) ? jobId.slice(SHADOW_JOB_PREFIX.length) : jobId;
+  if (!isShadowJobId(jobId)) return jobId;
+  return shadowRunOf(jobId)?.userJobId ?? jobId.slice(SHADOW_JOB_PREFIX.length);
+}
+
+/**
+ * A shadow run's id (`llmgov shadow`, `llmgov replay --target shadow:V`; issue 12 §5): the replay id that published
+ * the copies, `rp-…` or `sr-…` (letters, digits and `-`, at most 64 characters, never a `:`).
+ */
+const RUN_ID_RE = /^[a-z]{2}-[a-z0-9-]{1,61}$/;
+
+/**
+ * The job id of a shadow run's copy of `jobId`: `shadow:<run id>:<job id>`. A run re-decides past jobs under another
+ * version; its own id is part of the copy's, so two runs over the same jobs (or a run beside a live shadow, whose copy
+ * is `shadow:<job id>`) never share effect markers, leases or deterministic event ids.
+ * @throws Error when `runId` is not a run id or `jobId` is already a shadow id.
+ */
+export function shadowRunJobId(runId: string, jobId: string): string {
+  if (!RUN_ID_RE.test(runId)) throw new Error(`"${runId.slice(0, 64)}" is not a shadow run id`);
+  return `${shadowJobId(jobId).replace(SHADOW_JOB_PREFIX, `${SHADOW_JOB_PREFIX}${runId}:`)}`;
+}
+
+/** The run and user job of a shadow run's copy (`shadow:<run id>:<job id>`), or undefined for any other job id. */
+export function shadowRunOf(jobId: string): { runId: string; userJobId: string } | undefined {
+  if (!isShadowJobId(jobId)) return undefined;
+  const rest = jobId.slice(SHADOW_JOB_PREFIX.length);
+  const i = rest.indexOf(':');
+  if (i < 0) return undefined;
+  const runId = rest.slice(0, i);
+  return RUN_ID_RE.test(runId) ? { runId, userJobId: rest.slice(i + 1) } : undefined;
 }

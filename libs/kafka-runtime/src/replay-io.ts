@@ -210,4 +210,4 @@ export class KafkaReplayIO implements ReplayIO {
 }
 
 // Services read the replay headers through the runtime they already depend on.
-export { ReplayHeaders, effectKey, isReplayed } from '@llmgov/replay';
+export { ReplayHeaders, effectKey, isReplayed, shadowRunOfHeaders } from '@llmgov/replay';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decide, type DecisionInput, type DecisionSignals } from './decision.js';
+import { decide, intentOfReasons, intentReason, type DecisionInput, type DecisionSignals } from './decision.js';
 import { validatePolicy } from './parse.js';
 import { TIERS, type PolicyDocumentInput, type PolicyTier, type SloClass } from './schema.js';
 import { resolveRoute } from './slo.js';
@@ -296,5 +296,16 @@ describe('decide', () => {
         { numRuns: 2000 },
       );
     });
+  });
+});
+
+describe('intent reasons', () => {
+  it('round-trips the intent through a record’s decision reasons, null when unclassified', () => {
+    assert.equal(intentReason('faq'), 'intent:faq');
+    assert.equal(intentOfReasons([intentReason('faq'), 'cheapest_tier_meeting_quality→S']), 'faq');
+    assert.equal(intentOfReasons(['cheapest_tier_meeting_quality→S']), null);
+    assert.equal(intentOfReasons([]), null);
+    assert.equal(intentOfReasons(null), null);
+    assert.equal(intentOfReasons(['intent:']), null);
   });
 });

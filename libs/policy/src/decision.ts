@@ -259,3 +259,15 @@ export function decide(input: DecisionInput): Decision {
   if (!fitsCapacity(tier)) reasons.push(`capacity_wait_over_budget_${tier}→queue`);
   return done({ action: 'infer', tier, rag, contextTokenBudget, projectedCostUsd: projected(tier), refusal: null });
 }
+
+/** The prefix of the decision reason that names the classified intent (`intent:<name>`, first in a record's reasons). */
+export const INTENT_REASON_PREFIX = 'intent:';
+
+/** The decision reason naming a classified intent: `intent:<name>`. The router puts it first on routed records. */
+export const intentReason = (intent: string): string => `${INTENT_REASON_PREFIX}${intent}`;
+
+/** The intent a record's decision reasons name (`intent:<name>`), or null when the request was not classified. */
+export function intentOfReasons(reasons: readonly string[] | null | undefined): string | null {
+  const r = reasons?.find((x) => x.startsWith(INTENT_REASON_PREFIX));
+  return r === undefined || r.length === INTENT_REASON_PREFIX.length ? null : r.slice(INTENT_REASON_PREFIX.length);
+}

@@ -1,5 +1,6 @@
 import { ReplayInputError } from './errors.js';
-import { ReplayHeaders } from './headers.js';
+import { randomUUID } from 'node:crypto';
+import { ReplayHeaders, SHADOW_TARGET_PREFIX } from './headers.js';
 
 /** A record as read from the source topic (raw bytes: the replay republishes exactly what was written). */
 export interface SourceRecord {
@@ -37,9 +38,8 @@ export interface TargetContext {
 /**
  * Where a replay sends what it reads: the pluggable mode of `llmgov replay --target`. `reprocess` (built) republishes to
  * the same topic so the live consumers run the record again, deduplicating their effects by the original event id;
- * `shadow:<version>` (issue 12 §5) is meant to plug in here with its own `toRecord` (the same records, marked with a
- * version, re-run without affecting users) and a `version`, which consumers fold into their dedupe key
- * (`effectKey`), so the effects run once more under that version.
+ * `shadow:<version>` ({@link shadowTarget}, issue 12 §5) republishes validated requests as copies the router decides
+ * under that policy version without affecting any user.
  */
 export interface ReplayTarget {
   /** As written in `--target` (`reprocess`, `shadow:v2`). */
@@ -101,7 +101,49 @@ export const reprocessTarget: ReplayTarget = {
   },
 };
 
-/** Registered targets by mode (the part of `--target` before any ':'). Section 5's shadow mode registers here. */
+/** The request metadata key that pins a request to a policy version (the router's PINNED_POLICY_METADATA_KEY). */
+export const POLICY_VERSION_METADATA = 'policy_version';
+
+/** Whether a decoded value is a validated inference request (the record the router decides). */
+function isValidatedRequest(v: unknown): v is Record<string, unknown> & { job_id: string; metadata: Record<string, string> | null } {
+  if (v === null || typeof v !== 'object') return false;
+  const r = v as Record<string, unknown>;
+  return typeof r.job_id === 'string' && typeof r.prompt === 'string' && typeof r.options === 'object' && 'prompt_hash' in r;
+}
+
+/**
+ * The shadow target (issue 12 §5): `shadow:<policy version>` re-decides validated inference requests under that
+ * version of the router's policy namespace, as copies that never reach a user. Each copy is published to the validated
+ * topic with the replay headers (`replay.target` = `shadow:<version>`, `replay.version`) and, in its value, a fresh
+ * `event_id` and `occurred_at` (so its latency budget starts now) and metadata `policy_version` = the version (the
+ * router's pin). The router runs it as job `shadow:<replay id>:<job id>`: no job status, no budget reservation, no
+ * caches, team `shadow`; the judge judges it, the cost-attributor bills it to team `shadow`.
+ * Records of other topics, and jobs `include` leaves out, are not copied.
+ * @param include the user job ids to copy (a shadow run's sample); undefined: every matching request.
+ * @throws ReplayInputError `invalid_target` when the version is not a positive integer.
+ */
+export function shadowTarget(versionText: string | undefined, include?: ReadonlySet<string>): ReplayTarget {
+  if (versionText === undefined || !/^[1-9][0-9]{0,8}$/.test(versionText))
+    throw new ReplayInputError(`--target shadow needs a policy version: shadow:VERSION (got "${String(versionText).slice(0, 40)}")`, 'invalid_target');
+  const target: ReplayTarget = {
+    name: `${SHADOW_TARGET_PREFIX}${versionText}`,
+    version: versionText,
+    async toRecord(source, ctx) {
+      const v = ctx.value;
+      if (!isValidatedRequest(v) || (include !== undefined && !include.has(v.job_id))) return null;
+      const copy = {
+        ...v,
+        event_id: randomUUID(),
+        occurred_at: Date.now(),
+        metadata: { ...(v.metadata ?? {}), [POLICY_VERSION_METADATA]: versionText },
+      };
+      return { topic: ctx.topic, partition: source.partition, key: source.key, value: await ctx.encode(copy), headers: replayHeaders(source, ctx, target) };
+    },
+  };
+  return target;
+}
+
+/** Registered targets by mode (the part of `--target` before any ':'). */
 const targets = new Map<string, (arg: string | undefined) => ReplayTarget>([
   [
     'reprocess',
@@ -110,9 +152,10 @@ const targets = new Map<string, (arg: string | undefined) => ReplayTarget>([
       return reprocessTarget;
     },
   ],
+  ['shadow', (arg) => shadowTarget(arg)],
 ]);
 
-/** Adds a target mode (`shadow`, by issue 12 §5). @throws Error when the mode is already registered. */
+/** Adds a target mode. @throws Error when the mode is already registered. */
 export function registerReplayTarget(mode: string, make: (arg: string | undefined) => ReplayTarget): void {
   if (targets.has(mode)) throw new Error(`replay target ${mode} is already registered`);
   targets.set(mode, make);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { shadowJobId } from '@llmgov/contracts';
+import { shadowJobId, shadowRunJobId } from '@llmgov/contracts';
 import { canaryBucket } from '@llmgov/policy';
 import { shadowSampleKey, type ShadowUnderTest } from './shadow-pairing.js';
 
@@ -41,5 +41,9 @@ describe('shadowSampleKey', () => {
     assert.equal(shadowSampleKey({ job_id: inside, policy_version: null, occurred_at: 2_000 }, shadow), undefined);
     assert.equal(shadowSampleKey({ job_id: null, policy_version: 2, occurred_at: 2_000 }, shadow), undefined);
     assert.equal(shadowSampleKey({ job_id: inside, policy_version: 2, occurred_at: 2_000 }, undefined), undefined);
+  });
+
+  it('leaves a shadow run’s copies (llmgov shadow pairs them itself) out of the live shadow’s samples', () => {
+    assert.equal(shadowSampleKey({ job_id: shadowRunJobId('sr-1', inside), policy_version: 3, occurred_at: 2_000, shadow: true }, shadow), undefined);
   });
 });

@@ -1,4 +1,4 @@
-import { isShadowJobId, userJobIdOf } from '@llmgov/contracts';
+import { isShadowJobId, shadowRunOf, userJobIdOf } from '@llmgov/contracts';
 import { routesToCanary } from '@llmgov/policy';
 import type { ShadowSampleKey } from '@llmgov/persistence';
 
@@ -22,7 +22,8 @@ export interface ShadowUnderTest {
  *   variant of the user's job;
  * - a user job's event decided by the stable version it started next to, for a job whose hash falls under the
  *   shadow's percent (`routesToCanary`, the router's bucketing), is the `stable` variant;
- * - anything else (before the shadow started, another version, a job outside the share, no version) is not a sample.
+ * - anything else (before the shadow started, another version, a job outside the share, no version, a shadow run's
+ *   copy `shadow:<run id>:<job id>`, which `llmgov shadow` pairs itself) is not a sample.
  */
 export function shadowSampleKey(
   ev: { job_id: string | null; policy_version: number | null; occurred_at: number; shadow?: boolean },
@@ -30,7 +31,7 @@ export function shadowSampleKey(
 ): ShadowSampleKey | undefined {
   if (!s || ev.job_id === null || ev.policy_version === null || ev.occurred_at < s.startedAt) return undefined;
   if (ev.shadow === true || isShadowJobId(ev.job_id)) {
-    if (ev.policy_version !== s.version) return undefined;
+    if (ev.policy_version !== s.version || shadowRunOf(ev.job_id) !== undefined) return undefined;
     return { experimentId: s.id, jobId: userJobIdOf(ev.job_id), variant: 'shadow', policyVersion: ev.policy_version };
   }
   if (ev.policy_version !== s.stableVersion || !routesToCanary(ev.job_id, s.percent)) return undefined;

@@ -1,5 +1,5 @@
-import { Payload } from '@nestjs/microservices';
-import { KafkaEventPattern, KafkaHandlers, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { Ctx, Payload } from '@nestjs/microservices';
+import { KafkaEventPattern, KafkaHandlers, type HandlerOutcome, type RecordContext } from '@llmgov/kafka-runtime';
 import { Topics, type InferenceRequestValidated } from '@llmgov/contracts';
 import { RoutingService } from '../services/routing.service.js';
 
@@ -8,7 +8,7 @@ export class RequestsHandler {
   constructor(private readonly routing: RoutingService) {}
 
   @KafkaEventPattern(Topics.inferenceValidated)
-  onValidated(@Payload() req: InferenceRequestValidated): Promise<HandlerOutcome> {
-    return this.routing.route(req);
+  onValidated(@Payload() req: InferenceRequestValidated, @Ctx() ctx: RecordContext): Promise<HandlerOutcome> {
+    return this.routing.route(req, ctx.headers);
   }
 }

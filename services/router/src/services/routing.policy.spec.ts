@@ -24,6 +24,7 @@ import type { VectorStore } from '@llmgov/vector-store';
 import { loadRouterConfig } from '../config.js';
 import type { ActivePolicySource, PolicySnapshot } from '../adapters/active-policy.js';
 import type { CapacitySignalSource } from '../adapters/capacity-signals.js';
+import type { PinnedPolicySource } from '../adapters/pinned-policy.js';
 import { localPolicyDocument, validatedRequest } from './spec-fixtures.js';
 import { RoutingService, shedsShadowCopy, shrinkContext } from './routing.service.js';
 
@@ -40,6 +41,8 @@ function setup(
     capacity?: Partial<Record<PolicyTier, TierCapacitySignal>>;
     /** An open shadow copying every job (100 %), deciding with this document as version 5. */
     shadow?: typeof document;
+    /** Versions a request (or a shadow run) can be pinned to. */
+    pinned?: Record<number, typeof document>;
   } = {},
 ) {
   const publisher = new RecordingPublisher();
@@ -86,6 +89,18 @@ function setup(
     reservations,
     new PlatformMetrics('spec'),
     { signals: () => opts.capacity ?? {} } as unknown as CapacitySignalSource,
+    undefined,
+    {
+      lookup: async (metadata: Record<string, string> | undefined) => {
+        const v = Number(metadata?.policy_version);
+        const doc = opts.pinned?.[v];
+        return metadata?.policy_version === undefined
+          ? { kind: 'none' }
+          : doc
+            ? { kind: 'pinned', snapshot: { version: v, document: doc, classifier: null } }
+            : { kind: 'invalid', reason: `pinned policy version ${v} does not exist` };
+      },
+    } as unknown as PinnedPolicySource,
   );
   return { sut, publisher, reserved };
 }
@@ -143,6 +158,32 @@ describe('RoutingService under a policy', () => {
     assert.equal(shedsShadowCopy({ queueWaitMs: 200, serviceMs: 300 }, 1000), false, 'exactly half is kept');
     assert.equal(shedsShadowCopy({ queueWaitMs: 201, serviceMs: 300 }, 1000), true);
     assert.equal(shedsShadowCopy({ queueWaitMs: Infinity, serviceMs: 0 }, 1000), true);
+  });
+
+  it('shadow run: a copy a run republished is decided only as shadow:<run id>:<job id> by the run’s version, with no user effect', async () => {
+    const candidate = structuredClone(document);
+    candidate.slo_classes['standard']!.allowed_tiers = ['M'];
+    const { sut, publisher, reserved } = setup({ pinned: { 9: candidate } });
+    const outcome = await sut.route(request({ metadata: { policy_version: '9' } }), { 'replay.id': 'sr-20261129-a1', 'replay.target': 'shadow:9' });
+    assert.equal(outcome.status, 'success');
+    const all = [Topics.inferenceRoutedS, Topics.inferenceRoutedM, Topics.inferenceRoutedL].flatMap((t) => publisher.on<InferenceRequestRouted>(t));
+    assert.deepEqual(
+      all.map((r) => [r.job_id, r.shadow, r.team, r.policy_version, r.tier]),
+      [['shadow:sr-20261129-a1:job-1', true, 'shadow', 9, 'M']],
+    );
+    assert.equal(reserved.length, 0, 'a run copy reserves nothing');
+    assert.equal(publisher.on<JobStatusChanged>(Topics.jobStatus).length, 0, 'no job status: the user job is untouched');
+  });
+
+  it('shadow run: a version the namespace lacks, or a hostile run id, is skipped with the reason and publishes nothing', async () => {
+    const { sut, publisher } = setup({ pinned: {} });
+    const missing = await sut.route(request({ metadata: { policy_version: '9' } }), { 'replay.id': 'sr-1', 'replay.target': 'shadow:9' });
+    assert.equal(missing.status, 'skipped');
+    assert.match(missing.status === 'skipped' ? missing.reason : '', /version 9 does not exist/);
+    const hostile = await sut.route(request(), { 'replay.id': 'sr-1:../../x', 'replay.target': 'shadow:9' });
+    assert.equal(hostile.status, 'skipped');
+    assert.match(hostile.status === 'skipped' ? hostile.reason : '', /not a shadow run id/);
+    assert.equal(publisher.sent.length, 0);
   });
 
   it('shadow: a pinned request (an eval) is never copied', async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
+import { EventPublisher, Outcome, deterministicEventId, newEnvelope, shadowRunOfHeaders, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { RetriableError } from '@llmgov/errors';
 import { LOGGER, PlatformMetrics, type Logger } from '@llmgov/observability';
 import {
@@ -28,6 +28,7 @@ import {
   Topics,
   routedTopicForTier,
   shadowJobId,
+  shadowRunJobId,
   type ContextChunk,
   type InferenceCompleted,
   type InferenceRequestRouted,
@@ -42,6 +43,7 @@ import {
   cacheTtlSeconds,
   decide,
   effectiveSlo,
+  intentReason,
   resolveRoute,
   semanticCacheSettings,
   type Decision,
@@ -59,6 +61,11 @@ import { TenantIndexVersions } from '../adapters/index-versions.js';
 import { EMBEDDINGS_CLIENT, VECTOR_STORE } from '../tokens.js';
 /** The routed marker outlives any redelivery: 7 days, seconds. */
 const ROUTED_MARKER_TTL_S = 7 * 24 * 3600;
+
+/** A decision's reasons with the classified intent first (`intent:<name>`, libs/policy intentReason), when there is one. */
+function withIntent(reasons: string[], classification: { intent: string } | null): string[] {
+  return classification ? [intentReason(classification.intent), ...reasons] : reasons;
+}
 /** Reservations a request tries: its decision, the re-decision within what the budgets have left, one with nothing left. */
 const MAX_RESERVE_ATTEMPTS = 3;
 
@@ -172,7 +179,9 @@ export class RoutingService {
    * event id, so the window between publish and marker yields at most a same-id duplicate that consumers dedupe.
    * @throws RetriableError when Redis, retrieval or Kafka is unavailable.
    */
-  async route(req: InferenceRequestValidated): Promise<HandlerOutcome> {
+  async route(req: InferenceRequestValidated, headers: Readonly<Record<string, string>> = {}): Promise<HandlerOutcome> {
+    const run = shadowRunOfHeaders(headers);
+    if (run) return this.routeShadowRunCopy(req, run);
     const marker = RedisKeys.jobRouted(req.job_id);
     if (await this.markers.isDone(marker)) return Outcome.skipped('already routed (redelivered)');
     const outcome = await this.decide(req);
@@ -352,7 +361,9 @@ export class RoutingService {
     this.policyDecisions.inc({ route: resolved.routeName, action: decision.action, tier: decision.tier ?? 'none' });
     this.drift?.observe('intent', classification?.intent ?? 'unclassified');
     this.drift?.observe('tier', decision.tier ?? decision.action);
-    const outcome = await this.execute(req, decision, policy, cacheKey, cached, query, deadlineAt, budgetRefusal);
+    // The intent goes on the record's decision reasons (not the reason metric): reports group by it (llmgov shadow).
+    const stamped = { ...decision, reasons: withIntent(decision.reasons, classification) };
+    const outcome = await this.execute(req, stamped, policy, cacheKey, cached, query, deadlineAt, budgetRefusal);
     // A pinned request (an eval of a given version) is never copied: it already runs the version it asked for.
     if (pinned === undefined) await this.shadowCopy(req, query, deadlineAt);
     return outcome;
@@ -360,81 +371,126 @@ export class RoutingService {
 
   /**
    * Shadow mode (issue 11 §4, ADR 0009): after the user's job was decided and published, a job under the open shadow's
-   * share is decided again by the shadow version and, when it infers, a copy is published to the tier's routed topic
-   * as job `shadow:<job id>` with `shadow: true`, team `shadow` and the shadow's policy_version. The copy is decided
-   * without the caches (what is compared is the version's own answer) and without a budget reservation (the shadow's
-   * spend is the platform's, billed to team `shadow`); it sets no job status and no cache bookkeeping. A failure of
-   * the copy is logged and counted, never raised: the user's job must not be retried or failed for its shadow.
+   * share is decided again by the shadow version as job `shadow:<job id>` ({@link decideCopy}). A failure of the copy
+   * is logged and counted, never raised: the user's job must not be retried or failed for its shadow.
    */
   private async shadowCopy(req: InferenceRequestValidated, stableQuery: EmbeddedQuery | undefined, deadlineAt: number): Promise<void> {
     const shadow = this.policies.shadowFor(req.job_id);
     if (!shadow) return;
-    const policy = shadow.snapshot;
     try {
-      let resolved;
-      try {
-        resolved = resolveRoute(policy.document, req.tenant_id, req.route);
-      } catch (err) {
-        if (!(err instanceof PolicyLookupError)) throw err;
-        this.shadowCopies.inc({ outcome: 'no_route', tier: 'none' });
-        return;
-      }
-      const { slo } = effectiveSlo(resolved.sloClass, req.budget);
-      const query = stableQuery ?? (req.options.rag || policy.classifier !== null ? await this.embedQuery(req.prompt) : undefined);
-      let classification: DecisionInput['classification'] = null;
-      if (policy.classifier !== null && query !== undefined) {
-        try {
-          classification = policy.classifier.classify(req.prompt, query.vector, { injectionScore: req.injection_score });
-        } catch {
-          classification = null;
-        }
-      }
-      const capacity = this.capacity?.signals() ?? {};
-      const decision = decide({
-        policy: policy.document,
-        policyVersion: policy.version,
-        route: resolved,
-        slo,
-        request: {
-          promptTokens: countTokens(`${req.system_prompt ?? ''}\n${req.prompt}`),
-          maxTokens: req.options.max_tokens,
-          ragRequested: req.options.rag,
-          contextTokens: req.options.rag ? this.config.RETRIEVAL_K * this.config.CHUNK_MAX_TOKENS : 0,
-          tierHint: isTier(req.options.tier_hint) ? req.options.tier_hint : null,
-        },
-        classification,
-        signals: { cache: null, budgetRemainingUsd: null, budgetThrottle: 'degrade', capacity, safetyViolation: false },
-      });
-      if (decision.action !== 'infer' || decision.tier === null) {
-        this.shadowCopies.inc({ outcome: 'not_infer', tier: 'none' });
-        return;
-      }
-      const tier = decision.tier;
-      if (shedsShadowCopy(capacity[tier], slo.p95_latency_ms)) {
-        this.shadowCopies.inc({ outcome: 'shed_capacity', tier });
-        return;
-      }
-      let context = decision.rag && query ? await this.search(req.tenant_id, req.prompt, query) : [];
-      if (decision.contextTokenBudget !== null) context = shrinkContext(context, decision.contextTokenBudget);
-      await this.publishRouted(req, {
-        tier,
-        model: policy.document.tiers[tier]?.model ?? this.config.TIER_MODELS[tier],
-        context,
-        routeReason: `${decision.rag ? 'rag' : 'direct'}:${decision.route}`,
-        // Never filled (the judge does not cache a shadow answer); distinct all the same, so no cache entry can meet it.
-        cacheKey: shadowJobId(req.job_id),
-        deadlineAt,
-        stamp: { route: decision.route, policy_version: decision.policyVersion, decision_reasons: decision.reasons },
-        shadow: true,
-      });
-      this.shadowCopies.inc({ outcome: 'published', tier });
+      await this.decideCopy(req, stableQuery, deadlineAt, shadow.snapshot, shadowJobId(req.job_id));
     } catch (err) {
       this.shadowCopies.inc({ outcome: 'error', tier: 'none' });
       this.logger?.warn(
-        { job_id: req.job_id, shadow_version: policy.version, error: (err as Error).message },
+        { job_id: req.job_id, shadow_version: shadow.snapshot.version, error: (err as Error).message },
         'shadow copy failed; the user job is unaffected',
       );
     }
+  }
+
+  /**
+   * A shadow run's copy (issue 12 §5, `llmgov shadow` / `llmgov replay --target shadow:V`): a past job's validated
+   * request republished with the run's headers is decided only as a copy, job `shadow:<run id>:<job id>`, by the
+   * run's policy version (loaded as a pinned version), never as the user's job: the user's job and its status, budgets
+   * and caches are untouched. Routed once per copy (its own marker). A version the namespace does not have, or a run
+   * id that is not one, is counted and skipped with the reason (the run reports the copy as not judged).
+   * @throws RetriableError when Redis, Postgres, retrieval or Kafka is unavailable (the copy is retried, as any request).
+   */
+  private async routeShadowRunCopy(req: InferenceRequestValidated, run: { runId: string; version: number }): Promise<HandlerOutcome> {
+    let copyId: string;
+    try {
+      copyId = shadowRunJobId(run.runId, req.job_id);
+    } catch (err) {
+      this.shadowCopies.inc({ outcome: 'invalid', tier: 'none' });
+      return Outcome.skipped(`shadow run copy refused: ${(err as Error).message}`);
+    }
+    const marker = RedisKeys.jobRouted(copyId);
+    if (await this.markers.isDone(marker)) return Outcome.skipped('already routed (redelivered)');
+    const pin = (await this.pinned?.lookup({ [PINNED_POLICY_METADATA_KEY]: String(run.version) })) ?? { kind: 'none' as const };
+    if (pin.kind !== 'pinned') {
+      this.shadowCopies.inc({ outcome: 'no_version', tier: 'none' });
+      this.logger?.warn({ job_id: copyId, version: run.version }, 'shadow run copy skipped: its policy version cannot be loaded');
+      await this.markers.markDone(marker, 'skipped', ROUTED_MARKER_TTL_S);
+      return Outcome.skipped(pin.kind === 'invalid' ? pin.reason : 'policies are disabled on this router');
+    }
+    await this.decideCopy(req, undefined, req.occurred_at + req.budget.latency_ms, pin.snapshot, copyId);
+    await this.markers.markDone(marker, 'success', ROUTED_MARKER_TTL_S);
+    return Outcome.success();
+  }
+
+  /**
+   * Decides a copy of a request with `policy` and, when it infers, publishes it to the tier's routed topic as job
+   * `copyJobId` with `shadow: true`, team `shadow` and the version's policy_version. The copy is decided without the
+   * caches (what is compared is the version's own answer, and a cached answer would make both sides equal) and
+   * without a budget reservation (the copy's spend is the platform's, billed to team `shadow`); it sets no job status
+   * and no cache bookkeeping, and the capacity gate sheds it first (`shedsShadowCopy`). Counted in
+   * `router_shadow_copies_total{outcome}`.
+   * @throws whatever the embedding, retrieval or publish throws (RetriableError when a dependency is down).
+   */
+  private async decideCopy(
+    req: InferenceRequestValidated,
+    stableQuery: EmbeddedQuery | undefined,
+    deadlineAt: number,
+    policy: PolicySnapshot,
+    copyJobId: string,
+  ): Promise<void> {
+    let resolved;
+    try {
+      resolved = resolveRoute(policy.document, req.tenant_id, req.route);
+    } catch (err) {
+      if (!(err instanceof PolicyLookupError)) throw err;
+      this.shadowCopies.inc({ outcome: 'no_route', tier: 'none' });
+      return;
+    }
+    const { slo } = effectiveSlo(resolved.sloClass, req.budget);
+    const query = stableQuery ?? (req.options.rag || policy.classifier !== null ? await this.embedQuery(req.prompt) : undefined);
+    let classification: DecisionInput['classification'] = null;
+    if (policy.classifier !== null && query !== undefined) {
+      try {
+        classification = policy.classifier.classify(req.prompt, query.vector, { injectionScore: req.injection_score });
+      } catch {
+        classification = null;
+      }
+    }
+    const capacity = this.capacity?.signals() ?? {};
+    const decision = decide({
+      policy: policy.document,
+      policyVersion: policy.version,
+      route: resolved,
+      slo,
+      request: {
+        promptTokens: countTokens(`${req.system_prompt ?? ''}\n${req.prompt}`),
+        maxTokens: req.options.max_tokens,
+        ragRequested: req.options.rag,
+        contextTokens: req.options.rag ? this.config.RETRIEVAL_K * this.config.CHUNK_MAX_TOKENS : 0,
+        tierHint: isTier(req.options.tier_hint) ? req.options.tier_hint : null,
+      },
+      classification,
+      signals: { cache: null, budgetRemainingUsd: null, budgetThrottle: 'degrade', capacity, safetyViolation: false },
+    });
+    if (decision.action !== 'infer' || decision.tier === null) {
+      this.shadowCopies.inc({ outcome: 'not_infer', tier: 'none' });
+      return;
+    }
+    const tier = decision.tier;
+    if (shedsShadowCopy(capacity[tier], slo.p95_latency_ms)) {
+      this.shadowCopies.inc({ outcome: 'shed_capacity', tier });
+      return;
+    }
+    let context = decision.rag && query ? await this.search(req.tenant_id, req.prompt, query) : [];
+    if (decision.contextTokenBudget !== null) context = shrinkContext(context, decision.contextTokenBudget);
+    await this.publishRouted(req, {
+      tier,
+      model: policy.document.tiers[tier]?.model ?? this.config.TIER_MODELS[tier],
+      context,
+      routeReason: `${decision.rag ? 'rag' : 'direct'}:${decision.route}`,
+      // Never filled (the judge does not cache a shadow answer); distinct all the same, so no cache entry can meet it.
+      cacheKey: copyJobId,
+      deadlineAt,
+      stamp: { route: decision.route, policy_version: decision.policyVersion, decision_reasons: withIntent(decision.reasons, classification) },
+      shadowJobId: copyJobId,
+    });
+    this.shadowCopies.inc({ outcome: 'published', tier });
   }
 
   /**
@@ -566,12 +622,12 @@ export class RoutingService {
       cacheKey: string;
       deadlineAt: number;
       stamp: { route: string | null; policy_version: number | null; decision_reasons: string[] };
-      /** A shadow copy: job id `shadow:<job id>`, team `shadow`, and no job status. */
-      shadow?: boolean;
+      /** A shadow copy's job id (`shadow:<job id>`, or a run's `shadow:<run id>:<job id>`): team `shadow`, and no job status. */
+      shadowJobId?: string;
     },
   ): Promise<void> {
-    const shadow = r.shadow === true;
-    const jobId = shadow ? shadowJobId(req.job_id) : req.job_id;
+    const shadow = r.shadowJobId !== undefined;
+    const jobId = r.shadowJobId ?? req.job_id;
     const routed: InferenceRequestRouted = {
       ...newEnvelope(req.tenant_id, jobId),
       event_id: deterministicEventId(jobId, '1', 'routed'),
