@@ -9,3 +9,4 @@ export * from './llm-judge.js';
 export * from './squad-file.js';
 export * from './cascade.js';
 export * from './eval-metrics.js';
+export * from './shadow-report.js';

@@ -12,3 +12,4 @@ export * from './bootstrap.js';
 export * from './topic-prefix.js';
 export * from './replay-io.js';
 export * from './dead-letters.js';
+export * from './topic-follower.js';

@@ -67,6 +67,7 @@ describe('the shadow target', () => {
     assert.ok(await target.toRecord(source, c));
     assert.deepEqual((c.encoded[0] as typeof request).metadata, { [POLICY_VERSION_METADATA]: '3' });
     assert.equal(await target.toRecord(source, ctx({ ...request, job_id: 'job-2' })), null);
+    assert.equal(await target.toRecord(source, ctx(request)), null, 'a job is copied once');
   });
 
   it('leaves out records that are no validated request (another topic, a null value)', async () => {

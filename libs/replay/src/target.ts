@@ -118,19 +118,22 @@ function isValidatedRequest(v: unknown): v is Record<string, unknown> & { job_id
  * `event_id` and `occurred_at` (so its latency budget starts now) and metadata `policy_version` = the version (the
  * router's pin). The router runs it as job `shadow:<replay id>:<job id>`: no job status, no budget reservation, no
  * caches, team `shadow`; the judge judges it, the cost-attributor bills it to team `shadow`.
- * Records of other topics, and jobs `include` leaves out, are not copied.
+ * Records of other topics, jobs `include` leaves out, and a job's request seen again are not copied.
  * @param include the user job ids to copy (a shadow run's sample); undefined: every matching request.
  * @throws ReplayInputError `invalid_target` when the version is not a positive integer.
  */
 export function shadowTarget(versionText: string | undefined, include?: ReadonlySet<string>): ReplayTarget {
   if (versionText === undefined || !/^[1-9][0-9]{0,8}$/.test(versionText))
     throw new ReplayInputError(`--target shadow needs a policy version: shadow:VERSION (got "${String(versionText).slice(0, 40)}")`, 'invalid_target');
+  // A job's request read twice (a redelivered duplicate on the topic) is copied once.
+  const copied = new Set<string>();
   const target: ReplayTarget = {
     name: `${SHADOW_TARGET_PREFIX}${versionText}`,
     version: versionText,
     async toRecord(source, ctx) {
       const v = ctx.value;
-      if (!isValidatedRequest(v) || (include !== undefined && !include.has(v.job_id))) return null;
+      if (!isValidatedRequest(v) || (include !== undefined && !include.has(v.job_id)) || copied.has(v.job_id)) return null;
+      copied.add(v.job_id);
       const copy = {
         ...v,
         event_id: randomUUID(),

@@ -10,10 +10,11 @@ import { registerPolicyCommands } from './commands/policy.js';
 import { registerReplayCommand } from './commands/replay.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerReindexCommands } from './commands/reindex.js';
+import { registerShadowCommand } from './commands/shadow.js';
 
 const program = new Command('llmgov')
   .description(
-    'Operate the LLM governance platform: policies, budgets, the semantic cache, golden sets and evals. Reads DATABASE_URL; `npm run llmgov -- ...` sets it for the local stack.',
+    'Operate the LLM governance platform: policies, budgets, the semantic cache, golden sets and evals, replays, dead letters, re-indexing and shadow runs. Reads DATABASE_URL; `npm run llmgov -- ...` sets it for the local stack.',
   )
   .showHelpAfterError('(add --help for usage)');
 
@@ -27,5 +28,6 @@ registerEvalCommand(program);
 registerFeedbackCommands(program);
 registerReplayCommand(program);
 registerDlqCommands(program);
+registerShadowCommand(program);
 
 await runCli(program);

@@ -31,7 +31,7 @@ import {
 import { CliError, actor, paint, printJson, withDatabase } from '../cli.js';
 
 /** The price catalog the cost-attributor ships (its default CATALOG_PATH). */
-const DEFAULT_CATALOG = fileURLToPath(new URL('../../../../../services/cost-attributor/price-catalog/v2.json', import.meta.url));
+export const DEFAULT_CATALOG = fileURLToPath(new URL('../../../../../services/cost-attributor/price-catalog/v2.json', import.meta.url));
 
 const modelPrice = z.union([
   z.object({ kind: z.literal('api'), input_per_1m_tokens: z.number().min(0), output_per_1m_tokens: z.number().min(0) }),
@@ -91,7 +91,7 @@ const REPLAY_ID_RE = /^rp-[a-z0-9-]{1,60}$/;
 // kafkajs' own log lines would land on stdout (pino) and spoil --json; its errors reach the caller as exceptions.
 const SILENT = 'silent';
 
-function kafkaSettings(): { brokers: string[]; registryUrl: string } {
+export function kafkaSettings(): { brokers: string[]; registryUrl: string } {
   const c = loadConfig(z.object({ KAFKA_BROKERS: platformEnvSchema.shape.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: platformEnvSchema.shape.SCHEMA_REGISTRY_URL }));
   return { brokers: c.KAFKA_BROKERS, registryUrl: c.SCHEMA_REGISTRY_URL };
 }
@@ -110,7 +110,7 @@ function catalogTopic(topic: string, prefix: string): { logical: string; fields:
   return { logical, fields: rawSchemaFor(logical).fields.map((f) => f.name) };
 }
 
-async function loadCatalog(path: string): Promise<ReplayPriceCatalog> {
+export async function loadCatalog(path: string): Promise<ReplayPriceCatalog> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
