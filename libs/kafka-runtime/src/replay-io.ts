@@ -217,6 +217,22 @@ export class KafkaReplayIO implements ReplayIO {
     return this.producer;
   }
 
+  /**
+   * Deletes the replay's consumer group (its committed offsets) once the replay is finished, so finished replays do not
+   * pile up groups until the broker's offset retention. A group that is already gone is fine.
+   * @throws kafkajs errors when the broker is unreachable.
+   */
+  async deleteGroup(): Promise<void> {
+    await this.withAdmin(async (admin) => {
+      try {
+        await admin.deleteGroups([replayGroupId(this.replayId)]);
+      } catch (err) {
+        const codes = ((err as { groups?: { error?: { type?: string } }[] }).groups ?? []).map((g) => g.error?.type);
+        if (!codes.every((c) => c === 'GROUP_ID_NOT_FOUND')) throw err;
+      }
+    });
+  }
+
   /** Disconnects the producer (the reader disconnects by itself). */
   async close(): Promise<void> {
     await this.producer?.disconnect().catch(() => undefined);

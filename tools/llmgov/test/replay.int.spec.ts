@@ -169,6 +169,12 @@ describe(
       const row = await new ReplayRepository(pool).get(report.replay_id);
       assert.equal(row?.state, 'completed');
       assert.equal(row?.republished, expected.length);
+      // A completed replay leaves no consumer group behind (an interrupted one keeps it to resume from).
+      const admin = kafka.admin();
+      await admin.connect();
+      const { groups } = await admin.listGroups();
+      await admin.disconnect();
+      assert.ok(!groups.some((g) => g.groupId === report.group_id), `${report.group_id} was not deleted`);
     });
 
     it('dry run: counts by tenant, route and topic, the span, and the cost from the price catalog; publishes nothing', async () => {

@@ -285,6 +285,8 @@ async function execute(
     });
     const state = result.completed ? 'completed' : 'interrupted';
     await repo.finish(row.replay_id, state);
+    // A finished replay needs its group's offsets no more (an interrupted one resumes from them).
+    if (result.completed) await io.deleteGroup().catch(() => undefined);
     return {
       replay_id: row.replay_id,
       topic: row.topic,

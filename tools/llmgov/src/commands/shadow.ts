@@ -345,6 +345,8 @@ export async function shadowRunCommand(o: ShadowRunOptions, hooks: ShadowRunHook
         onProgress: (p) => publishing.update(p.republished),
       });
       publishing.stop();
+      // Not resumable: the run's replay group has served its purpose.
+      await io.deleteGroup().catch(() => undefined);
 
       // Wait for the copies to be judged and billed (a copy that is never judged is reported as such).
       const judgedCopies = () => [...awaited!.keys()].filter((id) => copies.get(id)?.judged !== undefined && copies.get(id)?.costUsd !== undefined).length;
