@@ -271,6 +271,12 @@ export async function shadowRunCommand(o: ShadowRunOptions, hooks: ShadowRunHook
       }
       if (into === copies) onCopy?.();
     };
+    // Ctrl-C (or the caller's signal) stops publishing after the chunk in hand, or stops waiting: the report then has
+    // what was judged so far, the rest listed as not judged.
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGINT', onSignal);
+    hooks.signal?.addEventListener('abort', onSignal, { once: true });
     try {
       const start = window.from - lookbackMs;
       const plan = await Promise.all(
@@ -341,7 +347,7 @@ export async function shadowRunCommand(o: ShadowRunOptions, hooks: ShadowRunHook
         target: shadowTarget(String(version), new Set(runnable)),
         io,
         ratePerSecond: rate,
-        signal: hooks.signal,
+        signal: stop.signal,
         onProgress: (p) => publishing.update(p.republished),
       });
       publishing.stop();
@@ -356,10 +362,10 @@ export async function shadowRunCommand(o: ShadowRunOptions, hooks: ShadowRunHook
         function done() {
           clearTimeout(timer);
           onCopy = undefined;
-          hooks.signal?.removeEventListener('abort', done);
+          stop.signal.removeEventListener('abort', done);
           resolve();
         }
-        hooks.signal?.addEventListener('abort', done, { once: true });
+        stop.signal.addEventListener('abort', done, { once: true });
         onCopy = () => {
           const n = judgedCopies();
           waiting.update(n);
@@ -400,6 +406,7 @@ export async function shadowRunCommand(o: ShadowRunOptions, hooks: ShadowRunHook
       if (o.report) await writeReport(o.report, report);
       return report;
     } finally {
+      process.removeListener('SIGINT', onSignal);
       await follower.stop();
       await io.close();
     }
