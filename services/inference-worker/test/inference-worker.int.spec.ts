@@ -126,6 +126,7 @@ function routed(jobId: string, over: Partial<InferenceRequestRouted> = {}): Infe
     occurred_at: now,
     job_id: jobId,
     shadow: false,
+    prompt_template: null,
     tier: 'M',
     model: MODEL,
     prompt: `What does test job ${jobId} ask?`,
