@@ -239,6 +239,7 @@ export class RoutingService {
       cacheKey,
       deadlineAt,
       stamp: { route: req.route, policy_version: null, decision_reasons: [reason] },
+      promptTemplate: null,
     });
     this.decisions.inc({ route: req.options.rag ? 'rag' : 'direct', tier });
     return Outcome.success();
@@ -425,6 +426,7 @@ export class RoutingService {
         cacheKey: shadowJobId(req.job_id),
         deadlineAt,
         stamp: { route: decision.route, policy_version: decision.policyVersion, decision_reasons: decision.reasons },
+        promptTemplate: policy.document.tiers[tier]?.prompt_template ?? null,
         shadow: true,
       });
       this.shadowCopies.inc({ outcome: 'published', tier });
@@ -545,6 +547,7 @@ export class RoutingService {
           cacheKey,
           deadlineAt,
           stamp,
+          promptTemplate: policy.document.tiers[tier]?.prompt_template ?? null,
         });
         return Outcome.success();
       }
@@ -566,6 +569,8 @@ export class RoutingService {
       cacheKey: string;
       deadlineAt: number;
       stamp: { route: string | null; policy_version: number | null; decision_reasons: string[] };
+      /** The deciding policy version's template for the tier (`name@version`); null on the path without a policy. */
+      promptTemplate: string | null;
       /** A shadow copy: job id `shadow:<job id>`, team `shadow`, and no job status. */
       shadow?: boolean;
     },
@@ -592,6 +597,7 @@ export class RoutingService {
       feature: req.feature,
       ...r.stamp,
       shadow,
+      prompt_template: r.promptTemplate,
     };
     await this.publisher.publish(routedTopicForTier(r.tier), { value: routed });
     if (!shadow) await this.status(req, 'in_progress', null);
