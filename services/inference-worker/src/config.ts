@@ -5,11 +5,20 @@ import { intFromEnv, loadPlatformConfig } from '@llmgov/config';
 
 /** infra/pools/local.json of this repository (this file is services/inference-worker/dist/src/config.js). */
 const LOCAL_POOLS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../infra/pools/local.json');
+/** infra/prompts of this repository, the folder beside infra/pools (also /app/infra/prompts in the container image). */
+const LOCAL_PROMPTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../infra/prompts');
 
 /**
  * inference-worker settings.
  * - `POOLS_FILE`: the pool config (see infra/pools/README.md); re-read when it changes or on SIGHUP.
  *   Default: infra/pools/local.json (one local engine per tier on 18001-18003).
+ * - `PROMPTS_DIR`: the folder of versioned prompt templates (`NAME.vVERSION.json`, infra/prompts/README.md) a routed
+ *   record's `prompt_template` (`name@version`, stamped by the router from the deciding policy version) is looked up
+ *   in. Every template file in it is read and validated at start-up and with every pool config reload (an invalid one
+ *   fails the start-up or rejects the reload, as a pool's template does). A record naming a template the worker does
+ *   not have, or one for another api than the pool's, gets the pool's own template, counted in
+ *   `inference_prompt_template_fallbacks_total{tier,reason}`. Default: the repository's infra/prompts (the folder
+ *   `llmgov policy apply` reads a policy's templates from).
  * - `WORKER_TIERS`: tiers this instance consumes, e.g. `S` or `S,M` (default all); instances sharing a tier share its
  *   consumer group `<KAFKA_GROUP_ID or inference-worker>.<tier>`.
  * - `SCRAPE_INTERVAL_MS`: how often each endpoint's `/metrics` is read and flow control re-evaluated (ms).
@@ -22,6 +31,7 @@ const LOCAL_POOLS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const loadWorkerConfig = () =>
   loadPlatformConfig({
     POOLS_FILE: z.string().min(1).default(LOCAL_POOLS_FILE),
+    PROMPTS_DIR: z.string().min(1).default(LOCAL_PROMPTS_DIR),
     WORKER_TIERS: z
       .string()
       .default('S,M,L')

@@ -12,7 +12,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Admin, Kafka, Producer } from 'kafkajs';
@@ -126,6 +126,7 @@ function routed(jobId: string, over: Partial<InferenceRequestRouted> = {}): Infe
     occurred_at: now,
     job_id: jobId,
     shadow: false,
+    prompt_template: null,
     tier: 'M',
     model: MODEL,
     prompt: `What does test job ${jobId} ask?`,
@@ -523,5 +524,45 @@ describe('inference worker on tier M', { timeout: 120_000 }, () => {
     const second = await firstRecordOfEach(Topics.inferenceCompleted, after, 30_000);
     for (const r of second.values()) assert.equal((await serde.decode<InferenceCompleted>(r.message.value)).endpoint, b.url);
     assert.equal(a.stats().admitted, admittedByA, 'the removed endpoint got no new call');
+  });
+  it("renders a routed record's policy template once a reload finds it in PROMPTS_DIR, the pool's own (counted) before", async () => {
+    const sim = await engine({ maxNumSeqs: 4 });
+    const poolsFile = writePools('prompts', [{ engine: sim, max_inflight: 4, max_num_seqs: 4 }]);
+    const promptsDir = path.join(tmpDir, 'prompts');
+    mkdirSync(promptsDir);
+    const worker = await startWorker({ name: 'prompts', group: `it-iw-${run}-prompts`, poolsFile, env: { PROMPTS_DIR: promptsDir } });
+    const FALLBACKS = 'inference_prompt_template_fallbacks_total';
+    // The same question and chunk each time; the policy names a template (no context) the worker does not have yet.
+    const ask = (id: string) =>
+      routed(id, {
+        prompt: 'When was the Zorbulon lighthouse built?',
+        context: [{ chunk_id: `${id}-c1`, document_id: 'lighthouse', text: 'The Zorbulon lighthouse was built in 1847 on the northern cape.', score: 1 }],
+        max_tokens: 48,
+        prompt_template: 'it-no-context@1',
+      });
+    const answer = async (id: string) =>
+      serde.decode<InferenceCompleted>((await firstRecordOfEach(Topics.inferenceCompleted, [id], 30_000)).get(id)!.message.value);
+
+    const before = jobIds('prompts-before', 1)[0]!;
+    await produce([ask(before)]);
+    assert.match((await answer(before)).text, /1847/, "the pool's own rag-chat@1 places the chunk");
+    assert.equal((await Metrics.of(worker)).get(FALLBACKS, { tier: 'M', reason: 'unknown_template' }), 1);
+
+    writeFileSync(
+      path.join(promptsDir, 'it-no-context.v1.json'),
+      JSON.stringify({ name: 'it-no-context', version: 1, api: 'chat', messages: [{ role: 'user', content: 'Question: {{question}}' }] }),
+    );
+    worker.child.kill('SIGHUP');
+    await eventually('the reload to apply the prompts folder', async () =>
+      (await Metrics.of(worker)).has('inference_pool_config_reloads_total', { outcome: 'applied' }) ? true : undefined,
+    );
+
+    const after = jobIds('prompts-after', 1)[0]!;
+    await produce([ask(after)]);
+    const text = (await answer(after)).text;
+    assert.doesNotMatch(text, /1847/, `the named template leaves the chunk out: ${JSON.stringify(text)}`);
+    const m = await Metrics.of(worker);
+    assert.equal(m.get(FALLBACKS, { tier: 'M', reason: 'unknown_template' }), 1, 'no new fallback');
+    assert.equal(m.get('inference_prompt_template_info', { tier: 'M', template: 'it-no-context@1', api: 'chat', source: 'policy' }), 1);
   });
 });

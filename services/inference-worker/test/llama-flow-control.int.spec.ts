@@ -105,6 +105,7 @@ function routed(jobId: string, i: number): InferenceRequestRouted {
     occurred_at: now,
     job_id: jobId,
     shadow: false,
+    prompt_template: null,
     tier: 'M',
     model: engine!.model,
     prompt: `Which team won Super Bowl ${50 + i}?`,

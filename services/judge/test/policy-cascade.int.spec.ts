@@ -102,7 +102,7 @@ describe('PolicyCascade on the stack', { skip: DATABASE_URL && REDIS_URL ? false
     return new PolicyCascade(new PolicyVersions(new PolicyRepository(pool, namespace)), reservations, limits, redis, 600);
   }
 
-  it('reads the escalation settings, allowed tiers and models of the deciding version', async () => {
+  it('reads the escalation settings, allowed tiers, models and prompt templates of the deciding version', async () => {
     const tenant = `casc-${run}-a`;
     const { version } = await new PolicyRepository(pool, namespace).apply({ ...policyFor(tenant, []), created_by: 'test' });
     const ctx = await cascadeOn().context(completion(tenant, `job-${run}-a`, version));
@@ -110,6 +110,7 @@ describe('PolicyCascade on the stack', { skip: DATABASE_URL && REDIS_URL ? false
       escalation: { allowed: true, max_escalations: 1 },
       allowedTiers: ['S', 'M'],
       models: { S: 'smollm2-135m-instruct', M: 'gemma-3-270m', L: 'gemma-3-270m' },
+      templates: { S: 'squad-chat-smollm2@1', M: 'squad-completions-gemma@1', L: 'squad-completions-gemma-long@1' },
     });
     assert.equal(
       await cascadeOn()

@@ -319,6 +319,7 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
           ...newEnvelope('bench-tenant', jobId),
           job_id: jobId,
           shadow: false,
+          prompt_template: null,
           tier: o.tier,
           model: MODEL,
           prompt: promptOf(req.contextTokens),

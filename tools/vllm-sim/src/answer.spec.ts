@@ -30,6 +30,18 @@ describe('extractive stand-in answer', () => {
     assert.match(extractiveAnswer(qc), /^The Norman dynasty/);
   });
 
+  it("answers from the retrieved context when the prompt holds it, and not at all when it does not (infra/prompts' rag-chat@1 and its negative control)", () => {
+    // The worker's DEFAULT_SYSTEM_PROMPT, then rag-chat@1's user message, and rag-chat-no-context@1's.
+    const system = { role: 'system', content: 'Answer the question using only the context. If the context does not contain the answer, say so.' };
+    const question = 'From which countries did the Norse raiders originate?';
+    const withContext = questionFromChat([system, { role: 'user', content: `Context:\n[1] ${PASSAGE}\n\nQuestion: ${question}` }]);
+    const without = questionFromChat([system, { role: 'user', content: `Question: ${question}` }]);
+    assert.equal(extractiveAnswer(withContext), 'They were descended from Norse raiders and pirates from Denmark, Iceland and Norway.');
+    // Only the instructions are left, and no sentence of them is about the question: the model says it has no answer.
+    assert.equal(without.question, question);
+    assert.equal(extractiveAnswer(without), NOT_FOUND_ANSWER);
+  });
+
   it('is deterministic, and falls back to fixed sentences', () => {
     const qc = questionFromPrompt(`${PASSAGE}\nQuestion: Who were the Normans?`);
     assert.equal(extractiveAnswer(qc), extractiveAnswer(qc));

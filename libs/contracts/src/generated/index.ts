@@ -92,7 +92,7 @@ export const schemaVersions = {
   'feedback.feedback.submitted.v1': 1,
   'feedback.label.curated.v1': 1,
   'inference.request.completed.v1': 3,
-  'inference.request.routed.v1': 3,
+  'inference.request.routed.v1': 4,
   'inference.request.submitted.v1': 2,
   'inference.request.validated.v1': 2,
   'inference.result.judged.v1': 4,

@@ -89,4 +89,9 @@ export interface InferenceRequestRouted {
    * @defaultValue `false`
    */
   shadow: boolean;
+  /**
+   * The prompt template the deciding policy version names for this tier, name@version (infra/prompts/NAME.vVERSION.json); the inference worker renders it when it has it and its api is the pool's, else the pool's own. Null = the pool's own (routed without a policy). Since schema_version 4.
+   * @defaultValue `null`
+   */
+  prompt_template: string | null;
 }

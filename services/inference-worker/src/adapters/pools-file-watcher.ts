@@ -52,7 +52,8 @@ export class PoolsFileWatcher implements OnApplicationBootstrap, OnApplicationSh
   /** Loads and applies the file; returns whether it was applied. */
   reload(reason: string): boolean {
     try {
-      const next = loadPoolsConfig(this.config.POOLS_FILE);
+      // The prompts folder is read again with it, so a template added there is picked up by the same reload.
+      const next = loadPoolsConfig(this.config.POOLS_FILE, this.config.PROMPTS_DIR);
       if (JSON.stringify(next) === JSON.stringify(this.registry.config)) return false;
       this.registry.apply(next);
       this.metrics.configReloads.inc({ outcome: 'applied' });

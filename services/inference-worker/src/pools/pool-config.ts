@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { Tier } from '@llmgov/contracts';
 import { PromptTemplateError, loadPromptTemplate, templateId, type PromptTemplate } from './prompt-template.js';
+import { loadPromptLibrary, templateContent } from './prompt-library.js';
 
 /** The model tiers, smallest first. */
 export const TIERS = ['S', 'M', 'L'] as const satisfies readonly Tier[];
@@ -13,6 +14,12 @@ export const TIERS = ['S', 'M', 'L'] as const satisfies readonly Tier[];
  * services/inference-worker/dist/src/pools/pool-config.js): the system prompt, then "Context:\n[1] …\n\nQuestion: …".
  */
 export const DEFAULT_PROMPT_TEMPLATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../../infra/prompts/rag-chat.v1.json');
+
+/**
+ * The repository's prompts folder, infra/prompts (beside infra/pools, and at /app/infra/prompts in the container image):
+ * the worker's default `PROMPTS_DIR`, the folder `llmgov policy apply` reads a policy's templates from.
+ */
+export const DEFAULT_PROMPTS_DIR = path.dirname(DEFAULT_PROMPT_TEMPLATE);
 
 const endpointSchema = z.object({
   /** Base URL of an OpenAI-compatible server: vLLM or llama.cpp's (`/v1/…` and `/metrics` below it). */
@@ -87,7 +94,14 @@ export type PoolsFile = z.infer<typeof poolsFileSchema>;
 /** One tier's pool: the file's fields plus its loaded prompt template. */
 export type PoolConfig = PoolsFile['pools'][Tier] & { template: PromptTemplate };
 /** A loaded pool config: the file with every pool's prompt template read and validated. */
-export type PoolsConfig = Omit<PoolsFile, 'pools'> & { pools: Record<Tier, PoolConfig> };
+export type PoolsConfig = Omit<PoolsFile, 'pools'> & {
+  pools: Record<Tier, PoolConfig>;
+  /**
+   * Every template this worker can render, keyed by `name@version` (a null-prototype object): the prompts folder's and
+   * each pool's own. A routed record's `prompt_template` is looked up here (PoolRegistry.templateFor).
+   */
+  templates: Record<string, PromptTemplate>;
+};
 export type EndpointConfig = PoolConfig['endpoints'][number];
 export type SaturationConfig = PoolsConfig['saturation'];
 export type BreakerConfig = PoolsConfig['circuit_breaker'];
@@ -99,10 +113,12 @@ export class PoolsConfigError extends Error {
 /**
  * Parses and validates pool config JSON and loads each pool's prompt template (`prompt_template` resolved against
  * `baseDir`, default: the directory of `source` when it is a path, else the working directory), checking that the
- * template's `api` is the pool's.
+ * template's `api` is the pool's; then, when `promptsDir` is given, every template of that folder
+ * ({@link loadPromptLibrary}, the same checks). A pool template and a folder file that are both `name@version` must have
+ * the same content (a released version never changes in place).
  * @throws PoolsConfigError naming the file and every invalid field, including the template file and its field.
  */
-export function parsePoolsConfig(text: string, source = 'pools config', baseDir = path.dirname(path.resolve(source))): PoolsConfig {
+export function parsePoolsConfig(text: string, source = 'pools config', baseDir = path.dirname(path.resolve(source)), promptsDir?: string): PoolsConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -132,15 +148,36 @@ export function parsePoolsConfig(text: string, source = 'pools config', baseDir 
       problems.push(`pools.${tier}.prompt_template: ${err.message}`);
     }
   }
+  let templates = Object.create(null) as Record<string, PromptTemplate>;
+  if (promptsDir !== undefined) {
+    try {
+      templates = loadPromptLibrary(promptsDir);
+    } catch (err) {
+      if (!(err instanceof PromptTemplateError)) throw err;
+      problems.push(`prompts (PROMPTS_DIR): ${err.message}`);
+    }
+  }
+  for (const tier of TIERS) {
+    const own = pools[tier]?.template;
+    if (!own) continue;
+    const id = templateId(own);
+    const known = templates[id];
+    if (known === undefined) templates[id] = own;
+    else if (templateContent(known) !== templateContent(own))
+      problems.push(`pools.${tier}.prompt_template: ${own.file} and ${known.file} are both ${id} with different content; give the changed one a new version`);
+  }
   if (problems.length > 0) throw new PoolsConfigError(`${source}: ${problems.join('; ')}`);
-  return { ...file, pools };
+  return { ...file, pools, templates };
 }
 
 /** Largest pool config file read, bytes: a few hundred endpoints fit in far less. */
 export const MAX_POOLS_FILE_BYTES = 1024 * 1024;
 
-/** Reads and validates a pool config file. @throws PoolsConfigError when it cannot be read, is too large or is invalid. */
-export function loadPoolsConfig(path: string): PoolsConfig {
+/**
+ * Reads and validates a pool config file, and the templates of `promptsDir` when given ({@link parsePoolsConfig}).
+ * @throws PoolsConfigError when it cannot be read, is too large or is invalid.
+ */
+export function loadPoolsConfig(path: string, promptsDir?: string): PoolsConfig {
   let text: string;
   try {
     const size = statSync(path).size;
@@ -149,7 +186,7 @@ export function loadPoolsConfig(path: string): PoolsConfig {
   } catch (err) {
     throw new PoolsConfigError(`cannot read pool config ${path}: ${(err as Error).message}`);
   }
-  return parsePoolsConfig(text, path);
+  return parsePoolsConfig(text, path, undefined, promptsDir);
 }
 
 /** A pool's in-flight bound for this worker: its own `max_inflight`, else the sum over its endpoints. */

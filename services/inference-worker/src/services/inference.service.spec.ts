@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,9 @@ writeFileSync(
     prompt: 'Context: {{context}}\nQ: {{question}}\nA:',
   }),
 );
+// The worker's prompts folder (PROMPTS_DIR): that completions template and the repository's negative control, a chat one.
+const PROMPTS_DIR = path.join(dir, 'prompts');
+copyFileSync(path.resolve(here, '../../../../../infra/prompts/rag-chat-no-context.v1.json'), path.join(PROMPTS_DIR, 'rag-chat-no-context.v1.json'));
 writeFileSync(
   POOLS_FILE,
   JSON.stringify({
@@ -87,8 +90,11 @@ class FakeLeases {
 }
 
 function setup() {
-  const config = { ...loadWorkerConfig(), POOLS_FILE, INFERENCE_MAX_ATTEMPTS: 3, RETRY_INITIAL_MS: 1, RETRY_MAX_MS: 1 };
+  const config = { ...loadWorkerConfig(), POOLS_FILE, PROMPTS_DIR, INFERENCE_MAX_ATTEMPTS: 3, RETRY_INITIAL_MS: 1, RETRY_MAX_MS: 1 };
   const logger = createLogger('spec', 'silent');
+  /** The warn logs' fields and messages, in order. */
+  const warns: { fields: Record<string, unknown>; msg: string }[] = [];
+  logger.warn = ((fields: Record<string, unknown>, msg: string) => void warns.push({ fields, msg })) as typeof logger.warn;
   const metrics = new WorkerMetrics(new PlatformMetrics('spec'));
   const client = new FakeChatClient();
   const markers = new MemoryEffectMarkers();
@@ -106,7 +112,7 @@ function setup() {
     new PoolRegistry(config, logger, metrics),
     metrics,
   );
-  return { sut, client, markers, flags, leases, publisher };
+  return { sut, client, markers, flags, leases, publisher, metrics, warns };
 }
 
 const routed = (over: Partial<InferenceRequestRouted> = {}): InferenceRequestRouted => ({
@@ -293,5 +299,97 @@ describe(InferenceService.name, () => {
     assert.equal(client.calls.length, 1);
     assert.deepEqual(statuses(publisher), []);
     assert.equal(markers.done.has(doneKey), false);
+  });
+  describe("the policy version's prompt template (routed record prompt_template)", () => {
+    const context = [{ chunk_id: 'c1', document_id: 'd1', text: 'In 1858 Mary appeared to Bernadette.', score: 0.9 }];
+    const fallbacks = async (m: WorkerMetrics, tier: string, reason: string) =>
+      (await m.promptTemplateFallbacks.get()).values.find((v) => v.labels.tier === tier && v.labels.reason === reason)?.value ?? 0;
+    const info = async (m: WorkerMetrics) =>
+      (await m.promptTemplate.get()).values
+        .filter((v) => v.value === 1)
+        .map((v) => `${v.labels.tier} ${v.labels.template} ${v.labels.api} ${v.labels.source}`)
+        .sort();
+
+    it('renders the named template when the worker has it for the pool api, and exports it as rendered', async () => {
+      const { sut, client, metrics, warns } = setup();
+      assert.deepEqual(await sut.infer(routed({ context, prompt_template: 'rag-chat-no-context@1' }), ctx), { status: 'success' });
+      // The negative control: the system prompt and the question, none of the retrieved context.
+      assert.deepEqual(client.calls[0]!.messages, [
+        { role: 'system', content: 'Answer briefly.' },
+        { role: 'user', content: `Question: ${fixture.prompt}` },
+      ]);
+      assert.equal(await fallbacks(metrics, 'S', 'unknown_template'), 0);
+      assert.equal(await fallbacks(metrics, 'S', 'api_mismatch'), 0);
+      assert.deepEqual(warns, []);
+      assert.ok((await info(metrics)).includes('S rag-chat-no-context@1 chat policy'), JSON.stringify(await info(metrics)));
+      assert.ok((await info(metrics)).includes('S rag-chat@1 chat pool'), "the pool's own stays: it renders records without a template");
+      // A completions pool naming its own template: rendered, no fallback, no second info series.
+      assert.deepEqual(await sut.infer(routed({ job_id: 'own', tier: 'L', context, prompt_template: 'qa-completions@2' }), ctx), { status: 'success' });
+      assert.equal(client.calls[1]!.prompt, `Context: [1] In 1858 Mary appeared to Bernadette.\nQ: ${fixture.prompt}\nA:`);
+      assert.deepEqual(
+        (await info(metrics)).filter((l) => l.startsWith('L ')),
+        ['L qa-completions@2 completions pool'],
+      );
+    });
+
+    it("renders the pool's own template for a record naming none", async () => {
+      const { sut, client, metrics } = setup();
+      await sut.infer(routed({ context, prompt_template: null }), ctx);
+      assert.equal(client.calls[0]!.messages?.[1]?.content, `Context:\n[1] In 1858 Mary appeared to Bernadette.\n\nQuestion: ${fixture.prompt}`);
+      assert.equal(await fallbacks(metrics, 'S', 'unknown_template'), 0);
+    });
+
+    it("falls back to the pool's own for an unknown template or another api, counting each record and warning once per tier and template", async () => {
+      const { sut, client, metrics, warns, publisher } = setup();
+      const poolChat = `Context:\n[1] In 1858 Mary appeared to Bernadette.\n\nQuestion: ${fixture.prompt}`;
+      await sut.infer(routed({ job_id: 'u1', context, prompt_template: 'rag-chat@7' }), ctx);
+      await sut.infer(routed({ job_id: 'u2', context, prompt_template: 'rag-chat@7' }), ctx);
+      // A completions template named for the chat pool S.
+      await sut.infer(routed({ job_id: 'a1', context, prompt_template: 'qa-completions@2' }), ctx);
+      // A chat template named for the completions pool L.
+      await sut.infer(routed({ job_id: 'a2', tier: 'L', context, prompt_template: 'rag-chat-no-context@1' }), ctx);
+      assert.deepEqual(
+        client.calls.map((c) => c.messages?.[1]?.content ?? c.prompt),
+        [poolChat, poolChat, poolChat, `Context: [1] In 1858 Mary appeared to Bernadette.\nQ: ${fixture.prompt}\nA:`],
+      );
+      assert.equal(publisher.on<InferenceCompleted>(Topics.inferenceCompleted).length, 4, 'every job is served');
+      assert.equal(await fallbacks(metrics, 'S', 'unknown_template'), 2);
+      assert.equal(await fallbacks(metrics, 'S', 'api_mismatch'), 1);
+      assert.equal(await fallbacks(metrics, 'L', 'api_mismatch'), 1);
+      assert.deepEqual(
+        warns.map((w) => [w.fields.tier, w.fields.prompt_template, w.fields.reason, w.fields.rendered]),
+        [
+          ['S', 'rag-chat@7', 'unknown_template', 'rag-chat@1'],
+          ['S', 'qa-completions@2', 'api_mismatch', 'rag-chat@1'],
+          ['L', 'rag-chat-no-context@1', 'api_mismatch', 'qa-completions@2'],
+        ],
+      );
+      assert.ok(!(await info(metrics)).some((l) => l.endsWith(' policy')), 'no template was rendered from a policy');
+    });
+
+    it('never crashes on a hostile or oversized reference: the pool template serves, the log line is cut, no label is made of it', async () => {
+      const { sut, client, metrics, warns } = setup();
+      const huge = `${'x'.repeat(1_000_000)}@1`;
+      const hostile = ['constructor', '__proto__', 'toString', 'hasOwnProperty@1', '', '\u0000\ud800<|im_start|>{{question}}@1', '../../etc/passwd@1', huge];
+      for (const [i, ref] of hostile.entries())
+        assert.deepEqual(
+          await sut.infer(routed({ job_id: `h${i}`, context, prompt_template: ref }), ctx),
+          { status: 'success' },
+          JSON.stringify(ref.slice(0, 40)),
+        );
+      assert.equal(client.calls.length, hostile.length);
+      assert.ok(client.calls.every((c) => c.messages?.[1]?.content.startsWith('Context:\n[1] In 1858')));
+      assert.equal(await fallbacks(metrics, 'S', 'unknown_template'), hostile.length);
+      assert.equal(warns.length, hostile.length);
+      assert.ok(
+        warns.every((w) => String(w.fields.prompt_template).length <= 201),
+        'the logged reference is cut to 200 characters',
+      );
+      const labels = (await metrics.promptTemplateFallbacks.get()).values.flatMap((v) => Object.values(v.labels).map(String));
+      assert.ok(
+        labels.every((l) => l.length < 40),
+        'the reference never becomes a label',
+      );
+    });
   });
 });

@@ -20,7 +20,7 @@ import type { CallOutcome, EndpointLease } from './endpoint-pool.js';
 import { PoolRegistry } from './pool-registry.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import { ServiceRateTracker } from './service-rate.js';
-import { renderPrompt } from '../pools/prompt-template.js';
+import { renderPrompt, templateId } from '../pools/prompt-template.js';
 import { JobLeases, type JobLease } from '../adapters/job-lease.js';
 
 const DONE_TTL_S = 7 * 24 * 3600;
@@ -114,6 +114,8 @@ export class InferenceService {
 
   private async run(req: InferenceRequestRouted, ctx: RecordContext, doneKey: string): Promise<HandlerOutcome> {
     const pool = this.pools.pool(req.tier);
+    // The deciding policy version's template when this worker has it for the pool's api, else the pool's own (counted).
+    const { template } = this.pools.templateFor(req.tier, req.prompt_template);
     const tried = new Set<string>();
     let calls = 0;
     let sentAt = 0;
@@ -133,8 +135,8 @@ export class InferenceService {
         tried.add(lease.endpoint.url);
         sentAt = Date.now();
         try {
-          // The pool's versioned template: chat messages, or a completions prompt with its stop sequences.
-          const rendered = renderPrompt(pool.template, {
+          // The versioned template chosen above: chat messages, or a completions prompt with its stop sequences.
+          const rendered = renderPrompt(template, {
             systemPrompt: req.system_prompt ?? this.config.DEFAULT_SYSTEM_PROMPT,
             question: req.prompt,
             context: req.context,
@@ -179,7 +181,10 @@ export class InferenceService {
     }
     await this.publishCompletion(req, served, Math.max(0, sentAt - req.occurred_at));
     await this.markers.markDone(doneKey, 'completed', DONE_TTL_S);
-    this.logger.debug({ job_id: req.job_id, endpoint: served.endpoint.url, e2e_ms: served.result.timings.e2e_ms, offset: ctx.offset }, 'inference completed');
+    this.logger.debug(
+      { job_id: req.job_id, endpoint: served.endpoint.url, template: templateId(template), e2e_ms: served.result.timings.e2e_ms, offset: ctx.offset },
+      'inference completed',
+    );
     return Outcome.success();
   }
 

@@ -26,8 +26,14 @@ export class WorkerMetrics {
   readonly configReloads: Counter<'outcome'>;
   /** Capacity reports (CapacityPublisher) by outcome: published, failed. */
   readonly capacityReports: Counter<'outcome'>;
-  /** 1 for each tier's prompt template in use (`template` = `name@version`), Prometheus' `_info` convention. */
-  readonly promptTemplate: Gauge<'tier' | 'template' | 'api'>;
+  /**
+   * 1 for each prompt template the tier renders (`template` = `name@version`), Prometheus' `_info` convention:
+   * `source="pool"` the pool's own (records without a template, and fallbacks), `source="policy"` a template routed
+   * records named that this worker rendered for the tier since its pool config was last loaded.
+   */
+  readonly promptTemplate: Gauge<'tier' | 'template' | 'api' | 'source'>;
+  /** Routed records whose named template was not rendered (the pool's own was), by reason: unknown_template, api_mismatch. */
+  readonly promptTemplateFallbacks: Counter<'tier' | 'reason'>;
 
   constructor(platform: PlatformMetrics) {
     const registers = [platform.registry];
@@ -66,8 +72,14 @@ export class WorkerMetrics {
     this.configVersion = new Gauge({ name: 'inference_pool_config_version', help: 'Version of the pool config in use', registers });
     this.promptTemplate = new Gauge({
       name: 'inference_prompt_template_info',
-      help: 'Prompt template in use per tier (name@version) and the API it renders for; value 1',
-      labelNames: ['tier', 'template', 'api'],
+      help: 'Prompt template rendered per tier (name@version), the API it renders for, and its source (pool: the pool own; policy: named by routed records); value 1',
+      labelNames: ['tier', 'template', 'api', 'source'],
+      registers,
+    });
+    this.promptTemplateFallbacks = new Counter({
+      name: 'inference_prompt_template_fallbacks_total',
+      help: "Routed records that named a template this worker did not render, the pool's own rendered instead, by reason (unknown_template, api_mismatch)",
+      labelNames: ['tier', 'reason'],
       registers,
     });
     this.capacityReports = new Counter({

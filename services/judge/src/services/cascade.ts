@@ -13,6 +13,11 @@ export interface CascadeContext {
   allowedTiers: readonly Tier[];
   /** Served model of each tier under that policy version. */
   models: Partial<Record<Tier, string>>;
+  /**
+   * Prompt template (`name@version`) of each tier under that policy version, stamped on an escalated attempt's routed
+   * record (`prompt_template`); absent: the record carries null and the worker renders its pool's own template.
+   */
+  templates?: Partial<Record<Tier, string>>;
 }
 
 /** One judged attempt as kept until the job is finalised: enough to release it as the job's answer. */
@@ -60,9 +65,16 @@ export interface CascadePort {
 /**
  * The routed record of an escalation: the same job, prompt, context, options and budget as the completion, on
  * `tier` with attempt + 1, a deterministic event id (`job_id`, attempt, `routed`, the router's scheme for attempt 1) so a
- * redelivered completion republishes the same record, and `reason` appended to the decision reasons.
+ * redelivered completion republishes the same record, and `reason` appended to the decision reasons. `promptTemplate`
+ * is the template the deciding policy version names for `tier` (`name@version`), null when unknown (the pool's own).
  */
-export function escalationRouted(c: InferenceCompleted, tier: Tier, model: string, reason: string): InferenceRequestRouted {
+export function escalationRouted(
+  c: InferenceCompleted,
+  tier: Tier,
+  model: string,
+  reason: string,
+  promptTemplate: string | null = null,
+): InferenceRequestRouted {
   const attempt = c.attempt + 1;
   return {
     ...newEnvelope(c.tenant_id, c.job_id),
@@ -86,5 +98,6 @@ export function escalationRouted(c: InferenceCompleted, tier: Tier, model: strin
     route: c.route,
     policy_version: c.policy_version,
     decision_reasons: [...c.decision_reasons, reason],
+    prompt_template: promptTemplate,
   };
 }

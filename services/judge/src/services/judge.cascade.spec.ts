@@ -28,6 +28,7 @@ class MemoryCascade implements CascadePort {
     escalation: { allowed: true, max_escalations: 1 },
     allowedTiers: ['S', 'M', 'L'],
     models: { S: 'sim-s', M: 'sim-m', L: 'sim-l' },
+    templates: { S: 'rag-chat@1', M: 'squad-completions-gemma@1', L: 'squad-completions-gemma-long@1' },
   };
   grant = true;
   reservations: string[] = [];
@@ -125,6 +126,7 @@ describe('JudgeService cascade', () => {
     assert.equal(routed[0]!.attempt, 2);
     assert.equal(routed[0]!.tier, 'M');
     assert.equal(routed[0]!.model, 'sim-m');
+    assert.equal(routed[0]!.prompt_template, 'squad-completions-gemma@1', "the next tier's template under the deciding version");
     assert.equal(routed[0]!.prompt, completion().prompt);
     assert.deepEqual(routed[0]!.context, completion().context);
     assert.deepEqual(routed[0]!.decision_reasons, ['tier_S', 'quality_below_min→escalate_M']);
@@ -204,5 +206,7 @@ describe('JudgeService cascade', () => {
       ['FALLBACK', 'ESCALATE'],
     );
     assert.equal(cascade.kept.size, 1);
+    // A port that names no templates: the escalated attempt carries none, and the worker renders its pool's own.
+    assert.equal(publisher.on<InferenceRequestRouted>(routedTopicForTier('M'))[0]!.prompt_template, null);
   });
 });

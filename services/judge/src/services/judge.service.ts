@@ -242,7 +242,9 @@ export class JudgeService {
         const held = await this.cascade.reserveAttempt(c, nextTier, rule.nextAttempt);
         if (held === null) stopped = 'budget_reservation_refused';
         else {
-          await this.publisher.publish(routedTopicForTier(nextTier), { value: escalationRouted(c, nextTier, model, rule.reason) });
+          // The next tier's template under the deciding version (null when the port does not say: the pool's own).
+          const template = ctx?.templates?.[nextTier] ?? null;
+          await this.publisher.publish(routedTopicForTier(nextTier), { value: escalationRouted(c, nextTier, model, rule.reason, template) });
           // Counted once per escalation: a redelivered completion finds its reservation already held.
           if (held.first) {
             this.metrics.escalations.inc({ from_tier: c.tier, to_tier: nextTier });

@@ -39,8 +39,14 @@ export class PolicyCascade implements CascadePort {
     const cls = route ? policy.slo_classes[route.slo_class] : undefined;
     if (!cls) return null;
     const models: Partial<Record<Tier, string>> = {};
-    for (const t of TIERS) if (policy.tiers[t]) models[t] = policy.tiers[t].model;
-    return { escalation: cls.escalation, allowedTiers: cls.allowed_tiers, models };
+    const templates: Partial<Record<Tier, string>> = {};
+    for (const t of TIERS) {
+      const tier = policy.tiers[t];
+      if (!tier) continue;
+      models[t] = tier.model;
+      templates[t] = tier.prompt_template;
+    }
+    return { escalation: cls.escalation, allowedTiers: cls.allowed_tiers, models, templates };
   }
 
   /**

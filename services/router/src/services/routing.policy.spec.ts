@@ -110,6 +110,8 @@ describe('RoutingService under a policy', () => {
     // The shadow version sends squad-qa to tier M (min tier M), so the copy is told apart from the stable S decision.
     const shadowDoc = structuredClone(document);
     shadowDoc.slo_classes['standard']!.allowed_tiers = ['M'];
+    // A prompt version of its own for M, so the copy's template is seen to come from the shadow version.
+    shadowDoc.tiers.M!.prompt_template = 'rag-chat-no-context@1';
     const { sut, publisher, reserved } = setup({ shadow: shadowDoc });
     await sut.route(request());
     const [stable] = publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedS);
@@ -125,6 +127,8 @@ describe('RoutingService under a policy', () => {
     assert.equal(copy.policy_version, 5);
     assert.equal(copy.team, 'shadow');
     assert.notEqual(copy.tier, 'S');
+    assert.equal(copy.prompt_template, 'rag-chat-no-context@1', "the shadow version's template for the copy's tier");
+    assert.equal(stable.prompt_template, document.tiers.S!.prompt_template);
     assert.notEqual(copy.event_id, stable.event_id);
     assert.notEqual(copy.cache_key, stable.cache_key);
     assert.deepEqual(
@@ -207,6 +211,16 @@ describe('RoutingService under a policy', () => {
     assert.equal(reserved[0]!.reservationId, 'job:job-1:1');
     assert.equal(reserved[0]!.route, 'squad-qa');
     assert.ok(reserved[0]!.amountMicroUsd > 0);
+  });
+
+  it("stamps the deciding version's prompt template of the tier the job is routed to", async () => {
+    const { sut, publisher } = setup();
+    await sut.route(request());
+    assert.equal(publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedS)[0]?.prompt_template, 'squad-chat-smollm2@1');
+    // The same version rerouting to M (tier S queues past the budget) stamps M's template, not S's.
+    const rerouted = setup({ capacity: { S: { queueWaitMs: 45_000, serviceMs: 1_500 }, M: { queueWaitMs: 0, serviceMs: 2_000 } } });
+    await rerouted.sut.route(request());
+    assert.equal(rerouted.publisher.on<InferenceRequestRouted>(Topics.inferenceRoutedM)[0]?.prompt_template, 'squad-completions-gemma@1');
   });
 
   it('capacity gate: a tier S whose queue wait breaks the 30 s budget reroutes to M, with its reason on the routed event', async () => {

@@ -112,6 +112,7 @@ describe(`${RoutingService.name} with the Qdrant adapter (production retrieval)`
         routed[0]!.context.map((c) => c.document_id),
         ['d1'],
       );
+      assert.equal(routed[0]!.prompt_template, null, "routed without a policy: the worker renders its pool's own template");
       const body = JSON.stringify(queries.at(-1));
       assert.match(body, /"indices":\[\d/, 'a non-empty sparse query vector was sent');
       assert.match(body, /"using":"sparse"/);

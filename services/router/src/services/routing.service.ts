@@ -248,6 +248,7 @@ export class RoutingService {
       cacheKey,
       deadlineAt,
       stamp: { route: req.route, policy_version: null, decision_reasons: [reason] },
+      promptTemplate: null,
     });
     this.decisions.inc({ route: req.options.rag ? 'rag' : 'direct', tier });
     return Outcome.success();
@@ -488,6 +489,7 @@ export class RoutingService {
       cacheKey: copyJobId,
       deadlineAt,
       stamp: { route: decision.route, policy_version: decision.policyVersion, decision_reasons: withIntent(decision.reasons, classification) },
+      promptTemplate: policy.document.tiers[tier]?.prompt_template ?? null,
       shadowJobId: copyJobId,
     });
     this.shadowCopies.inc({ outcome: 'published', tier });
@@ -601,6 +603,7 @@ export class RoutingService {
           cacheKey,
           deadlineAt,
           stamp,
+          promptTemplate: policy.document.tiers[tier]?.prompt_template ?? null,
         });
         return Outcome.success();
       }
@@ -622,6 +625,8 @@ export class RoutingService {
       cacheKey: string;
       deadlineAt: number;
       stamp: { route: string | null; policy_version: number | null; decision_reasons: string[] };
+      /** The deciding policy version's template for the tier (`name@version`); null on the path without a policy. */
+      promptTemplate: string | null;
       /** A shadow copy's job id (`shadow:<job id>`, or a run's `shadow:<run id>:<job id>`): team `shadow`, and no job status. */
       shadowJobId?: string;
     },
@@ -648,6 +653,7 @@ export class RoutingService {
       feature: req.feature,
       ...r.stamp,
       shadow,
+      prompt_template: r.promptTemplate,
     };
     await this.publisher.publish(routedTopicForTier(r.tier), { value: routed });
     if (!shadow) await this.status(req, 'in_progress', null);
