@@ -30,8 +30,8 @@ import {
 } from '@llmgov/replay';
 import { CliError, actor, paint, printJson, withDatabase } from '../cli.js';
 
-/** The price catalog the cost-attributor ships (its default CATALOG_PATH). */
-const DEFAULT_CATALOG = fileURLToPath(new URL('../../../../../services/cost-attributor/price-catalog/v2.json', import.meta.url));
+/** The price catalog the cost-attributor ships (its default CATALOG_PATH); also `llmgov dlq redrive --dry-run`'s. */
+export const DEFAULT_CATALOG = fileURLToPath(new URL('../../../../../services/cost-attributor/price-catalog/v2.json', import.meta.url));
 
 const modelPrice = z.union([
   z.object({ kind: z.literal('api'), input_per_1m_tokens: z.number().min(0), output_per_1m_tokens: z.number().min(0) }),
@@ -110,7 +110,11 @@ function catalogTopic(topic: string, prefix: string): { logical: string; fields:
   return { logical, fields: rawSchemaFor(logical).fields.map((f) => f.name) };
 }
 
-async function loadCatalog(path: string): Promise<ReplayPriceCatalog> {
+/**
+ * Reads and checks a price catalog (the cost-attributor's format) for a dry-run estimate.
+ * @throws CliError `invalid_price_catalog` when the file cannot be read, is not JSON, or is not a price catalog.
+ */
+export async function loadCatalog(path: string): Promise<ReplayPriceCatalog> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
