@@ -334,6 +334,10 @@ describe('dead letters by cause: a Redis outage dead-letters records as `depende
       },
     );
     assert.match(String(dryReport.estimated_cost.price_catalog_version), /^\d{4}-\d{2}-v\d+$/);
+    const dryText = await llmgov(prefix, 'dlq', 'redrive', '--cause', 'dependency', '--topic', manualTopic, '--dry-run');
+    assert.equal(dryText.code, 0, dryText.stderr);
+    assert.match(dryText.stdout, /would republish 3 dead letter\(s\) of cause dependency/);
+    assert.match(dryText.stdout, /\nestimated cost: 0\.000000 USD \(price catalog \S+; no_model_call 3\)\n {2}how: /);
     assert.equal((await checkpoints.published(manualDead.map((r) => ({ ...r, dlqTopic: ns.wire(r.dlqTopic) })))).size, 0, 'the dry run wrote nothing');
 
     const redrive = await llmgov(prefix, 'dlq', 'redrive', '--cause', 'dependency', '--topic', manualTopic, '--rate', '20/s');
