@@ -141,6 +141,18 @@ async function jobStates(
   return new Map(rows.map((r) => [r.job_id, r]));
 }
 
+/** Records of the submitted topic the ingest-validator's intake skipped (its `kafka_messages_consumed_total`). */
+async function intakeSkipped(): Promise<number> {
+  const text = await (await fetch(`${platform!.services.get('ingest-validator')!.url}/metrics`)).text();
+  return [...text.matchAll(/^kafka_messages_consumed_total\{([^}]*)\} (\S+)$/gm)]
+    .filter(
+      (m) =>
+        m[1]!.includes('outcome="skipped"') &&
+        new RegExp(`topic="(${prefix.replaceAll('.', '\\.')})?${Topics.inferenceSubmitted.replaceAll('.', '\\.')}"`).test(m[1]!),
+    )
+    .reduce((n, m) => n + Number(m[2]), 0);
+}
+
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'expired']);
 
 before(
@@ -253,6 +265,24 @@ describe(
         JSON.stringify([...jobs.values()].map((j) => j.state)),
       );
       t.diagnostic(`billed ${rows.map((r) => r.cost_micro_usd).join(', ')} micro-USD as feature replay; tenant day counter ${tenantDay?.spentMicroUsd}`);
+
+      // Replayed again, what is done stays done: the intake skips each copy (its job is past `validating`), nothing more
+      // is reserved or billed.
+      const skippedBefore = await intakeSkipped();
+      const again = await llmgov('replay', '--topic', prefix + Topics.inferenceSubmitted, '--tenant', rich, '--json');
+      assert.equal(again.code, 0, again.stderr);
+      // The second replay reads the first one's copies too (same tenant): each original and each copy is republished.
+      const republished = (JSON.parse(again.stdout) as { republished: number }).republished;
+      assert.equal(republished, 2 * sent.length);
+      await eventually('the intake skips every copy of the second replay', async () => (await intakeSkipped()) >= skippedBefore + republished, {
+        timeoutMs: 120_000,
+        intervalMs: 500,
+      });
+      assert.deepEqual(await ledger(jobIds), rows, 'no second bill');
+      assert.equal(
+        (await budgets.snapshot(rich)).counters.find((c) => c.scope.kind === 'tenant' && c.period === 'day')?.spentMicroUsd,
+        tenantDay?.spentMicroUsd,
+      );
     });
 
     it('a tenant whose refuse budget is exhausted gets no replay spend', async (t) => {
