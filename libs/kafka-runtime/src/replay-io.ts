@@ -1,5 +1,4 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Logger } from '@llmgov/observability';
 import { ReplayInputError, type OutRecord, type PartitionRange, type ReplayIO, type SourceRecord, type TopicOffsets } from '@llmgov/replay';
@@ -9,27 +8,6 @@ import { AvroSerde } from './serde.js';
 
 /** The consumer group (and transactional id) of a replay: `llmgov-replay-<id>`, never one of the live groups. */
 export const replayGroupId = (replayId: string): string => `llmgov-replay-${replayId}`;
-
-/** True for the broker's CONCURRENT_TRANSACTIONS (error 51), wherever kafkajs wrapped it (`cause`, `originalError`). */
-function isConcurrentTransactions(err: unknown): boolean {
-  for (let e = err as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
-    if (e.type === 'CONCURRENT_TRANSACTIONS') return true;
-    e = (e.originalError ?? e.cause) as typeof e;
-  }
-  return false;
-}
-
-/**
- * Retries a chunk's transaction when the broker answers CONCURRENT_TRANSACTIONS: it does so to the first
- * AddPartitionsToTxn / AddOffsetsToTxn of a transaction while the previous one of the same transactional id is still
- * being completed (its markers written), which a loaded broker takes longer to do. The Java producer retries this error;
- * kafkajs surfaced it and failed the replay (seen on a busy 2-core machine). The failed attempt is aborted, so a
- * read_committed consumer never sees it, and the chunk is sent again whole. cockatiel, as the runtime's other retries.
- */
-const concurrentTransactionRetry = retry(handleWhen(isConcurrentTransactions), {
-  maxAttempts: 10,
-  backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 2_000 }),
-});
 
 /** How often a replay's consumer heartbeats while a batch is being republished (rate-limited batches run long), ms. */
 const HEARTBEAT_EVERY_MS = 3000;
@@ -211,24 +189,22 @@ export class KafkaReplayIO implements ReplayIO {
 
   async publishAndCommit(opts: { groupId: string; topic: string; records: OutRecord[]; offsets: { partition: number; next: bigint }[] }): Promise<void> {
     const producer = await this.transactionalProducer();
-    await concurrentTransactionRetry.execute(async () => {
-      const tx = await producer.transaction();
-      try {
-        if (opts.records.length > 0)
-          await tx.send({
-            topic: opts.topic,
-            messages: opts.records.map((r) => ({ partition: r.partition, key: r.key, value: r.value, headers: r.headers })),
-          });
-        await tx.sendOffsets({
-          consumerGroupId: opts.groupId,
-          topics: [{ topic: opts.topic, partitions: opts.offsets.map((o) => ({ partition: o.partition, offset: String(o.next) })) }],
+    const tx = await producer.transaction();
+    try {
+      if (opts.records.length > 0)
+        await tx.send({
+          topic: opts.topic,
+          messages: opts.records.map((r) => ({ partition: r.partition, key: r.key, value: r.value, headers: r.headers })),
         });
-        await tx.commit();
-      } catch (err) {
-        await tx.abort().catch(() => undefined);
-        throw err;
-      }
-    });
+      await tx.sendOffsets({
+        consumerGroupId: opts.groupId,
+        topics: [{ topic: opts.topic, partitions: opts.offsets.map((o) => ({ partition: o.partition, offset: String(o.next) })) }],
+      });
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => undefined);
+      throw err;
+    }
   }
 
   private async transactionalProducer(): Promise<Producer> {

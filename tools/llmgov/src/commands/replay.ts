@@ -30,7 +30,7 @@ import {
 } from '@llmgov/replay';
 import { CliError, actor, paint, printJson, withDatabase } from '../cli.js';
 
-/** The price catalog the cost-attributor ships (its default CATALOG_PATH); also `llmgov dlq redrive --dry-run`'s. */
+/** The price catalog the cost-attributor ships (its default CATALOG_PATH). */
 export const DEFAULT_CATALOG = fileURLToPath(new URL('../../../../../services/cost-attributor/price-catalog/v2.json', import.meta.url));
 
 const modelPrice = z.union([
@@ -110,10 +110,6 @@ function catalogTopic(topic: string, prefix: string): { logical: string; fields:
   return { logical, fields: rawSchemaFor(logical).fields.map((f) => f.name) };
 }
 
-/**
- * Reads and checks a price catalog (the cost-attributor's format) for a dry-run estimate.
- * @throws CliError `invalid_price_catalog` when the file cannot be read, is not JSON, or is not a price catalog.
- */
 export async function loadCatalog(path: string): Promise<ReplayPriceCatalog> {
   let text: string;
   try {
