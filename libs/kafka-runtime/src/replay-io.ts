@@ -1,4 +1,5 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Logger } from '@llmgov/observability';
 import { ReplayInputError, type OutRecord, type PartitionRange, type ReplayIO, type SourceRecord, type TopicOffsets } from '@llmgov/replay';
@@ -187,7 +188,21 @@ export class KafkaReplayIO implements ReplayIO {
     }
   }
 
+  /**
+   * A transaction the broker refused with a retriable error (e.g. CONCURRENT_TRANSACTIONS, when the markers of the
+   * previous one are still being written on a busy broker, beyond kafkajs' own retries) is aborted and run again whole:
+   * an aborted transaction is invisible to read-committed consumers, so a retry never duplicates a record.
+   */
+  private readonly transactionRetry = retry(
+    handleWhen((err) => (err as { retriable?: boolean }).retriable === true),
+    { maxAttempts: 5, backoff: new ExponentialBackoff({ initialDelay: 500, maxDelay: 10_000 }) },
+  );
+
   async publishAndCommit(opts: { groupId: string; topic: string; records: OutRecord[]; offsets: { partition: number; next: bigint }[] }): Promise<void> {
+    await this.transactionRetry.execute(() => this.transaction(opts));
+  }
+
+  private async transaction(opts: { groupId: string; topic: string; records: OutRecord[]; offsets: { partition: number; next: bigint }[] }): Promise<void> {
     const producer = await this.transactionalProducer();
     const tx = await producer.transaction();
     try {
