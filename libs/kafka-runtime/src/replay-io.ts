@@ -113,14 +113,25 @@ export class KafkaReplayIO implements ReplayIO {
     };
     const onAbort = () => settle();
     const busy = new Set<number>();
+    // One onBatch at a time (the ReplayIO contract: each is awaited before the next). The end-of-range path below runs
+    // from a kafkajs event, which does not wait for it, so unchained it could run beside eachBatch of another partition:
+    // two chunks' transactions at once on the one transactional producer.
+    let chain: Promise<void> = Promise.resolve();
+    const serially = (fn: () => Promise<void>): Promise<void> => {
+      const p = chain.then(fn);
+      chain = p.catch(() => undefined);
+      return p;
+    };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     // A fetch of only control records (transaction markers) is never handed to eachBatch; its end shows here.
     const offEndBatch = consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
       const { partition, lastOffset } = e.payload as { partition: number; lastOffset: string };
       const range = todo.get(partition);
       if (range && BigInt(lastOffset) + 1n >= range.end && !busy.has(partition))
-        void opts.onBatch(partition, [], range.end).then(
-          () => done(partition),
+        void serially(async () => {
+          if (todo.has(partition)) await opts.onBatch(partition, [], range.end);
+        }).then(
+          () => todo.has(partition) && done(partition),
           (err: unknown) => settle(err),
         );
     });
@@ -148,7 +159,10 @@ export class KafkaReplayIO implements ReplayIO {
           const hb = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
           busy.add(batch.partition);
           try {
-            await opts.onBatch(batch.partition, records, BigInt(batch.lastOffset()) + 1n);
+            // Skipped when the end-of-range path finished the partition while this batch waited its turn.
+            await serially(async () => {
+              if (todo.has(batch.partition)) await opts.onBatch(batch.partition, records, BigInt(batch.lastOffset()) + 1n);
+            });
             resolveOffset(batch.lastOffset());
           } catch (err) {
             consumer.pause([{ topic: opts.topic, partitions: [batch.partition] }]);

@@ -305,16 +305,39 @@ describe('dead letters by cause: a Redis outage dead-letters records as `depende
 
     const dry = await llmgov(prefix, 'dlq', 'redrive', '--cause', 'dependency', '--topic', manualTopic, '--dry-run', '--json');
     assert.equal(dry.code, 0, dry.stderr);
-    assert.deepEqual(JSON.parse(dry.stdout), {
-      dry_run: true,
-      cause: 'dependency',
-      matched: 3,
-      already_redriven: 0,
-      to_redrive: 3,
-      by_source_topic: { [manualTopic]: 3 },
-      rate_per_s: 50,
-      estimated_s: 1,
-    });
+    const dryReport = JSON.parse(dry.stdout) as Record<string, unknown> & { estimated_cost: Record<string, unknown> };
+    assert.deepEqual(
+      { ...dryReport, estimated_cost: undefined },
+      {
+        dry_run: true,
+        cause: 'dependency',
+        matched: 3,
+        already_redriven: 0,
+        to_redrive: 3,
+        by_source_topic: { [manualTopic]: 3 },
+        rate_per_s: 50,
+        estimated_s: 1,
+        estimated_cost: undefined,
+      },
+    );
+    // Curated labels make no model call: the estimate is 0, from the shipped price catalog.
+    assert.deepEqual(
+      { ...dryReport.estimated_cost, method: undefined, price_catalog_version: undefined },
+      {
+        usd: 0,
+        micro_usd: 0,
+        records_by_basis: { no_model_call: 3 },
+        records_by_price: {},
+        undecodable: 0,
+        method: undefined,
+        price_catalog_version: undefined,
+      },
+    );
+    assert.match(String(dryReport.estimated_cost.price_catalog_version), /^\d{4}-\d{2}-v\d+$/);
+    const dryText = await llmgov(prefix, 'dlq', 'redrive', '--cause', 'dependency', '--topic', manualTopic, '--dry-run');
+    assert.equal(dryText.code, 0, dryText.stderr);
+    assert.match(dryText.stdout, /would republish 3 dead letter\(s\) of cause dependency/);
+    assert.match(dryText.stdout, /\nestimated cost: 0\.000000 USD \(price catalog \S+; no_model_call 3\)\n {2}how: /);
     assert.equal((await checkpoints.published(manualDead.map((r) => ({ ...r, dlqTopic: ns.wire(r.dlqTopic) })))).size, 0, 'the dry run wrote nothing');
 
     const redrive = await llmgov(prefix, 'dlq', 'redrive', '--cause', 'dependency', '--topic', manualTopic, '--rate', '20/s');

@@ -13,12 +13,17 @@ import {
   createKafka,
   decodeDeadLetterValue,
   groupDeadLetters,
+  type DecodedDeadLetterValue,
   headersToStrings,
   type DeadLetterRecord,
 } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
 import { RedriveRepository } from '@llmgov/persistence';
+import { microUsdToUsd } from '@llmgov/billing';
+import { countTokens } from '@llmgov/embeddings';
+import { estimateRecordCost, type CostBasis, type ReplayPriceCatalog, type TokenCounter } from '@llmgov/replay';
 import { CliError, actor, printJson, withDatabase } from '../cli.js';
+import { DEFAULT_CATALOG, loadCatalog } from './replay.js';
 
 /** `--cause`: one of the dead-letter cause classes. */
 export function parseCause(v: string): DeadLetterCause {
@@ -116,6 +121,63 @@ interface RedriveOptions extends KafkaOptions {
   since?: number;
   rate: number;
   dryRun?: boolean;
+  priceCatalog: string;
+}
+
+/** How the redrive estimate is made, as printed with it. */
+export const REDRIVE_COST_METHOD =
+  'the estimate of llmgov replay --dry-run (libs/replay estimateRecordCost) per dead letter: a request at the worst case the router reserves for it (ADR 0007: prompt tokens counted with cl100k_base plus max_tokens, at its model price in the price catalog when per token, else the catalog default API price), a usage record at what the cost-attributor bills for it, anything else 0; an undecodable value costs 0 (it dead-letters again as schema). Consumers deduplicate by event id, so dead letters whose effect is already done cost nothing: this is an upper bound.';
+
+/** What a redrive would cost (`llmgov dlq redrive --dry-run`, JSON `estimated_cost`). */
+export interface RedriveCostEstimate {
+  usd: number;
+  /** Sum of the per-record estimates, micro-USD (each rounded up, as a reservation is). */
+  micro_usd: number;
+  price_catalog_version: string;
+  /** Dead letters per estimate basis (`request_worst_case`, `usage_as_billed`, `no_model_call`). */
+  records_by_basis: Partial<Record<CostBasis, number>>;
+  /** Dead letters per catalog entry used (a model, or `default`). */
+  records_by_price: Record<string, number>;
+  /** Dead letters whose value could not be decoded (counted at 0). */
+  undecodable: number;
+  method: string;
+}
+
+/**
+ * The estimated cost of republishing dead letters, from their decoded values and the price catalog: the sum of
+ * `estimateRecordCost` (libs/replay, the estimate `llmgov replay --dry-run` prints) over the decoded ones. Pure.
+ */
+export function estimateRedriveCost(values: readonly DecodedDeadLetterValue[], catalog: ReplayPriceCatalog, count: TokenCounter): RedriveCostEstimate {
+  const out: RedriveCostEstimate = {
+    usd: 0,
+    micro_usd: 0,
+    price_catalog_version: catalog.version,
+    records_by_basis: {},
+    records_by_price: {},
+    undecodable: 0,
+    method: REDRIVE_COST_METHOD,
+  };
+  for (const v of values) {
+    if (!v.decoded) {
+      out.undecodable += 1;
+      continue;
+    }
+    const est = estimateRecordCost(v.value, catalog, count);
+    out.micro_usd += est.microUsd;
+    out.records_by_basis[est.basis] = (out.records_by_basis[est.basis] ?? 0) + 1;
+    if (est.priceOf) out.records_by_price[est.priceOf] = (out.records_by_price[est.priceOf] ?? 0) + 1;
+  }
+  out.usd = microUsdToUsd(out.micro_usd);
+  return out;
+}
+
+/** The estimate as the text dry run prints it (two lines). Pure. */
+export function formatRedriveCost(c: RedriveCostEstimate): string {
+  const basis = Object.entries(c.records_by_basis)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const undecodable = c.undecodable > 0 ? `, undecodable ${c.undecodable}` : '';
+  return `estimated cost: ${c.usd.toFixed(6)} USD (price catalog ${c.price_catalog_version}; ${basis || 'no records'}${undecodable})\n  how: ${c.method}\n`;
 }
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
@@ -220,7 +282,8 @@ export function registerDlqCommands(program: Command): void {
       .option('--topic <topic>', 'only this source topic (repeatable)', collect)
       .option('--since <time>', 'only dead letters since this ISO 8601 time or duration back from now', (v) => parseSince(v))
       .addOption(new Option('--rate <n/s>', 'republishes per second').argParser(parseRate).default(50))
-      .option('--dry-run', 'say what would be republished (counts by topic); publish and write nothing')
+      .option('--dry-run', 'say what would be republished (counts by topic) and its estimated cost; publish and write nothing')
+      .addOption(new Option('--price-catalog <path>', 'price catalog for the dry-run estimate').env('CATALOG_PATH').default(DEFAULT_CATALOG))
       .addHelpText(
         'after',
         `
@@ -233,6 +296,8 @@ Examples:
       ),
   ).action(async (opts: RedriveOptions) => {
     const { kafka, serde, namespace, logger } = kafkaSettings(opts);
+    // Read before anything connects, so a bad catalog is a clear error and not a half-done dry run.
+    const catalog = opts.dryRun ? await loadCatalog(opts.priceCatalog) : undefined;
     await withDatabase(async (pool) => {
       const checkpoints = new RedriveRepository(pool);
       // Connected only for a real run: a dry run publishes nothing.
@@ -251,13 +316,16 @@ Examples:
           rate_per_s: opts.rate,
           estimated_s: Math.ceil(plan.records.length / opts.rate),
         };
-        if (opts.dryRun) {
-          if (opts.json) return printJson(summary);
+        if (catalog) {
+          const decoded = await Promise.all(plan.records.map((r) => decodeDeadLetterValue(serde, r.value)));
+          const estimated_cost = estimateRedriveCost(decoded, catalog, countTokens);
+          if (opts.json) return printJson({ ...summary, estimated_cost });
           process.stdout.write(
             `dry run: would republish ${plan.records.length} dead letter(s) of cause ${opts.cause} (${plan.matched} matched, ${plan.alreadyRedriven} already redriven) at ${opts.rate}/s, about ${summary.estimated_s} s:\n` +
               Object.entries(plan.bySourceTopic)
                 .map(([t, n]) => `  ${t}: ${n}\n`)
                 .join('') +
+              formatRedriveCost(estimated_cost) +
               'nothing published, nothing written\n',
           );
           return;
