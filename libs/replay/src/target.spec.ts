@@ -92,3 +92,25 @@ describe('shadowRunOfHeaders', () => {
     assert.deepEqual(shadowRunOfHeaders({ [ReplayHeaders.target]: 'shadow:12', [ReplayHeaders.replayId]: 'rp-1' }), { runId: 'rp-1', version: 12 });
   });
 });
+
+describe('the reprocess target', () => {
+  it('bills an inference request as the replay feature and restarts its latency budget, keeping its event id', async () => {
+    const c = ctx({ ...request, feature: 'faq' });
+    const before = Date.now();
+    const out = await resolveTarget('reprocess').toRecord(source, c);
+    assert.ok(out);
+    const v = c.encoded[0] as typeof request & { feature: string };
+    assert.equal(v.event_id, 'e-1');
+    assert.equal(v.feature, 'replay');
+    assert.deepEqual(v.metadata, { caller: 'faq', 'replay.original_feature': 'faq' });
+    assert.ok(v.occurred_at >= before, 'the latency budget runs from the replay');
+    assert.equal(out.headers[ReplayHeaders.target], 'reprocess');
+  });
+
+  it('leaves records that are no request byte for byte', async () => {
+    const c = ctx({ job_id: 'j', kind: 'COMPLETION', prompt_tokens: 3 });
+    const out = await resolveTarget('reprocess').toRecord(source, c);
+    assert.deepEqual(out?.value, source.value);
+    assert.equal(c.encoded.length, 0);
+  });
+});

@@ -74,15 +74,18 @@ export const ORIGINAL_FEATURE_METADATA = 'replay.original_feature';
  * The value a replay republishes: for inference requests (records with a `prompt` and a `feature`), `feature` becomes
  * {@link REPLAY_FEATURE}, so whatever the re-run spends is reserved through the router's budget reservations like live
  * traffic (same tenant, team and route budgets) and billed in the ledger as the tenant's `replay` feature; the
- * original feature is kept in `metadata` where the record has one. Other values are returned unchanged (null).
- * The envelope (event_id included) is never changed: consumers deduplicate by it.
+ * original feature is kept in `metadata` where the record has one. `occurred_at` becomes the replay's time (`now`,
+ * epoch ms): a request's latency budget runs from it, and a re-run of a request older than its budget would otherwise
+ * be expired by the router before it is routed. Other values are returned unchanged (null). The `event_id` is never
+ * changed: consumers deduplicate by it.
  */
-export function asReplayValue(value: unknown): Record<string, unknown> | null {
+export function asReplayValue(value: unknown, now = Date.now()): Record<string, unknown> | null {
   // Only requests cause spend (a usage record is a bill already made: it keeps its feature).
   if (value === null || typeof value !== 'object' || !('feature' in value) || !('prompt' in value)) return null;
   const v = value as Record<string, unknown>;
-  if (v.feature === REPLAY_FEATURE) return null;
-  const out: Record<string, unknown> = { ...v, feature: REPLAY_FEATURE };
+  const out: Record<string, unknown> = { ...v, occurred_at: now };
+  if (v.feature === REPLAY_FEATURE) return out;
+  out.feature = REPLAY_FEATURE;
   if (v.metadata !== null && typeof v.metadata === 'object' && typeof v.feature === 'string')
     out.metadata = { ...(v.metadata as Record<string, string>), [ORIGINAL_FEATURE_METADATA]: v.feature };
   return out;
