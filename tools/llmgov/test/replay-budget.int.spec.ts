@@ -106,15 +106,15 @@ function request(tenant: string, i: number): InferenceRequestSubmitted {
   return {
     event_id: randomUUID(),
     tenant_id: tenant,
-    occurred_at: Date.now(),
+    // Submitted an hour ago with a 2-minute latency budget: only a replay that restarts the budget can re-run it.
+    occurred_at: Date.now() - 3600_000,
     schema_version: 2,
     correlation_id: jobId,
     job_id: jobId,
     idempotency_key: null,
     prompt: `Replay budget question ${i} of ${tenant}: who were the Normans?`,
     system_prompt: null,
-    // The longest latency budget the intake accepts: the router expires a request whose budget is spent before routing.
-    budget: { latency_ms: 600_000, max_cost_usd: 0.05, min_quality: 0.5 },
+    budget: { latency_ms: 120_000, max_cost_usd: 0.05, min_quality: 0.5 },
     options: { max_tokens: 16, temperature: 0, rag: false, tier_hint: null },
     team: 'qa',
     feature: 'support-bot',

@@ -241,7 +241,7 @@ describe('llmgov shadow on the running platform (simulator engines)', { timeout:
     assert.equal(d.requests_found, ids.length);
     assert.deepEqual(d.by_tenant, { [tenant]: ids.length });
     assert.deepEqual(d.by_policy_version, { [v1]: ids.length });
-    assert.ok(d.estimated_cost_usd > 0 && d.estimated_cost_usd >= d.baseline_cost_usd, JSON.stringify(d));
+    assert.ok(d.baseline_cost_usd > 0 && d.estimated_cost_usd > 0, JSON.stringify(d));
     const sampled = JSON.parse(
       (await llmgov('shadow', '--from', from, '--to', to, '--version', String(v2), '--sample', '4', '--dry-run', '--json')).stdout,
     ) as ShadowDryRun;

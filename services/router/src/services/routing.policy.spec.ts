@@ -179,6 +179,27 @@ describe('RoutingService under a policy', () => {
     assert.equal(publisher.on<JobStatusChanged>(Topics.jobStatus).length, 0, 'no job status: the user job is untouched');
   });
 
+  it('shadow run: a copy the capacity gate sheds ends with a failed status of the copy id (the run reports it), never of the user job', async () => {
+    const candidate = structuredClone(document);
+    candidate.slo_classes['standard']!.allowed_tiers = ['M'];
+    const { sut, publisher } = setup({ pinned: { 9: candidate }, capacity: { M: { queueWaitMs: 14_000, serviceMs: 2_000 } } });
+    await sut.route(request({ metadata: { policy_version: '9' } }), { 'replay.id': 'sr-1', 'replay.target': 'shadow:9' });
+    const statuses = publisher.on<JobStatusChanged>(Topics.jobStatus);
+    assert.deepEqual(
+      statuses.map((e) => [e.job_id, e.state, e.error?.code]),
+      [['shadow:sr-1:job-1', 'failed', 'shed_capacity']],
+    );
+    assert.equal([Topics.inferenceRoutedS, Topics.inferenceRoutedM, Topics.inferenceRoutedL].flatMap((t) => publisher.on(t)).length, 0);
+  });
+
+  it('shadow: a live copy the capacity gate sheds publishes nothing at all', async () => {
+    const candidate = structuredClone(document);
+    candidate.slo_classes['standard']!.allowed_tiers = ['M'];
+    const { sut, publisher } = setup({ shadow: candidate, capacity: { M: { queueWaitMs: 14_000, serviceMs: 2_000 } } });
+    await sut.route(request());
+    assert.ok(publisher.on<JobStatusChanged>(Topics.jobStatus).every((e) => e.job_id === 'job-1'));
+  });
+
   it('shadow run: a version the namespace lacks, or a hostile run id, is skipped with the reason and publishes nothing', async () => {
     const { sut, publisher } = setup({ pinned: {} });
     const missing = await sut.route(request({ metadata: { policy_version: '9' } }), { 'replay.id': 'sr-1', 'replay.target': 'shadow:9' });

@@ -29,6 +29,7 @@ import {
   routedTopicForTier,
   shadowJobId,
   shadowRunJobId,
+  shadowRunOf,
   type ContextChunk,
   type InferenceCompleted,
   type InferenceRequestRouted,
@@ -61,6 +62,44 @@ import { TenantIndexVersions } from '../adapters/index-versions.js';
 import { EMBEDDINGS_CLIENT, VECTOR_STORE } from '../tokens.js';
 /** The routed marker outlives any redelivery: 7 days, seconds. */
 const ROUTED_MARKER_TTL_S = 7 * 24 * 3600;
+
+type Stamp = { route: string | null; policy_version: number | null; decision_reasons: string[] };
+
+/** The final status of a job (`jobId`: the user's, or a shadow run's copy) answered with its route's template. */
+function templateStatus(req: InferenceRequestValidated, jobId: string, d: Decision, policy: PolicySnapshot, stamp: Stamp): JobStatusChanged {
+  return {
+    ...newEnvelope(req.tenant_id, jobId),
+    event_id: deterministicEventId(jobId, 'router', 'completed'),
+    job_id: jobId,
+    state: 'completed',
+    stage: 'router',
+    result: {
+      text: policy.document.tenants[req.tenant_id]?.routes[d.route]?.template_answer ?? '',
+      finish_reason: 'template',
+      tier: 'S',
+      model: 'policy-template',
+      groundedness: 0,
+      retrieved_document_ids: [],
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      ...stamp,
+    },
+    error: null,
+  };
+}
+
+/** The final status of a shadow run's copy the router did not send to inference (refused, or shed). */
+function copyFailed(req: InferenceRequestValidated, jobId: string, code: string, message: string): JobStatusChanged {
+  return {
+    ...newEnvelope(req.tenant_id, jobId),
+    event_id: deterministicEventId(jobId, 'router', 'failed'),
+    job_id: jobId,
+    state: 'failed',
+    stage: 'router',
+    result: null,
+    error: { code, message },
+  };
+}
 
 /** A decision's reasons with the classified intent first (`intent:<name>`, libs/policy intentReason), when there is one. */
 function withIntent(reasons: string[], classification: { intent: string } | null): string[] {
@@ -469,13 +508,30 @@ export class RoutingService {
       classification,
       signals: { cache: null, budgetRemainingUsd: null, budgetThrottle: 'degrade', capacity, safetyViolation: false },
     });
+    const stamp = { route: decision.route, policy_version: decision.policyVersion, decision_reasons: withIntent(decision.reasons, classification) };
+    // A shadow run (llmgov shadow) waits for every copy's outcome: a copy that is not inferred ends with a job status of
+    // its own id (the status writer never stores a shadow id), which the run reports. A live shadow copy just stops.
+    const ended = async (ev: JobStatusChanged) => {
+      if (shadowRunOf(copyJobId)) await this.publisher.publish(Topics.jobStatus, { value: ev });
+    };
     if (decision.action !== 'infer' || decision.tier === null) {
       this.shadowCopies.inc({ outcome: 'not_infer', tier: 'none' });
+      await ended(
+        decision.action === 'serve_template'
+          ? templateStatus(req, copyJobId, decision, policy, stamp)
+          : copyFailed(
+              req,
+              copyJobId,
+              decision.refusal ?? decision.action,
+              `not inferred by policy version ${decision.policyVersion}: ${decision.reasons.join(', ')}`,
+            ),
+      );
       return;
     }
     const tier = decision.tier;
     if (shedsShadowCopy(capacity[tier], slo.p95_latency_ms)) {
       this.shadowCopies.inc({ outcome: 'shed_capacity', tier });
+      await ended(copyFailed(req, copyJobId, 'shed_capacity', `tier ${tier} queues past half the SLO p95: the copy was shed`));
       return;
     }
     let context = decision.rag && query ? await this.search(req.tenant_id, req.prompt, query) : [];
@@ -488,7 +544,7 @@ export class RoutingService {
       // Never filled (the judge does not cache a shadow answer); distinct all the same, so no cache entry can meet it.
       cacheKey: copyJobId,
       deadlineAt,
-      stamp: { route: decision.route, policy_version: decision.policyVersion, decision_reasons: withIntent(decision.reasons, classification) },
+      stamp,
       promptTemplate: policy.document.tiers[tier]?.prompt_template ?? null,
       shadowJobId: copyJobId,
     });
@@ -565,29 +621,9 @@ export class RoutingService {
           message: `refused by policy version ${d.policyVersion}: ${d.reasons.join(', ')}${budgetRefusal && d.refusal === 'budget_exceeded' ? `; ${budgetRefusal}` : ''}`,
         });
         return Outcome.skipped('refused by policy');
-      case 'serve_template': {
-        const ev: JobStatusChanged = {
-          ...newEnvelope(req.tenant_id, req.job_id),
-          event_id: deterministicEventId(req.job_id, 'router', 'completed'),
-          job_id: req.job_id,
-          state: 'completed',
-          stage: 'router',
-          result: {
-            text: policy.document.tenants[req.tenant_id]?.routes[d.route]?.template_answer ?? '',
-            finish_reason: 'template',
-            tier: 'S',
-            model: 'policy-template',
-            groundedness: 0,
-            retrieved_document_ids: [],
-            prompt_tokens: 0,
-            completion_tokens: 0,
-            ...stamp,
-          },
-          error: null,
-        };
-        await this.publisher.publish(Topics.jobStatus, { value: ev });
+      case 'serve_template':
+        await this.publisher.publish(Topics.jobStatus, { value: templateStatus(req, req.job_id, d, policy, stamp) });
         return Outcome.success();
-      }
       case 'serve_cache':
         await this.publishCacheHit(req, cached!, cacheKey, deadlineAt, stamp);
         return Outcome.success();

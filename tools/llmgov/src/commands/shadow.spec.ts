@@ -41,6 +41,6 @@ describe('llmgov shadow helpers', () => {
     assert.match(text, /^dry run: shadow run of policy version 4 over 2026-11-29T10:00:00.000Z \.\. 2026-11-29T11:00:00.000Z \(nothing published\)$/m);
     assert.match(text, /^judged jobs in the window: 12 {2}would re-run: 5 \(requests found: 5\)$/m);
     assert.match(text, /^by tenant: a 8, b 4$/m);
-    assert.match(text, /estimated cost of the re-run, at most: 0\.050000 USD/);
+    assert.match(text, /estimated cost of the re-run: 0\.050000 USD \(per job the larger of its cost as served/);
   });
 });

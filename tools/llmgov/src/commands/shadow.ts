@@ -12,6 +12,7 @@ import {
   type InferenceCompleted,
   type InferenceJudged,
   type InferenceRequestValidated,
+  type JobStatusChanged,
 } from '@llmgov/contracts';
 import { countTokens } from '@llmgov/embeddings';
 import { buildShadowReport, shadowReportMarkdown, type ShadowPair, type ShadowRunReport, type ShadowSide } from '@llmgov/judging';
@@ -59,7 +60,11 @@ export interface ShadowDryRun {
   last_judged_at: string | null;
   /** What the sampled jobs' completions cost as served, USD (cost ledger, kind COMPLETION). */
   baseline_cost_usd: number;
-  /** The most re-running them can cost: each completion's request at its worst case (libs/replay estimateRecordCost). */
+  /**
+   * The estimated cost of re-running them, USD: per job the larger of what it cost as served and its request's worst
+   * case from the price catalog (libs/replay estimateRecordCost; a self-hosted model is priced by GPU time, which only
+   * the call tells, so its catalog worst case is the default API price and can be below what it was billed).
+   */
   estimated_cost_usd: number;
   price_catalog_version: string;
 }
@@ -80,6 +85,31 @@ interface JobFacts {
   judged?: InferenceJudged;
   completed?: InferenceCompleted;
   costUsd?: number;
+  /** A copy's final status when it ended without an answer to judge (a template, a refusal, shed, failed, expired). */
+  ended?: JobStatusChanged;
+}
+
+/** Whether a job status ends a copy with nothing for the judge: a template answer, or any end but completion. */
+const endsUnjudged = (ev: JobStatusChanged): boolean =>
+  (ev.state === 'completed' && ev.result?.finish_reason === 'template') || ev.state === 'failed' || ev.state === 'expired' || ev.state === 'cancelled';
+
+/**
+ * The candidate side of a copy that ended without an answer to judge: verdict TEMPLATE (the route's template answer) or
+ * the state in capitals (FAILED with its error code in the text, EXPIRED, CANCELLED), quality 0 (as the canary
+ * controller counts a template answer, ADR 0009), no cost.
+ */
+function endedSide(ev: JobStatusChanged): ShadowSide {
+  const template = ev.state === 'completed';
+  return {
+    verdict: template ? 'TEMPLATE' : ev.state.toUpperCase(),
+    quality: 0,
+    text: template ? (ev.result?.text ?? '') : `${ev.error?.code ?? ev.state}: ${ev.error?.message ?? ''}`,
+    latency_ms: null,
+    cost_usd: 0,
+    tier: ev.result?.tier ?? null,
+    model: ev.result?.model ?? null,
+    policy_version: ev.result?.policy_version ?? null,
+  };
 }
 
 /** The completion cost a job was billed, USD: the sum of its COMPLETION cost records (an escalated job pays both attempts). */
@@ -231,6 +261,7 @@ export async function shadowRunCommand(o: ShadowRunOptions, hooks: ShadowRunHook
     completed: ns.wire(Topics.inferenceCompleted),
     cost: ns.wire(Topics.costRecorded),
     validated: ns.wire(Topics.inferenceValidated),
+    status: ns.wire(Topics.jobStatus),
   };
   return withDatabase(async (pool) => {
     // Fails early with unknown_version, before any Kafka work.
@@ -257,6 +288,14 @@ export async function shadowRunCommand(o: ShadowRunOptions, hooks: ShadowRunHook
       }
       const into = isShadowJobId(jobId) ? (awaited?.has(jobId) ? copies : undefined) : facts;
       if (!into) return;
+      if (r.topic === topic.status) {
+        const ev = r.value as JobStatusChanged;
+        if (into === copies && endsUnjudged(ev)) {
+          copies.set(jobId, { ...copies.get(jobId), ended: ev });
+          onCopy?.();
+        }
+        return;
+      }
       if (r.topic === topic.cost) addCost(into, r.value as CostRecorded);
       else {
         const f = into.get(jobId) ?? {};
@@ -321,7 +360,10 @@ export async function shadowRunCommand(o: ShadowRunOptions, hooks: ShadowRunHook
           first_judged_at: judgedTimes.length ? new Date(judgedTimes[0]!).toISOString() : null,
           last_judged_at: judgedTimes.length ? new Date(judgedTimes.at(-1)!).toISOString() : null,
           baseline_cost_usd: sampled.reduce((s, f) => s + (f.costUsd ?? 0), 0),
-          estimated_cost_usd: sampled.reduce((s, f) => s + (f.completed ? estimateRecordCost(f.completed, catalog, countTokens).microUsd : 0), 0) / 1e6,
+          estimated_cost_usd: sampled.reduce(
+            (s, f) => s + Math.max(f.costUsd ?? 0, f.completed ? estimateRecordCost(f.completed, catalog, countTokens).microUsd / 1e6 : 0),
+            0,
+          ),
           price_catalog_version: catalog.version,
         } satisfies ShadowDryRun;
       }
@@ -355,7 +397,9 @@ export async function shadowRunCommand(o: ShadowRunOptions, hooks: ShadowRunHook
       await io.deleteGroup().catch(() => undefined);
 
       // Wait for the copies to be judged and billed (a copy that is never judged is reported as such).
-      const judgedCopies = () => [...awaited!.keys()].filter((id) => copies.get(id)?.judged !== undefined && copies.get(id)?.costUsd !== undefined).length;
+      const settled = (f: JobFacts | undefined) =>
+        f !== undefined && ((f.judged !== undefined && f.costUsd !== undefined) || (f.judged === undefined && f.ended !== undefined));
+      const judgedCopies = () => [...awaited!.keys()].filter((id) => settled(copies.get(id))).length;
       const waiting = progressBar(o.json, 'judging', published.republished, 'copies');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, waitMs);
@@ -391,7 +435,7 @@ export async function shadowRunCommand(o: ShadowRunOptions, hooks: ShadowRunHook
           intent: intentOfReasons(f.completed?.decision_reasons),
           prompt: f.judged!.prompt,
           baseline: sideOf(f),
-          candidate: copy?.judged ? sideOf(copy) : null,
+          candidate: copy?.judged ? sideOf(copy) : copy?.ended ? endedSide(copy.ended) : null,
         };
       });
       const report = buildShadowReport({
@@ -438,7 +482,7 @@ export function formatShadowDryRun(r: ShadowDryRun): string {
     `by policy version: ${fmtCounts(r.by_policy_version)}`,
     `judged between: ${r.first_judged_at ?? '-'} .. ${r.last_judged_at ?? '-'}`,
     `baseline completion cost of those jobs: ${usd(r.baseline_cost_usd)} USD`,
-    `estimated cost of the re-run, at most: ${usd(r.estimated_cost_usd)} USD (worst case per request, price catalog ${r.price_catalog_version}), plus the judge's`,
+    `estimated cost of the re-run: ${usd(r.estimated_cost_usd)} USD (per job the larger of its cost as served and its worst case in price catalog ${r.price_catalog_version}), plus the judge's`,
     '',
   ].join('\n');
 }
