@@ -183,7 +183,7 @@ before(
     }
     platform = await startPlatform({
       config,
-      basePort: 18760,
+      basePort: 19000,
       logDir: path.join(ROOT, '.local', 'logs', 'test'),
       services: ['ingest-validator', 'router', 'inference-worker', 'cost-attributor'],
       policy: true,
