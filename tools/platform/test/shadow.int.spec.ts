@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Topics, shadowJobId, type InferenceJudged, type InferenceRequestRouted } from '@llmgov/contracts';
 import { BudgetKeys, PolicyRepository, createRedis, type ShadowReport } from '@llmgov/persistence';
-import { eventually } from '@llmgov/testing';
+import { eventually, jobInFinalState } from '@llmgov/testing';
 import { repoRoot } from '../src/index.js';
 import { tenantPolicy } from './support/policy.js';
 import { PlatformTestStack } from './support/stack.js';
@@ -77,14 +77,7 @@ async function submit(i: number): Promise<string> {
 }
 
 async function final(id: string): Promise<JobJson> {
-  return eventually(
-    `job ${id} to reach a final state`,
-    async () => {
-      const job = (await (await http('GET', `/v1/jobs/${id}`)).json()) as JobJson;
-      return ['completed', 'failed', 'expired', 'cancelled'].includes(job.status) ? job : undefined;
-    },
-    { timeoutMs: 120_000, intervalMs: 250 },
-  );
+  return jobInFinalState(id, async () => (await (await http('GET', `/v1/jobs/${id}`)).json()) as JobJson, { timeoutMs: 120_000, intervalMs: 250 });
 }
 
 /** Runs the built llmgov CLI in this test's policy namespace. */

@@ -14,10 +14,24 @@ import { Topics, schemaVersionOf, type InferenceRequestValidated, type TopicName
 import { AvroSerde, createKafka, deleteNamespace, newEnvelope } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
 import { migrate } from '@llmgov/persistence';
+import { waitForRecord } from '@llmgov/testing';
 import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform, type StartOptions } from '../../src/index.js';
 
-/** Where the services started by a spec write their logs. */
-export const testLogDir = () => path.join(repoRoot(), '.local', 'logs', 'test');
+/** Where the services started by a spec write their logs: .local/logs/<name>. */
+export const testLogDir = (name = 'test') => path.join(repoRoot(), '.local', 'logs', name);
+
+/**
+ * Bootstraps the live config's topics and schemas (no topic prefix) and starts the platform on it, logging to
+ * {@link testLogDir}(`logName`).
+ */
+export async function bootAndStart(
+  opts: Omit<StartOptions, 'config' | 'logDir'> & { logName?: string },
+): Promise<{ config: PlatformConfig; platform: RunningPlatform }> {
+  const { logName, ...start } = opts;
+  const config = loadPlatformConfig();
+  await bootstrapPlatform(config);
+  return { config, platform: await startPlatform({ config, logDir: testLogDir(logName), ...start }) };
+}
 
 export class PlatformTestStack {
   config!: PlatformConfig;
@@ -107,4 +121,17 @@ export function validatedRequest(tenant: string, jobId: string, fields: { prompt
     pii_masked_count: 0,
     route: null,
   };
+}
+
+/** Resolves when `documentId` is reported UPSERTED on the (unprefixed) index-status topic; rejects after `timeoutMs`. */
+export async function waitForUpserted(kafka: Kafka, serde: AvroSerde, documentId: string, timeoutMs: number): Promise<void> {
+  await waitForRecord(
+    kafka,
+    Topics.indexStatus,
+    async (r) => {
+      const v = await serde.decode<{ document_id: string; status: string }>(r.message.value);
+      return v.document_id === documentId && v.status === 'UPSERTED';
+    },
+    timeoutMs,
+  );
 }
