@@ -15,7 +15,7 @@ import pg from 'pg';
 import { loadPlatformConfig } from '@llmgov/config';
 import { GoldenRepository, PolicyRepository, migrate } from '@llmgov/persistence';
 import { parsePolicyText, policyTemplateRefs, templateFileName, type PolicyDocument } from '@llmgov/policy';
-import { eventually, jobInFinalState } from '@llmgov/testing';
+import { bearerJsonApi, eventually, jobInFinalState } from '@llmgov/testing';
 import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '@llmgov/platform';
 import { runCli } from './support.js';
 
@@ -40,12 +40,7 @@ const llmgov = (...args: string[]) =>
     maxBuffer: 16 * 1024 * 1024,
   });
 
-const http = (method: string, p: string, body?: unknown) =>
-  fetch(`${api}${p}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
+const http = bearerJsonApi(() => api, key);
 
 async function jobToFinal(id: string): Promise<{
   status: string;

@@ -11,7 +11,7 @@ import type { Kafka } from 'kafkajs';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { AvroSerde, createKafka } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
-import { jobInFinalState } from '@llmgov/testing';
+import { bearerJsonApi, jobInFinalState } from '@llmgov/testing';
 import { LLAMA_MODELS, type RunningPlatform } from '../src/index.js';
 import { bootAndStart, waitForUpserted } from './support/stack.js';
 
@@ -24,12 +24,7 @@ let api: string;
 let kafka: Kafka;
 let serde: AvroSerde;
 
-const http = (method: string, p: string, body?: unknown) =>
-  fetch(`${api}${p}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+const http = bearerJsonApi(() => api, KEY);
 
 interface JobView {
   status: string;

@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Topics, shadowJobId, type InferenceJudged, type InferenceRequestRouted } from '@llmgov/contracts';
 import { BudgetKeys, PolicyRepository, createRedis, type ShadowReport } from '@llmgov/persistence';
-import { eventually, jobInFinalState } from '@llmgov/testing';
+import { bearerJsonApi, eventually, jobInFinalState } from '@llmgov/testing';
 import { repoRoot } from '../src/index.js';
 import { tenantPolicy } from './support/policy.js';
 import { PlatformTestStack } from './support/stack.js';
@@ -49,12 +49,7 @@ function policy(shadow: boolean) {
   });
 }
 
-const http = (method: string, p: string, body?: unknown) =>
-  fetch(`${api}${p}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+const http = bearerJsonApi(() => api, KEY);
 
 interface JobJson {
   id: string;
