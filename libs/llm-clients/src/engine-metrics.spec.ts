@@ -5,8 +5,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEngine, type EngineHandle } from '@llmgov/vllm-sim';
+import type { EngineHandle } from '@llmgov/vllm-sim';
 import { LlmEndpointError } from './errors.js';
+import { startTwoSlotSim } from './test/busy-sim.js';
 import { detectMetricsDialect, llamacppLoadFromSamples, scrapeEngineMetrics } from './engine-metrics.js';
 import { parsePrometheusText, scrapeVllmMetrics, vllmLoadFromSamples } from './vllm-metrics.js';
 
@@ -90,16 +91,7 @@ describe('scrapeEngineMetrics over HTTP', () => {
 describe('scrapeEngineMetrics against vllm-sim', () => {
   let engine: EngineHandle;
   before(async () => {
-    engine = await startEngine({
-      models: ['m'],
-      maxNumSeqs: 2,
-      maxWaiting: 8,
-      kvCacheTokens: 10_000,
-      prefillBaseMs: 0,
-      prefillMsPerToken: 0,
-      decodeBaseMs: 5,
-      decodeMsPerSeq: 0,
-    });
+    engine = await startTwoSlotSim();
   });
   after(() => engine.close());
 

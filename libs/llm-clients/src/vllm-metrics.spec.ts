@@ -2,8 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startEngine, type EngineHandle } from '@llmgov/vllm-sim';
+import type { EngineHandle } from '@llmgov/vllm-sim';
 import { LlmEndpointError } from './errors.js';
+import { startTwoSlotSim } from './test/busy-sim.js';
 import { metricsUrl, parsePrometheusText, scrapeVllmMetrics, vllmLoadFromSamples } from './vllm-metrics.js';
 
 const SAMPLE = `# HELP vllm:num_requests_running Number of requests in model execution batches.
@@ -45,16 +46,7 @@ describe('Prometheus text parsing', () => {
 describe('scrapeVllmMetrics against vllm-sim', () => {
   let engine: EngineHandle;
   before(async () => {
-    engine = await startEngine({
-      models: ['m'],
-      maxNumSeqs: 2,
-      maxWaiting: 8,
-      kvCacheTokens: 10_000,
-      prefillBaseMs: 0,
-      prefillMsPerToken: 0,
-      decodeBaseMs: 5,
-      decodeMsPerSeq: 0,
-    });
+    engine = await startTwoSlotSim();
   });
   after(() => engine.close());
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 
 export interface SeenRecord {
   topic: string;
@@ -93,4 +93,40 @@ export async function waitForCommitted(kafka: Kafka, groupId: string, topic: str
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * The first record on `topic` of each of `keys` (by message key), once `enough` of them (default all) were seen, read
+ * from the beginning by {@link waitForRecord}. Rejects after `timeoutMs`.
+ */
+export async function firstRecordOfEachKey(
+  kafka: Kafka,
+  topic: string,
+  keys: readonly string[],
+  timeoutMs: number,
+  enough = keys.length,
+): Promise<Map<string, SeenRecord>> {
+  const wanted = new Set(keys);
+  const seen = new Map<string, SeenRecord>();
+  await waitForRecord(
+    kafka,
+    topic,
+    (r) => {
+      const key = r.message.key?.toString();
+      if (key !== undefined && wanted.has(key) && !seen.has(key)) seen.set(key, r);
+      return seen.size >= enough;
+    },
+    timeoutMs,
+  );
+  return seen;
+}
+
+/**
+ * Commits `groupId`'s offsets on every partition of `topic` at the topic's current end, so that a service started in
+ * that fresh group handles only what is produced next. (With no committed offset, "latest" is resolved only after the
+ * group's join, and records produced right after the service is ready could fall before it and be skipped.)
+ */
+export async function startGroupAtEnd(admin: Admin, groupId: string, topic: string): Promise<void> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
 }

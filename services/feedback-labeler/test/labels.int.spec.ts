@@ -10,6 +10,7 @@ import { JudgedResultsRepository } from '../src/repositories/judged-results.repo
 import { LabelsRepository } from '../src/repositories/labels.repository.js';
 import { LabelingService } from '../src/services/labeling.service.js';
 import { LabelerMetrics } from '../src/services/labeler-metrics.js';
+import { judgedRecord } from '../src/test/records.js';
 
 // Needs the local stack (`infra/local/up.sh`, then `set -a; . .local/stack.env`); skipped when DATABASE_URL is absent.
 const DATABASE_URL = process.env.DATABASE_URL;
@@ -37,35 +38,19 @@ describe('LabelingService against Postgres', { skip: DATABASE_URL ? false : 'DAT
     await pool.end();
   });
 
-  const judged = (jobId: string, verdict: InferenceJudged['verdict'], occurredAt = Date.now()): InferenceJudged => ({
-    event_id: randomUUID(),
-    tenant_id: tenant,
-    occurred_at: occurredAt,
-    schema_version: 1,
-    correlation_id: jobId,
-    job_id: jobId,
-    shadow: false,
-    verdict,
-    groundedness: 0.7,
-    relevance: 0.5,
-    pii_found: false,
-    final_text: "it's an answer; DROP TABLE labels;--",
-    tier: 'S',
-    model: 'local-sim-s',
-    retrieved_document_ids: [],
-    prompt: 'q',
-    attempt: 1,
-    judge_method: 'DETERMINISTIC',
-    reasons: [],
-    route: null,
-    policy_version: null,
-    faithfulness: null,
-    completeness: null,
-    semantic_support: null,
-    llm_support: null,
-    quality: null,
-    judge_version: null,
-  });
+  const judged = (jobId: string, verdict: InferenceJudged['verdict'], occurredAt = Date.now()): InferenceJudged =>
+    judgedRecord(verdict, {
+      event_id: randomUUID(),
+      tenant_id: tenant,
+      occurred_at: occurredAt,
+      correlation_id: jobId,
+      job_id: jobId,
+      groundedness: 0.7,
+      final_text: "it's an answer; DROP TABLE labels;--",
+      retrieved_document_ids: [],
+      prompt: 'q',
+    });
+
   const feedback = (jobId: string, kind: FeedbackKind): FeedbackSubmitted => ({
     event_id: randomUUID(),
     tenant_id: tenant,

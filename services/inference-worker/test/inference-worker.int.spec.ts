@@ -15,15 +15,12 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Admin, Kafka, Producer } from 'kafkajs';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
 import { Topics, dlqTopic, type InferenceCompleted, type InferenceRequestRouted, type JobStatusChanged } from '@llmgov/contracts';
-import { AvroSerde, DlqHeaders, createKafka, newEnvelope } from '@llmgov/kafka-runtime';
-import { createLogger } from '@llmgov/observability';
-import { eventually, recordsWithKey, waitForCommitted, waitForRecord, type SeenRecord } from '@llmgov/testing';
+import { DlqHeaders, newEnvelope } from '@llmgov/kafka-runtime';
+import { eventually, firstRecordOfEachKey, recordsWithKey, startGroupAtEnd, waitForCommitted, waitForRecord } from '@llmgov/testing';
 import { startEngine, type EngineHandle, type EngineOptions } from '@llmgov/vllm-sim';
 import { repoRoot, spawnManaged, type ManagedProcess } from '@llmgov/platform';
+import { FLOW, PAUSED, WorkerMetrics, WorkerTestClients, workerEnv } from './support.js';
 
 const run = randomUUID().slice(0, 8);
 const ROOT = repoRoot();
@@ -33,11 +30,7 @@ const MODEL = 'local-sim-m';
 const TOPIC = Topics.inferenceRoutedM;
 const FAR_DEADLINE_MS = 10 * 60_000;
 
-let config: PlatformConfig;
-let kafka: Kafka;
-let admin: Admin;
-let producer: Producer;
-let serde: AvroSerde;
+const clients = new WorkerTestClients(`it-iw-${run}`);
 let tmpDir: string;
 let nextPort = 18260;
 const engines: EngineHandle[] = [];
@@ -86,27 +79,16 @@ interface WorkerSpec {
  */
 async function startWorker(spec: WorkerSpec): Promise<ManagedProcess> {
   if (spec.fresh ?? true) {
-    const ends = await admin.fetchTopicOffsets(TOPIC);
-    await admin.setOffsets({ groupId: `${spec.group}.M`, topic: TOPIC, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+    await startGroupAtEnd(clients.admin!, `${spec.group}.M`, TOPIC);
   }
   const port = nextPort++;
   const worker = await spawnManaged({
     name: `inference-worker-it-${spec.name}`,
     script: WORKER_SCRIPT,
     env: {
-      KAFKA_BROKERS: config.KAFKA_BROKERS.join(','),
-      SCHEMA_REGISTRY_URL: config.SCHEMA_REGISTRY_URL,
-      REDIS_URL: config.REDIS_URL,
-      DATABASE_URL: config.DATABASE_URL,
-      HTTP_PORT: String(port),
-      LOG_LEVEL: 'warn',
-      KAFKA_GROUP_ID: spec.group,
-      KAFKA_FROM_BEGINNING: 'false',
+      ...workerEnv(clients.config, { port, group: spec.group, poolsFile: spec.poolsFile, logLevel: 'warn' }),
       // The broker moves a SIGKILLed member's partitions after the session timeout; the broker's minimum keeps test 3 short.
       KAFKA_SESSION_TIMEOUT_MS: '6000',
-      WORKER_TIERS: 'M',
-      SCRAPE_INTERVAL_MS: '100',
-      POOLS_FILE: spec.poolsFile,
       ...spec.env,
     },
     port,
@@ -149,14 +131,7 @@ function routed(jobId: string, over: Partial<InferenceRequestRouted> = {}): Infe
 }
 
 /** Produces one routed record per request (key = job id); returns the last offset written to each partition. */
-async function produce(requests: InferenceRequestRouted[]): Promise<Map<number, string>> {
-  const last = new Map<number, string>();
-  for (const r of requests) {
-    const [meta] = await producer.send({ topic: TOPIC, messages: [{ key: r.job_id, value: await serde.encode(TOPIC, r) }] });
-    last.set(meta!.partition, meta!.baseOffset!);
-  }
-  return last;
-}
+const produce = (requests: InferenceRequestRouted[]) => clients.produce(TOPIC, requests);
 
 const jobIds = (test: string, n: number): string[] => Array.from({ length: n }, (_, i) => `it-iw-${run}-${test}-${String(i).padStart(2, '0')}`);
 
@@ -164,32 +139,19 @@ const jobIds = (test: string, n: number): string[] => Array.from({ length: n }, 
  * Resolves with the first record on `topic` of each of `keys` once `enough` of them (default all) were seen
  * (one throw-away consumer reading from the beginning).
  */
-async function firstRecordOfEach(topic: string, keys: string[], timeoutMs: number, enough = keys.length): Promise<Map<string, SeenRecord>> {
-  const wanted = new Set(keys);
-  const seen = new Map<string, SeenRecord>();
-  await waitForRecord(
-    kafka,
-    topic,
-    (r) => {
-      const key = r.message.key?.toString();
-      if (key !== undefined && wanted.has(key) && !seen.has(key)) seen.set(key, r);
-      return seen.size >= enough;
-    },
-    timeoutMs,
-  );
-  return seen;
-}
+const firstRecordOfEach = (topic: string, keys: string[], timeoutMs: number, enough = keys.length) =>
+  firstRecordOfEachKey(clients.kafka, topic, keys, timeoutMs, enough);
 
 /** Waits until the group committed past every offset in `last` (so nothing of those records is redelivered any more). */
 async function waitAllCommitted(group: string, last: Map<number, string>): Promise<void> {
-  await Promise.all([...last].map(([partition, offset]) => waitForCommitted(kafka, `${group}.M`, TOPIC, partition, offset, 30_000)));
+  await Promise.all([...last].map(([partition, offset]) => waitForCommitted(clients.kafka, `${group}.M`, TOPIC, partition, offset, 30_000)));
 }
 
 /** Asserts one completion per job on Topics.inferenceCompleted and nothing on the routed topic's DLQ. */
 async function assertExactlyOnce(ids: string[]): Promise<void> {
   const [completions, dead] = await Promise.all([
-    Promise.all(ids.map((id) => recordsWithKey(kafka, Topics.inferenceCompleted, id))),
-    Promise.all(ids.map((id) => recordsWithKey(kafka, dlqTopic(TOPIC), id))),
+    Promise.all(ids.map((id) => recordsWithKey(clients.kafka, Topics.inferenceCompleted, id))),
+    Promise.all(ids.map((id) => recordsWithKey(clients.kafka, dlqTopic(TOPIC), id))),
   ]);
   ids.forEach((id, i) => {
     assert.equal(completions[i]!.length, 1, `${id}: ${completions[i]!.length} completion records`);
@@ -199,63 +161,17 @@ async function assertExactlyOnce(ids: string[]): Promise<void> {
 
 // ------------------------------------------------------------------------------------------------ metrics
 
-interface Sample {
-  labels: Record<string, string>;
-  value: number;
-}
+/** One scrape of the worker's metrics (2 s timeout). */
+const metricsOf = (worker: ManagedProcess) => WorkerMetrics.of(worker.url, 2_000);
 
-function parseProm(text: string): Map<string, Sample[]> {
-  const out = new Map<string, Sample[]>();
-  for (const line of text.split('\n')) {
-    if (line.length === 0 || line.startsWith('#')) continue;
-    const m = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_s, c: string) => (c === 'n' ? '\n' : c));
-    const list = out.get(m[1]!) ?? [];
-    list.push({ labels, value: Number(m[3]) });
-    out.set(m[1]!, list);
-  }
-  return out;
-}
-
-class Metrics {
-  constructor(private readonly samples: Map<string, Sample[]>) {}
-
-  static async of(worker: ManagedProcess): Promise<Metrics> {
-    const res = await fetch(`${worker.url}/metrics`, { signal: AbortSignal.timeout(2_000) });
-    assert.equal(res.status, 200);
-    return new Metrics(parseProm(await res.text()));
-  }
-
-  /** Sum of the samples of `name` whose labels include `labels` (0 when there are none). */
-  get(name: string, labels: Record<string, string> = {}): number {
-    return (this.samples.get(name) ?? []).filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
-  }
-
-  /** Whether a sample of `name` with `labels` exists at all. */
-  has(name: string, labels: Record<string, string> = {}): boolean {
-    return (this.samples.get(name) ?? []).some((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-  }
-}
-
-const FLOW = 'inference_flow_control_total';
-const PAUSED = 'kafka_paused_partitions';
 const BREAKER = 'inference_breaker_state';
 const CALL_ERRORS = 'inference_call_errors_total';
 
 // ------------------------------------------------------------------------------------------------ lifecycle
 
 before(async () => {
-  config = loadPlatformConfig();
+  await clients.open();
   tmpDir = mkdtempSync(path.join(os.tmpdir(), 'iw-it-'));
-  kafka = createKafka(`it-iw-${run}`, config.KAFKA_BROKERS, createLogger('it', 'error'));
-  admin = kafka.admin();
-  await admin.connect();
-  producer = kafka.producer();
-  await producer.connect();
-  serde = new AvroSerde(new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }));
 });
 
 /** Stops every worker (SIGTERM, drain) and then closes every engine started so far. */
@@ -266,8 +182,7 @@ async function stopAll(): Promise<void> {
 
 after(async () => {
   await stopAll();
-  await producer?.disconnect();
-  await admin?.disconnect();
+  await clients.close();
   if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
 });
 
@@ -285,7 +200,7 @@ describe('inference worker on tier M', { timeout: 120_000 }, () => {
       group,
       poolsFile: writePools('saturation', [{ engine: sim, max_inflight: 4, max_num_seqs: 2 }], { saturation: { queue_depth_threshold: 2 } }),
     });
-    const before0 = await Metrics.of(worker);
+    const before0 = await metricsOf(worker);
     assert.equal(before0.get(FLOW, { tier: 'M', action: 'pause' }), 0, 'not paused before the load');
 
     // External load straight at the engine: 2 running, 8 waiting (threshold 2) for ~3 s.
@@ -303,7 +218,7 @@ describe('inference worker on tier M', { timeout: 120_000 }, () => {
     await eventually(
       'tier M to be paused',
       async () => {
-        const m = await Metrics.of(worker);
+        const m = await metricsOf(worker);
         return m.get(FLOW, { tier: 'M', action: 'pause' }) >= 1 && m.get(PAUSED, { topic: TOPIC }) > 0;
       },
       { timeoutMs: 60_000, intervalMs: 50 },
@@ -323,7 +238,7 @@ describe('inference worker on tier M', { timeout: 120_000 }, () => {
       'tier M to resume',
       async () => {
         const stats = sim.stats();
-        const m = await Metrics.of(worker);
+        const m = await metricsOf(worker);
         if (m.get(FLOW, { tier: 'M', action: 'resume' }) > 0) return true;
         pausedSamples++;
         sentWhilePaused = Math.max(sentWhilePaused, stats.admitted - externalAdmitted);
@@ -346,7 +261,7 @@ describe('inference worker on tier M', { timeout: 120_000 }, () => {
     await assertExactlyOnce(ids);
     assert.equal(sim.stats().admitted, externalAdmitted + 4, 'one engine call per job');
     // The worker's own jobs may pause tier M again briefly; once the engine is idle nothing stays paused.
-    await eventually('tier M to consume again', async () => (await Metrics.of(worker)).get(PAUSED, { topic: TOPIC }) === 0, { timeoutMs: 60_000 });
+    await eventually('tier M to consume again', async () => (await metricsOf(worker)).get(PAUSED, { topic: TOPIC }) === 0, { timeoutMs: 60_000 });
   });
 
   it('opens the breaker of an endpoint answering 5xx and serves every job on the other one', async () => {
@@ -374,12 +289,12 @@ describe('inference worker on tier M', { timeout: 120_000 }, () => {
     const last = await produce(ids.map((id) => routed(id)));
     const completions = await firstRecordOfEach(Topics.inferenceCompleted, ids, 30_000);
     for (const id of ids) {
-      const c = await serde.decode<InferenceCompleted>(completions.get(id)!.message.value);
+      const c = await clients.serde.decode<InferenceCompleted>(completions.get(id)!.message.value);
       assert.equal(c.endpoint, good.url, `${id} was served by ${c.endpoint}`);
       assert.equal(c.tier, 'M');
     }
-    await eventually('the bad endpoint breaker to read open', async () => (await Metrics.of(worker)).get(BREAKER, { tier: 'M', endpoint: bad.url }) === 2);
-    const m = await Metrics.of(worker);
+    await eventually('the bad endpoint breaker to read open', async () => (await metricsOf(worker)).get(BREAKER, { tier: 'M', endpoint: bad.url }) === 2);
+    const m = await metricsOf(worker);
     assert.equal(m.get(BREAKER, { tier: 'M', endpoint: good.url }), 0, 'the good endpoint stays closed');
     const received = bad.stats().failed_injected;
     // Calls start on the bad endpoint only while its circuit is closed: the failures that opened it plus at most
@@ -467,27 +382,27 @@ describe('inference worker on tier M', { timeout: 120_000 }, () => {
     await produce([routed(id, { deadline_at: deadline, budget: { latency_ms: 1_500, max_cost_usd: 1, min_quality: 0 } })]);
 
     const statusRecord = await waitForRecord(
-      kafka,
+      clients.kafka,
       Topics.jobStatus,
-      async (r) => r.message.key?.toString() === id && (await serde.decode<JobStatusChanged>(r.message.value)).state === 'failed',
+      async (r) => r.message.key?.toString() === id && (await clients.serde.decode<JobStatusChanged>(r.message.value)).state === 'failed',
       60_000,
     );
-    const status = await serde.decode<JobStatusChanged>(statusRecord.message.value);
+    const status = await clients.serde.decode<JobStatusChanged>(statusRecord.message.value);
     assert.equal(status.job_id, id);
     assert.equal(status.stage, 'inference');
     assert.ok(status.error && ['engine_timeout', 'deadline_exceeded'].includes(status.error.code), `error ${JSON.stringify(status.error)}`);
     assert.ok(status.occurred_at >= deadline - 50, 'failed at the deadline, not before');
 
-    const dead = await waitForRecord(kafka, dlqTopic(TOPIC), (r) => r.message.key?.toString() === id, 60_000);
+    const dead = await waitForRecord(clients.kafka, dlqTopic(TOPIC), (r) => r.message.key?.toString() === id, 60_000);
     assert.equal(dead.headers[DlqHeaders.errorCode], status.error!.code);
     assert.equal(dead.headers[DlqHeaders.sourceTopic], TOPIC);
     assert.equal(dead.headers[DlqHeaders.service], 'inference-worker');
     assert.ok((dead.headers[DlqHeaders.errorMessage] ?? '').length > 0, 'a reason is given');
-    assert.equal((await serde.decode<InferenceRequestRouted>(dead.message.value)).job_id, id, 'the routed record itself is dead-lettered');
+    assert.equal((await clients.serde.decode<InferenceRequestRouted>(dead.message.value)).job_id, id, 'the routed record itself is dead-lettered');
 
-    assert.equal((await recordsWithKey(kafka, Topics.inferenceCompleted, id)).length, 0, 'no completion published');
+    assert.equal((await recordsWithKey(clients.kafka, Topics.inferenceCompleted, id)).length, 0, 'no completion published');
     assert.ok(sim.stats().hung >= 1, 'the call reached the engine');
-    const m = await Metrics.of(worker);
+    const m = await metricsOf(worker);
     assert.ok(m.get(CALL_ERRORS, { tier: 'M', endpoint: sim.url, source: 'timeout' }) >= 1);
     assert.ok(m.has('inference_jobs_failed_total', { tier: 'M', code: status.error!.code }));
   });
@@ -499,16 +414,16 @@ describe('inference worker on tier M', { timeout: 120_000 }, () => {
     const before = jobIds('reload-a', 3);
     await produce(before.map((id) => routed(id)));
     const first = await firstRecordOfEach(Topics.inferenceCompleted, before, 30_000);
-    for (const r of first.values()) assert.equal((await serde.decode<InferenceCompleted>(r.message.value)).endpoint, a.url);
+    for (const r of first.values()) assert.equal((await clients.serde.decode<InferenceCompleted>(r.message.value)).endpoint, a.url);
 
     // An invalid file is rejected and the pool in use stays.
     writeFileSync(poolsFile, '{"version": 2, "pools": {');
     worker.child.kill('SIGHUP');
     await eventually(
       'the invalid pool file to be rejected',
-      async () => (await Metrics.of(worker)).get('inference_pool_config_reloads_total', { outcome: 'rejected' }) >= 1,
+      async () => (await metricsOf(worker)).get('inference_pool_config_reloads_total', { outcome: 'rejected' }) >= 1,
     );
-    assert.equal((await Metrics.of(worker)).get('inference_pool_config_version'), 1);
+    assert.equal((await metricsOf(worker)).get('inference_pool_config_version'), 1);
 
     // Version 2 lists only B: written in place (the directory watch sees it) and announced with SIGHUP as well.
     const next = writePools('reload', [{ engine: b, max_inflight: 4, max_num_seqs: 4 }]);
@@ -516,13 +431,13 @@ describe('inference worker on tier M', { timeout: 120_000 }, () => {
     const raw = JSON.parse(readFileSync(poolsFile, 'utf8')) as { version: number };
     writeFileSync(poolsFile, JSON.stringify({ ...raw, version: 2 }));
     worker.child.kill('SIGHUP');
-    await eventually('pool config version 2 to be applied', async () => (await Metrics.of(worker)).get('inference_pool_config_version') === 2);
+    await eventually('pool config version 2 to be applied', async () => (await metricsOf(worker)).get('inference_pool_config_version') === 2);
 
     const after = jobIds('reload-b', 3);
     const admittedByA = a.stats().admitted;
     await produce(after.map((id) => routed(id)));
     const second = await firstRecordOfEach(Topics.inferenceCompleted, after, 30_000);
-    for (const r of second.values()) assert.equal((await serde.decode<InferenceCompleted>(r.message.value)).endpoint, b.url);
+    for (const r of second.values()) assert.equal((await clients.serde.decode<InferenceCompleted>(r.message.value)).endpoint, b.url);
     assert.equal(a.stats().admitted, admittedByA, 'the removed endpoint got no new call');
   });
   it("renders a routed record's policy template once a reload finds it in PROMPTS_DIR, the pool's own (counted) before", async () => {

@@ -16,15 +16,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Admin, Kafka, Producer } from 'kafkajs';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
 import { Topics, dlqTopic, type InferenceCompleted, type InferenceRequestRouted } from '@llmgov/contracts';
-import { AvroSerde, createKafka, newEnvelope } from '@llmgov/kafka-runtime';
-import { createLogger } from '@llmgov/observability';
-import { eventually, recordsWithKey, waitForCommitted, waitForRecord, type SeenRecord } from '@llmgov/testing';
+import { newEnvelope } from '@llmgov/kafka-runtime';
+import { eventually, firstRecordOfEachKey, recordsWithKey, startGroupAtEnd, waitForCommitted } from '@llmgov/testing';
 import { localModels, startLlamaEngine, type LlamaEngineHandle } from '@llmgov/llama-engine';
 import { repoRoot, spawnManaged, type ManagedProcess } from '@llmgov/platform';
+import { FLOW, PAUSED, WorkerMetrics, WorkerTestClients, workerEnv } from './support.js';
 
 const run = randomUUID().slice(0, 8);
 const ROOT = repoRoot();
@@ -42,11 +39,7 @@ function requireModels(): void {
   if (found.missing !== undefined) assert.fail(`the real llama.cpp models are not installed: ${found.missing} (or bash scripts/setup.sh --models)`);
 }
 
-let config: PlatformConfig;
-let kafka: Kafka;
-let admin: Admin;
-let producer: Producer;
-let serde: AvroSerde;
+const clients = new WorkerTestClients(`it-iw-llama-${run}`);
 let tmpDir: string;
 let engine: LlamaEngineHandle | undefined;
 let worker: ManagedProcess | undefined;
@@ -71,24 +64,13 @@ function writePools(version: number, pool: { api: 'chat' | 'completions'; prompt
 
 async function startWorker(group: string, poolsFile: string): Promise<ManagedProcess> {
   // A fresh group starts at the topic's end, so it sees only what this test produces.
-  const ends = await admin.fetchTopicOffsets(TOPIC);
-  await admin.setOffsets({ groupId: `${group}.M`, topic: TOPIC, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+  await startGroupAtEnd(clients.admin!, `${group}.M`, TOPIC);
   const port = 18290;
   return spawnManaged({
     name: 'inference-worker-it-llama',
     script: WORKER_SCRIPT,
     env: {
-      KAFKA_BROKERS: config.KAFKA_BROKERS.join(','),
-      SCHEMA_REGISTRY_URL: config.SCHEMA_REGISTRY_URL,
-      REDIS_URL: config.REDIS_URL,
-      DATABASE_URL: config.DATABASE_URL,
-      HTTP_PORT: String(port),
-      LOG_LEVEL: 'info',
-      KAFKA_GROUP_ID: group,
-      KAFKA_FROM_BEGINNING: 'false',
-      WORKER_TIERS: 'M',
-      SCRAPE_INTERVAL_MS: '100',
-      POOLS_FILE: poolsFile,
+      ...workerEnv(clients.config, { port, group: group, poolsFile: poolsFile, logLevel: 'info' }),
     },
     port,
     logDir: LOG_DIR,
@@ -133,76 +115,36 @@ function routed(jobId: string, i: number): InferenceRequestRouted {
   };
 }
 
-async function produce(requests: InferenceRequestRouted[]): Promise<Map<number, string>> {
-  const last = new Map<number, string>();
-  for (const r of requests) {
-    const [meta] = await producer.send({ topic: TOPIC, messages: [{ key: r.job_id, value: await serde.encode(TOPIC, r) }] });
-    last.set(meta!.partition, meta!.baseOffset!);
-  }
-  return last;
-}
+/** Produces one routed record per request (key = job id); returns the last offset written to each partition. */
+const produce = (requests: InferenceRequestRouted[]) => clients.produce(TOPIC, requests);
 
 /** The first completion of each job, once all of them arrived. */
 async function completionsOf(ids: string[], timeoutMs: number): Promise<Map<string, InferenceCompleted>> {
-  const wanted = new Set(ids);
-  const seen = new Map<string, SeenRecord>();
-  await waitForRecord(
-    kafka,
-    Topics.inferenceCompleted,
-    (r) => {
-      const key = r.message.key?.toString();
-      if (key !== undefined && wanted.has(key) && !seen.has(key)) seen.set(key, r);
-      return seen.size === ids.length;
-    },
-    timeoutMs,
-  );
+  const seen = await firstRecordOfEachKey(clients.kafka, Topics.inferenceCompleted, ids, timeoutMs);
   const out = new Map<string, InferenceCompleted>();
-  for (const [id, r] of seen) out.set(id, await serde.decode<InferenceCompleted>(r.message.value));
+  for (const [id, r] of seen) out.set(id, await clients.serde.decode<InferenceCompleted>(r.message.value));
   return out;
 }
 
 async function assertExactlyOnce(group: string, ids: string[], last: Map<number, string>): Promise<void> {
-  await Promise.all([...last].map(([partition, offset]) => waitForCommitted(kafka, `${group}.M`, TOPIC, partition, offset, 60_000)));
+  await Promise.all([...last].map(([partition, offset]) => waitForCommitted(clients.kafka, `${group}.M`, TOPIC, partition, offset, 60_000)));
   for (const id of ids) {
-    assert.equal((await recordsWithKey(kafka, Topics.inferenceCompleted, id)).length, 1, `${id}: one completion`);
-    assert.equal((await recordsWithKey(kafka, dlqTopic(TOPIC), id)).length, 0, `${id}: not dead-lettered`);
+    assert.equal((await recordsWithKey(clients.kafka, Topics.inferenceCompleted, id)).length, 1, `${id}: one completion`);
+    assert.equal((await recordsWithKey(clients.kafka, dlqTopic(TOPIC), id)).length, 0, `${id}: not dead-lettered`);
   }
 }
 
-/** The worker's Prometheus text as (name, labels, value) samples. */
-async function metrics(): Promise<{ get(name: string, labels?: Record<string, string>): number }> {
-  const res = await fetch(`${worker!.url}/metrics`, { signal: AbortSignal.timeout(5_000) });
-  assert.equal(res.status, 200);
-  const samples: { name: string; labels: Record<string, string>; value: number }[] = [];
-  for (const line of (await res.text()).split('\n')) {
-    const m = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m || line.startsWith('#')) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return {
-    get: (name, labels = {}) =>
-      samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0),
-  };
-}
+/** One scrape of the worker's metrics (5 s timeout). */
+const metrics = () => WorkerMetrics.of(worker!.url, 5_000);
 
-const FLOW = 'inference_flow_control_total';
-const PAUSED = 'kafka_paused_partitions';
 const SCRAPE_ERRORS = 'inference_metrics_scrape_errors_total';
 const TEMPLATE = 'inference_prompt_template_info';
 
 // ------------------------------------------------------------------------------------------------ lifecycle
 
 before(async () => {
-  config = loadPlatformConfig();
+  await clients.open();
   tmpDir = mkdtempSync(path.join(os.tmpdir(), 'iw-llama-it-'));
-  kafka = createKafka(`it-iw-llama-${run}`, config.KAFKA_BROKERS, createLogger('it', 'error'));
-  admin = kafka.admin();
-  await admin.connect();
-  producer = kafka.producer();
-  await producer.connect();
-  serde = new AvroSerde(new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }));
   // One slot, a small KV cache: one request runs, the others are deferred by the engine.
   if (found.missing === undefined)
     engine = await startLlamaEngine({ model: found.models.smollm2Gguf, parallel: 1, ctxSize: 1024, alias: 'smollm2-135m-instruct' });
@@ -211,8 +153,7 @@ before(async () => {
 after(async () => {
   await worker?.stop(20_000);
   await engine?.close();
-  await producer?.disconnect();
-  await admin?.disconnect();
+  await clients.close();
   if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
 });
 

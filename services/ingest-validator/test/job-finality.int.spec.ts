@@ -11,7 +11,7 @@ import { loadPlatformConfig } from '@llmgov/config';
 import { Topics, dlqTopic } from '@llmgov/contracts';
 import { DlqHeaders, createKafka } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
-import { eventually } from '@llmgov/testing';
+import { jobInFinalState } from '@llmgov/testing';
 import { bootstrapPlatform, repoRoot, spawnManaged, type ManagedProcess } from '@llmgov/platform';
 
 const KEY = 'test-key-finality-0001';
@@ -45,14 +45,7 @@ const submit = async (latencyMs: number): Promise<string> => {
 };
 
 const finalJob = (id: string): Promise<Job> =>
-  eventually(
-    `job ${id} to reach a final state`,
-    async () => {
-      const job = (await (await api('GET', `/v1/jobs/${id}`)).json()) as Job;
-      return ['completed', 'failed', 'expired', 'cancelled'].includes(job.status) ? job : undefined;
-    },
-    { timeoutMs: 60_000, intervalMs: 100 },
-  );
+  jobInFinalState(id, async () => (await (await api('GET', `/v1/jobs/${id}`)).json()) as Job, { timeoutMs: 60_000, intervalMs: 100 });
 
 describe('job finality', () => {
   before(async () => {

@@ -15,7 +15,7 @@ import { Topics, type InferenceCompleted, type InferenceJudged, type JobStatusCh
 import { AvroSerde, createKafka, newEnvelope } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
 import { createRedis, type Redis } from '@llmgov/persistence';
-import { waitForRecord } from '@llmgov/testing';
+import { startGroupAtEnd, waitForRecord } from '@llmgov/testing';
 import { defaultModelDir, loadEmbeddingModel, startEmbeddingsServer, type EmbeddingsServerHandle } from '@llmgov/embeddings-server';
 import { bootstrapPlatform, repoRoot, spawnManaged, type ManagedProcess } from '@llmgov/platform';
 
@@ -97,8 +97,7 @@ before(
     redis = createRedis(config.REDIS_URL);
     embeddings = await startEmbeddingsServer(await loadEmbeddingModel({ modelDir: process.env.EMBEDDINGS_MODEL_DIR ?? defaultModelDir() }), { port: 0 });
     // A fresh consumer group that starts at the current end of the completions topic: it judges only this run's records.
-    const ends = await admin.fetchTopicOffsets(Topics.inferenceCompleted);
-    await admin.setOffsets({ groupId: GROUP, topic: Topics.inferenceCompleted, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+    await startGroupAtEnd(admin, GROUP, Topics.inferenceCompleted);
     const port = 18270;
     judge = await spawnManaged({
       name: `judge-it-${run}`,

@@ -7,98 +7,41 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parsePolicyText, policyTemplateRefs, templateFileName, type PolicyBudget, type PolicyDocument } from '@llmgov/policy';
-import {
-  BudgetReservations,
-  EffectiveBudgetLimits,
-  PolicyBudgetLimits,
-  PolicyRepository,
-  RedisBudgetLimits,
-  createPgPool,
-  createRedis,
-  migrate,
-  type Redis,
-} from '@llmgov/persistence';
-import type { InferenceCompleted } from '@llmgov/contracts';
+import { PolicyRepository, type createPgPool, type Redis } from '@llmgov/persistence';
 import { PolicyCascade, cascadeAttemptsKey } from '../src/services/policy-cascade.js';
 import type { StoredAttempt } from '../src/services/cascade.js';
 import { PolicyVersions } from '../src/services/policy-versions.js';
+import { completionOf, needsStores, openStores, policyReservations, tenantPolicy } from './support.js';
 
-const DATABASE_URL = process.env.DATABASE_URL;
-const REDIS_URL = process.env.REDIS_URL;
-const repoFile = (rel: string) => fileURLToPath(new URL(`../../../../${rel}`, import.meta.url));
-const localPolicy = parsePolicyText(readFileSync(repoFile('infra/policies/local.yaml'), 'utf8'), 'local.yaml');
 const run = randomUUID().slice(0, 8);
 
 /** The local policy with tenant-a's routes under `tenant`, escalation on the `standard` class (squad-qa), `budgets` only. */
-function policyFor(tenant: string, budgets: Omit<PolicyBudget, 'tenant'>[]) {
-  const document: PolicyDocument = structuredClone(localPolicy);
-  document.tenants = { [tenant]: document.tenants['tenant-a']! };
-  document.slo_classes['standard']!.escalation = { allowed: true, max_escalations: 1 };
-  document.budgets = budgets.map((b) => ({ tenant, ...b }));
-  const templates = policyTemplateRefs(document).map((ref) => ({
-    ...ref,
-    content: JSON.parse(readFileSync(repoFile(`infra/prompts/${templateFileName(ref)}`), 'utf8')) as Record<string, unknown>,
-  }));
-  return { document, templates };
+function policyFor(tenant: string, budgets: Parameters<typeof tenantPolicy>[1]) {
+  const policy = tenantPolicy(tenant, budgets);
+  policy.document.slo_classes['standard']!.escalation = { allowed: true, max_escalations: 1 };
+  return policy;
 }
 
-function completion(tenant: string, jobId: string, policyVersion: number): InferenceCompleted {
-  return {
-    event_id: randomUUID(),
-    tenant_id: tenant,
-    occurred_at: Date.now(),
-    schema_version: 1,
-    correlation_id: jobId,
-    job_id: jobId,
-    shadow: false,
-    tier: 'S',
-    model: 'smollm2-135m-instruct',
-    endpoint: null,
-    text: 'Something unsupported.',
-    finish_reason: 'stop',
-    from_cache: false,
-    usage: { prompt_tokens: 120, completion_tokens: 9 },
-    timings: { queue_ms: 1, ttft_ms: 2, tpot_ms: 3, e2e_ms: 30 },
-    context: [],
-    prompt: 'Who were the Normans?',
-    team: null,
-    feature: null,
-    cache_key: 'k',
-    system_prompt: null,
-    attempt: 1,
-    max_tokens: 256,
-    temperature: 0,
-    deadline_at: Date.now() + 60_000,
-    budget: { latency_ms: 30_000, max_cost_usd: 0.005, min_quality: 0.5 },
-    route: 'squad-qa',
-    policy_version: policyVersion,
-    decision_reasons: [],
-  };
-}
+const completion = (tenant: string, jobId: string, policyVersion: number) =>
+  completionOf(tenant, jobId, policyVersion, { text: 'Something unsupported.', team: null, max_tokens: 256 });
 
-describe('PolicyCascade on the stack', { skip: DATABASE_URL && REDIS_URL ? false : 'DATABASE_URL and REDIS_URL are needed' }, () => {
+describe('PolicyCascade on the stack', { skip: needsStores }, () => {
   let pool: ReturnType<typeof createPgPool>;
   let redis: Redis;
+  let close: () => Promise<void>;
   const namespace = `test-cascade-${run}`;
   const jobs: string[] = [];
 
   before(async () => {
-    await migrate(DATABASE_URL!);
-    pool = createPgPool(DATABASE_URL!, { max: 4 });
-    redis = createRedis(REDIS_URL!);
+    ({ pool, redis, close } = await openStores());
   });
   after(async () => {
     if (jobs.length > 0) await redis.del(...jobs.map(cascadeAttemptsKey));
-    redis.disconnect();
-    await pool.end();
+    await close();
   });
 
   function cascadeOn(): PolicyCascade {
-    const limits = new PolicyBudgetLimits();
-    const reservations = new BudgetReservations(redis, { limits: new EffectiveBudgetLimits(new RedisBudgetLimits(redis), limits) });
+    const { limits, reservations } = policyReservations(redis);
     return new PolicyCascade(new PolicyVersions(new PolicyRepository(pool, namespace)), reservations, limits, redis, 600);
   }
 

@@ -5,35 +5,22 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { parsePolicyText, policyTemplateRefs, templateFileName } from '@llmgov/policy';
 import { BudgetKeys, BudgetReservations, PolicyRepository, RedisBudgetLimits, createPgPool, createRedis, migrate, type Redis } from '@llmgov/persistence';
 import type { BudgetsReport } from '../src/commands/budgets.js';
+import { repoRoot, runCli } from './support.js';
 
 const REDIS_URL = process.env.REDIS_URL;
 const DATABASE_URL = process.env.DATABASE_URL;
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 /** A policy namespace of this run only: `budgets show --namespace` reads its active version. */
 const namespace = `cli-budgets-${randomUUID()}`;
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.js');
-const run = promisify(execFile);
 const tenant = `cli-${randomUUID().slice(0, 8)}`;
 
 /** Runs the CLI; resolves with stdout, stderr and the exit code (never rejects on a non-zero exit). */
-async function llmgov(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [MAIN, ...args], { env: { ...process.env } });
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const llmgov = (...args: string[]) => runCli(args);
 
 describe('llmgov budgets against Redis and Postgres', { skip: REDIS_URL && DATABASE_URL ? false : 'REDIS_URL and DATABASE_URL are needed' }, () => {
   let redis: Redis;

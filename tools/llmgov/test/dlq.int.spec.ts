@@ -4,7 +4,6 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Producer } from 'kafkajs';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -29,10 +28,9 @@ import {
 import { PlatformMetrics, createLogger } from '@llmgov/observability';
 import { RedriveRepository, createPgPool, createRedis, migrate, type Pool, type Redis } from '@llmgov/persistence';
 import { eventually } from '@llmgov/testing';
+import { repoRoot, runCli } from './support.js';
 
 const exec = promisify(execFile);
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-const cliMain = path.join(repoRoot, 'tools/llmgov/dist/src/main.js');
 const env = (k: string, d: string) => process.env[k] ?? d;
 const BROKERS = env('KAFKA_BROKERS', '127.0.0.1:19092').split(',');
 const REGISTRY = env('SCHEMA_REGISTRY_URL', 'http://127.0.0.1:18081/apis/ccompat/v7');
@@ -44,27 +42,9 @@ async function redisStack(action: 'down' | 'up'): Promise<void> {
   await exec('bash', [path.join(repoRoot, 'infra/local', `${action}.sh`), '--only', 'redis'], { cwd: repoRoot, maxBuffer: 8 << 20 });
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the built CLI as a child process in the test's topic namespace. */
-function llmgov(prefix: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cliMain, ...args],
-      {
-        env: { ...process.env, KAFKA_TOPIC_PREFIX: prefix, LLMGOV_USER: 'dlq-test', NO_COLOR: '1', LOG_LEVEL: 'error' },
-        timeout: 120_000,
-        maxBuffer: 16 << 20,
-      },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const llmgov = (prefix: string, ...args: string[]) =>
+  runCli(args, { env: { KAFKA_TOPIC_PREFIX: prefix, LLMGOV_USER: 'dlq-test', NO_COLOR: '1', LOG_LEVEL: 'error' }, timeoutMs: 120_000, maxBuffer: 16 << 20 });
 
 const fixture = (schema: string, file: string) =>
   JSON.parse(readFileSync(path.join(repoRoot, 'schemas/fixtures', schema, file), 'utf8')) as Record<string, unknown>;

@@ -7,7 +7,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,8 +15,9 @@ import pg from 'pg';
 import { loadPlatformConfig } from '@llmgov/config';
 import { GoldenRepository, PolicyRepository, migrate } from '@llmgov/persistence';
 import { parsePolicyText, policyTemplateRefs, templateFileName, type PolicyDocument } from '@llmgov/policy';
-import { eventually } from '@llmgov/testing';
+import { bearerJsonApi, eventually, jobInFinalState } from '@llmgov/testing';
 import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '@llmgov/platform';
+import { runCli } from './support.js';
 
 const run = randomUUID().slice(0, 8);
 const prefix = `it-eval.${run}.`;
@@ -25,7 +25,6 @@ const namespace = `it-eval-${run}`;
 const tenant = `ev-${run}`;
 const key = `eval-key-${run}`;
 const goldenName = `eval-it-${run}`;
-const cliMain = path.join(repoRoot(), 'tools/llmgov/dist/src/main.js');
 const LIGHTHOUSE = `The Zorbulon lighthouse ${run} was built in 1847 on the northern cape and guided ships for a century.`;
 const VOLCANO = `The Quellmar volcano ${run} last erupted in 1921, covering the valley in ash.`;
 
@@ -34,54 +33,24 @@ let api: string;
 let pool: pg.Pool;
 let dir: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function llmgov(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cliMain, ...args],
-      {
-        env: {
-          ...process.env,
-          LLMGOV_POLICY_NAMESPACE: namespace,
-          LLMGOV_API_URL: api,
-          LLMGOV_API_KEYS: `${tenant}=${key}`,
-          LLMGOV_USER: 'eval-test',
-          NO_COLOR: '1',
-        },
-        timeout: 240_000,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-    );
+const llmgov = (...args: string[]) =>
+  runCli(args, {
+    env: { LLMGOV_POLICY_NAMESPACE: namespace, LLMGOV_API_URL: api, LLMGOV_API_KEYS: `${tenant}=${key}`, LLMGOV_USER: 'eval-test', NO_COLOR: '1' },
+    timeoutMs: 240_000,
+    maxBuffer: 16 * 1024 * 1024,
   });
-}
 
-const http = (method: string, p: string, body?: unknown) =>
-  fetch(`${api}${p}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
+const http = bearerJsonApi(() => api, key);
 
 async function jobToFinal(id: string): Promise<{
   status: string;
   result: { retrieved_document_ids: string[]; policy_version: number | null; decision_reasons: string[] } | null;
   error: { code: string } | null;
 }> {
-  return eventually(
-    `job ${id} to reach a final state`,
-    async () => {
-      const job = (await (await http('GET', `/v1/jobs/${id}`)).json()) as { status: string; result: never; error: never };
-      return ['completed', 'failed', 'expired', 'cancelled'].includes(job.status) ? job : undefined;
-    },
-    { timeoutMs: 60_000, intervalMs: 200 },
-  );
+  return jobInFinalState(id, async () => (await (await http('GET', `/v1/jobs/${id}`)).json()) as { status: string; result: never; error: never }, {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+  });
 }
 
 /** The local policy with tenant-a's routes under the test tenant, no budgets, and `extra` fields. */

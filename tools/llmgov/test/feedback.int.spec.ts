@@ -4,28 +4,15 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { createPgPool, labelVerdictTable, migrate, type Pool } from '@llmgov/persistence';
 import type { AgreementReport } from '../src/commands/feedback.js';
+import { runCli } from './support.js';
 
 const DATABASE_URL = process.env.DATABASE_URL;
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.js');
-const run = promisify(execFile);
 const tenant = `cli-fb-${randomUUID().slice(0, 8)}`;
 
-async function llmgov(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [MAIN, ...args], { env: { ...process.env } });
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const llmgov = (...args: string[]) => runCli(args);
 
 describe('llmgov feedback agreement against Postgres', { skip: DATABASE_URL ? false : 'DATABASE_URL is needed' }, () => {
   let pool: Pool;

@@ -1,39 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { createPgPool, GoldenRepository, migrate, type Pool } from '@llmgov/persistence';
+import { okJson, policyCli, repoRoot } from './support.js';
 
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-const cliMain = path.join(repoRoot, 'tools/llmgov/dist/src/main.js');
 const squadFile = path.join(repoRoot, '../shared/data/squad-v1.1-dev-subset.json');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function llmgov(namespace: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cliMain, ...args],
-      { env: { ...process.env, LLMGOV_POLICY_NAMESPACE: namespace, LLMGOV_USER: 'golden-test', NO_COLOR: '1' }, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-const ok = <T>(r: Run): T => {
-  assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-};
+const llmgov = policyCli('golden-test');
+const ok = okJson;
 
 interface SetJson {
   id: number;

@@ -1,39 +1,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MAX_POLICY_BYTES } from '@llmgov/policy';
+import { localPolicyText, okJson, policyCli, promptsDirWith } from './support.js';
 
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-const cliMain = path.join(repoRoot, 'tools/llmgov/dist/src/main.js');
-const localPolicy = readFileSync(path.join(repoRoot, 'infra/policies/local.yaml'), 'utf8');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI as a child process with its own policy namespace. */
-function llmgov(namespace: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cliMain, ...args],
-      { env: { ...process.env, LLMGOV_POLICY_NAMESPACE: namespace, LLMGOV_USER: 'cli-test', NO_COLOR: '1' }, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-const json = <T>(r: Run): T => {
-  assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-};
+const llmgov = policyCli('cli-test');
+const json = okJson;
+const localPolicy = localPolicyText();
 
 interface ListJson {
   versions: { version: number; active: boolean; templates: string[]; comment: string | null }[];
@@ -59,14 +35,7 @@ describe('llmgov CLI (built, as a child process) against the real Postgres', () 
 
   before(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'llmgov-cli-'));
-    prompts = path.join(dir, 'prompts');
-    mkdirSync(prompts);
-    cpSync(path.join(repoRoot, 'infra/prompts'), prompts, { recursive: true });
-    for (const version of [1, 2])
-      writeFileSync(
-        path.join(prompts, `${tpl}.v${version}.json`),
-        JSON.stringify({ name: tpl, version, api: 'chat', messages: [{ role: 'user', content: `v${version}: {{question}}` }] }),
-      );
+    prompts = promptsDirWith(dir, tpl, { 1: 'v1: {{question}}', 2: 'v2: {{question}}' });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -24,7 +24,7 @@ import { createLogger } from '@llmgov/observability';
 import { chunkText, HashingEmbedder, HASHING_EMBEDDER_MODEL, HASHING_EMBEDDER_VERSION } from '@llmgov/embeddings';
 import { createPgPool, createRedis, RedisSemanticCache, type Pool, type Redis } from '@llmgov/persistence';
 import { indexVersion, vectorStoreFromSettings, type VectorStore } from '@llmgov/vector-store';
-import { eventually } from '@llmgov/testing';
+import { bearerJsonApi, eventually } from '@llmgov/testing';
 import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '@llmgov/platform';
 import { activeVersion, parseEmbeddingModel, registerBaseline, rollbackReindex, runReindex, tenantAlias } from '../src/reindex.js';
 
@@ -58,12 +58,7 @@ let dir: string;
 /** Stops the load generators that are still running (after a failed assertion). */
 const stopTraffic: (() => Promise<unknown>)[] = [];
 
-const http = (method: string, p: string, body?: unknown) =>
-  fetch(`${api}${p}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+const http = bearerJsonApi(() => api, KEY);
 
 interface JobView {
   status: string;

@@ -5,8 +5,6 @@
  * answers dropped, and rolled back. No live load here (issue 12's done-when test under load is not written yet).
  */
 import { after, before, describe, it } from 'node:test';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,20 +14,14 @@ import { chunkText, HashingEmbedder } from '@llmgov/embeddings';
 import { createPgPool, createRedis, migrate, RedisSemanticCache, semanticScopeKey, type Pool, type Redis } from '@llmgov/persistence';
 import { vectorStoreFromSettings, type VectorStore } from '@llmgov/vector-store';
 import { activeVersion, parseEmbeddingModel, planReindex, registerBaseline, rollbackReindex, runReindex, tenantAlias } from '../src/reindex.js';
+import { runCli } from './support.js';
 
 const run = randomUUID().slice(0, 8);
 const tenant = `rx-${run}`;
 const enabled = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
-const cliMain = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
 /** Runs the built CLI as a child process. */
-function llmgov(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cliMain, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 120_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const llmgov = (env: Record<string, string>, ...args: string[]) => runCli(args, { env: { NO_COLOR: '1', ...env }, timeoutMs: 120_000 });
 
 const text = (topic: string, n: number) => Array.from({ length: n }, (_, i) => `Sentence ${i} on ${topic} with its own words number ${i * 11}.`).join(' ');
 

@@ -6,12 +6,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Topics, registerSchemas, type InferenceRequestSubmitted } from '@llmgov/contracts';
@@ -21,11 +19,10 @@ import { ReplayRepository, createPgPool, migrate, type Pool } from '@llmgov/pers
 import { worstCaseCost } from '@llmgov/billing';
 import { ReplayHeaders, ReplayInputError, type DryRunReport } from '@llmgov/replay';
 import { replayCommand, type ReplayCommandOptions, type ReplayReport } from '../src/commands/replay.js';
+import { runCli } from './support.js';
 
 const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL } = process.env;
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.js');
 const CATALOG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../services/cost-attributor/price-catalog/v2.json');
-const run = promisify(execFile);
 const run8 = randomUUID().slice(0, 8);
 const prefix = `replay-it-${run8}.`;
 const topic = `${prefix}${Topics.inferenceSubmitted}`;
@@ -41,15 +38,7 @@ interface Sent {
   timestamp: number;
 }
 
-async function llmgov(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [MAIN, ...args], { env: { ...process.env, KAFKA_TOPIC_PREFIX: prefix } });
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const llmgov = (...args: string[]) => runCli(args, { env: { KAFKA_TOPIC_PREFIX: prefix } });
 
 /** Every record of `t` up to its current end, with headers as strings (transaction markers included in the end). */
 async function readAll(kafka: Kafka, t: string): Promise<{ partition: number; offset: bigint; headers: Record<string, string>; value: Buffer | null }[]> {

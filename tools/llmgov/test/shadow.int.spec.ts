@@ -5,38 +5,15 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { localPolicyText, okJson, policyCli, promptsDirWith } from './support.js';
 
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-const cliMain = path.join(repoRoot, 'tools/llmgov/dist/src/main.js');
-const localPolicy = readFileSync(path.join(repoRoot, 'infra/policies/local.yaml'), 'utf8');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function llmgov(namespace: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cliMain, ...args],
-      { env: { ...process.env, LLMGOV_POLICY_NAMESPACE: namespace, LLMGOV_USER: 'cli-test', NO_COLOR: '1' }, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-const json = <T>(r: Run): T => {
-  assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-};
+const llmgov = policyCli('cli-test');
+const json = okJson;
+const localPolicy = localPolicyText();
 
 interface Experiment {
   mode: string;
@@ -55,13 +32,7 @@ describe('llmgov policy shadow (built CLI, real Postgres)', () => {
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'llmgov-shadow-'));
-    const prompts = path.join(dir, 'prompts');
-    mkdirSync(prompts);
-    cpSync(path.join(repoRoot, 'infra/prompts'), prompts, { recursive: true });
-    writeFileSync(
-      path.join(prompts, `${tpl}.v1.json`),
-      JSON.stringify({ name: tpl, version: 1, api: 'chat', messages: [{ role: 'user', content: '{{question}}' }] }),
-    );
+    const prompts = promptsDirWith(dir, tpl, { 1: '{{question}}' });
     for (const [name, p95] of [
       ['s1.yaml', '700'],
       ['s2.yaml', '640'],

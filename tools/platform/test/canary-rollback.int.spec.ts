@@ -16,19 +16,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import pg from 'pg';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
-import { Topics, schemaVersionOf, type InferenceRequestRouted, type InferenceRequestValidated } from '@llmgov/contracts';
-import { AvroSerde, createKafka, deleteNamespace, newEnvelope } from '@llmgov/kafka-runtime';
-import { createLogger } from '@llmgov/observability';
-import { PolicyRepository, migrate, type PolicyCanary } from '@llmgov/persistence';
-import { parsePolicyText, policyTemplateRefs, routesToCanary, templateFileName, type PolicyDocument } from '@llmgov/policy';
+import { Topics, type InferenceRequestRouted } from '@llmgov/contracts';
+import { PolicyRepository, type PolicyCanary } from '@llmgov/persistence';
+import { routesToCanary } from '@llmgov/policy';
 import { eventually } from '@llmgov/testing';
-import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '../src/index.js';
+import { tenantPolicy } from './support/policy.js';
+import { PlatformTestStack, validatedRequest } from './support/stack.js';
 
 const run = randomUUID().slice(0, 8);
 const prefix = `it-can.${run}.`;
@@ -37,32 +30,19 @@ const tenant = `ca-${run}`;
 const PERCENT = 50;
 const ROUTED = [Topics.inferenceRoutedS, Topics.inferenceRoutedM, Topics.inferenceRoutedL] as const;
 
-let config: PlatformConfig;
-let platform: RunningPlatform | undefined;
-let kafka: Kafka;
-let producer: Producer;
-let consumer: Consumer;
-let serde: AvroSerde;
-let pool: pg.Pool;
+const stack = new PlatformTestStack(prefix, `it-can-${run}`);
 let repo: PolicyRepository;
 /** The policy version and tier each job was routed with, by job id. */
 const routed = new Map<string, { version: number | null; tier: string; seenAt: number }>();
 
 function policy(worse: boolean) {
-  const document: PolicyDocument = parsePolicyText(readFileSync(path.join(repoRoot(), 'infra/policies/local.yaml'), 'utf8'), 'local.yaml');
-  document.tenants = { [tenant]: document.tenants['tenant-a']! };
-  document.budgets = [];
-  if (worse) {
+  return tenantPolicy(tenant, 'canary-rollback-test', (document) => {
+    if (!worse) return;
     document.description = 'canary made worse on purpose: the default route runs on tier L only';
     document.slo_classes.standard_l_only = { ...document.slo_classes.standard!, allowed_tiers: ['L'], max_cost_usd: 0.05, min_quality: 0 };
     document.tenants[tenant]!.routes['squad-qa']!.slo_class = 'standard_l_only';
     document.canary = { window_s: 600, min_samples: 8, max_cost_ratio: 2, max_p95_latency_ratio: 1000, max_quality_drop: 1 };
-  }
-  const templates = policyTemplateRefs(document).map((ref) => ({
-    ...ref,
-    content: JSON.parse(readFileSync(path.join(repoRoot(), 'infra/prompts', templateFileName(ref)), 'utf8')) as Record<string, unknown>,
-  }));
-  return { document, templates, created_by: 'canary-rollback-test' };
+  });
 }
 
 /** A job id of this run; `canaryHalf` picks one whose hash falls under the canary's percent. */
@@ -75,57 +55,24 @@ function jobId(canaryHalf?: boolean): string {
 
 /** Publishes one validated request of the test tenant (default route, no RAG) for the running router. */
 async function sendJob(id = jobId()): Promise<string> {
-  const value: InferenceRequestValidated = {
-    ...newEnvelope(tenant, id, schemaVersionOf(Topics.inferenceValidated)),
-    job_id: id,
-    idempotency_key: null,
-    prompt: `When was the observatory of run ${run} founded (probe ${id})?`,
-    system_prompt: null,
-    budget: { latency_ms: 120_000, max_cost_usd: 0.05, min_quality: 0.5 },
-    options: { max_tokens: 32, temperature: 0, rag: false, tier_hint: null },
-    team: 'it',
-    feature: 'canary-rollback',
-    metadata: {},
-    prompt_hash: id,
-    injection_score: 0,
-    pii_masked_count: 0,
-    route: null,
-  };
-  await producer.send({ topic: `${prefix}${Topics.inferenceValidated}`, messages: [{ key: id, value: await serde.encode(Topics.inferenceValidated, value) }] });
+  const prompt = `When was the observatory of run ${run} founded (probe ${id})?`;
+  await stack.send(Topics.inferenceValidated, id, validatedRequest(tenant, id, { prompt, feature: 'canary-rollback' }));
   return id;
 }
 
 before(
   async () => {
-    config = { ...loadPlatformConfig(), KAFKA_TOPIC_PREFIX: prefix };
-    await bootstrapPlatform(config);
-    await migrate(config.DATABASE_URL);
-    pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
-    repo = new PolicyRepository(pool, namespace);
-    kafka = createKafka(`it-can-${run}`, config.KAFKA_BROKERS, createLogger('it', 'error'));
-    producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    serde = new AvroSerde(new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }));
-    consumer = kafka.consumer({ groupId: `${prefix}probe`, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: ROUTED.map((t) => `${prefix}${t}`), fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const ev = await serde.decode<InferenceRequestRouted>(message.value);
-        if (ev.tenant_id === tenant) routed.set(ev.job_id, { version: ev.policy_version, tier: ev.tier, seenAt: Date.now() });
-      },
+    await stack.open({ producer: true });
+    repo = new PolicyRepository(stack.pool, namespace);
+    await stack.consume(ROUTED, async (_name, value) => {
+      const ev = await stack.serde.decode<InferenceRequestRouted>(value);
+      if (ev.tenant_id === tenant) routed.set(ev.job_id, { version: ev.policy_version, tier: ev.tier, seenAt: Date.now() });
     });
   },
   { timeout: 120_000 },
 );
 
-after(async () => {
-  await platform?.stop();
-  await consumer?.disconnect();
-  await producer?.disconnect();
-  await deleteNamespace(kafka, prefix).catch(() => undefined);
-  await pool?.end();
-});
+after(() => stack.close());
 
 describe('a canary made worse on purpose', { timeout: 600_000 }, () => {
   it('is rolled back by the canary controller, with its cause recorded, and later jobs are decided by the stable version', async (t) => {
@@ -133,12 +80,9 @@ describe('a canary made worse on purpose', { timeout: 600_000 }, () => {
     const v2 = (await repo.apply(policy(true))).version;
     await repo.activate(v1, 'canary-rollback-test');
 
-    platform = await startPlatform({
-      config,
+    const platform = await stack.start({
       basePort: 18760,
-      policy: true,
       services: ['router', 'inference-worker', 'judge', 'cost-attributor', 'feedback-labeler'],
-      logDir: path.join(repoRoot(), '.local', 'logs', 'test'),
       env: { POLICY_NAMESPACE: namespace, LOG_LEVEL: 'warn', CANARY_EVAL_INTERVAL_MS: '1000' },
     });
     // Start-up: the router's consumer group's first assignment can take a while.

@@ -12,12 +12,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import pg from 'pg';
-import type { Kafka, Producer } from 'kafkajs';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
 import {
   Topics,
   schemaVersionOf,
@@ -26,38 +20,26 @@ import {
   type InferenceRequestValidated,
   type TopicName,
 } from '@llmgov/contracts';
-import { AvroSerde, createKafka, deleteNamespace, newEnvelope } from '@llmgov/kafka-runtime';
-import { createLogger } from '@llmgov/observability';
+import { newEnvelope } from '@llmgov/kafka-runtime';
 import { PolicyRepository, TierCapacityStore, createRedis, type Redis } from '@llmgov/persistence';
-import { parsePolicyText, policyTemplateRefs, templateFileName, type TierCapacityReport } from '@llmgov/policy';
+import type { TierCapacityReport } from '@llmgov/policy';
 import { eventually, waitForRecord } from '@llmgov/testing';
-import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '../src/index.js';
+import { tenantPolicy } from './support/policy.js';
+import { PlatformTestStack } from './support/stack.js';
 
 const run = randomUUID().slice(0, 8);
 const prefix = `it-cap.${run}.`;
 const policyNamespace = `it-cap-${run}`;
 const tenant = `cap-${run}`;
-const ROOT = repoRoot();
 
-let config: PlatformConfig;
-let platform: RunningPlatform | undefined;
-let kafka: Kafka;
-let producer: Producer;
-let serde: AvroSerde;
+const stack = new PlatformTestStack(prefix, `it-cap-${run}`);
 let redis: Redis;
-let db: pg.Pool;
 let signals: TierCapacityStore;
 
 /** The local policy with its tenants replaced by this test's one tenant (the routes of tenant-a) and no budgets. */
 async function activatePolicy(): Promise<number> {
-  const document = parsePolicyText(readFileSync(path.join(ROOT, 'infra/policies/local.yaml'), 'utf8'), 'local.yaml');
-  document.tenants = { [tenant]: document.tenants['tenant-a']! };
-  document.budgets = [];
-  const templates = policyTemplateRefs(document).map((ref) => ({
-    ...ref,
-    content: JSON.parse(readFileSync(path.join(ROOT, 'infra/prompts', templateFileName(ref)), 'utf8')) as Record<string, unknown>,
-  }));
-  const repo = new PolicyRepository(db, policyNamespace);
+  const { document, templates } = tenantPolicy(tenant, 'capacity-gate.int.spec');
+  const repo = new PolicyRepository(stack.pool, policyNamespace);
   const { version } = await repo.apply({ document, templates, created_by: 'capacity-gate.int.spec' });
   await repo.activate(version, 'capacity-gate.int.spec');
   return version;
@@ -83,41 +65,31 @@ function validated(jobId: string): InferenceRequestValidated {
 }
 
 async function submit(jobId: string): Promise<void> {
-  const value = validated(jobId);
-  await producer.send({ topic: prefix + Topics.inferenceValidated, messages: [{ key: jobId, value: await serde.encode(Topics.inferenceValidated, value) }] });
+  await stack.send(Topics.inferenceValidated, jobId, validated(jobId));
 }
 
 /** The first record of `jobId` on the namespaced `topic`, decoded. */
 async function recordOf<T>(topic: TopicName, jobId: string, timeoutMs = 60_000): Promise<T> {
-  const seen = await waitForRecord(kafka, prefix + topic, (r) => r.message.key?.toString() === jobId, timeoutMs);
-  return (await serde.decode(seen.message.value)) as T;
+  const seen = await waitForRecord(stack.kafka, prefix + topic, (r) => r.message.key?.toString() === jobId, timeoutMs);
+  return (await stack.serde.decode(seen.message.value)) as T;
 }
 
 /** The router's current `router_tier_queue_wait_estimate_ms{tier}`, or undefined when it exports none for the tier. */
 async function routerWaitEstimate(tier: string): Promise<number | undefined> {
-  const text = await (await fetch(`${platform!.services.get('router')!.url}/metrics`)).text();
+  const text = await (await fetch(`${stack.platform!.services.get('router')!.url}/metrics`)).text();
   const m = new RegExp(`^router_tier_queue_wait_estimate_ms\\{tier="${tier}"[,}].* (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : undefined;
 }
 
 before(
   async () => {
-    config = { ...loadPlatformConfig(), KAFKA_TOPIC_PREFIX: prefix };
-    await bootstrapPlatform(config);
-    kafka = createKafka(`it-cap-${run}`, config.KAFKA_BROKERS, createLogger('it', 'error'));
-    producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    serde = new AvroSerde(new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }));
-    redis = createRedis(config.REDIS_URL);
+    await stack.open({ producer: true });
+    redis = createRedis(stack.config.REDIS_URL);
     signals = new TierCapacityStore(redis, prefix);
-    db = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
     await activatePolicy();
-    platform = await startPlatform({
-      config,
+    await stack.start({
       basePort: 18240,
-      logDir: path.join(ROOT, '.local', 'logs', 'test'),
       services: ['router', 'inference-worker'],
-      policy: true,
       restart: false,
       env: {
         LOG_LEVEL: 'warn',
@@ -134,11 +106,8 @@ before(
 );
 
 after(async () => {
-  await platform?.stop();
-  await deleteNamespace(kafka, prefix).catch(() => undefined);
-  await producer?.disconnect();
+  await stack.close();
   redis?.disconnect();
-  await db?.end();
 });
 
 describe('capacity gate', { timeout: 180_000 }, () => {

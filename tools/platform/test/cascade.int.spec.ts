@@ -10,19 +10,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import pg from 'pg';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
-import { Topics, schemaVersionOf, type InferenceRequestRouted, type InferenceRequestValidated, type JobStatusChanged, type TopicName } from '@llmgov/contracts';
-import { AvroSerde, createKafka, deleteNamespace, newEnvelope } from '@llmgov/kafka-runtime';
-import { createLogger } from '@llmgov/observability';
-import { PolicyRepository, migrate } from '@llmgov/persistence';
-import { parsePolicyText, policyTemplateRefs, templateFileName, type PolicyDocument } from '@llmgov/policy';
+import { Topics, type InferenceRequestRouted, type JobStatusChanged } from '@llmgov/contracts';
+import { PolicyRepository } from '@llmgov/persistence';
 import { eventually } from '@llmgov/testing';
-import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '../src/index.js';
+import { tenantPolicy } from './support/policy.js';
+import { PlatformTestStack, validatedRequest } from './support/stack.js';
 
 const run = randomUUID().slice(0, 8);
 const prefix = `it-casc.${run}.`;
@@ -30,98 +22,48 @@ const namespace = `it-cascade-${run}`;
 const tenant = `cs-${run}`;
 const ROUTED = [Topics.inferenceRoutedS, Topics.inferenceRoutedM, Topics.inferenceRoutedL] as const;
 
-let config: PlatformConfig;
-let platform: RunningPlatform | undefined;
-let kafka: Kafka;
-let producer: Producer;
-let consumer: Consumer;
-let serde: AvroSerde;
-let pool: pg.Pool;
+const stack = new PlatformTestStack(prefix, `it-casc-${run}`);
 const routed: InferenceRequestRouted[] = [];
 const finished = new Map<string, JobStatusChanged>();
 
-function policy() {
-  const document: PolicyDocument = parsePolicyText(readFileSync(path.join(repoRoot(), 'infra/policies/local.yaml'), 'utf8'), 'local.yaml');
-  document.tenants = { [tenant]: document.tenants['tenant-a']! };
-  document.budgets = [];
-  document.slo_classes.standard!.escalation = { allowed: true, max_escalations: 1 };
-  const templates = policyTemplateRefs(document).map((ref) => ({
-    ...ref,
-    content: JSON.parse(readFileSync(path.join(repoRoot(), 'infra/prompts', templateFileName(ref)), 'utf8')) as Record<string, unknown>,
-  }));
-  return { document, templates, created_by: 'cascade-test' };
-}
+const policy = () =>
+  tenantPolicy(tenant, 'cascade-test', (document) => {
+    document.slo_classes.standard!.escalation = { allowed: true, max_escalations: 1 };
+  });
 
 async function sendJob(): Promise<string> {
   const id = `cs-job-${randomUUID()}`;
-  const value: InferenceRequestValidated = {
-    ...newEnvelope(tenant, id, schemaVersionOf(Topics.inferenceValidated)),
-    job_id: id,
-    idempotency_key: null,
-    prompt: `When was the observatory of run ${run} founded (probe ${id})?`,
-    system_prompt: null,
-    budget: { latency_ms: 120_000, max_cost_usd: 0.05, min_quality: 0.5 },
-    options: { max_tokens: 32, temperature: 0, rag: false, tier_hint: null },
-    team: 'it',
-    feature: 'cascade',
-    metadata: {},
-    prompt_hash: id,
-    injection_score: 0,
-    pii_masked_count: 0,
-    route: null,
-  };
-  await producer.send({ topic: `${prefix}${Topics.inferenceValidated}`, messages: [{ key: id, value: await serde.encode(Topics.inferenceValidated, value) }] });
+  const prompt = `When was the observatory of run ${run} founded (probe ${id})?`;
+  await stack.send(Topics.inferenceValidated, id, validatedRequest(tenant, id, { prompt, feature: 'cascade' }));
   return id;
 }
 
 before(
   async () => {
-    config = { ...loadPlatformConfig(), KAFKA_TOPIC_PREFIX: prefix };
-    await bootstrapPlatform(config);
-    await migrate(config.DATABASE_URL);
-    pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
-    kafka = createKafka(`it-casc-${run}`, config.KAFKA_BROKERS, createLogger('it', 'error'));
-    producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    serde = new AvroSerde(new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }));
-    consumer = kafka.consumer({ groupId: `${prefix}probe`, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...ROUTED, Topics.jobStatus].map((t) => `${prefix}${t}`), fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ topic, message }) => {
-        const name = topic.slice(prefix.length) as TopicName;
-        if (name === Topics.jobStatus) {
-          const ev = await serde.decode<JobStatusChanged>(message.value);
-          if (ev.tenant_id === tenant && (ev.state === 'completed' || ev.state === 'failed')) finished.set(ev.job_id, ev);
-        } else {
-          const ev = await serde.decode<InferenceRequestRouted>(message.value);
-          if (ev.tenant_id === tenant) routed.push(ev);
-        }
-      },
+    await stack.open({ producer: true });
+    await stack.consume([...ROUTED, Topics.jobStatus], async (name, value) => {
+      if (name === Topics.jobStatus) {
+        const ev = await stack.serde.decode<JobStatusChanged>(value);
+        if (ev.tenant_id === tenant && (ev.state === 'completed' || ev.state === 'failed')) finished.set(ev.job_id, ev);
+      } else {
+        const ev = await stack.serde.decode<InferenceRequestRouted>(value);
+        if (ev.tenant_id === tenant) routed.push(ev);
+      }
     });
   },
   { timeout: 120_000 },
 );
 
-after(async () => {
-  await platform?.stop();
-  await consumer?.disconnect();
-  await producer?.disconnect();
-  await deleteNamespace(kafka, prefix).catch(() => undefined);
-  await pool?.end();
-});
+after(() => stack.close());
 
 describe('the quality cascade on the sim engines', { timeout: 600_000 }, () => {
   it('escalates a low S answer to M as attempt 2 of the same job and lists both tiers in the result', async (t) => {
-    const repo = new PolicyRepository(pool, namespace);
+    const repo = new PolicyRepository(stack.pool, namespace);
     const version = (await repo.apply(policy())).version;
     await repo.activate(version, 'cascade-test');
-    platform = await startPlatform({
-      config,
+    const platform = await stack.start({
       basePort: 18860,
-      policy: true,
       services: ['router', 'inference-worker', 'judge', 'cost-attributor'],
-      logDir: path.join(repoRoot(), '.local', 'logs', 'test'),
       // No JUDGE_CASCADE: the escalation block of the class the job's route binds to turns the cascade on.
       env: { POLICY_NAMESPACE: namespace, LOG_LEVEL: 'warn' },
     });

@@ -13,19 +13,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import pg from 'pg';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
-import { Topics, schemaVersionOf, type InferenceCompleted, type InferenceJudged, type TopicName, type UsageRecorded } from '@llmgov/contracts';
-import { AvroSerde, createKafka, deleteNamespace, deterministicEventId, newEnvelope } from '@llmgov/kafka-runtime';
-import { createLogger } from '@llmgov/observability';
-import { BudgetKeys, BudgetReservations, PolicyRepository, RedisBudgetLimits, createRedis, judgeReservationId, migrate, type Redis } from '@llmgov/persistence';
-import { parsePolicyText, policyTemplateRefs, templateFileName, type PolicyDocument } from '@llmgov/policy';
+import { Topics, schemaVersionOf, type InferenceCompleted, type InferenceJudged, type UsageRecorded } from '@llmgov/contracts';
+import { deterministicEventId, newEnvelope } from '@llmgov/kafka-runtime';
+import { BudgetKeys, BudgetReservations, PolicyRepository, RedisBudgetLimits, createRedis, judgeReservationId, type Redis } from '@llmgov/persistence';
 import { eventually } from '@llmgov/testing';
-import { bootstrapPlatform, localEngines, repoRoot, spawnManaged, startPlatform, type ManagedProcess, type RunningPlatform } from '../src/index.js';
+import { localEngines, repoRoot, spawnManaged, type ManagedProcess } from '../src/index.js';
+import { tenantPolicy } from './support/policy.js';
+import { PlatformTestStack, testLogDir } from './support/stack.js';
 
 const run = randomUUID().slice(0, 8);
 const prefix = `it-jllm.${run}.`;
@@ -34,32 +28,22 @@ const rich = `jl-${run}-rich`;
 const poor = `jl-${run}-poor`;
 const enabled = Boolean(process.env.KAFKA_BROKERS && process.env.DATABASE_URL && process.env.REDIS_URL);
 
-let config: PlatformConfig;
-let platform: RunningPlatform | undefined;
+const stack = new PlatformTestStack(prefix, `it-jllm-${run}`);
 let engine: ManagedProcess | undefined;
-let kafka: Kafka;
-let producer: Producer;
-let consumer: Consumer;
-let serde: AvroSerde;
-let pool: pg.Pool;
 let redis: Redis;
 const judged = new Map<string, InferenceJudged>();
 const usages: UsageRecorded[] = [];
 
 function policy() {
-  const document: PolicyDocument = parsePolicyText(readFileSync(path.join(repoRoot(), 'infra/policies/local.yaml'), 'utf8'), 'local.yaml');
-  document.tenants = { [rich]: document.tenants['tenant-a']!, [poor]: structuredClone(document.tenants['tenant-a']!) };
-  document.judge = { llm_sample: { S: 1, M: 0, L: 0 } };
-  document.tenants[rich]!.routes['contract-review']!.judge = { llm_sample: 0 };
-  document.budgets = [
-    { tenant: rich, period: 'day', limit_usd: 1, alert_at: 0.8, throttle: 'degrade' },
-    { tenant: poor, period: 'day', limit_usd: 0.01, alert_at: 0.8, throttle: 'refuse' },
-  ];
-  const templates = policyTemplateRefs(document).map((ref) => ({
-    ...ref,
-    content: JSON.parse(readFileSync(path.join(repoRoot(), 'infra/prompts', templateFileName(ref)), 'utf8')) as Record<string, unknown>,
-  }));
-  return { document, templates, created_by: 'judge-llm-test' };
+  return tenantPolicy(rich, 'judge-llm-test', (document) => {
+    document.tenants[poor] = structuredClone(document.tenants[rich]!);
+    document.judge = { llm_sample: { S: 1, M: 0, L: 0 } };
+    document.tenants[rich]!.routes['contract-review']!.judge = { llm_sample: 0 };
+    document.budgets = [
+      { tenant: rich, period: 'day', limit_usd: 1, alert_at: 0.8, throttle: 'degrade' },
+      { tenant: poor, period: 'day', limit_usd: 0.01, alert_at: 0.8, throttle: 'refuse' },
+    ];
+  });
 }
 
 function completion(tenant: string, jobId: string, route: string, version: number): InferenceCompleted {
@@ -95,25 +79,13 @@ function completion(tenant: string, jobId: string, route: string, version: numbe
 describe('the LLM judge under the policy and the budgets', { skip: enabled ? false : 'the local stack is not configured', timeout: 900_000 }, () => {
   before(
     async () => {
-      config = { ...loadPlatformConfig(), KAFKA_TOPIC_PREFIX: prefix };
-      await bootstrapPlatform(config);
-      await migrate(config.DATABASE_URL);
-      pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
-      redis = createRedis(config.REDIS_URL);
-      kafka = createKafka(`it-jllm-${run}`, config.KAFKA_BROKERS, createLogger('it', 'error'));
-      producer = kafka.producer({ allowAutoTopicCreation: false });
-      await producer.connect();
-      serde = new AvroSerde(new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }));
-      consumer = kafka.consumer({ groupId: `${prefix}probe`, maxWaitTimeInMs: 100 });
-      await consumer.connect();
-      await consumer.subscribe({ topics: [Topics.inferenceJudged, Topics.usageRecorded].map((t) => `${prefix}${t}`), fromBeginning: true });
-      await consumer.run({
-        eachMessage: async ({ topic, message }) => {
-          if ((topic.slice(prefix.length) as TopicName) === Topics.inferenceJudged) {
-            const ev = await serde.decode<InferenceJudged>(message.value);
-            judged.set(ev.job_id, ev);
-          } else usages.push(await serde.decode<UsageRecorded>(message.value));
-        },
+      await stack.open({ producer: true });
+      redis = createRedis(stack.config.REDIS_URL);
+      await stack.consume([Topics.inferenceJudged, Topics.usageRecorded], async (name, value) => {
+        if (name === Topics.inferenceJudged) {
+          const ev = await stack.serde.decode<InferenceJudged>(value);
+          judged.set(ev.job_id, ev);
+        } else usages.push(await stack.serde.decode<UsageRecorded>(value));
       });
       // The judge pool's engine only (Gemma 3 270M, the pool file's judge url), as the platform starts it.
       const set = localEngines('llama', repoRoot());
@@ -125,7 +97,7 @@ describe('the LLM judge under the policy and the budgets', { skip: enabled ? fal
         args: m.args,
         env: {},
         port: m.port,
-        logDir: path.join(repoRoot(), '.local', 'logs', 'test'),
+        logDir: testLogDir(),
         readyPath: m.readyPath,
         readyTimeoutMs: m.readyTimeoutMs,
       });
@@ -134,39 +106,32 @@ describe('the LLM judge under the policy and the budgets', { skip: enabled ? fal
   );
 
   after(async () => {
-    await platform?.stop();
+    await stack.stopPlatform();
     await engine?.stop();
-    await consumer?.disconnect();
-    await producer?.disconnect();
-    await deleteNamespace(kafka, prefix).catch(() => undefined);
     for (const t of [rich, poor]) {
       const keys = await redis.keys(`budget:{${t}}:*`);
       if (keys.length > 0) await redis.del(...keys);
       await redis.srem(BudgetKeys.tenants, t);
-      await pool.query('DELETE FROM cost_ledger WHERE tenant_id = $1', [t]);
-      await pool.query('DELETE FROM cost_rollups WHERE tenant_id = $1', [t]);
+      await stack.pool.query('DELETE FROM cost_ledger WHERE tenant_id = $1', [t]);
+      await stack.pool.query('DELETE FROM cost_rollups WHERE tenant_id = $1', [t]);
     }
     redis?.disconnect();
-    await pool?.end();
+    await stack.close();
   });
 
   it('judges a sampled S answer with the LLM and bills it to feature judge, skips the call when the budget refuses, and skips an unsampled route', async (t) => {
-    const repo = new PolicyRepository(pool, namespace);
+    const repo = new PolicyRepository(stack.pool, namespace);
     const version = (await repo.apply(policy())).version;
-    platform = await startPlatform({
-      config,
+    await stack.start({
       basePort: 18880,
       engines: false,
       engine: 'llama',
-      policy: true,
       services: ['judge', 'cost-attributor'],
-      logDir: path.join(repoRoot(), '.local', 'logs', 'test'),
       // Lexical scores only: the embeddings server is not started (this test is about the LLM judge).
       env: { POLICY_NAMESPACE: namespace, LOG_LEVEL: 'warn', EMBEDDINGS: 'local' },
     });
     const jobs = { sampled: `jl-${run}-sampled`, refused: `jl-${run}-refused`, unsampled: `jl-${run}-unsampled` };
-    const send = async (c: InferenceCompleted) =>
-      producer.send({ topic: `${prefix}${Topics.inferenceCompleted}`, messages: [{ key: c.job_id, value: await serde.encode(Topics.inferenceCompleted, c) }] });
+    const send = (c: InferenceCompleted) => stack.send(Topics.inferenceCompleted, c.job_id, c);
     await send(completion(rich, jobs.sampled, 'squad-qa', version));
     await send(completion(poor, jobs.refused, 'squad-qa', version));
     await send(completion(rich, jobs.unsampled, 'contract-review', version));
@@ -192,7 +157,7 @@ describe('the LLM judge under the policy and the budgets', { skip: enabled ? fal
       const r = await budgets.get(rich, judgeReservationId(jobs.sampled, 1));
       return r?.state === 'settled' ? r : undefined;
     });
-    const { rows } = await pool.query<{ feature: string; kind: string; route: string; cost_micro_usd: string }>(
+    const { rows } = await stack.pool.query<{ feature: string; kind: string; route: string; cost_micro_usd: string }>(
       'SELECT feature, kind, route, cost_micro_usd FROM cost_ledger WHERE usage_event_id = $1',
       [bill.event_id],
     );

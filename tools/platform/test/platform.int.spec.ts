@@ -5,16 +5,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import pg from 'pg';
 import type { Kafka, Producer } from 'kafkajs';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { loadPlatformConfig } from '@llmgov/config';
 import { Topics, dlqTopic, type DocumentSubmitted, type UsageRecorded } from '@llmgov/contracts';
 import { AvroSerde, DlqHeaders, createKafka, newEnvelope } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
-import { eventually, recordsWithKey, waitForCommitted, waitForRecord } from '@llmgov/testing';
-import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '../src/index.js';
+import { eventually, jobInFinalState, recordsWithKey, waitForCommitted, waitForRecord } from '@llmgov/testing';
+import { type RunningPlatform } from '../src/index.js';
+import { bootAndStart, waitForUpserted } from './support/stack.js';
 
 const KEY_A = 'test-key-tenant-a-0001';
 const KEY_B = 'test-key-tenant-b-0002';
@@ -38,24 +37,16 @@ async function jobToFinal(
   id: string,
   key = KEY_A,
 ): Promise<{ status: string; result: { retrieved_document_ids: string[]; text: string; tier: string } | null; error: unknown }> {
-  return eventually(
-    `job ${id} to reach a final state`,
-    async () => {
-      const job = (await (await http('GET', `/v1/jobs/${id}`, { key })).json()) as { status: string; result: never; error: unknown };
-      return ['completed', 'failed', 'expired', 'cancelled'].includes(job.status) ? job : undefined;
-    },
-    { timeoutMs: 60_000, intervalMs: 200 },
-  );
+  return jobInFinalState(id, async () => (await (await http('GET', `/v1/jobs/${id}`, { key })).json()) as { status: string; result: never; error: unknown }, {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+  });
 }
 
 before(
   async () => {
-    const config = loadPlatformConfig();
-    await bootstrapPlatform(config);
-    platform = await startPlatform({
-      config,
+    const started = await bootAndStart({
       basePort: 18200,
-      logDir: path.join(repoRoot(), '.local', 'logs', 'test'),
       env: {
         API_KEYS: `tenant-a=${KEY_A},tenant-b=${KEY_B}`,
         MAX_BODY_BYTES: '65536',
@@ -64,6 +55,8 @@ before(
         LOG_LEVEL: 'warn',
       },
     });
+    platform = started.platform;
+    const { config } = started;
     api = platform.services.get('ingest-validator')!.url;
     kafka = createKafka(`it-${run}`, config.KAFKA_BROKERS, createLogger('it', 'error'));
     producer = kafka.producer();
@@ -93,17 +86,7 @@ describe('end to end through every service', { timeout: 180_000 }, () => {
       const res = await http('POST', '/v1/documents', { body: { document_id: id, text, title: 'it' } });
       assert.equal(res.status, 202);
     }
-    for (const id of [docA, docB]) {
-      await waitForRecord(
-        kafka,
-        Topics.indexStatus,
-        async (r) => {
-          const v = await serde.decode<{ document_id: string; status: string }>(r.message.value);
-          return v.document_id === id && v.status === 'UPSERTED';
-        },
-        60_000,
-      );
-    }
+    for (const id of [docA, docB]) await waitForUpserted(kafka, serde, id, 60_000);
   });
 
   it('answers a job with retrieval, judging and billing, and labels feedback', async () => {

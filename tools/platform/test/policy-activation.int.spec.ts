@@ -15,19 +15,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import pg from 'pg';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
-import { Topics, schemaVersionOf, type InferenceRequestRouted, type InferenceRequestValidated, type JobStatusChanged, type TopicName } from '@llmgov/contracts';
-import { AvroSerde, createKafka, deleteNamespace, newEnvelope } from '@llmgov/kafka-runtime';
-import { createLogger } from '@llmgov/observability';
-import { BudgetKeys, PolicyRepository, createRedis, migrate } from '@llmgov/persistence';
-import { parsePolicyText, policyTemplateRefs, templateFileName, type PolicyBudget, type PolicyDocument } from '@llmgov/policy';
+import { Topics, type InferenceRequestRouted, type JobStatusChanged } from '@llmgov/contracts';
+import { BudgetKeys, PolicyRepository, createRedis } from '@llmgov/persistence';
+import type { PolicyBudget } from '@llmgov/policy';
 import { eventually } from '@llmgov/testing';
-import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '../src/index.js';
+import { tenantPolicy } from './support/policy.js';
+import { PlatformTestStack, validatedRequest } from './support/stack.js';
 
 /** Issue 10: every router applies a newly activated version within 5 s. */
 const WITHIN_5_S = 5000;
@@ -43,53 +36,24 @@ type Outcome =
   | { kind: 'answered'; version: number | null; finishReason: string }
   | { kind: 'failed'; code: string; message: string };
 
-let config: PlatformConfig;
-let platform: RunningPlatform | undefined;
-let kafka: Kafka;
-let producer: Producer;
-let consumer: Consumer;
-let serde: AvroSerde;
-let pool: pg.Pool;
+const stack = new PlatformTestStack(prefix, `it-pol-${run}`);
 let repo: PolicyRepository;
 const outcomes = new Map<string, Outcome>();
 /** Send time (epoch ms) of each probe job. */
 const sent = new Map<string, number>();
 
 function policy(budgets: Omit<PolicyBudget, 'tenant'>[]) {
-  const document: PolicyDocument = parsePolicyText(readFileSync(path.join(repoRoot(), 'infra/policies/local.yaml'), 'utf8'), 'local.yaml');
-  document.tenants = { [tenant]: document.tenants['tenant-a']! };
-  document.budgets = budgets.map((b) => ({ tenant, ...b }));
-  const templates = policyTemplateRefs(document).map((ref) => ({
-    ...ref,
-    content: JSON.parse(readFileSync(path.join(repoRoot(), 'infra/prompts', templateFileName(ref)), 'utf8')) as Record<string, unknown>,
-  }));
-  return { document, templates, created_by: 'policy-activation-test' };
+  return tenantPolicy(tenant, 'policy-activation-test', (document) => {
+    document.budgets = budgets.map((b) => ({ tenant, ...b }));
+  });
 }
 
 /** Publishes one validated request of the test tenant (default route, no RAG) for the running router. */
 async function sendJob(): Promise<string> {
   const jobId = `pa-job-${randomUUID()}`;
-  const value: InferenceRequestValidated = {
-    ...newEnvelope(tenant, jobId, schemaVersionOf(Topics.inferenceValidated)),
-    job_id: jobId,
-    idempotency_key: null,
-    prompt: `What year was the lighthouse of run ${run} built (probe ${jobId})?`,
-    system_prompt: null,
-    budget: { latency_ms: 120_000, max_cost_usd: 0.05, min_quality: 0.5 },
-    options: { max_tokens: 32, temperature: 0, rag: false, tier_hint: null },
-    team: 'it',
-    feature: 'policy-activation',
-    metadata: {},
-    prompt_hash: jobId,
-    injection_score: 0,
-    pii_masked_count: 0,
-    route: null,
-  };
+  const value = validatedRequest(tenant, jobId, { prompt: `What year was the lighthouse of run ${run} built (probe ${jobId})?`, feature: 'policy-activation' });
   sent.set(jobId, Date.now());
-  await producer.send({
-    topic: `${prefix}${Topics.inferenceValidated}`,
-    messages: [{ key: jobId, value: await serde.encode(Topics.inferenceValidated, value) }],
-  });
+  await stack.send(Topics.inferenceValidated, jobId, value);
   return jobId;
 }
 
@@ -111,45 +75,27 @@ function firstOutcomeSince(since: number, want: (o: Outcome) => boolean): Promis
 
 before(
   async () => {
-    const live = loadPlatformConfig();
-    config = { ...live, KAFKA_TOPIC_PREFIX: prefix };
-    await bootstrapPlatform(config);
-    await migrate(config.DATABASE_URL);
-    pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
-    repo = new PolicyRepository(pool, namespace);
-    kafka = createKafka(`it-pol-${run}`, config.KAFKA_BROKERS, createLogger('it', 'error'));
-    producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    serde = new AvroSerde(new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }));
-    consumer = kafka.consumer({ groupId: `${prefix}probe`, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...ROUTED, Topics.jobStatus].map((t) => `${prefix}${t}`), fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ topic, message }) => {
-        const name = topic.slice(prefix.length) as TopicName;
-        if (name === Topics.jobStatus) {
-          const ev = await serde.decode<JobStatusChanged>(message.value);
-          if (ev.tenant_id !== tenant) return;
-          if (ev.state === 'completed' && ev.result)
-            outcomes.set(ev.job_id, { kind: 'answered', version: ev.result.policy_version, finishReason: ev.result.finish_reason });
-          else if (ev.state === 'failed' && ev.error) outcomes.set(ev.job_id, { kind: 'failed', code: ev.error.code, message: ev.error.message });
-        } else {
-          const ev = await serde.decode<InferenceRequestRouted>(message.value);
-          if (ev.tenant_id === tenant) outcomes.set(ev.job_id, { kind: 'routed', version: ev.policy_version });
-        }
-      },
+    await stack.open({ producer: true });
+    repo = new PolicyRepository(stack.pool, namespace);
+    await stack.consume([...ROUTED, Topics.jobStatus], async (name, value) => {
+      if (name === Topics.jobStatus) {
+        const ev = await stack.serde.decode<JobStatusChanged>(value);
+        if (ev.tenant_id !== tenant) return;
+        if (ev.state === 'completed' && ev.result)
+          outcomes.set(ev.job_id, { kind: 'answered', version: ev.result.policy_version, finishReason: ev.result.finish_reason });
+        else if (ev.state === 'failed' && ev.error) outcomes.set(ev.job_id, { kind: 'failed', code: ev.error.code, message: ev.error.message });
+      } else {
+        const ev = await stack.serde.decode<InferenceRequestRouted>(value);
+        if (ev.tenant_id === tenant) outcomes.set(ev.job_id, { kind: 'routed', version: ev.policy_version });
+      }
     });
   },
   { timeout: 120_000 },
 );
 
 after(async () => {
-  await platform?.stop();
-  await consumer?.disconnect();
-  await producer?.disconnect();
-  await deleteNamespace(kafka, prefix).catch(() => undefined);
-  await pool?.end();
-  const redis = createRedis(config.REDIS_URL);
+  await stack.close();
+  const redis = createRedis(stack.config.REDIS_URL);
   const keys = await redis.keys(`budget:{${tenant}}:*`);
   if (keys.length > 0) await redis.del(...keys);
   await redis.srem(BudgetKeys.tenants, tenant);
@@ -165,13 +111,10 @@ describe('a running router follows policy activations and rollbacks', { timeout:
     const v3 = (await repo.apply(policy([{ route: 'squad-qa', period: 'day', limit_usd: 0, alert_at: 0.8, throttle: 'refuse' }]))).version;
     await repo.activate(v1, 'policy-activation-test');
 
-    platform = await startPlatform({
-      config,
+    await stack.start({
       basePort: 18700,
       engines: false,
-      policy: true,
       services: ['router'],
-      logDir: path.join(repoRoot(), '.local', 'logs', 'test'),
       env: { POLICY_NAMESPACE: namespace, LOG_LEVEL: 'warn' },
     });
     // The router starts on v1 (its first load); its consumer group's first assignment can take a while, so this wait is

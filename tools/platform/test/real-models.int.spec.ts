@@ -7,15 +7,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { loadPlatformConfig } from '@llmgov/config';
-import { Topics } from '@llmgov/contracts';
 import { AvroSerde, createKafka } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
-import { eventually, waitForRecord } from '@llmgov/testing';
-import { bootstrapPlatform, LLAMA_MODELS, repoRoot, startPlatform, type RunningPlatform } from '../src/index.js';
+import { bearerJsonApi, jobInFinalState } from '@llmgov/testing';
+import { LLAMA_MODELS, type RunningPlatform } from '../src/index.js';
+import { bootAndStart, waitForUpserted } from './support/stack.js';
 
 const KEY = 'test-key-real-models-0001';
 const TENANT = `rm-${randomUUID().slice(0, 8)}`;
@@ -26,12 +24,7 @@ let api: string;
 let kafka: Kafka;
 let serde: AvroSerde;
 
-const http = (method: string, p: string, body?: unknown) =>
-  fetch(`${api}${p}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+const http = bearerJsonApi(() => api, KEY);
 
 interface JobView {
   status: string;
@@ -40,27 +33,23 @@ interface JobView {
 }
 
 const jobToFinal = (id: string): Promise<JobView> =>
-  eventually(
-    `job ${id} to reach a final state`,
-    async () => {
-      const job = (await (await http('GET', `/v1/jobs/${id}`)).json()) as JobView;
-      return ['completed', 'failed', 'expired', 'cancelled'].includes(job.status) ? job : undefined;
-    },
+  jobInFinalState(
+    id,
+    async () => (await (await http('GET', `/v1/jobs/${id}`)).json()) as JobView,
     // Real models on a busy 2-core machine: prompt processing of a few hundred tokens takes seconds.
     { timeoutMs: 240_000, intervalMs: 250 },
   );
 
 before(
   async () => {
-    const config = loadPlatformConfig();
-    await bootstrapPlatform(config);
-    platform = await startPlatform({
-      config,
+    const started = await bootAndStart({
       engine: 'llama',
       basePort: 18400,
-      logDir: path.join(repoRoot(), '.local', 'logs', 'test-real-models'),
+      logName: 'test-real-models',
       env: { API_KEYS: `${TENANT}=${KEY}`, LOG_LEVEL: 'warn' },
     });
+    platform = started.platform;
+    const { config } = started;
     api = platform.services.get('ingest-validator')!.url;
     kafka = createKafka(`it-rm-${run}`, config.KAFKA_BROKERS, createLogger('it', 'error'));
     serde = new AvroSerde(new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }));
@@ -92,17 +81,7 @@ describe('the platform on real models', { timeout: 600_000 }, () => {
     ] as const) {
       assert.equal((await http('POST', '/v1/documents', { document_id: id, text, title: 'real models' })).status, 202);
     }
-    for (const id of [lighthouse, volcano]) {
-      await waitForRecord(
-        kafka,
-        Topics.indexStatus,
-        async (r) => {
-          const v = await serde.decode<{ document_id: string; status: string }>(r.message.value);
-          return v.document_id === id && v.status === 'UPSERTED';
-        },
-        120_000,
-      );
-    }
+    for (const id of [lighthouse, volcano]) await waitForUpserted(kafka, serde, id, 120_000);
 
     // min_quality 0.5 routes to tier S (SmolLM2, chat API); 0.75 to tier M (Gemma, completions API).
     const submit = async (prompt: string, minQuality: number) => {

@@ -16,19 +16,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
-import type { Consumer, Kafka } from 'kafkajs';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
 import { Topics, shadowJobId, type InferenceJudged, type InferenceRequestRouted } from '@llmgov/contracts';
-import { AvroSerde, createKafka, deleteNamespace } from '@llmgov/kafka-runtime';
-import { createLogger } from '@llmgov/observability';
-import { BudgetKeys, PolicyRepository, createRedis, migrate, type ShadowReport } from '@llmgov/persistence';
-import { parsePolicyText, policyTemplateRefs, templateFileName, type PolicyDocument } from '@llmgov/policy';
-import { eventually } from '@llmgov/testing';
-import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '../src/index.js';
+import { BudgetKeys, PolicyRepository, createRedis, type ShadowReport } from '@llmgov/persistence';
+import { bearerJsonApi, eventually, jobInFinalState } from '@llmgov/testing';
+import { repoRoot } from '../src/index.js';
+import { tenantPolicy } from './support/policy.js';
+import { PlatformTestStack } from './support/stack.js';
 
 const run = randomUUID().slice(0, 8);
 const prefix = `it-shd.${run}.`;
@@ -38,40 +32,24 @@ const KEY = `test-key-shadow-${run}`;
 const ROUTED = [Topics.inferenceRoutedS, Topics.inferenceRoutedM, Topics.inferenceRoutedL] as const;
 const JOBS = 6;
 
-let config: PlatformConfig;
-let platform: RunningPlatform | undefined;
+const stack = new PlatformTestStack(prefix, `it-shd-${run}`);
 let api: string;
-let kafka: Kafka;
-let consumer: Consumer;
-let serde: AvroSerde;
-let pool: pg.Pool;
 let repo: PolicyRepository;
 const routed = new Map<string, InferenceRequestRouted>();
 const judged = new Map<string, InferenceJudged>();
 
 function policy(shadow: boolean) {
-  const document: PolicyDocument = parsePolicyText(readFileSync(path.join(repoRoot(), 'infra/policies/local.yaml'), 'utf8'), 'local.yaml');
-  document.tenants = { [tenant]: document.tenants['tenant-a']! };
-  // A real budget, so that the user's jobs do reserve (and the test can see that the copies do not).
-  document.budgets = [{ tenant, period: 'day', limit_usd: 100, alert_at: 0.8, throttle: 'degrade' }];
-  if (shadow) {
+  return tenantPolicy(tenant, 'shadow-test', (document) => {
+    // A real budget, so that the user's jobs do reserve (and the test can see that the copies do not).
+    document.budgets = [{ tenant, period: 'day', limit_usd: 100, alert_at: 0.8, throttle: 'degrade' }];
+    if (!shadow) return;
     document.description = 'shadow candidate: the default route on tier M only';
     document.slo_classes.standard_m_only = { ...document.slo_classes.standard!, allowed_tiers: ['M'], max_cost_usd: 0.05, min_quality: 0 };
     document.tenants[tenant]!.routes['squad-qa']!.slo_class = 'standard_m_only';
-  }
-  const templates = policyTemplateRefs(document).map((ref) => ({
-    ...ref,
-    content: JSON.parse(readFileSync(path.join(repoRoot(), 'infra/prompts', templateFileName(ref)), 'utf8')) as Record<string, unknown>,
-  }));
-  return { document, templates, created_by: 'shadow-test' };
+  });
 }
 
-const http = (method: string, p: string, body?: unknown) =>
-  fetch(`${api}${p}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+const http = bearerJsonApi(() => api, KEY);
 
 interface JobJson {
   id: string;
@@ -94,14 +72,7 @@ async function submit(i: number): Promise<string> {
 }
 
 async function final(id: string): Promise<JobJson> {
-  return eventually(
-    `job ${id} to reach a final state`,
-    async () => {
-      const job = (await (await http('GET', `/v1/jobs/${id}`)).json()) as JobJson;
-      return ['completed', 'failed', 'expired', 'cancelled'].includes(job.status) ? job : undefined;
-    },
-    { timeoutMs: 120_000, intervalMs: 250 },
-  );
+  return jobInFinalState(id, async () => (await (await http('GET', `/v1/jobs/${id}`)).json()) as JobJson, { timeoutMs: 120_000, intervalMs: 250 });
 }
 
 /** Runs the built llmgov CLI in this test's policy namespace. */
@@ -118,37 +89,22 @@ function llmgov(...args: string[]): Promise<{ code: number; stdout: string; stde
 
 before(
   async () => {
-    config = { ...loadPlatformConfig(), KAFKA_TOPIC_PREFIX: prefix };
-    await bootstrapPlatform(config);
-    await migrate(config.DATABASE_URL);
-    pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
-    repo = new PolicyRepository(pool, namespace);
-    kafka = createKafka(`it-shd-${run}`, config.KAFKA_BROKERS, createLogger('it', 'error'));
-    serde = new AvroSerde(new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }));
-    consumer = kafka.consumer({ groupId: `${prefix}probe`, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...ROUTED, Topics.inferenceJudged].map((t) => `${prefix}${t}`), fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ topic, message }) => {
-        if (topic === `${prefix}${Topics.inferenceJudged}`) {
-          const ev = await serde.decode<InferenceJudged>(message.value);
-          if (ev.tenant_id === tenant) judged.set(ev.job_id, ev);
-        } else {
-          const ev = await serde.decode<InferenceRequestRouted>(message.value);
-          if (ev.tenant_id === tenant) routed.set(ev.job_id, ev);
-        }
-      },
+    await stack.open({ producer: false });
+    repo = new PolicyRepository(stack.pool, namespace);
+    await stack.consume([...ROUTED, Topics.inferenceJudged], async (name, value) => {
+      if (name === Topics.inferenceJudged) {
+        const ev = await stack.serde.decode<InferenceJudged>(value);
+        if (ev.tenant_id === tenant) judged.set(ev.job_id, ev);
+      } else {
+        const ev = await stack.serde.decode<InferenceRequestRouted>(value);
+        if (ev.tenant_id === tenant) routed.set(ev.job_id, ev);
+      }
     });
   },
   { timeout: 120_000 },
 );
 
-after(async () => {
-  await platform?.stop();
-  await consumer?.disconnect();
-  await deleteNamespace(kafka, prefix).catch(() => undefined);
-  await pool?.end();
-});
+after(() => stack.close());
 
 describe('a shadow of a version at 100 %', { timeout: 600_000 }, () => {
   it('judges a shadow answer for every job while the user sees the stable answer, reserves nothing for the copies, and reports both versions', async (t) => {
@@ -156,12 +112,9 @@ describe('a shadow of a version at 100 %', { timeout: 600_000 }, () => {
     const v2 = (await repo.apply(policy(true))).version;
     await repo.activate(v1, 'shadow-test');
 
-    platform = await startPlatform({
-      config,
+    const platform = await stack.start({
       basePort: 18900,
-      policy: true,
       services: ['ingest-validator', 'router', 'inference-worker', 'judge', 'cost-attributor', 'feedback-labeler'],
-      logDir: path.join(repoRoot(), '.local', 'logs', 'test'),
       env: { POLICY_NAMESPACE: namespace, API_KEYS: `${tenant}=${KEY}`, LOG_LEVEL: 'warn' },
     });
     api = platform.services.get('ingest-validator')!.url;
@@ -192,7 +145,7 @@ describe('a shadow of a version at 100 %', { timeout: 600_000 }, () => {
       assert.equal(job.result?.policy_version, v1);
       assert.equal(job.result?.tier, 'S');
     }
-    const rows = await pool.query<{ job_id: string; state: string; result: { policy_version: number; tier: string } }>(
+    const rows = await stack.pool.query<{ job_id: string; state: string; result: { policy_version: number; tier: string } }>(
       'SELECT job_id::text, state, result FROM jobs WHERE job_id = ANY($1::uuid[])',
       [ids],
     );
@@ -219,7 +172,7 @@ describe('a shadow of a version at 100 %', { timeout: 600_000 }, () => {
     }
 
     // No reservation for a copy; the user jobs have theirs (kept as a tombstone once settled).
-    const redis = createRedis(config.REDIS_URL);
+    const redis = createRedis(stack.config.REDIS_URL);
     try {
       const keys = await redis.keys(`${BudgetKeys.prefix(tenant)}r:*`);
       t.diagnostic(`reservation keys of the tenant: ${keys.length}`);
@@ -235,9 +188,10 @@ describe('a shadow of a version at 100 %', { timeout: 600_000 }, () => {
     const ledger = await eventually(
       'every completion of both variants to be billed',
       async () => {
-        const r = await pool.query<{ job_id: string; team: string }>("SELECT job_id, team FROM cost_ledger WHERE tenant_id = $1 AND kind = 'COMPLETION'", [
-          tenant,
-        ]);
+        const r = await stack.pool.query<{ job_id: string; team: string }>(
+          "SELECT job_id, team FROM cost_ledger WHERE tenant_id = $1 AND kind = 'COMPLETION'",
+          [tenant],
+        );
         return ids.every((id) => r.rows.some((x) => x.job_id === id) && r.rows.some((x) => x.job_id === shadowJobId(id))) ? r.rows : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 250 },

@@ -4,27 +4,23 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { loadPlatformConfig } from '@llmgov/config';
-import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform, type SupervisorEvent } from '../src/index.js';
+import type { RunningPlatform, SupervisorEvent } from '../src/index.js';
+import { bootAndStart } from './support/stack.js';
 
 let platform: RunningPlatform;
 const events: SupervisorEvent[] = [];
 
 before(
   async () => {
-    const config = loadPlatformConfig();
-    await bootstrapPlatform(config);
-    platform = await startPlatform({
-      config,
+    ({ platform } = await bootAndStart({
       basePort: 18300,
       engines: false,
       services: ['cost-attributor'],
-      logDir: path.join(repoRoot(), '.local', 'logs', 'test-supervisor'),
+      logName: 'test-supervisor',
       env: { LOG_LEVEL: 'warn' },
       restart: { initialDelayMs: 100, maxDelayMs: 1000 },
       onSupervisorEvent: (e) => events.push(e),
-    });
+    }));
   },
   { timeout: 120_000 },
 );

@@ -4,12 +4,13 @@ import { Registry } from 'prom-client';
 import { type EventPublisher, deterministicEventId } from '@llmgov/kafka-runtime';
 import { ValidationError } from '@llmgov/errors';
 import { createLogger, type PlatformMetrics } from '@llmgov/observability';
-import { Topics, type FeedbackKind, type FeedbackSubmitted, type InferenceJudged, type LabelCurated } from '@llmgov/contracts';
+import { Topics, type FeedbackKind, type FeedbackSubmitted, type LabelCurated } from '@llmgov/contracts';
 import type { JudgedResultRow, JudgedResultsRepository } from '../repositories/judged-results.repository.js';
 import type { LabelRow, LabelsRepository, PendingFeedback } from '../repositories/labels.repository.js';
 import type { AgreementTable } from './label-rules.js';
 import { LabelerMetrics } from './labeler-metrics.js';
 import { LabelingService } from './labeling.service.js';
+import { judgedRecord } from '../test/records.js';
 
 class FakePublisher {
   readonly sent: LabelCurated[] = [];
@@ -93,38 +94,7 @@ function feedback(kind: FeedbackKind, overrides: Partial<FeedbackSubmitted> = {}
   };
 }
 
-function judged(verdict: InferenceJudged['verdict'], overrides: Partial<InferenceJudged> = {}): InferenceJudged {
-  return {
-    event_id: '6f1c7c1e-5d1e-5b7e-9a57-3d2f1a0b9c8d',
-    tenant_id: 'tenant-a',
-    occurred_at: 1_760_000_000_000,
-    schema_version: 1,
-    correlation_id: 'job-1',
-    job_id: 'job-1',
-    shadow: false,
-    verdict,
-    groundedness: verdict === 'PASS' ? 0.9 : 0.1,
-    relevance: 0.5,
-    pii_found: false,
-    final_text: 'answer',
-    tier: 'S',
-    model: 'local-sim-s',
-    retrieved_document_ids: ['d1'],
-    prompt: 'question?',
-    attempt: 1,
-    judge_method: 'DETERMINISTIC',
-    reasons: [],
-    route: null,
-    policy_version: null,
-    faithfulness: null,
-    completeness: null,
-    semantic_support: null,
-    llm_support: null,
-    quality: null,
-    judge_version: null,
-    ...overrides,
-  };
-}
+const judged = judgedRecord;
 
 describe(LabelingService.name, () => {
   let publisher: FakePublisher;

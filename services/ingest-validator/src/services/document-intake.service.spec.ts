@@ -9,6 +9,7 @@ import { loadIngestConfig } from '../config.js';
 import type { DocumentsRepository } from '../repositories/documents.repository.js';
 import { DocumentIntakeService } from './document-intake.service.js';
 import { ValidationService } from './validation.service.js';
+import { submittedDocument } from './test/documents.js';
 
 /** The documents table in memory: the content hash last accepted per tenant and document. */
 class FakeDocumentsRepository {
@@ -27,20 +28,13 @@ class FakeDocumentsRepository {
   }
 }
 
-const raw = (over: Partial<DocumentSubmitted> = {}): DocumentSubmitted => ({
-  event_id: '0b6d7c1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e',
-  tenant_id: 'tenant-a',
-  occurred_at: 0,
-  schema_version: 1,
-  correlation_id: 'doc-1',
-  document_id: 'doc-1',
-  source: 'spec',
-  title: null,
-  text: 'Architecturally, the school has a Catholic character. Contact: dean@nd.edu',
-  language: 'en',
-  metadata: { squad_split: 'dev' },
-  ...over,
-});
+const raw = (over: Partial<DocumentSubmitted> = {}): DocumentSubmitted =>
+  submittedDocument({
+    title: null,
+    text: 'Architecturally, the school has a Catholic character. Contact: dean@nd.edu',
+    metadata: { squad_split: 'dev' },
+    ...over,
+  });
 
 function setup() {
   const config = loadIngestConfig({ PLATFORM_MODE: 'local' });

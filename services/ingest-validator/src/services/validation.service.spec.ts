@@ -3,28 +3,16 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { ValidationError } from '@llmgov/errors';
 import { hasLoneSurrogates } from '@llmgov/guardrails';
-import type { DocumentSubmitted, InferenceRequestSubmitted } from '@llmgov/contracts';
+import type { InferenceRequestSubmitted } from '@llmgov/contracts';
 import { loadIngestConfig } from '../config.js';
 import { ValidationService } from './validation.service.js';
+import { submittedDocument } from './test/documents.js';
 
 const config = loadIngestConfig({ PLATFORM_MODE: 'local', MAX_DOCUMENT_CHARS: '200', MAX_PROMPT_CHARS: '100', ALLOWED_LANGUAGES: 'en,fr' });
 const sut = new ValidationService(config);
 const JOB_ID = '6f1c2a9e-3b7d-4c1e-9a52-0d8e4f7b2c11';
 
-const doc = (over: Partial<DocumentSubmitted> = {}): DocumentSubmitted => ({
-  event_id: '0b6d7c1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e',
-  tenant_id: 'tenant-a',
-  occurred_at: 0,
-  schema_version: 1,
-  correlation_id: 'doc-1',
-  document_id: 'doc-1',
-  source: 'spec',
-  title: 'Notre Dame',
-  text: 'Architecturally, the school has a Catholic character.',
-  language: 'en',
-  metadata: {},
-  ...over,
-});
+const doc = submittedDocument;
 
 const req = (over: Partial<InferenceRequestSubmitted> = {}): InferenceRequestSubmitted => ({
   event_id: '4fab1052-6d7e-4f90-8b32-4d5e6f708192',

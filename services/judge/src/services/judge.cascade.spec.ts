@@ -1,8 +1,5 @@
 import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Registry } from 'prom-client';
-import type { EventPublisher } from '@llmgov/kafka-runtime';
-import { createLogger, type PlatformMetrics } from '@llmgov/observability';
 import {
   Topics,
   routedTopicForTier,
@@ -12,10 +9,10 @@ import {
   type JobStatusChanged,
   type Tier,
 } from '@llmgov/contracts';
-import type { AnswerCacheRepository, JobFlagsRepository } from '@llmgov/persistence';
 import { FALLBACK_TEXT } from '@llmgov/judging';
 import { RecordingPublisher } from '@llmgov/testing';
 import { JudgeMetrics } from './judge-metrics.js';
+import { NORMANS_CONTEXT, judgeCompletion, judgeMetrics, judgeServiceOf } from './test/judge-builders.js';
 import { JudgeService } from './judge.service.js';
 import type { AttemptReservation, CascadeContext, CascadePort, StoredAttempt } from './cascade.js';
 
@@ -50,40 +47,19 @@ class MemoryCascade implements CascadePort {
   }
 }
 
-function completion(overrides: Partial<InferenceCompleted> = {}): InferenceCompleted {
-  return {
-    event_id: '0f8fad5b-d9cb-469f-a165-70867728950e',
-    tenant_id: 'tenant-a',
-    occurred_at: 1_760_000_000_000,
-    schema_version: 1,
-    correlation_id: 'job-1',
-    job_id: 'job-1',
-    shadow: false,
+const completion = (overrides: Partial<InferenceCompleted> = {}): InferenceCompleted =>
+  judgeCompletion({
     tier: 'S',
     model: 'sim-s',
     endpoint: null,
     text: UNGROUNDED,
-    finish_reason: 'stop',
-    from_cache: false,
-    usage: { prompt_tokens: 120, completion_tokens: 9 },
-    timings: { queue_ms: 1, ttft_ms: 2, tpot_ms: 3, e2e_ms: 30 },
-    context: [{ chunk_id: 'd1#0', document_id: 'd1', text: 'The Normans were descended from Norse raiders and pirates.', score: 0.9 }],
-    prompt: 'Who were the Normans descended from?',
+    context: NORMANS_CONTEXT.slice(0, 1),
     team: 'team-x',
-    feature: null,
-    cache_key: 'abc123',
-    system_prompt: null,
-    attempt: 1,
-    max_tokens: 256,
-    temperature: 0,
-    deadline_at: 1_760_000_030_000,
-    budget: { latency_ms: 30_000, max_cost_usd: 0.05, min_quality: 0.5 },
     route: 'qa',
     policy_version: 3,
     decision_reasons: ['tier_S'],
     ...overrides,
-  };
-}
+  });
 
 describe('JudgeService cascade', () => {
   let publisher: RecordingPublisher;
@@ -96,19 +72,8 @@ describe('JudgeService cascade', () => {
   beforeEach(() => {
     publisher = new RecordingPublisher();
     cascade = new MemoryCascade();
-    metrics = new JudgeMetrics({ registry: new Registry() } as unknown as PlatformMetrics);
-    sut = new JudgeService(
-      { JUDGE_MIN_QUALITY: 0.5, JUDGE_CACHE_TTL_S: 86_400 },
-      flags as unknown as JobFlagsRepository,
-      answers as unknown as AnswerCacheRepository,
-      publisher as unknown as EventPublisher,
-      metrics,
-      createLogger('judge-test', 'silent'),
-      undefined,
-      null,
-      null,
-      cascade,
-    );
+    metrics = judgeMetrics();
+    sut = judgeServiceOf({ config: { JUDGE_MIN_QUALITY: 0.5, JUDGE_CACHE_TTL_S: 86_400 }, flags, answers, publisher, metrics, cascade });
   });
 
   it('escalates a low S answer to M as attempt 2 instead of finalising, idempotently under redelivery', async () => {

@@ -2,16 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Registry } from 'prom-client';
-import type { EventPublisher } from '@llmgov/kafka-runtime';
-import { createLogger, type PlatformMetrics } from '@llmgov/observability';
 import { Topics, type InferenceCompleted, type InferenceJudged, type UsageRecorded } from '@llmgov/contracts';
-import type { AnswerCacheRepository, JobFlagsRepository } from '@llmgov/persistence';
 import { validatePolicy, type PolicyDocument, type PolicyDocumentInput } from '@llmgov/policy';
 import { sampledAtRate } from '@llmgov/judging';
 import { RecordingPublisher } from '@llmgov/testing';
-import { JudgeMetrics } from './judge-metrics.js';
-import { JudgeService, LLM_JUDGE_BUDGET_REFUSED } from './judge.service.js';
+import { judgeMetrics, judgeServiceOf, llmJudgeCompletion, yesNoReply } from './test/judge-builders.js';
+import { LLM_JUDGE_BUDGET_REFUSED } from './judge.service.js';
 import { LlmJudgeClient, loadJudgePool } from './llm-judge.client.js';
 import type { PolicyVersionSource } from './policy-versions.js';
 import { JUDGE_FEATURE, judgeLeaseMs, judgeReservationId, judgeUsageEventId, judgeWorstCaseMicroUsd, type JudgeSpendPort } from './judge-spend.js';
@@ -68,27 +64,7 @@ class Spend implements JudgeSpendPort {
   }
 }
 
-const reply = (pYes: number) =>
-  Response.json({
-    choices: [
-      {
-        text: ' Yes',
-        logprobs: {
-          content: [
-            {
-              token: ' Yes',
-              logprob: Math.log(pYes),
-              top_logprobs: [
-                { token: ' Yes', logprob: Math.log(pYes) },
-                { token: ' No', logprob: Math.log(1 - pYes) },
-              ],
-            },
-          ],
-        },
-      },
-    ],
-    usage: { prompt_tokens: 212, completion_tokens: 1 },
-  });
+const reply = (pYes: number) => Response.json({ ...yesNoReply(pYes), usage: { prompt_tokens: 212, completion_tokens: 1 } });
 
 function setup(opts: {
   versions?: PolicyVersionSource;
@@ -104,61 +80,25 @@ function setup(opts: {
   };
   const pool = { ...loadJudgePool(path.join(root, 'infra/pools/local-llama.json'))!, timeout_ms: 30_000 };
   const publisher = new RecordingPublisher();
-  const metrics = new JudgeMetrics({ registry: new Registry() } as unknown as PlatformMetrics);
-  const sut = new JudgeService(
-    {
+  const metrics = judgeMetrics();
+  const sut = judgeServiceOf({
+    config: {
       JUDGE_MIN_QUALITY: 0.5,
       JUDGE_CACHE_TTL_S: 60,
       ...(opts.env ? { JUDGE_LLM_SAMPLE: opts.env } : {}),
       ...(opts.envRoutes ? { JUDGE_LLM_SAMPLE_ROUTES: opts.envRoutes } : {}),
     },
-    { isCancelled: async () => false } as unknown as JobFlagsRepository,
-    { fill: async () => undefined } as unknown as AnswerCacheRepository,
-    publisher as unknown as EventPublisher,
+    publisher,
     metrics,
-    createLogger('judge-test', 'silent'),
-    undefined,
-    null,
-    new LlmJudgeClient(pool, fetchImpl),
-    null,
-    opts.versions ?? null,
-    opts.spend ?? null,
-  );
+    llm: new LlmJudgeClient(pool, fetchImpl),
+    versions: opts.versions ?? null,
+    spend: opts.spend ?? null,
+  });
   return { sut, publisher, calls, metrics, pool };
 }
 
 const completion = (over: Partial<InferenceCompleted> = {}) =>
-  ({
-    event_id: '0f8fad5b-d9cb-469f-a165-70867728950e',
-    tenant_id: 'tenant-a',
-    occurred_at: 1,
-    schema_version: 3,
-    correlation_id: 'job-1',
-    job_id: 'job-1',
-    tier: 'S',
-    model: 'smollm2',
-    endpoint: null,
-    text: 'Norse raiders.',
-    finish_reason: 'stop',
-    from_cache: false,
-    usage: { prompt_tokens: 1, completion_tokens: 1 },
-    timings: { queue_ms: 1, ttft_ms: 1, tpot_ms: 1, e2e_ms: 1 },
-    context: [{ chunk_id: 'c', document_id: 'd', text: 'The Normans were descended from Norse raiders.', score: 1 }],
-    prompt: 'Who were the Normans descended from?',
-    team: 'qa',
-    feature: 'demo',
-    cache_key: 'k',
-    system_prompt: null,
-    attempt: 1,
-    max_tokens: 32,
-    temperature: 0,
-    deadline_at: Date.now() + 30_000,
-    budget: { latency_ms: 1, max_cost_usd: 1, min_quality: 0.5 },
-    route: 'qa',
-    policy_version: 1,
-    decision_reasons: [],
-    ...over,
-  }) as InferenceCompleted;
+  llmJudgeCompletion({ team: 'qa', feature: 'demo', deadline_at: Date.now() + 30_000, route: 'qa', policy_version: 1, ...over });
 
 /** A job id the LLM judge samples at `rate` and one it does not (the hash decides; found, not assumed). */
 function jobIdsAround(rate: number): { inside: string; outside: string } {

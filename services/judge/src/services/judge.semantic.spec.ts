@@ -4,15 +4,10 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Registry } from 'prom-client';
-import type { EventPublisher } from '@llmgov/kafka-runtime';
-import { createLogger, type PlatformMetrics } from '@llmgov/observability';
 import type { InferenceCompleted } from '@llmgov/contracts';
 import {
   vectorToBase64,
-  type AnswerCacheRepository,
   type ExactCacheEntry,
-  type JobFlagsRepository,
   type PendingCacheFill,
   type SemanticAddOptions,
   type SemanticCacheEntry,
@@ -20,44 +15,10 @@ import {
   type SemanticScope,
 } from '@llmgov/persistence';
 import { RecordingPublisher } from '@llmgov/testing';
-import { JudgeMetrics } from './judge-metrics.js';
-import { JudgeService } from './judge.service.js';
+import { NORMANS_CONTEXT, judgeCompletion, judgeServiceOf } from './test/judge-builders.js';
 
-const completion = (over: Partial<InferenceCompleted> = {}): InferenceCompleted => ({
-  event_id: '0f8fad5b-d9cb-469f-a165-70867728950e',
-  tenant_id: 'tenant-a',
-  occurred_at: 1_760_000_000_000,
-  schema_version: 1,
-  correlation_id: 'job-1',
-  job_id: 'job-1',
-  shadow: false,
-  tier: 'M',
-  model: 'gemma',
-  endpoint: 'http://127.0.0.1:18001',
-  text: 'The Normans were descended from Norse raiders.',
-  finish_reason: 'stop',
-  from_cache: false,
-  usage: { prompt_tokens: 120, completion_tokens: 9 },
-  timings: { queue_ms: 1, ttft_ms: 2, tpot_ms: 3, e2e_ms: 30 },
-  context: [
-    { chunk_id: 'd1#0', document_id: 'd1', text: 'The Normans were descended from Norse raiders and pirates.', score: 0.9 },
-    { chunk_id: 'd2#3', document_id: 'd2', text: 'Normandy is in France.', score: 0.5 },
-  ],
-  prompt: 'Who were the Normans descended from?',
-  team: null,
-  feature: null,
-  cache_key: 'abc123',
-  system_prompt: null,
-  attempt: 1,
-  max_tokens: 256,
-  temperature: 0,
-  deadline_at: 1_760_000_030_000,
-  budget: { latency_ms: 30_000, max_cost_usd: 0.05, min_quality: 0.5 },
-  route: 'squad-qa',
-  policy_version: 3,
-  decision_reasons: [],
-  ...over,
-});
+const completion = (over: Partial<InferenceCompleted> = {}): InferenceCompleted =>
+  judgeCompletion({ model: 'gemma', context: NORMANS_CONTEXT.slice(0, 2), route: 'squad-qa', policy_version: 3, ...over });
 
 function setup(pending: PendingCacheFill | undefined) {
   const exact: { key: string; entry: ExactCacheEntry; ttl: number }[] = [];
@@ -72,15 +33,7 @@ function setup(pending: PendingCacheFill | undefined) {
     records: { getPending: async () => pending },
   } as unknown as SemanticCacheLayer;
   const answers = { fill: async (_t: string, key: string, entry: ExactCacheEntry, ttl: number) => void exact.push({ key, entry, ttl }) };
-  const sut = new JudgeService(
-    { JUDGE_MIN_QUALITY: 0.5, JUDGE_CACHE_TTL_S: 86_400 },
-    { isCancelled: async () => false } as unknown as JobFlagsRepository,
-    answers as unknown as AnswerCacheRepository,
-    new RecordingPublisher() as unknown as EventPublisher,
-    new JudgeMetrics({ registry: new Registry() } as unknown as PlatformMetrics),
-    createLogger('judge-test', 'silent'),
-    layer,
-  );
+  const sut = judgeServiceOf({ config: { JUDGE_MIN_QUALITY: 0.5, JUDGE_CACHE_TTL_S: 86_400 }, answers, publisher: new RecordingPublisher(), semantic: layer });
   return { sut, exact, added };
 }
 

@@ -1,11 +1,9 @@
 import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Registry } from 'prom-client';
-import type { EventPublisher } from '@llmgov/kafka-runtime';
-import { createLogger, type PlatformMetrics } from '@llmgov/observability';
-import { Topics, type InferenceCompleted, type InferenceJudged, type JobStatusChanged } from '@llmgov/contracts';
-import type { AnswerCacheRepository, ExactCacheEntry, JobFlagsRepository } from '@llmgov/persistence';
+import { Topics, type InferenceJudged, type JobStatusChanged } from '@llmgov/contracts';
+import type { ExactCacheEntry } from '@llmgov/persistence';
 import { JudgeMetrics } from './judge-metrics.js';
+import { judgeCompletion, judgeMetrics, judgeServiceOf } from './test/judge-builders.js';
 import { JudgeService, retrievedDocumentIds } from './judge.service.js';
 import { FALLBACK_TEXT, REFUSAL_TEXT } from '@llmgov/judging';
 import { RecordingPublisher } from '@llmgov/testing';
@@ -21,44 +19,7 @@ class FakeState {
   }
 }
 
-function completion(overrides: Partial<InferenceCompleted> = {}): InferenceCompleted {
-  return {
-    event_id: '0f8fad5b-d9cb-469f-a165-70867728950e',
-    tenant_id: 'tenant-a',
-    occurred_at: 1_760_000_000_000,
-    schema_version: 1,
-    correlation_id: 'job-1',
-    job_id: 'job-1',
-    shadow: false,
-    tier: 'M',
-    model: 'local-sim-m',
-    endpoint: 'http://127.0.0.1:18001',
-    text: 'The Normans were descended from Norse raiders.',
-    finish_reason: 'stop',
-    from_cache: false,
-    usage: { prompt_tokens: 120, completion_tokens: 9 },
-    timings: { queue_ms: 1, ttft_ms: 2, tpot_ms: 3, e2e_ms: 30 },
-    context: [
-      { chunk_id: 'd1#0', document_id: 'd1', text: 'The Normans were descended from Norse raiders and pirates.', score: 0.9 },
-      { chunk_id: 'd2#3', document_id: 'd2', text: 'Normandy is in France.', score: 0.5 },
-      { chunk_id: 'd1#1', document_id: 'd1', text: 'Rollo led them.', score: 0.4 },
-    ],
-    prompt: 'Who were the Normans descended from?',
-    team: null,
-    feature: null,
-    cache_key: 'abc123',
-    system_prompt: null,
-    attempt: 1,
-    max_tokens: 256,
-    temperature: 0,
-    deadline_at: 1_760_000_030_000,
-    budget: { latency_ms: 30_000, max_cost_usd: 0.05, min_quality: 0.5 },
-    route: null,
-    policy_version: null,
-    decision_reasons: [],
-    ...overrides,
-  };
-}
+const completion = judgeCompletion;
 
 describe(JudgeService.name, () => {
   let publisher: RecordingPublisher;
@@ -69,15 +30,8 @@ describe(JudgeService.name, () => {
   beforeEach(() => {
     publisher = new RecordingPublisher();
     state = new FakeState();
-    metrics = new JudgeMetrics({ registry: new Registry() } as unknown as PlatformMetrics);
-    sut = new JudgeService(
-      { JUDGE_MIN_QUALITY: 0.5, JUDGE_CACHE_TTL_S: 86_400 },
-      state as unknown as JobFlagsRepository,
-      state as unknown as AnswerCacheRepository,
-      publisher as unknown as EventPublisher,
-      metrics,
-      createLogger('judge-test', 'silent'),
-    );
+    metrics = judgeMetrics();
+    sut = judgeServiceOf({ config: { JUDGE_MIN_QUALITY: 0.5, JUDGE_CACHE_TTL_S: 86_400 }, flags: state, answers: state, publisher, metrics });
   });
 
   it('passes a grounded answer, completes the job and fills the exact cache', async () => {
@@ -202,16 +156,13 @@ describe('JudgeService: scores, refusals and safety', () => {
   const make = (embeddings?: { embed: (texts: string[]) => Promise<{ vectors: number[][] }> }) => {
     const publisher = new RecordingPublisher();
     const state = new FakeState();
-    const sut = new JudgeService(
-      { JUDGE_MIN_QUALITY: 0.5, JUDGE_CACHE_TTL_S: 86_400 },
-      state as unknown as JobFlagsRepository,
-      state as unknown as AnswerCacheRepository,
-      publisher as unknown as EventPublisher,
-      new JudgeMetrics({ registry: new Registry() } as unknown as PlatformMetrics),
-      createLogger('judge-test', 'silent'),
-      undefined,
-      embeddings as never,
-    );
+    const sut = judgeServiceOf({
+      config: { JUDGE_MIN_QUALITY: 0.5, JUDGE_CACHE_TTL_S: 86_400 },
+      flags: state,
+      answers: state,
+      publisher,
+      embeddings: embeddings as never,
+    });
     return { sut, publisher, state };
   };
 

@@ -2,14 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Registry } from 'prom-client';
-import type { EventPublisher } from '@llmgov/kafka-runtime';
-import { createLogger, type PlatformMetrics } from '@llmgov/observability';
-import { Topics, type InferenceCompleted, type InferenceJudged } from '@llmgov/contracts';
-import type { AnswerCacheRepository, JobFlagsRepository } from '@llmgov/persistence';
+import { Topics, type InferenceJudged } from '@llmgov/contracts';
 import { RecordingPublisher } from '@llmgov/testing';
-import { JudgeMetrics } from './judge-metrics.js';
-import { JudgeService } from './judge.service.js';
+import { judgeServiceOf, llmJudgeCompletion, yesNoReply } from './test/judge-builders.js';
 import { LlmJudgeClient, loadJudgePool } from './llm-judge.client.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', '..');
@@ -27,25 +22,7 @@ describe('loadJudgePool', () => {
   });
 });
 
-const llamaReply = (pYes: number) => ({
-  choices: [
-    {
-      text: ' Yes',
-      logprobs: {
-        content: [
-          {
-            token: ' Yes',
-            logprob: Math.log(pYes),
-            top_logprobs: [
-              { token: ' Yes', logprob: Math.log(pYes) },
-              { token: ' No', logprob: Math.log(1 - pYes) },
-            ],
-          },
-        ],
-      },
-    },
-  ],
-});
+const llamaReply = yesNoReply;
 
 function setup(fetchImpl: typeof fetch, sample = { S: 1, M: 0, L: 0 }) {
   const requests: { url: string; body: Record<string, unknown> }[] = [];
@@ -55,52 +32,15 @@ function setup(fetchImpl: typeof fetch, sample = { S: 1, M: 0, L: 0 }) {
   };
   const pool = loadJudgePool(path.join(root, 'infra/pools/local-llama.json'))!;
   const publisher = new RecordingPublisher();
-  const sut = new JudgeService(
-    { JUDGE_MIN_QUALITY: 0.5, JUDGE_CACHE_TTL_S: 60, JUDGE_LLM_SAMPLE: sample, JUDGE_LLM_SAMPLE_ROUTES: {} },
-    { isCancelled: async () => false } as unknown as JobFlagsRepository,
-    { fill: async () => undefined } as unknown as AnswerCacheRepository,
-    publisher as unknown as EventPublisher,
-    new JudgeMetrics({ registry: new Registry() } as unknown as PlatformMetrics),
-    createLogger('judge-test', 'silent'),
-    undefined,
-    null,
-    new LlmJudgeClient(pool, recording),
-  );
+  const sut = judgeServiceOf({
+    config: { JUDGE_MIN_QUALITY: 0.5, JUDGE_CACHE_TTL_S: 60, JUDGE_LLM_SAMPLE: sample, JUDGE_LLM_SAMPLE_ROUTES: {} },
+    publisher,
+    llm: new LlmJudgeClient(pool, recording),
+  });
   return { sut, publisher, requests };
 }
 
-const completion = (over: Partial<InferenceCompleted> = {}) =>
-  ({
-    event_id: '0f8fad5b-d9cb-469f-a165-70867728950e',
-    tenant_id: 'tenant-a',
-    occurred_at: 1,
-    schema_version: 3,
-    correlation_id: 'job-1',
-    job_id: 'job-1',
-    tier: 'S',
-    model: 'smollm2',
-    endpoint: null,
-    text: 'Norse raiders.',
-    finish_reason: 'stop',
-    from_cache: false,
-    usage: { prompt_tokens: 1, completion_tokens: 1 },
-    timings: { queue_ms: 1, ttft_ms: 1, tpot_ms: 1, e2e_ms: 1 },
-    context: [{ chunk_id: 'c', document_id: 'd', text: 'The Normans were descended from Norse raiders.', score: 1 }],
-    prompt: 'Who were the Normans descended from?',
-    team: null,
-    feature: null,
-    cache_key: 'k',
-    system_prompt: null,
-    attempt: 1,
-    max_tokens: 32,
-    temperature: 0,
-    deadline_at: 2,
-    budget: { latency_ms: 1, max_cost_usd: 1, min_quality: 0.5 },
-    route: null,
-    policy_version: null,
-    decision_reasons: [],
-    ...over,
-  }) as InferenceCompleted;
+const completion = llmJudgeCompletion;
 
 describe('JudgeService with the LLM judge', () => {
   it('asks the judge pool one token with log-probabilities and averages P(yes) into faithfulness', async () => {
