@@ -456,12 +456,12 @@ describe('inference worker on tier M', { timeout: 120_000 }, () => {
         prompt_template: 'it-no-context@1',
       });
     const answer = async (id: string) =>
-      serde.decode<InferenceCompleted>((await firstRecordOfEach(Topics.inferenceCompleted, [id], 30_000)).get(id)!.message.value);
+      clients.serde.decode<InferenceCompleted>((await firstRecordOfEach(Topics.inferenceCompleted, [id], 30_000)).get(id)!.message.value);
 
     const before = jobIds('prompts-before', 1)[0]!;
     await produce([ask(before)]);
     assert.match((await answer(before)).text, /1847/, "the pool's own rag-chat@1 places the chunk");
-    assert.equal((await Metrics.of(worker)).get(FALLBACKS, { tier: 'M', reason: 'unknown_template' }), 1);
+    assert.equal((await metricsOf(worker)).get(FALLBACKS, { tier: 'M', reason: 'unknown_template' }), 1);
 
     writeFileSync(
       path.join(promptsDir, 'it-no-context.v1.json'),
@@ -469,14 +469,14 @@ describe('inference worker on tier M', { timeout: 120_000 }, () => {
     );
     worker.child.kill('SIGHUP');
     await eventually('the reload to apply the prompts folder', async () =>
-      (await Metrics.of(worker)).has('inference_pool_config_reloads_total', { outcome: 'applied' }) ? true : undefined,
+      (await metricsOf(worker)).has('inference_pool_config_reloads_total', { outcome: 'applied' }) ? true : undefined,
     );
 
     const after = jobIds('prompts-after', 1)[0]!;
     await produce([ask(after)]);
     const text = (await answer(after)).text;
     assert.doesNotMatch(text, /1847/, `the named template leaves the chunk out: ${JSON.stringify(text)}`);
-    const m = await Metrics.of(worker);
+    const m = await metricsOf(worker);
     assert.equal(m.get(FALLBACKS, { tier: 'M', reason: 'unknown_template' }), 1, 'no new fallback');
     assert.equal(m.get('inference_prompt_template_info', { tier: 'M', template: 'it-no-context@1', api: 'chat', source: 'policy' }), 1);
   });
