@@ -15,7 +15,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,13 +30,13 @@ import { parsePolicyText, policyTemplateRefs, templateFileName, type PolicyDocum
 import { eventually } from '@llmgov/testing';
 import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '@llmgov/platform';
 import type { ShadowDryRun } from '../src/commands/shadow.js';
+import { runCli } from './support.js';
 
 const run = randomUUID().slice(0, 8);
 const prefix = `it-shrun.${run}.`;
 const namespace = `it-shrun-${run}`;
 const tenant = `sr-${run}`;
 const key = `shrun-key-${run}`;
-const cliMain = path.join(repoRoot(), 'tools/llmgov/dist/src/main.js');
 const DOCS = {
   lighthouse: `The Zorbulon lighthouse ${run} was built in 1847 on the northern cape and guided ships for a century.`,
   volcano: `The Quellmar volcano ${run} last erupted in 1921, covering the valley in ash.`,
@@ -57,26 +56,13 @@ let api: string;
 let pool: pg.Pool;
 let dir: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function llmgov(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cliMain, ...args],
-      {
-        env: { ...process.env, LLMGOV_POLICY_NAMESPACE: namespace, KAFKA_TOPIC_PREFIX: prefix, LLMGOV_USER: 'shadow-run-test', NO_COLOR: '1' },
-        timeout: 400_000,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-    );
+/** The built CLI in this test's policy namespace and Kafka namespace. */
+const llmgov = (...args: string[]) =>
+  runCli(args, {
+    env: { LLMGOV_POLICY_NAMESPACE: namespace, KAFKA_TOPIC_PREFIX: prefix, LLMGOV_USER: 'shadow-run-test', NO_COLOR: '1' },
+    timeoutMs: 400_000,
+    maxBuffer: 16 * 1024 * 1024,
   });
-}
 
 const http = (method: string, p: string, body?: unknown) =>
   fetch(`${api}${p}`, {
