@@ -12,12 +12,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { loadPlatformConfig } from '@llmgov/config';
-import { GoldenRepository, PolicyRepository, migrate } from '@llmgov/persistence';
-import { parsePolicyText, policyTemplateRefs, templateFileName, type PolicyDocument } from '@llmgov/policy';
+import { GoldenRepository, PolicyRepository } from '@llmgov/persistence';
+import type { PolicyDocument } from '@llmgov/policy';
 import { bearerJsonApi, eventually, jobInFinalState } from '@llmgov/testing';
-import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '@llmgov/platform';
-import { runCli } from './support.js';
+import { tenantPolicy, type RunningPlatform } from '@llmgov/platform';
+import { runCli, startSimPlatform } from './support.js';
 
 const run = randomUUID().slice(0, 8);
 const prefix = `it-eval.${run}.`;
@@ -54,17 +53,7 @@ async function jobToFinal(id: string): Promise<{
 }
 
 /** The local policy with tenant-a's routes under the test tenant, no budgets, and `extra` fields. */
-function policy(extra: Partial<PolicyDocument>) {
-  const document: PolicyDocument = parsePolicyText(readFileSync(path.join(repoRoot(), 'infra/policies/local.yaml'), 'utf8'), 'local.yaml');
-  document.tenants = { [tenant]: document.tenants['tenant-a']! };
-  document.budgets = [];
-  Object.assign(document, extra);
-  const templates = policyTemplateRefs(document).map((ref) => ({
-    ...ref,
-    content: JSON.parse(readFileSync(path.join(repoRoot(), 'infra/prompts', templateFileName(ref)), 'utf8')) as Record<string, unknown>,
-  }));
-  return { document, templates, created_by: 'eval-test' };
-}
+const policy = (extra: Partial<PolicyDocument>) => tenantPolicy(tenant, 'eval-test', (document) => Object.assign(document, extra));
 
 interface EvalJson {
   eval_run_id: number;
@@ -78,20 +67,8 @@ interface EvalJson {
 
 before(
   async () => {
-    const config = { ...loadPlatformConfig(), KAFKA_TOPIC_PREFIX: prefix };
-    await bootstrapPlatform(config);
-    await migrate(config.DATABASE_URL);
-    pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+    ({ platform, api, pool } = await startSimPlatform({ prefix, namespace, tenant, key, basePort: 18760 }));
     dir = mkdtempSync(path.join(tmpdir(), 'llmgov-eval-'));
-    platform = await startPlatform({
-      config,
-      basePort: 18760,
-      engine: 'sim',
-      policy: true,
-      logDir: path.join(repoRoot(), '.local', 'logs', 'test'),
-      env: { POLICY_NAMESPACE: namespace, API_KEYS: `${tenant}=${key}`, LOG_LEVEL: 'warn' },
-    });
-    api = platform.services.get('ingest-validator')!.url;
   },
   { timeout: 240_000 },
 );

@@ -20,17 +20,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
+import type { PlatformConfig } from '@llmgov/config';
 import { Topics } from '@llmgov/contracts';
 import type { ShadowRunReport } from '@llmgov/judging';
 import { createKafka, deleteNamespace } from '@llmgov/kafka-runtime';
 import { createLogger } from '@llmgov/observability';
-import { PolicyRepository, jobRecords, migrate } from '@llmgov/persistence';
-import { parsePolicyText, policyTemplateRefs, templateFileName, type PolicyDocument } from '@llmgov/policy';
+import { PolicyRepository, jobRecords } from '@llmgov/persistence';
 import { eventually } from '@llmgov/testing';
-import { bootstrapPlatform, repoRoot, startPlatform, type RunningPlatform } from '@llmgov/platform';
+import { tenantPolicy, type RunningPlatform } from '@llmgov/platform';
 import type { ShadowDryRun } from '../src/commands/shadow.js';
-import { runCli } from './support.js';
+import { runCli, startSimPlatform } from './support.js';
 
 const run = randomUUID().slice(0, 8);
 const prefix = `it-shrun.${run}.`;
@@ -100,38 +99,19 @@ async function final(id: string): Promise<JobJson> {
   );
 }
 
-/** The local policy with tenant-a's routes under the test tenant, no budgets, no caches, and tier S's prompt template `sTemplate`. */
-function policy(sTemplate: string, description: string) {
-  const document: PolicyDocument = parsePolicyText(readFileSync(path.join(repoRoot(), 'infra/policies/local.yaml'), 'utf8'), 'local.yaml');
-  document.tenants = { [tenant]: document.tenants['tenant-a']! };
-  document.budgets = [];
-  document.description = description;
-  document.tiers.S!.prompt_template = sTemplate;
-  // Every job is answered by its version: no cached answer stands in (a cache hit has no completion to compare).
-  for (const slo of Object.values(document.slo_classes)) slo.cache_allowed = false;
-  const templates = policyTemplateRefs(document).map((ref) => ({
-    ...ref,
-    content: JSON.parse(readFileSync(path.join(repoRoot(), 'infra/prompts', templateFileName(ref)), 'utf8')) as Record<string, unknown>,
-  }));
-  return { document, templates, created_by: 'shadow-run-test' };
-}
+/** The local policy for the test tenant with no caches, and tier S's prompt template `sTemplate`. */
+const policy = (sTemplate: string, description: string) =>
+  tenantPolicy(tenant, 'shadow-run-test', (document) => {
+    document.description = description;
+    document.tiers.S!.prompt_template = sTemplate;
+    // Every job is answered by its version: no cached answer stands in (a cache hit has no completion to compare).
+    for (const slo of Object.values(document.slo_classes)) slo.cache_allowed = false;
+  });
 
 before(
   async () => {
-    config = { ...loadPlatformConfig(), KAFKA_TOPIC_PREFIX: prefix };
-    await bootstrapPlatform(config);
-    await migrate(config.DATABASE_URL);
-    pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+    ({ config, platform, api, pool } = await startSimPlatform({ prefix, namespace, tenant, key, basePort: 18960 }));
     dir = mkdtempSync(path.join(tmpdir(), 'llmgov-shadow-run-'));
-    platform = await startPlatform({
-      config,
-      basePort: 18960,
-      engine: 'sim',
-      policy: true,
-      logDir: path.join(repoRoot(), '.local', 'logs', 'test'),
-      env: { POLICY_NAMESPACE: namespace, API_KEYS: `${tenant}=${key}`, LOG_LEVEL: 'warn' },
-    });
-    api = platform.services.get('ingest-validator')!.url;
   },
   { timeout: 240_000 },
 );

@@ -7,6 +7,10 @@ import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { loadPlatformConfig, type PlatformConfig } from '@llmgov/config';
+import { migrate } from '@llmgov/persistence';
+import { bootstrapPlatform, startPlatform, type RunningPlatform } from '@llmgov/platform';
 
 /** The repo root (this module compiles to tools/llmgov/dist/test/). */
 export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -80,4 +84,35 @@ export function promptsDirWith(dir: string, name: string, contents: Record<numbe
       JSON.stringify({ name, version: Number(version), api: 'chat', messages: [{ role: 'user', content }] }),
     );
   return prompts;
+}
+
+/** The whole platform on the simulator engines, as the CLI specs that need it run it. */
+export interface SimPlatform {
+  config: PlatformConfig;
+  platform: RunningPlatform;
+  /** The ingest-validator's base URL (the job and document API). */
+  api: string;
+  /** A pool on the platform's Postgres (the caller ends it). */
+  pool: pg.Pool;
+}
+
+/**
+ * Bootstraps a Kafka namespace (`prefix`), migrates Postgres and starts every service with the simulator engines and
+ * the hashing embedder on ports from `basePort`, deciding by the policy namespace `namespace`, with one tenant and
+ * its API key.
+ */
+export async function startSimPlatform(o: { prefix: string; namespace: string; tenant: string; key: string; basePort: number }): Promise<SimPlatform> {
+  const config = { ...loadPlatformConfig(), KAFKA_TOPIC_PREFIX: o.prefix };
+  await bootstrapPlatform(config);
+  await migrate(config.DATABASE_URL);
+  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+  const platform = await startPlatform({
+    config,
+    basePort: o.basePort,
+    engine: 'sim',
+    policy: true,
+    logDir: path.join(repoRoot, '.local', 'logs', 'test'),
+    env: { POLICY_NAMESPACE: o.namespace, API_KEYS: `${o.tenant}=${o.key}`, LOG_LEVEL: 'warn' },
+  });
+  return { config, platform, api: platform.services.get('ingest-validator')!.url, pool };
 }

@@ -20,7 +20,7 @@ import { Topics, type InferenceRequestRouted } from '@llmgov/contracts';
 import { PolicyRepository, type PolicyCanary } from '@llmgov/persistence';
 import { routesToCanary } from '@llmgov/policy';
 import { eventually } from '@llmgov/testing';
-import { tenantPolicy } from './support/policy.js';
+import { tenantPolicy } from '../src/index.js';
 import { PlatformTestStack, validatedRequest } from './support/stack.js';
 
 const run = randomUUID().slice(0, 8);

@@ -24,7 +24,7 @@ import { newEnvelope } from '@llmgov/kafka-runtime';
 import { PolicyRepository, TierCapacityStore, createRedis, type Redis } from '@llmgov/persistence';
 import type { TierCapacityReport } from '@llmgov/policy';
 import { eventually, waitForRecord } from '@llmgov/testing';
-import { tenantPolicy } from './support/policy.js';
+import { tenantPolicy } from '../src/index.js';
 import { PlatformTestStack } from './support/stack.js';
 
 const run = randomUUID().slice(0, 8);

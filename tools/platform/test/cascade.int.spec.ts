@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { Topics, type InferenceRequestRouted, type JobStatusChanged } from '@llmgov/contracts';
 import { PolicyRepository } from '@llmgov/persistence';
 import { eventually } from '@llmgov/testing';
-import { tenantPolicy } from './support/policy.js';
+import { tenantPolicy } from '../src/index.js';
 import { PlatformTestStack, validatedRequest } from './support/stack.js';
 
 const run = randomUUID().slice(0, 8);

@@ -17,8 +17,7 @@ import { Topics, schemaVersionOf, type InferenceCompleted, type InferenceJudged,
 import { deterministicEventId, newEnvelope } from '@llmgov/kafka-runtime';
 import { BudgetKeys, BudgetReservations, PolicyRepository, RedisBudgetLimits, createRedis, judgeReservationId, type Redis } from '@llmgov/persistence';
 import { eventually } from '@llmgov/testing';
-import { localEngines, repoRoot, spawnManaged, type ManagedProcess } from '../src/index.js';
-import { tenantPolicy } from './support/policy.js';
+import { localEngines, repoRoot, spawnManaged, type ManagedProcess, tenantPolicy } from '../src/index.js';
 import { PlatformTestStack, testLogDir } from './support/stack.js';
 
 const run = randomUUID().slice(0, 8);

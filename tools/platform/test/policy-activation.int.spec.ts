@@ -19,7 +19,7 @@ import { Topics, type InferenceRequestRouted, type JobStatusChanged } from '@llm
 import { BudgetKeys, PolicyRepository, createRedis } from '@llmgov/persistence';
 import type { PolicyBudget } from '@llmgov/policy';
 import { eventually } from '@llmgov/testing';
-import { tenantPolicy } from './support/policy.js';
+import { tenantPolicy } from '../src/index.js';
 import { PlatformTestStack, validatedRequest } from './support/stack.js';
 
 /** Issue 10: every router applies a newly activated version within 5 s. */

@@ -20,8 +20,7 @@ import path from 'node:path';
 import { Topics, shadowJobId, type InferenceJudged, type InferenceRequestRouted } from '@llmgov/contracts';
 import { BudgetKeys, PolicyRepository, createRedis, type ShadowReport } from '@llmgov/persistence';
 import { bearerJsonApi, eventually, jobInFinalState } from '@llmgov/testing';
-import { repoRoot } from '../src/index.js';
-import { tenantPolicy } from './support/policy.js';
+import { repoRoot, tenantPolicy } from '../src/index.js';
 import { PlatformTestStack } from './support/stack.js';
 
 const run = randomUUID().slice(0, 8);

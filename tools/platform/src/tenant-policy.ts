@@ -1,11 +1,11 @@
 /**
- * The policy the platform's integration specs apply in their own namespace: infra/policies/local.yaml with tenant-a's
+ * The policy integration specs (tools/platform, tools/llmgov) apply in their own namespace: infra/policies/local.yaml with tenant-a's
  * routes under the test's tenant and no budgets, changed by the spec, with the prompt templates it then references.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parsePolicyText, policyTemplateRefs, templateFileName, type PolicyDocument } from '@llmgov/policy';
-import { repoRoot } from '../../src/index.js';
+import { repoRoot } from './platform.js';
 
 /**
  * The local policy for `tenant` (tenant-a's routes, `budgets: []`), after `edit` (budgets, SLO classes, a canary
