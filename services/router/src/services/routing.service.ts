@@ -101,6 +101,19 @@ function copyFailed(req: InferenceRequestValidated, jobId: string, code: string,
   };
 }
 
+/**
+ * The request's classification by the version's classifier on the query embedding; null without a classifier or a
+ * query, and for a prompt the classifier refuses (e.g. empty after normalisation): such a request is decided unclassified.
+ */
+function classify(policy: PolicySnapshot, req: InferenceRequestValidated, query: { vector: number[] } | undefined): DecisionInput['classification'] {
+  if (policy.classifier === null || query === undefined) return null;
+  try {
+    return policy.classifier.classify(req.prompt, query.vector, { injectionScore: req.injection_score });
+  } catch {
+    return null;
+  }
+}
+
 /** A decision's reasons with the classified intent first (`intent:<name>`, libs/policy intentReason), when there is one. */
 function withIntent(reasons: string[], classification: { intent: string } | null): string[] {
   return classification ? [intentReason(classification.intent), ...reasons] : reasons;
@@ -315,14 +328,7 @@ export class RoutingService {
     const query = req.options.rag || policy.classifier !== null ? await this.embedQuery(req.prompt) : undefined;
     // The policy engine's own time: classification and decide(), without the embedding call, cache reads and retrieval.
     const classifyStarted = performance.now();
-    let classification: DecisionInput['classification'] = null;
-    if (policy.classifier !== null && query !== undefined) {
-      try {
-        classification = policy.classifier.classify(req.prompt, query.vector, { injectionScore: req.injection_score });
-      } catch {
-        classification = null; // a prompt the classifier refuses (e.g. empty after normalisation) is decided unclassified
-      }
-    }
+    const classification = classify(policy, req, query);
     const classifyMs = performance.now() - classifyStarted;
     const tierTemplates = (['S', 'M', 'L'] as const).map((t) => policy.document.tiers[t]?.prompt_template ?? '-').join(',');
     // The index version (collection of the query's embedding space) is part of both layers' keys: a re-index under a
@@ -374,13 +380,7 @@ export class RoutingService {
       policyVersion: policy.version,
       route: resolved,
       slo,
-      request: {
-        promptTokens: countTokens(`${req.system_prompt ?? ''}\n${req.prompt}`),
-        maxTokens: req.options.max_tokens,
-        ragRequested: req.options.rag,
-        contextTokens: req.options.rag ? this.config.RETRIEVAL_K * this.config.CHUNK_MAX_TOKENS : 0,
-        tierHint: isTier(req.options.tier_hint) ? req.options.tier_hint : null,
-      },
+      request: this.decisionRequest(req),
       classification,
       signals: {
         cache: cached ? { layer: exact ? 'exact' : 'semantic', tier: cached.tier, quality: cached.quality ?? 0 } : null,
@@ -407,6 +407,17 @@ export class RoutingService {
     // A pinned request (an eval of a given version) is never copied: it already runs the version it asked for.
     if (pinned === undefined) await this.shadowCopy(req, query, deadlineAt);
     return outcome;
+  }
+
+  /** The request facts `decide()` takes: tokens of system prompt and prompt, max_tokens, RAG and the context it would add, the tier hint. */
+  private decisionRequest(req: InferenceRequestValidated): DecisionInput['request'] {
+    return {
+      promptTokens: countTokens(`${req.system_prompt ?? ''}\n${req.prompt}`),
+      maxTokens: req.options.max_tokens,
+      ragRequested: req.options.rag,
+      contextTokens: req.options.rag ? this.config.RETRIEVAL_K * this.config.CHUNK_MAX_TOKENS : 0,
+      tierHint: isTier(req.options.tier_hint) ? req.options.tier_hint : null,
+    };
   }
 
   /**
@@ -484,27 +495,14 @@ export class RoutingService {
     }
     const { slo } = effectiveSlo(resolved.sloClass, req.budget);
     const query = stableQuery ?? (req.options.rag || policy.classifier !== null ? await this.embedQuery(req.prompt) : undefined);
-    let classification: DecisionInput['classification'] = null;
-    if (policy.classifier !== null && query !== undefined) {
-      try {
-        classification = policy.classifier.classify(req.prompt, query.vector, { injectionScore: req.injection_score });
-      } catch {
-        classification = null;
-      }
-    }
+    const classification = classify(policy, req, query);
     const capacity = this.capacity?.signals() ?? {};
     const decision = decide({
       policy: policy.document,
       policyVersion: policy.version,
       route: resolved,
       slo,
-      request: {
-        promptTokens: countTokens(`${req.system_prompt ?? ''}\n${req.prompt}`),
-        maxTokens: req.options.max_tokens,
-        ragRequested: req.options.rag,
-        contextTokens: req.options.rag ? this.config.RETRIEVAL_K * this.config.CHUNK_MAX_TOKENS : 0,
-        tierHint: isTier(req.options.tier_hint) ? req.options.tier_hint : null,
-      },
+      request: this.decisionRequest(req),
       classification,
       signals: { cache: null, budgetRemainingUsd: null, budgetThrottle: 'degrade', capacity, safetyViolation: false },
     });
@@ -534,20 +532,8 @@ export class RoutingService {
       await ended(copyFailed(req, copyJobId, 'shed_capacity', `tier ${tier} queues past half the SLO p95: the copy was shed`));
       return;
     }
-    let context = decision.rag && query ? await this.search(req.tenant_id, req.prompt, query) : [];
-    if (decision.contextTokenBudget !== null) context = shrinkContext(context, decision.contextTokenBudget);
-    await this.publishRouted(req, {
-      tier,
-      model: policy.document.tiers[tier]?.model ?? this.config.TIER_MODELS[tier],
-      context,
-      routeReason: `${decision.rag ? 'rag' : 'direct'}:${decision.route}`,
-      // Never filled (the judge does not cache a shadow answer); distinct all the same, so no cache entry can meet it.
-      cacheKey: copyJobId,
-      deadlineAt,
-      stamp,
-      promptTemplate: policy.document.tiers[tier]?.prompt_template ?? null,
-      shadowJobId: copyJobId,
-    });
+    // The cache key is never filled (the judge does not cache a shadow answer); distinct all the same.
+    await this.dispatch(req, decision, policy, query, { cacheKey: copyJobId, deadlineAt, stamp, shadowJobId: copyJobId });
     this.shadowCopies.inc({ outcome: 'published', tier });
   }
 
@@ -627,23 +613,38 @@ export class RoutingService {
       case 'serve_cache':
         await this.publishCacheHit(req, cached!, cacheKey, deadlineAt, stamp);
         return Outcome.success();
-      case 'infer': {
-        const tier = d.tier!;
-        let context = d.rag && query ? await this.search(req.tenant_id, req.prompt, query) : [];
-        if (d.contextTokenBudget !== null) context = shrinkContext(context, d.contextTokenBudget);
-        await this.publishRouted(req, {
-          tier,
-          model: policy.document.tiers[tier]?.model ?? this.config.TIER_MODELS[tier],
-          context,
-          routeReason: `${d.rag ? 'rag' : 'direct'}:${d.route}`,
-          cacheKey,
-          deadlineAt,
-          stamp,
-          promptTemplate: policy.document.tiers[tier]?.prompt_template ?? null,
-        });
+      case 'infer':
+        await this.dispatch(req, d, policy, query, { cacheKey, deadlineAt, stamp });
         return Outcome.success();
-      }
     }
+  }
+
+  /**
+   * Sends an `infer` decision to its tier: retrieves the context when the decision uses RAG (shrunk to its token
+   * budget), then publishes the routed record with the version's model and prompt template for the tier.
+   * @throws RetriableError when retrieval or Kafka is unavailable.
+   */
+  private async dispatch(
+    req: InferenceRequestValidated,
+    d: Decision,
+    policy: PolicySnapshot,
+    query: EmbeddedQuery | undefined,
+    r: { cacheKey: string; deadlineAt: number; stamp: Stamp; shadowJobId?: string },
+  ): Promise<void> {
+    const tier = d.tier!;
+    let context = d.rag && query ? await this.search(req.tenant_id, req.prompt, query) : [];
+    if (d.contextTokenBudget !== null) context = shrinkContext(context, d.contextTokenBudget);
+    await this.publishRouted(req, {
+      tier,
+      model: policy.document.tiers[tier]?.model ?? this.config.TIER_MODELS[tier],
+      context,
+      routeReason: `${d.rag ? 'rag' : 'direct'}:${d.route}`,
+      cacheKey: r.cacheKey,
+      deadlineAt: r.deadlineAt,
+      stamp: r.stamp,
+      promptTemplate: policy.document.tiers[tier]?.prompt_template ?? null,
+      shadowJobId: r.shadowJobId,
+    });
   }
 
   /**
