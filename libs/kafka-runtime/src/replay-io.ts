@@ -10,6 +10,9 @@ import { AvroSerde } from './serde.js';
 /** The consumer group (and transactional id) of a replay: `llmgov-replay-<id>`, never one of the live groups. */
 export const replayGroupId = (replayId: string): string => `llmgov-replay-${replayId}`;
 
+/** kafkajs' error for a transaction call in the wrong state (a producer left ABORTING by a refused abort). */
+const STATE_ERROR = /Transaction state exception/;
+
 /** How often a replay's consumer heartbeats while a batch is being republished (rate-limited batches run long), ms. */
 const HEARTBEAT_EVERY_MS = 3000;
 
@@ -194,7 +197,7 @@ export class KafkaReplayIO implements ReplayIO {
    * an aborted transaction is invisible to read-committed consumers, so a retry never duplicates a record.
    */
   private readonly transactionRetry = retry(
-    handleWhen((err) => (err as { retriable?: boolean }).retriable === true),
+    handleWhen((err) => (err as { retriable?: boolean }).retriable === true || STATE_ERROR.test((err as Error).message)),
     { maxAttempts: 5, backoff: new ExponentialBackoff({ initialDelay: 500, maxDelay: 10_000 }) },
   );
 
@@ -204,7 +207,13 @@ export class KafkaReplayIO implements ReplayIO {
 
   private async transaction(opts: { groupId: string; topic: string; records: OutRecord[]; offsets: { partition: number; next: bigint }[] }): Promise<void> {
     const producer = await this.transactionalProducer();
-    const tx = await producer.transaction();
+    let tx;
+    try {
+      tx = await producer.transaction();
+    } catch (err) {
+      await this.dropProducer();
+      throw err;
+    }
     try {
       if (opts.records.length > 0)
         await tx.send({
@@ -217,9 +226,18 @@ export class KafkaReplayIO implements ReplayIO {
       });
       await tx.commit();
     } catch (err) {
-      await tx.abort().catch(() => undefined);
+      // An abort the broker refuses too leaves kafkajs' producer in ABORTING, where it cannot begin again: drop it, so
+      // the retry starts a new producer, whose InitProducerId with the same transactional id aborts what is left.
+      await tx.abort().catch(() => this.dropProducer());
       throw err;
     }
+  }
+
+  /** Forgets the transactional producer (the next transaction connects a new one). */
+  private async dropProducer(): Promise<void> {
+    const stale = this.producer;
+    this.producer = undefined;
+    await stale?.disconnect().catch(() => undefined);
   }
 
   private async transactionalProducer(): Promise<Producer> {
