@@ -18,6 +18,7 @@ import { budgetFor, routeFor } from './workload-mix.js';
 import { percentile, recallAtK } from './stats.js';
 import { aggregateScores, scoreAnswer, type AnswerScores } from '@llmgov/judging';
 import { SemanticCacheRecords, createRedis } from '@llmgov/persistence';
+import { INTENT_REASON_PREFIX, intentOfReasons } from '@llmgov/policy';
 import { cacheSummary, calibrateSemanticCache, followUps, type CacheSummary } from './cache-workload.js';
 
 /**
@@ -326,6 +327,7 @@ async function main(): Promise<void> {
     const policyDecisions = {
       by_route: {} as Record<string, Record<string, number>>,
       by_reason: {} as Record<string, number>,
+      by_intent: {} as Record<string, number>,
       templates: 0,
       refusals: 0,
       degraded: 0,
@@ -336,7 +338,11 @@ async function main(): Promise<void> {
         f.status !== 'completed' ? `${f.status}:${f.error?.code ?? '?'}` : f.result?.finish_reason === 'template' ? 'template' : (f.result?.tier ?? '?');
       const row = (policyDecisions.by_route[route] ??= {});
       row[outcome] = (row[outcome] ?? 0) + 1;
-      for (const r of f.result?.decision_reasons ?? []) policyDecisions.by_reason[r] = (policyDecisions.by_reason[r] ?? 0) + 1;
+      // The router puts the classified intent first among the reasons (`intent:<name>`): counted apart.
+      const intent = intentOfReasons(f.result?.decision_reasons);
+      if (intent !== null) policyDecisions.by_intent[intent] = (policyDecisions.by_intent[intent] ?? 0) + 1;
+      for (const r of f.result?.decision_reasons ?? [])
+        if (!r.startsWith(INTENT_REASON_PREFIX)) policyDecisions.by_reason[r] = (policyDecisions.by_reason[r] ?? 0) + 1;
       if (f.result?.finish_reason === 'template') policyDecisions.templates++;
       if (f.error?.code === 'budget_exceeded' || f.error?.code === 'safety_violation') policyDecisions.refusals++;
       if (
@@ -424,7 +430,14 @@ function printSummary(s: {
   policy: {
     file: string | false;
     version: number;
-    decisions: { by_route: Record<string, Record<string, number>>; by_reason: Record<string, number>; templates: number; refusals: number; degraded: number };
+    decisions: {
+      by_route: Record<string, Record<string, number>>;
+      by_reason: Record<string, number>;
+      by_intent: Record<string, number>;
+      templates: number;
+      refusals: number;
+      degraded: number;
+    };
   } | null;
   engines: { name: string; backend: string; model: string; model_file: string | null; quantization: string | null }[];
   answers: { overall: AnswerScores; by_tier: Record<string, AnswerScores> };
@@ -485,6 +498,8 @@ function printSummary(s: {
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')}`,
       );
+    const intents = Object.entries(d.by_intent).sort((a, b) => b[1] - a[1]);
+    if (intents.length > 0) console.log(`  intents        ${intents.map(([k, n]) => `${k} ${n}`).join(', ')}`);
     for (const [reason, n] of Object.entries(d.by_reason).sort((a, b) => b[1] - a[1])) console.log(`  reason ${String(n).padStart(5)}  ${reason}`);
   }
   console.log(
