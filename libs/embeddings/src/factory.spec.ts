@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { configuredEmbeddingSpace, embeddingsClientFromSettings } from './factory.js';
+import { EmbeddingsClientCache, configuredEmbeddingSpace, embeddingsClientFromSettings } from './factory.js';
 
 describe('configuredEmbeddingSpace', () => {
   it('for the local embedder, is exactly the space its vectors report', async () => {
@@ -16,5 +16,16 @@ describe('configuredEmbeddingSpace', () => {
       dimensions: 384,
     });
     assert.throws(() => configuredEmbeddingSpace({ EMBEDDINGS: 'openai', EMBEDDING_DIMENSIONS: 384 }), /EMBEDDINGS_MODEL/);
+  });
+});
+
+describe('EmbeddingsClientCache', () => {
+  it('gives one client per embedding space and another for a different space', () => {
+    const cache = new EmbeddingsClientCache();
+    const space = { embeddings: 'local' as const, embeddingsUrl: null, model: 'local-hashing', dimensions: 64 };
+    const a = cache.clientFor(space);
+    assert.equal(cache.clientFor({ ...space }), a);
+    assert.notEqual(cache.clientFor({ ...space, dimensions: 128 }), a);
+    assert.notEqual(cache.clientFor({ embeddings: 'openai', embeddingsUrl: 'http://127.0.0.1:1/v1', model: 'm', dimensions: 64 }), a);
   });
 });

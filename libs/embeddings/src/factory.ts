@@ -72,3 +72,35 @@ export function configuredEmbeddingSpace(s: EmbeddingsSettings): { model: string
   if (!s.EMBEDDINGS_MODEL) throw new Error('EMBEDDINGS=openai needs EMBEDDINGS_MODEL');
   return { model: s.EMBEDDINGS_MODEL, modelVersion: s.EMBEDDINGS_MODEL, dimensions: s.EMBEDDING_DIMENSIONS };
 }
+
+/** The embedding settings of an index version (libs/persistence `IndexVersionRecord` has these fields). */
+export interface EmbeddingSpace {
+  /** `local` (the hashing embedder) or `openai` (an OpenAI-compatible endpoint at `embeddingsUrl`). */
+  embeddings: 'local' | 'openai';
+  embeddingsUrl: string | null;
+  model: string;
+  dimensions: number;
+}
+
+/**
+ * One embeddings client per distinct embedding space, created on first use and kept: the embedder and the router
+ * embed into several index versions (issue 12 §2) and must not open a client per record.
+ */
+export class EmbeddingsClientCache {
+  private readonly clients = new Map<string, EmbeddingsClient>();
+
+  /** The client of `space` (created once per distinct embeddings kind, URL, model and dimensions). */
+  clientFor(space: EmbeddingSpace): EmbeddingsClient {
+    const key = JSON.stringify([space.embeddings, space.embeddingsUrl, space.model, space.dimensions]);
+    let client = this.clients.get(key);
+    if (!client) {
+      client = createEmbeddingsClient(
+        space.embeddings === 'local'
+          ? { kind: 'local', dimensions: space.dimensions }
+          : { kind: 'openai', baseUrl: space.embeddingsUrl ?? '', model: space.model, dimensions: space.dimensions },
+      );
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+}

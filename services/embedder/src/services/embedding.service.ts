@@ -3,7 +3,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EventPublisher, Outcome, deterministicEventId, newEnvelope, type HandlerOutcome } from '@llmgov/kafka-runtime';
 import { RetriableError } from '@llmgov/errors';
 import { EffectMarkersRepository, IndexVersionsRepository, RedisKeys, type IndexVersionRecord } from '@llmgov/persistence';
-import { Bm25SparseEncoder, EmbeddingsError, chunkText, createEmbeddingsClient, type EmbeddingsClient, type EmbeddingsResult } from '@llmgov/embeddings';
+import { Bm25SparseEncoder, EmbeddingsClientCache, EmbeddingsError, chunkText, type EmbeddingsClient, type EmbeddingsResult } from '@llmgov/embeddings';
 import { Topics, type ChunkEmbedded, type DocumentValidated, type UsageRecorded } from '@llmgov/contracts';
 import { EMBEDDER_CONFIG, type EmbedderConfig } from '../config.js';
 
@@ -35,7 +35,7 @@ export class EmbeddingService {
   ) {}
 
   /** Embeddings clients of index versions, by their settings (one per distinct model configuration). */
-  private readonly clients = new Map<string, EmbeddingsClient>();
+  private readonly clients = new EmbeddingsClientCache();
 
   /**
    * The shared collection's embedding, plus one per index version of the tenant that is being built, active or kept for
@@ -53,17 +53,7 @@ export class EmbeddingService {
     const out = [shared];
     for (const v of await this.versions.writeTargets(tenantId)) {
       if (v.version === 'v1') continue;
-      const key = JSON.stringify([v.embeddings, v.embeddingsUrl, v.model, v.dimensions]);
-      let client = this.clients.get(key);
-      if (!client) {
-        client = createEmbeddingsClient(
-          v.embeddings === 'local'
-            ? { kind: 'local', dimensions: v.dimensions }
-            : { kind: 'openai', baseUrl: v.embeddingsUrl ?? '', model: v.model, dimensions: v.dimensions },
-        );
-        this.clients.set(key, client);
-      }
-      out.push({ version: v, client, chunkTokens: v.chunkTokens, chunkOverlap: v.chunkOverlap });
+      out.push({ version: v, client: this.clients.clientFor(v), chunkTokens: v.chunkTokens, chunkOverlap: v.chunkOverlap });
     }
     return out;
   }

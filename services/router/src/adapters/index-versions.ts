@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { LOGGER, type Logger } from '@llmgov/observability';
 import { IndexVersionsRepository, createPgPool, type IndexVersionRecord, type Pool } from '@llmgov/persistence';
-import { createEmbeddingsClient, type EmbeddingsClient } from '@llmgov/embeddings';
+import { EmbeddingsClientCache, type EmbeddingsClient } from '@llmgov/embeddings';
 import { ROUTER_CONFIG, type RouterConfig } from '../config.js';
 
 /** How often the active index versions are re-read, ms: a swap or rollback (`llmgov reindex`) applies within about this. */
@@ -19,7 +19,7 @@ export class TenantIndexVersions implements OnModuleInit, OnApplicationShutdown 
   private pool: Pool | undefined;
   private timer: NodeJS.Timeout | undefined;
   private active = new Map<string, IndexVersionRecord>();
-  private readonly clients = new Map<string, EmbeddingsClient>();
+  private readonly clients = new EmbeddingsClientCache();
   private warned = false;
 
   constructor(
@@ -58,16 +58,6 @@ export class TenantIndexVersions implements OnModuleInit, OnApplicationShutdown 
 
   /** The embeddings client of a version's model (one per distinct configuration). */
   clientFor(v: IndexVersionRecord): EmbeddingsClient {
-    const key = JSON.stringify([v.embeddings, v.embeddingsUrl, v.model, v.dimensions]);
-    let client = this.clients.get(key);
-    if (!client) {
-      client = createEmbeddingsClient(
-        v.embeddings === 'local'
-          ? { kind: 'local', dimensions: v.dimensions }
-          : { kind: 'openai', baseUrl: v.embeddingsUrl ?? '', model: v.model, dimensions: v.dimensions },
-      );
-      this.clients.set(key, client);
-    }
-    return client;
+    return this.clients.clientFor(v);
   }
 }
